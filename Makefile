@@ -1,0 +1,26 @@
+# The commands the README names. Everything installs itself into .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PORT ?= 8011
+DYNAMODB_PORT ?= 8000
+
+.PHONY: dev test install clean
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+dev: $(INSTALLED)
+	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) $(PY) -m devserver
+
+test: $(INSTALLED)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache build

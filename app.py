@@ -1,0 +1,186 @@
+"""HTTP routes of the billing API: read the request, call one use case, return its result."""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib import accounts, admin, catalog, openapi, payments, store
+from chalicelib.auth import Principal, principal_from_header
+from chalicelib.config import get_settings
+from chalicelib.errors import AppError, Forbidden
+from chalicelib.validation import query_limit, read_json_object
+
+app = Chalice(app_name="billing")
+app.log.setLevel(logging.INFO)
+
+_JSON = {"Content-Type": "application/json"}
+_CHALICE_ERRORS = {
+    "MethodNotAllowedError": ("method_not_allowed", "This method is not allowed on this route."),
+    "UnsupportedMediaType": ("unsupported_media_type", "Send the request body as application/json."),
+    "BadRequestError": ("bad_request", "The request is malformed."),
+    "BadRequest": ("bad_request", "The request is malformed."),
+}
+_ready = False
+
+
+def error_response(error: AppError) -> Response:
+    """An AppError in the API's JSON error shape."""
+    headers = dict(_JSON)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(body=error.to_body(), status_code=error.status, headers=headers)
+
+
+def _internal_error() -> Response:
+    return error_response(AppError("Something went wrong on our side; it has been logged."))
+
+
+@app.middleware("http")
+def _error_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Give Chalice's own errors (405, 415, 500) the API's error shape."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        if response.status_code >= 500:
+            return _internal_error()
+        code, message = _CHALICE_ERRORS.get(body["Code"], ("bad_request", "The request is malformed."))
+        headers = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
+        response = Response(body={"error": {"code": code, "message": message, "details": {}}},
+                            status_code=response.status_code, headers={**_JSON, **headers})
+    return response
+
+
+def _ensure_ready() -> None:
+    global _ready
+    if not _ready:
+        store.init()
+        _ready = True
+
+
+def route(path: str, methods: tuple[str, ...] = ("GET",), status: int = 200) -> Callable[..., Any]:
+    """Register a route whose AppErrors become JSON error responses."""
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def handler(**params: str) -> Response:
+            try:
+                _ensure_ready()
+                return Response(body=view(**params), status_code=status, headers=dict(_JSON))
+            except AppError as error:
+                if error.status >= 500:
+                    app.log.error("%s failed: %s", path, error.code, exc_info=error.status != 503)
+                return error_response(error)
+        return app.route(path, methods=list(methods))(handler)
+    return decorator
+
+
+def _principal(role: str = "user") -> Principal:
+    principal = principal_from_header(app.current_request.headers.get("authorization"))
+    if role == "admin" and not principal.is_admin:
+        raise Forbidden("This route is for admins.")
+    return principal
+
+
+def _body(optional: bool = False) -> dict[str, Any]:
+    raw = app.current_request.raw_body
+    if optional and not (raw or b"").strip():
+        return {}
+    return read_json_object(raw, get_settings().max_body_bytes)
+
+
+def _query(name: str) -> str | None:
+    return (app.current_request.query_params or {}).get(name)
+
+
+# Auth ----------------------------------------------------------------------------------------
+
+@route("/api/v1/auth/register", methods=("POST",), status=201)
+def register() -> dict[str, Any]:
+    return accounts.register(_body())
+
+
+@route("/api/v1/auth/login", methods=("POST",))
+def login() -> dict[str, Any]:
+    return accounts.login(_body())
+
+
+@route("/api/v1/auth/me")
+def me() -> dict[str, Any]:
+    return accounts.me(_principal())
+
+
+# Catalog (public) ----------------------------------------------------------------------------
+
+@route("/api/v1/billing/plans")
+def plans() -> dict[str, Any]:
+    return catalog.list_plans()
+
+
+@route("/api/v1/billing/admin/payment-methods")
+def payment_methods() -> list[dict[str, Any]]:
+    return catalog.methods_for_country(catalog.parse_country(_query("country")))
+
+
+# Billing (user) ------------------------------------------------------------------------------
+
+@route("/api/v1/billing/invoices")
+def invoices() -> dict[str, Any]:
+    return payments.list_invoices(_principal(), query_limit(_query("limit")), _query("cursor"))
+
+
+@route("/api/v1/billing/invoices/{invoice_id}")
+def invoice(invoice_id: str) -> dict[str, Any]:
+    return payments.get_invoice(_principal(), invoice_id)
+
+
+@route("/api/v1/billing/payments")
+def my_payments() -> dict[str, Any]:
+    return payments.list_payments(_principal(), query_limit(_query("limit")), _query("cursor"))
+
+
+@route("/api/v1/billing/admin/payments/confirm", methods=("POST",), status=201)
+def confirm_payment() -> dict[str, Any]:
+    principal = _principal()
+    return payments.confirm(principal, _body())
+
+
+# Admin ---------------------------------------------------------------------------------------
+
+@route("/api/v1/billing/admin/payments")
+def approval_queue() -> dict[str, Any]:
+    _principal("admin")
+    return admin.approval_queue(_query("status"), query_limit(_query("limit")), _query("cursor"))
+
+
+@route("/api/v1/billing/admin/payments/{payment_id}")
+def payment_detail(payment_id: str) -> dict[str, Any]:
+    _principal("admin")
+    return admin.payment_detail(payment_id)
+
+
+@route("/api/v1/billing/admin/payments/{payment_id}/approve", methods=("POST",))
+def approve_payment(payment_id: str) -> dict[str, Any]:
+    principal = _principal("admin")
+    return payments.approve(principal, payment_id, _body(optional=True))
+
+
+@route("/api/v1/billing/admin/payments/{payment_id}/reject", methods=("POST",))
+def reject_payment(payment_id: str) -> dict[str, Any]:
+    principal = _principal("admin")
+    return payments.reject(principal, payment_id, _body(optional=True))
+
+
+@route("/api/v1/billing/admin/status")
+def system_status() -> dict[str, Any]:
+    _principal("admin")
+    return admin.system_status()
+
+
+# Description ---------------------------------------------------------------------------------
+
+@route("/api/v1/openapi.json")
+def openapi_spec() -> dict[str, Any]:
+    return openapi.spec()

@@ -1,0 +1,1 @@
+"""The billing domain: everything app.py imports."""

@@ -1,0 +1,61 @@
+"""The admin's reading side: the approval queue, a payment's full story, the system status."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import store
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.models import AccountModel, AuditEventModel, CounterModel, InvoiceModel, PaymentModel
+from chalicelib.payments import PENDING
+from chalicelib.views import account_view, event_view, invoice_view, payment_view
+
+ACCOUNT_STATUSES = ("trial", "pending_payment", "active", "suspended")
+_QUEUE_KEY = ("payment_id", "queue", "created_at")
+
+
+def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Payments awaiting approval, oldest first, each with its account's name."""
+    if status not in (None, "", PENDING):
+        raise BadRequest("status must be pending_approval (the approval queue).",
+                         code="invalid_query", details={"fields": {"status": "unsupported value"}})
+    start = store.decode_cursor(cursor, {"queue": PENDING}, _QUEUE_KEY) if cursor else None
+    query = PaymentModel.approval_queue.query(PENDING, scan_index_forward=True, limit=limit + 1,
+                                              last_evaluated_key=start)
+    payments, next_cursor = store.page(query, limit, _QUEUE_KEY)
+    account_ids = sorted({p.account_id for p in payments})
+    with store.guard():
+        accounts = {a.account_id: a for a in AccountModel.batch_get(account_ids)} if account_ids else {}
+    items = []
+    for payment in payments:
+        account = accounts.get(payment.account_id)
+        items.append({**payment_view(payment),
+                      "account": {"id": payment.account_id, "name": account.name if account else None}})
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def payment_detail(payment_id: str) -> dict[str, Any]:
+    """A payment with its invoice, account and every recorded state change."""
+    payment = store.get(PaymentModel, payment_id)
+    if payment is None:
+        raise NotFound("No such payment.", code="payment_not_found")
+    invoice, account = store.transact_get((InvoiceModel, payment.invoice_id),
+                                          (AccountModel, payment.account_id))
+    with store.guard():
+        history = list(AuditEventModel.query(payment.payment_id))
+    return {"payment": payment_view(payment), "invoice": invoice_view(invoice),
+            "account": account_view(account) if account else None,
+            "history": [event_view(event) for event in history]}
+
+
+def system_status() -> dict[str, Any]:
+    """The seed's System Status, summed from counter shards (no table is counted by scanning)."""
+    keys = ["reference", *store.shard_keys()]
+    with store.guard():
+        counters = list(CounterModel.batch_get(keys))
+    def total(name: str) -> int:
+        return sum(getattr(c, name) or 0 for c in counters)
+    accounts = {status: total(f"accounts_{status}") for status in ACCOUNT_STATUSES}
+    return {"plans_configured": total("plans_configured"),
+            "payment_methods_enabled": total("payment_methods_enabled"),
+            "accounts": {**accounts, "total": sum(accounts.values())},
+            "payments_pending_approval": total("payments_pending_approval")}

@@ -1,0 +1,55 @@
+"""Settings read from the environment, once per container."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment."""
+
+    stage: str
+    table_prefix: str
+    region: str
+    dynamodb_endpoint_url: str | None
+    jwt_secret: str
+    jwt_issuer: str
+    jwt_ttl_seconds: int
+    password_profile: str
+    counter_shards: int
+    invoice_due_days: int
+    max_body_bytes: int
+
+    def table_name(self, entity: str) -> str:
+        """The DynamoDB table name of an entity, e.g. `billing-dev-invoices`."""
+        return f"{self.table_prefix}-{entity}"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this container, read lazily so tests can set the environment first."""
+    return Settings(
+        stage=os.environ.get("STAGE", "dev"),
+        table_prefix=os.environ.get("TABLE_PREFIX", "billing-dev"),
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        dynamodb_endpoint_url=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
+        jwt_secret=os.environ.get("JWT_SECRET", ""),
+        jwt_issuer=os.environ.get("JWT_ISSUER", "billing-api"),
+        jwt_ttl_seconds=_int("JWT_TTL_SECONDS", 3600),
+        password_profile=os.environ.get("PASSWORD_HASH_PROFILE", "rfc_9106_low_memory"),
+        counter_shards=_int("COUNTER_SHARDS", 4),
+        invoice_due_days=_int("INVOICE_DUE_DAYS", 7),
+        max_body_bytes=_int("MAX_BODY_BYTES", 16384),
+    )
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the dev server change the environment)."""
+    get_settings.cache_clear()

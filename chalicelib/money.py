@@ -1,0 +1,33 @@
+"""Money as integer minor units plus an ISO 4217 currency; "89.00" on the wire."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,9})\.([0-9]{2})$")
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in minor units (cents) of a currency with two decimals."""
+
+    minor: int
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{format_minor(self.minor)} {self.currency}"
+
+
+def parse_amount(text: str) -> int:
+    """Parse "89.00" into 8900; raise ValueError for anything else (no floats, no signs)."""
+    match = _AMOUNT.match(text)
+    if not match:
+        raise ValueError("amount must be a decimal string with exactly two decimals, e.g. \"89.00\"")
+    return int(match.group(1)) * 100 + int(match.group(2))
+
+
+def format_minor(minor: int) -> str:
+    """Format 8900 as "89.00"."""
+    if minor < 0:
+        return "-" + format_minor(-minor)
+    return f"{minor // 100}.{minor % 100:02d}"

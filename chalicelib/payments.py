@@ -1,0 +1,238 @@
+"""Manual payments: the user confirms a transfer, an admin approves or rejects it.
+
+Each state change is one conditional transaction; the conditions, not earlier reads, decide who
+wins a race, so a second approval changes nothing and grants nothing.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from chalicelib import store
+from chalicelib.auth import Principal
+from chalicelib.catalog import offered_method
+from chalicelib.clock import new_id, now, stamp
+from chalicelib.errors import Conflict, Invalid, NotFound
+from chalicelib.models import (
+    AccountModel,
+    CounterModel,
+    InvoiceModel,
+    PaymentModel,
+    SubscriptionModel,
+)
+from chalicelib.money import parse_amount
+from chalicelib.records import add_audit, add_credit
+from chalicelib.store import TransactionCancelled, Tx
+from chalicelib.validation import AMOUNT, SLUG, Text, validate
+from chalicelib.views import account_view, invoice_view, payment_view, subscription_view
+
+PENDING = "pending_approval"
+CONFIRM = {
+    "invoice_id": Text(required=True, max_len=64),
+    "payment_method": Text(required=True, max_len=40, pattern=SLUG,
+                           pattern_message="must be a method slug such as bank_transfer"),
+    "amount": Text(required=True, max_len=16, pattern=AMOUNT,
+                   pattern_message='must be a decimal string with two decimals, e.g. "89.00"'),
+    "manual_reference": Text(required=True, max_len=100),
+    "manual_notes": Text(max_len=1000, multiline=True),
+}
+APPROVE = {"admin_notes": Text(max_len=1000, multiline=True)}
+REJECT = {"admin_notes": Text(required=True, max_len=1000, multiline=True)}
+
+
+def _own_invoice(principal: Principal, invoice_id: str) -> InvoiceModel:
+    invoice = store.get(InvoiceModel, invoice_id)
+    if invoice is None or invoice.account_id != principal.account_id:
+        raise NotFound("No such invoice on your account.", code="invoice_not_found")
+    return invoice
+
+
+def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Record the user's confirmation of an outside payment: Payment(pending_approval)."""
+    data = validate(body, CONFIRM)
+    invoice = _own_invoice(principal, data["invoice_id"])
+    if invoice.status != "pending":
+        raise Conflict(f"The invoice is {invoice.status}; only a pending invoice can be paid.",
+                       code="invoice_not_pending", details={"status": invoice.status})
+    if invoice.pending_payment_id:
+        raise Conflict("A payment for this invoice is already awaiting approval.",
+                       code="payment_already_pending",
+                       details={"payment_id": invoice.pending_payment_id})
+    amount = parse_amount(data["amount"])
+    if amount != invoice.amount_minor:
+        raise Invalid("The amount does not match the invoice.", code="amount_mismatch",
+                      details={"fields": {"amount": "must equal the invoice amount"},
+                               "expected": invoice_view(invoice)["amount"],
+                               "currency": invoice.currency})
+    if offered_method(data["payment_method"], invoice.billing_country) is None:
+        raise Invalid(f"The payment method '{data['payment_method']}' is not offered in "
+                      f"{invoice.billing_country}.", code="method_not_offered",
+                      details={"fields": {"payment_method": "not offered for your country"}})
+    at = stamp()
+    payment = PaymentModel(
+        new_id("pay"), invoice_id=invoice.invoice_id, account_id=invoice.account_id,
+        subscription_id=invoice.subscription_id, status=PENDING,
+        payment_method=data["payment_method"], amount_minor=amount, currency=invoice.currency,
+        manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
+        created_at=at, queue=PENDING)
+    tx = Tx()
+    tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
+    tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.set(payment.payment_id)],
+              condition=(InvoiceModel.status == "pending")
+              & InvoiceModel.pending_payment_id.does_not_exist()
+              & (InvoiceModel.account_id == principal.account_id))
+    add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="submitted",
+              from_status=None, to_status=PENDING, actor=principal.user_id, at=at,
+              notes=data["manual_notes"])
+    tx.update("counter", CounterModel(store.shard_key()),
+              [CounterModel.payments_pending_approval.add(1)])
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        if "invoice" in exc.failed:
+            raise Conflict("The invoice changed meanwhile: it is paid, void, or already has a "
+                           "payment awaiting approval.", code="invoice_not_pending") from exc
+        raise
+    return payment_view(payment)
+
+
+def _pending_payment(payment_id: str) -> PaymentModel:
+    payment = store.get(PaymentModel, payment_id)
+    if payment is None:
+        raise NotFound("No such payment.", code="payment_not_found")
+    if payment.status != PENDING:
+        raise _already_decided(payment.status)
+    return payment
+
+
+def _already_decided(status: str) -> Conflict:
+    return Conflict(f"The payment is already {status}; only a payment awaiting approval can be "
+                    "decided.", code="payment_not_pending", details={"status": status})
+
+
+def _decide_payment(tx: Tx, payment: PaymentModel, status: str, admin: Principal, notes: str | None,
+                    at: str) -> None:
+    tx.update("payment", payment,
+              [PaymentModel.status.set(status), PaymentModel.decided_at.set(at),
+               PaymentModel.decided_by.set(admin.email), PaymentModel.admin_notes.set(notes),
+               PaymentModel.queue.remove()],
+              condition=PaymentModel.status == PENDING)
+    add_audit(tx, entity_type="payment", entity_id=payment.payment_id,
+              action="approved" if status == "succeeded" else "rejected", from_status=PENDING,
+              to_status=status, actor=admin.email, at=at, notes=notes)
+    payment.status, payment.decided_at, payment.decided_by = status, at, admin.email
+    payment.admin_notes, payment.queue = notes, None
+
+
+def _commit_decision(tx: Tx) -> None:
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        if "payment" in exc.failed:
+            raise Conflict("The payment was decided meanwhile; nothing was changed.",
+                           code="payment_not_pending") from exc
+        raise Conflict("The invoice, subscription or account changed meanwhile; nothing was "
+                       "changed.", code="state_conflict", details={"failed": exc.failed}) from exc
+
+
+def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Payment succeeded, invoice paid, subscription and account active, plan credits granted once."""
+    notes = validate(body, APPROVE)["admin_notes"]
+    payment = _pending_payment(payment_id)
+    invoice, subscription, account = store.transact_get(
+        (InvoiceModel, payment.invoice_id), (SubscriptionModel, payment.subscription_id),
+        (AccountModel, payment.account_id))
+    if invoice is None or subscription is None or account is None:
+        raise Conflict("The payment's invoice, subscription or account is missing.",
+                       code="state_conflict")
+    at = stamp()
+    period_end = stamp(now() + timedelta(days=30))
+    tx = Tx()
+    _decide_payment(tx, payment, "succeeded", admin, notes, at)
+    tx.update("invoice", invoice,
+              [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
+               InvoiceModel.pending_payment_id.remove()],
+              condition=(InvoiceModel.status == "pending")
+              & (InvoiceModel.pending_payment_id == payment.payment_id))
+    tx.update("subscription", subscription,
+              [SubscriptionModel.status.set("active"), SubscriptionModel.current_period_start.set(at),
+               SubscriptionModel.current_period_end.set(period_end), SubscriptionModel.updated_at.set(at)],
+              condition=SubscriptionModel.status == subscription.status)
+    account_actions = [AccountModel.status.set("active"), AccountModel.credits.add(invoice.plan_credits),
+                       AccountModel.plan.set(invoice.plan), AccountModel.updated_at.set(at)]
+    if account.pending_invoice_id == invoice.invoice_id:
+        account_actions.append(AccountModel.pending_invoice_id.remove())
+    tx.update("account", account, account_actions, condition=AccountModel.status == account.status)
+    add_credit(tx, account_id=account.account_id, entry_id=f"payment#{payment.payment_id}",
+               amount=invoice.plan_credits, reason="plan_purchase", reference=payment.payment_id,
+               actor=admin.email, at=at)
+    for entity_type, entity_id, before, after in (
+            ("invoice", invoice.invoice_id, "pending", "paid"),
+            ("subscription", subscription.subscription_id, subscription.status, "active"),
+            ("account", account.account_id, account.status, "active")):
+        if before != after:
+            add_audit(tx, entity_type=entity_type, entity_id=entity_id, action="payment_approved",
+                      from_status=before, to_status=after, actor=admin.email, at=at, notes=notes)
+    counter_actions = [CounterModel.payments_pending_approval.add(-1)]
+    if account.status != "active":
+        counter_actions += [getattr(CounterModel, f"accounts_{account.status}").add(-1),
+                            CounterModel.accounts_active.add(1)]
+    tx.update("counter", CounterModel(store.shard_key()), counter_actions)
+    _commit_decision(tx)
+
+    invoice.status, invoice.paid_at, invoice.pending_payment_id = "paid", at, None
+    subscription.status, subscription.current_period_start = "active", at
+    subscription.current_period_end = period_end
+    account.status, account.plan = "active", invoice.plan
+    account.credits += invoice.plan_credits
+    return {"payment": payment_view(payment), "invoice": invoice_view(invoice),
+            "subscription": subscription_view(subscription), "account": account_view(account)}
+
+
+def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Payment failed with the admin's reason; the invoice stays pending so the user can retry."""
+    notes = validate(body, REJECT)["admin_notes"]
+    payment = _pending_payment(payment_id)
+    invoice = store.get(InvoiceModel, payment.invoice_id)
+    if invoice is None:
+        raise Conflict("The payment's invoice is missing.", code="state_conflict")
+    at = stamp()
+    tx = Tx()
+    _decide_payment(tx, payment, "failed", admin, notes, at)
+    tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.remove()],
+              condition=InvoiceModel.pending_payment_id == payment.payment_id)
+    tx.update("counter", CounterModel(store.shard_key()),
+              [CounterModel.payments_pending_approval.add(-1)])
+    _commit_decision(tx)
+    invoice.pending_payment_id = None
+    return {"payment": payment_view(payment), "invoice": invoice_view(invoice)}
+
+
+# Reading ------------------------------------------------------------------------------------
+
+_ACCOUNT_PAGE_KEY = ("account_id", "created_at")
+
+
+def list_invoices(principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The caller's invoices, newest first."""
+    return _account_page(InvoiceModel, ("invoice_id",), invoice_view, principal, limit, cursor)
+
+
+def list_payments(principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The caller's payments, newest first."""
+    return _account_page(PaymentModel, ("payment_id",), payment_view, principal, limit, cursor)
+
+
+def _account_page(model: Any, table_key: tuple[str, ...], view: Any, principal: Principal,
+                  limit: int, cursor: str | None) -> dict[str, Any]:
+    fields = table_key + _ACCOUNT_PAGE_KEY
+    start = store.decode_cursor(cursor, {"account_id": principal.account_id}, fields) if cursor else None
+    query = model.by_account.query(principal.account_id, scan_index_forward=False, limit=limit + 1,
+                                   last_evaluated_key=start)
+    items, next_cursor = store.page(query, limit, fields)
+    return {"items": [view(item) for item in items], "next_cursor": next_cursor}
+
+
+def get_invoice(principal: Principal, invoice_id: str) -> dict[str, Any]:
+    """One of the caller's invoices (404 for another account's)."""
+    return invoice_view(_own_invoice(principal, invoice_id))

@@ -1,0 +1,24 @@
+"""Append-only records written inside a state change's transaction: audit events, ledger entries."""
+from __future__ import annotations
+
+import secrets
+
+from chalicelib.models import AuditEventModel, CreditLedgerModel
+from chalicelib.store import Tx
+
+
+def add_audit(tx: Tx, *, entity_type: str, entity_id: str, action: str, from_status: str | None,
+              to_status: str, actor: str, at: str, notes: str | None = None) -> None:
+    """Record one state change in the same transaction that makes it."""
+    event = AuditEventModel(entity_id, f"{at}#{secrets.token_hex(4)}", entity_type=entity_type,
+                            action=action, from_status=from_status, to_status=to_status,
+                            actor=actor, notes=notes, at=at)
+    tx.put(f"audit:{entity_id}", event, condition=AuditEventModel.event_id.does_not_exist())
+
+
+def add_credit(tx: Tx, *, account_id: str, entry_id: str, amount: int, reason: str,
+               reference: str | None, actor: str, at: str) -> None:
+    """Put a ledger entry whose id names its cause, so the same grant cannot be written twice."""
+    entry = CreditLedgerModel(account_id, entry_id, amount=amount, reason=reason,
+                              reference=reference, actor=actor, created_at=at)
+    tx.put(f"ledger:{entry_id}", entry, condition=CreditLedgerModel.entry_id.does_not_exist())

@@ -1,0 +1,36 @@
+"""`python -m devserver`: what `make dev` runs."""
+from __future__ import annotations
+
+import os
+import sys
+
+from devserver import stack as local_stack
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "8011"))
+    dynamodb_port = int(os.environ.get("DYNAMODB_PORT", "8000"))
+    try:
+        stack = local_stack.start(port=port, dynamodb_port=dynamodb_port)
+    except OSError as exc:
+        print(f"Could not start: {exc}. Is another server using port {port} or {dynamodb_port}? "
+              "Set PORT / DYNAMODB_PORT to free ports.", file=sys.stderr)
+        return 1
+    print(f"API:      {stack.api_url}/api/v1  (OpenAPI: {stack.api_url}/api/v1/openapi.json)")
+    print(f"DynamoDB: {stack.dynamodb_endpoint}  (e.g. aws dynamodb list-tables --endpoint-url "
+          f"{stack.dynamodb_endpoint} --region us-east-1)")
+    if stack.admin_email:
+        print(f"Admin:    {stack.admin_email} / {stack.admin_password}  "
+              f"(set ADMIN_EMAIL / ADMIN_PASSWORD to change)")
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        stack.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""chalice local's API Gateway stand-in, with the API's error shape for unknown routes."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.local import ChaliceRequestHandler, LocalGateway
+
+NOT_FOUND_BODY = json.dumps({"error": {"code": "route_not_found",
+                                       "message": "No such route; see /api/v1/openapi.json.",
+                                       "details": {}}})
+
+
+class Gateway(LocalGateway):
+    """Answers an unknown path with 404 in the error shape instead of API Gateway's 403."""
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        try:
+            self.event_converter._route_matcher.match_route(path)
+        except ValueError:
+            return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
+                    "multiValueHeaders": {}, "body": NOT_FOUND_BODY}
+        return super().handle_request(method, path, headers, body)
+
+
+class RequestHandler(ChaliceRequestHandler):
+    """chalice local's HTTP handler using `Gateway`."""
+
+    def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any,
+                 config: Any) -> None:
+        self.local_gateway = Gateway(app_object, config)
+        super(ChaliceRequestHandler, self).__init__(request, client_address, server)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if getattr(self.server, "quiet", False):
+            return
+        super().log_message(format, *args)

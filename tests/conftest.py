@@ -1,0 +1,230 @@
+"""Shared fixtures: moto in-process for fast tests, a devserver subprocess for real HTTP."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The environment must be set before the app reads its settings.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    "JWT_SECRET": "test-secret-" + "x" * 40, "PASSWORD_HASH_PROFILE": "cheapest",
+    "TABLE_PREFIX": "billing-dev", "STAGE": "dev",
+})
+os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+
+import botocore.client  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+import app as app_module  # noqa: E402
+from chalicelib import models, store  # noqa: E402
+from chalicelib.accounts import create_admin  # noqa: E402
+from chalicelib.config import reset_settings  # noqa: E402
+from chalicelib.reference_data import seed  # noqa: E402
+from devserver.gateway import Gateway  # noqa: E402
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-password-test"
+PASSWORD = "correct horse battery"
+BILLING_PK = {"billing_name": "Khan Media (Pvt) Ltd", "billing_email": "billing@khan.pk",
+              "address_line1": "12 Mall Road", "city": "Lahore", "postal_code": "54000",
+              "country": "PK", "tax_id": "1234567-8"}
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """A fresh moto DynamoDB with the tables, reference data and an admin."""
+    with mock_aws():
+        reset_settings()
+        store.init()
+        models.create_missing_tables()
+        seed()
+        create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+        yield
+
+
+@dataclass
+class Reply:
+    """An HTTP response: status, decoded JSON body, headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Api:
+    """The app through Chalice's test client (with the dev gateway's 404 for unknown routes)."""
+
+    def __init__(self) -> None:
+        self._client = Client(app_module.app, project_dir=str(PROJECT_DIR))
+        self._client.http._local_gateway = Gateway(app_module.app, self._client.http._config)
+
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None,
+                headers: dict[str, str] | None = None, raw: bytes | None = None) -> Reply:
+        sent = {"content-type": "application/json", **(headers or {})}
+        if token:
+            sent["authorization"] = f"Bearer {token}"
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        response = self._client.http.request(method, path, headers=sent, body=data)
+        text = response.body.decode() if response.body else ""
+        return Reply(response.status_code, json.loads(text) if text else None,
+                     {k.lower(): v for k, v in response.headers.items()})
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.request("POST", path, body=body, **kw)
+
+    # Workflow helpers -------------------------------------------------------------------------
+
+    def register(self, email: str, plan: str = "free", **extra: Any) -> Reply:
+        body = {"email": email, "password": PASSWORD, "name": "Ayesha Khan",
+                "account_name": "Khan Media", "plan": plan, **extra}
+        if plan != "free":
+            body.setdefault("billing", BILLING_PK)
+        return self.post("/api/v1/auth/register", body)
+
+    def login(self, email: str, password: str = PASSWORD) -> str:
+        reply = self.post("/api/v1/auth/login", {"email": email, "password": password})
+        assert reply.status == 200, reply.body
+        return reply.body["access_token"]
+
+    def admin_token(self) -> str:
+        return self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    def confirm(self, token: str, invoice_id: str, amount: str = "89.00",
+                method: str = "bank_transfer", reference: str = "BT-2025-001", **extra: Any) -> Reply:
+        return self.post("/api/v1/billing/admin/payments/confirm/", {
+            "invoice_id": invoice_id, "payment_method": method, "amount": amount,
+            "manual_reference": reference, **extra}, token=token)
+
+    def approve(self, token: str, payment_id: str, notes: str = "Verified in bank statement") -> Reply:
+        return self.post(f"/api/v1/billing/admin/payments/{payment_id}/approve/",
+                         {"admin_notes": notes}, token=token)
+
+    def reject(self, token: str, payment_id: str, notes: str = "Reference not found") -> Reply:
+        return self.post(f"/api/v1/billing/admin/payments/{payment_id}/reject/",
+                         {"admin_notes": notes}, token=token)
+
+
+@pytest.fixture
+def api(aws: None) -> Api:
+    """The app with a fresh store."""
+    return Api()
+
+
+@dataclass
+class PaidSignup:
+    """A paid signup's token and ids."""
+
+    token: str
+    account_id: str
+    invoice_id: str
+    subscription_id: str
+    email: str
+
+
+@pytest.fixture
+def paid_signup(api: Api) -> PaidSignup:
+    """A user who signed up for the starter plan (89.00 USD, 1000 credits) from Pakistan."""
+    reply = api.register("ayesha@khan.pk", plan="starter", payment_method="bank_transfer")
+    assert reply.status == 201, reply.body
+    body = reply.body
+    return PaidSignup(body["access_token"], body["account"]["id"], body["invoice"]["id"],
+                      body["subscription"]["id"], "ayesha@khan.pk")
+
+
+@pytest.fixture
+def ddb_calls() -> Iterator[list[str]]:
+    """Every DynamoDB operation the code makes while the fixture is active, in order."""
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation_name: str, api_params: Any) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = spy
+    try:
+        yield calls
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+
+
+# Real HTTP against the local stack ------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveStack:
+    """`python -m devserver` (what `make dev` runs) on free ports."""
+
+    base_url: str
+    dynamodb_endpoint: str
+    output: Path
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    port, dynamodb_port = _free_port(), _free_port()
+    output = tmp_path_factory.mktemp("devserver") / "output.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE")}
+    env.update({"PORT": str(port), "DYNAMODB_PORT": str(dynamodb_port),
+                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD})
+    with output.open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=PROJECT_DIR, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/v1/billing/plans", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"devserver did not start:\n{output.read_text()}")
+            time.sleep(0.2)
+    try:
+        yield LiveStack(base_url, f"http://127.0.0.1:{dynamodb_port}", output)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def http(method: str, url: str, body: Any = None, token: str | None = None,
+         headers: dict[str, str] | None = None) -> Reply:
+    """One real HTTP request; returns status, JSON body and headers, 4xx/5xx included."""
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=sent)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw, got = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        status, raw, got = error.code, error.read(), dict(error.headers)
+    return Reply(status, json.loads(raw) if raw else None, {k.lower(): v for k, v in got.items()})
