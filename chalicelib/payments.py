@@ -106,8 +106,9 @@ def _pending_payment(payment_id: str) -> PaymentModel:
 
 
 def _already_decided(status: str) -> Conflict:
-    return Conflict(f"The payment is already {status}; only a payment awaiting approval can be "
-                    "decided.", code="payment_not_pending", details={"status": status})
+    return Conflict(f"The payment was already decided ({status}); only a payment awaiting "
+                    "approval can be approved or rejected.", code="payment_not_pending",
+                    details={"status": status})
 
 
 def _decide_payment(tx: Tx, payment: PaymentModel, status: str, admin: Principal, notes: str | None,

@@ -1,0 +1,62 @@
+"""Operator commands against a stage's tables: `python manage.py create-admin EMAIL`, `seed`.
+
+Uses the stage's settings from .chalice/config.json and the usual AWS credentials; with
+DYNAMODB_ENDPOINT_URL it talks to that endpoint instead (e.g. the one `make dev` prints).
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from chalice.cli.factory import CLIFactory
+
+PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _use_stage(stage: str) -> None:
+    config = CLIFactory(PROJECT_DIR).create_config_obj(chalice_stage_name=stage)
+    for name, value in config.environment_variables.items():
+        os.environ.setdefault(name, value)
+    from chalicelib import store
+    from chalicelib.config import reset_settings
+
+    reset_settings()
+    store.init()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
+    parser.add_argument("--stage", default="dev", help="stage in .chalice/config.json (default dev)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    admin = commands.add_parser("create-admin", help="create an admin user (or keep the one there)")
+    admin.add_argument("email")
+    admin.add_argument("--name", default="Administrator")
+    commands.add_parser("create-tables", help="create missing tables (local endpoints only)")
+    commands.add_parser("seed", help="add missing plans and payment methods")
+    args = parser.parse_args(argv)
+    _use_stage(args.stage)
+
+    from chalicelib import models
+    from chalicelib.accounts import create_admin
+    from chalicelib.errors import AppError
+    from chalicelib.reference_data import seed
+
+    try:
+        if args.command == "create-admin":
+            password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Admin password: ")
+            print(f"{args.email}: {create_admin(args.email, password, args.name)}")
+        elif args.command == "create-tables":
+            print("created:", ", ".join(models.create_missing_tables()) or "nothing")
+        else:
+            report = seed()
+            print(f"seeded: {report.created} created, {report.kept} kept")
+    except AppError as error:
+        print(f"error: {error.message} {error.details or ''}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
