@@ -1,0 +1,178 @@
+"""DynamoDB round trips per request: each route stays within its budget and none ever Scans."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import botocore.client
+import pytest
+
+from tests.conftest import Api, Reply
+
+# The most DynamoDB calls each request may make.
+BUDGET = {
+    "plans": 1,
+    "payment_methods_pk": 2,
+    "free_signup": 2,
+    "paid_signup": 4,
+    "login": 2,
+    "me_pending_invoice": 3,
+    "me_pending_invoice_with_payment": 3,
+    "own_invoices": 1,
+    "confirm": 4,
+    "admin_queue": 2,
+    "reject": 3,
+    "approve": 4,
+}
+
+
+class Meter:
+    """Runs one request at a time and keeps the DynamoDB operations it made."""
+
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+        self.used: dict[str, list[str]] = {}
+
+    def __call__(self, route: str, request: Callable[[], Reply], status: int) -> Reply:
+        self.calls.clear()
+        reply = request()
+        assert reply.status == status, (route, reply.body)
+        self.used[route] = list(self.calls)
+        return reply
+
+    def over_budget(self) -> dict[str, list[str]]:
+        return {route: ops for route, ops in self.used.items() if len(ops) > BUDGET[route]}
+
+
+@pytest.fixture
+def meter(api: Api, ddb_calls: list[str]) -> Meter:
+    return Meter(ddb_calls)
+
+
+@pytest.fixture
+def tables(ddb_calls: list[str]) -> Iterator[list[tuple[str, frozenset[str]]]]:
+    """Every DynamoDB call as (operation, tables it names); layered over `ddb_calls`."""
+    seen: list[tuple[str, frozenset[str]]] = []
+    inner = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            names = set(api_params.get("RequestItems", {}))
+            if "TableName" in api_params:
+                names.add(api_params["TableName"])
+            for item in api_params.get("TransactItems", []):
+                names.update(part["TableName"] for part in item.values())
+            seen.append((operation_name, frozenset(names)))
+        return inner(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = spy
+    try:
+        yield seen
+    finally:
+        botocore.client.BaseClient._make_api_call = inner
+
+
+def test_public_routes_signup_and_login_stay_within_budget(api: Api, meter: Meter) -> None:
+    # Given a fresh store with the catalog
+    # When each public route and a free signup and login run once
+    plans = meter("plans", lambda: api.get("/api/v1/billing/plans"), 200)
+    methods = meter("payment_methods_pk",
+                    lambda: api.get("/api/v1/billing/admin/payment-methods/?country=PK"), 200)
+    meter("free_signup", lambda: api.register("trial@example.com"), 201)
+    meter("login", lambda: api.post("/api/v1/auth/login", {"email": "trial@example.com",
+                                                           "password": "correct horse battery"}), 200)
+    # Then each stays within its budget, never Scans, and really answered
+    assert meter.over_budget() == {}, meter.used
+    assert not any("Scan" in ops for ops in meter.used.values()), meter.used
+    assert len(plans.body["items"]) == 4 and len(methods.body) == 8
+    assert all(meter.used.values())  # each route did reach DynamoDB (the spy works)
+
+
+def test_the_paid_workflow_stays_within_budget(api: Api, meter: Meter) -> None:
+    # Given an admin, when a user signs up for a paid plan and goes through confirm, reject,
+    # confirm again and approve
+    signup = meter("paid_signup", lambda: api.register(
+        "paid@example.com", plan="starter", payment_method="bank_transfer"), 201)
+    token, invoice_id = signup.body["access_token"], signup.body["invoice"]["id"]
+    me = meter("me_pending_invoice", lambda: api.get("/api/v1/auth/me", token=token), 200)
+    assert me.body["pending_invoice"]["id"] == invoice_id
+    meter("own_invoices", lambda: api.get("/api/v1/billing/invoices", token=token), 200)
+    first = meter("confirm", lambda: api.confirm(token, invoice_id), 201)
+    me = meter("me_pending_invoice_with_payment", lambda: api.get("/api/v1/auth/me", token=token), 200)
+    assert me.body["pending_invoice"]["latest_payment"]["id"] == first.body["id"]
+    admin = api.admin_token()
+    queue = meter("admin_queue", lambda: api.get(
+        "/api/v1/billing/admin/payments?status=pending_approval", token=admin), 200)
+    assert [p["id"] for p in queue.body["items"]] == [first.body["id"]]
+    meter("reject", lambda: api.reject(admin, first.body["id"]), 200)
+    second = api.confirm(token, invoice_id, reference="BT-2025-002")
+    assert second.status == 201, second.body
+    approved = meter("approve", lambda: api.approve(admin, second.body["id"]), 200)
+    # Then every request stayed within its budget and none Scanned
+    assert approved.body["account"]["status"] == "active"
+    assert meter.over_budget() == {}, meter.used
+    assert not any("Scan" in ops for ops in meter.used.values()), meter.used
+    assert all(meter.used.values())
+
+
+def test_no_route_ever_scans(api: Api, ddb_calls: list[str]) -> None:
+    # Given a paid account with a payment awaiting approval, and an admin
+    signup = api.register("scan@example.com", plan="growth", payment_method="jazzcash")
+    token, invoice_id = signup.body["access_token"], signup.body["invoice"]["id"]
+    payment = api.confirm(token, invoice_id, amount="249.00", method="jazzcash").body
+    admin = api.admin_token()
+    ddb_calls.clear()
+    # When every route is called, on its happy path and on some error paths
+    replies = [
+        api.get("/api/v1/billing/plans"),
+        api.get("/api/v1/billing/admin/payment-methods"),
+        api.get("/api/v1/billing/admin/payment-methods/?country=IN"),
+        api.register("free-scan@example.com"),
+        api.register("scan@example.com"),  # 409 duplicate
+        api.post("/api/v1/auth/login", {"email": "scan@example.com", "password": "wrong password"}),
+        api.post("/api/v1/auth/login", {"email": "nobody@example.com", "password": "wrong password"}),
+        api.get("/api/v1/auth/me", token=token),
+        api.get("/api/v1/billing/invoices?limit=1", token=token),
+        api.get(f"/api/v1/billing/invoices/{invoice_id}", token=token),
+        api.get("/api/v1/billing/invoices/inv_missing", token=token),
+        api.get("/api/v1/billing/payments", token=token),
+        api.confirm(token, invoice_id, amount="249.00", method="jazzcash"),  # 409 already pending
+        api.get("/api/v1/billing/admin/payments?status=pending_approval", token=admin),
+        api.get(f"/api/v1/billing/admin/payments/{payment['id']}", token=admin),
+        api.get("/api/v1/billing/admin/payments/pay_missing", token=admin),
+        api.get("/api/v1/billing/admin/status", token=admin),
+        api.approve(admin, payment["id"]),
+        api.approve(admin, payment["id"]),  # 409 already decided
+        api.reject(admin, payment["id"]),  # 409 already decided
+        api.get("/api/v1/openapi.json"),
+    ]
+    # Then none of them Scanned (and they did reach DynamoDB and answered without a 5xx)
+    assert "Scan" not in ddb_calls, ddb_calls
+    assert len(ddb_calls) > len(replies)
+    assert all(reply.status < 500 for reply in replies), [(r.status, r.body) for r in replies]
+    assert sorted({r.status for r in replies}) == [200, 201, 401, 404, 409]
+
+
+def test_a_valid_token_is_verified_without_reading_the_users_table(
+        api: Api, paid_signup: Any, tables: list[tuple[str, frozenset[str]]]) -> None:
+    # Given a signed-in user with an invoice
+    tables.clear()
+    # When they list their invoices
+    reply = api.get("/api/v1/billing/invoices", token=paid_signup.token)
+    # Then the only DynamoDB call is one Query of the invoices table (no user lookup for auth)
+    assert reply.status == 200 and [i["id"] for i in reply.body["items"]] == [paid_signup.invoice_id]
+    assert tables == [("Query", frozenset({"billing-dev-invoices"}))]
+
+
+def test_a_request_with_a_bad_token_makes_no_dynamodb_call(
+        api: Api, paid_signup: Any, tables: list[tuple[str, frozenset[str]]]) -> None:
+    # Given a forged token (the user's token with its signature cut)
+    forged = paid_signup.token.rsplit(".", 1)[0] + ".AAAA"
+    tables.clear()
+    # When it is used on a user route and an admin route
+    replies = [api.get("/api/v1/billing/invoices", token=forged),
+               api.get("/api/v1/billing/admin/payments", token=forged),
+               api.get("/api/v1/billing/admin/payments", token=paid_signup.token)]
+    # Then they are refused (401, 401, 403) before any DynamoDB call
+    assert [r.status for r in replies] == [401, 401, 403]
+    assert tables == []
