@@ -30,7 +30,10 @@ class IntegerAttribute(NumberAttribute):
         return str(value)
 
     def deserialize(self, value: str) -> int:
-        return int(Decimal(value))
+        number = Decimal(value)
+        if number != number.to_integral_value():
+            raise ValueError(f"IntegerAttribute holds a fraction: {value}")
+        return int(number)
 
 
 class _Meta:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,9})\.([0-9]{2})$")
+# The only accepted form: no sign, no leading zeros, exactly two decimals, at most 10 integer digits.
+AMOUNT = re.compile(r"(0|[1-9][0-9]{0,9})\.([0-9]{2})")
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Money:
 
 def parse_amount(text: str) -> int:
     """Parse "89.00" into 8900; raise ValueError for anything else (no floats, no signs)."""
-    match = _AMOUNT.match(text)
+    match = AMOUNT.fullmatch(text)
     if not match:
         raise ValueError("amount must be a decimal string with exactly two decimals, e.g. \"89.00\"")
     return int(match.group(1)) * 100 + int(match.group(2))

@@ -20,10 +20,10 @@ from chalicelib.models import (
     PaymentModel,
     SubscriptionModel,
 )
-from chalicelib.money import parse_amount
+from chalicelib.money import AMOUNT, parse_amount
 from chalicelib.records import add_audit, add_credit
 from chalicelib.store import TransactionCancelled, Tx
-from chalicelib.validation import AMOUNT, SLUG, Text, validate
+from chalicelib.validation import SLUG, Text, validate
 from chalicelib.views import account_view, invoice_view, payment_view, subscription_view
 
 PENDING = "pending_approval"

@@ -152,8 +152,15 @@ def seed() -> SeedReport:
             if store.aws_code(exc) != "ConditionalCheckFailedException":
                 raise
             kept += 1
-    reference = CounterModel("reference", plans_configured=len(PLANS),
-                             payment_methods_enabled=len(PAYMENT_METHODS))
-    with store.guard():
-        reference.save()
+    _count_reference_data()
     return SeedReport(created=created, kept=kept)
+
+
+def _count_reference_data() -> None:
+    """Store how many plans exist and how many methods are enabled (read back, not assumed)."""
+    with store.guard():
+        plans = list(PlanModel.batch_get([p["slug"] for p in PLANS]))
+        methods = list(PaymentMethodModel.batch_get(
+            [(m["country"], m["payment_method"]) for m in PAYMENT_METHODS]))
+        CounterModel("reference", plans_configured=len(plans),
+                     payment_methods_enabled=sum(1 for m in methods if m.enabled)).save()

@@ -34,19 +34,25 @@ _connection: Connection | None = None
 
 
 def init() -> None:
-    """Bind the models to this container's settings (idempotent, cheap)."""
+    """Bind the models to this container's settings, all sharing one connection (one client)."""
     global _connection
     settings = get_settings()
     models.bind(settings)
-    _connection = None
+    shared = Connection(region=settings.region, host=settings.dynamodb_endpoint_url)
+    for model in models.ALL_MODELS:
+        # PynamoDB gives each model its own connection and so its own botocore client, which
+        # costs a client creation per table on a cold start; one shared client serves them all.
+        table = model._get_connection()
+        shared.add_meta_table(table.get_meta_table())
+        table.connection = shared
+    _connection = shared
 
 
 def connection() -> Connection:
-    """The shared low-level connection for transactions, made once per container."""
-    global _connection
+    """The shared low-level connection (models and transactions), made once per container."""
     if _connection is None:
-        settings = get_settings()
-        _connection = Connection(region=settings.region, host=settings.dynamodb_endpoint_url)
+        init()
+    assert _connection is not None
     return _connection
 
 

@@ -16,8 +16,7 @@ from chalicelib.errors import BadRequest, Invalid, PayloadTooLarge
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-AMOUNT = re.compile(r"^[0-9]+\.[0-9]{2}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def read_json_object(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
         raise BadRequest("The request needs a JSON object body.", code="invalid_json")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest("The request body is not valid JSON.", code="invalid_json") from exc
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
@@ -121,7 +120,7 @@ def _validate_text(value: Any, rule: Text, path: str, errors: _Errors) -> str | 
         errors.invalid[path] = f"must be at most {rule.max_len} characters"
     elif _CONTROL.search(text) or (not rule.multiline and ("\n" in text or "\r" in text)):
         errors.invalid[path] = "contains control characters"
-    elif rule.pattern is not None and not rule.pattern.match(text):
+    elif rule.pattern is not None and not rule.pattern.fullmatch(text):
         errors.invalid[path] = rule.pattern_message
     elif rule.check is not None:
         checked = rule.check(text)
@@ -147,7 +146,7 @@ def query_limit(raw: str | None, default: int = 25, maximum: int = 100) -> int:
     """The `limit` query parameter: 1..maximum."""
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise BadRequest(f"limit must be a whole number from 1 to {maximum}.", code="invalid_query",
                          details={"fields": {"limit": f"must be 1 to {maximum}"}})
     return int(raw)

@@ -84,9 +84,6 @@ def test_verify_password_with_a_garbage_hash_is_false() -> None:
     assert verify_password("not-a-hash", "correct horse battery") is False
 
 
-@pytest.mark.xfail(reason="BUG: verify_password checks `password_hash is not None`, but an empty "
-                          "hash falls back to the dummy hash via `or`, so verify_password('', "
-                          "'not-a-real-password') is True (check truthiness instead)", strict=True)
 def test_verify_password_with_an_empty_hash_is_false_even_for_the_dummy_password() -> None:
     assert verify_password("", "not-a-real-password") is False
 

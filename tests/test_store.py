@@ -313,9 +313,6 @@ def test_integer_attribute_round_trips_ints_exactly_through_the_store(db: SeedRe
     assert type(stored) is int and stored == value
 
 
-@pytest.mark.xfail(reason="BUG: IntegerAttribute.deserialize does int(Decimal(value)), silently "
-                          "truncating a stored non-integral number such as 5.5 to 5 instead of "
-                          "refusing it", strict=True)
 def test_integer_attribute_refuses_a_stored_fraction() -> None:
     with pytest.raises((TypeError, ValueError)):
         IntegerAttribute().deserialize("5.5")
@@ -366,10 +363,6 @@ def test_seed_leaves_an_admin_edit_alone(admin_edits: None) -> None:
     assert PaymentMethodModel.get("PK", "raast").enabled is False
 
 
-@pytest.mark.xfail(reason="BUG: seed() overwrites the 'reference' counter with "
-                          "payment_methods_enabled=len(PAYMENT_METHODS) on every run, so after a "
-                          "method is disabled the System Status still reports 14 enabled",
-                   strict=True)
 def test_seed_reports_the_methods_actually_enabled(admin_edits: None) -> None:
     # Given one of the 14 methods disabled by an admin
     # When seed runs again
