@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import store
+from chalicelib import notifications, store
 from chalicelib.auth import Principal, hash_password, issue_token, verify_password
 from chalicelib.catalog import offered_method
 from chalicelib.clock import new_id, now, stamp
@@ -104,6 +104,7 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
     tx.put("account", account, AccountModel.account_id.does_not_exist())
     add_audit(tx, entity_type="account", entity_id=account.account_id, action="created",
               from_status=None, to_status=account.status, actor=user.user_id, at=at)
+    notifications.queue_signup(tx, user=user, account=account, plan=plan, invoice=invoice, at=at)
     counter = _status_counter(account.status)
     tx.update("counter", CounterModel(store.shard_key()), [counter.add(1)])
     try:

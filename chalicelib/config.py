@@ -21,6 +21,13 @@ class Settings:
     counter_shards: int
     invoice_due_days: int
     max_body_bytes: int
+    mail_from: str
+    admin_notify_email: str
+    web_app_url: str
+    mail_max_attempts: int
+    mail_retry_base_seconds: int
+    ses_endpoint_url: str | None
+    mailbox_dir: str | None
 
     def table_name(self, entity: str) -> str:
         """The DynamoDB table name of an entity, e.g. `billing-dev-invoices`."""
@@ -47,7 +54,19 @@ def get_settings() -> Settings:
         counter_shards=_int("COUNTER_SHARDS", 4),
         invoice_due_days=_int("INVOICE_DUE_DAYS", 7),
         max_body_bytes=_int("MAX_BODY_BYTES", 16384),
+        mail_from=os.environ.get("MAIL_FROM") or "billing@example.com",
+        admin_notify_email=os.environ.get("ADMIN_NOTIFY_EMAIL") or "admins@example.com",
+        web_app_url=(os.environ.get("WEB_APP_URL") or "http://localhost:8011").rstrip("/"),
+        mail_max_attempts=max(1, _int("MAIL_MAX_ATTEMPTS", 5)),
+        mail_retry_base_seconds=max(1, _int("MAIL_RETRY_BASE_SECONDS", 60)),
+        ses_endpoint_url=os.environ.get("SES_ENDPOINT_URL") or None,
+        mailbox_dir=os.environ.get("MAILBOX_DIR") or None,
     )
+
+
+def outbox_stream_arn() -> str | None:
+    """The outbox table's stream ARN; `app.py` reads it at import to register the stream handler."""
+    return os.environ.get("OUTBOX_STREAM_ARN") or None
 
 
 def reset_settings() -> None:

@@ -15,7 +15,13 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.constants import STREAM_KEYS_ONLY
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    KeysOnlyProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -231,6 +237,8 @@ class PaymentModel(Model):
     decided_at = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     queue = UnicodeAttribute(null=True)
+    payer_email = UnicodeAttribute(null=True)
+    method_name = UnicodeAttribute(null=True)
     by_account = ByAccountIndex()
     by_invoice = ByInvoiceIndex()
     approval_queue = ApprovalQueueIndex()
@@ -285,9 +293,63 @@ class CounterModel(Model):
     payment_methods_enabled = IntegerAttribute(null=True)
 
 
+class OutboxDueIndex(GlobalSecondaryIndex["OutboxModel"]):
+    """Sparse: only undelivered messages carry `queue`, by when they are due (keys only)."""
+
+    class Meta:
+        index_name = "due"
+        projection = KeysOnlyProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    next_attempt_at = UnicodeAttribute(range_key=True)
+
+
+class OutboxParkedIndex(GlobalSecondaryIndex["OutboxModel"]):
+    """Sparse: only messages parked after too many failures carry `parked`, oldest first."""
+
+    class Meta:
+        index_name = "parked"
+        projection = AllProjection()
+
+    parked = UnicodeAttribute(hash_key=True)
+    parked_at = UnicodeAttribute(range_key=True)
+
+
+class OutboxModel(Model):
+    """An email to send, written in the transaction of the change it tells about.
+
+    `context` is a snapshot of what the template shows (strings), so delivery needs no reads.
+    The table has a stream (keys only) whose INSERTs trigger delivery when deployed.
+    """
+
+    class Meta(_Meta):
+        entity = "outbox"
+        stream_view_type = STREAM_KEYS_ONLY
+
+    message_id = UnicodeAttribute(hash_key=True)
+    template = UnicodeAttribute()
+    recipient = UnicodeAttribute()
+    context = MapAttribute(default=dict)
+    entity_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    attempts = IntegerAttribute(default=0)
+    created_at = UnicodeAttribute()
+    next_attempt_at = UnicodeAttribute()
+    queue = UnicodeAttribute(null=True)
+    claim = UnicodeAttribute(null=True)
+    last_attempt_at = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    ses_message_id = UnicodeAttribute(null=True)
+    parked = UnicodeAttribute(null=True)
+    parked_at = UnicodeAttribute(null=True)
+    due = OutboxDueIndex()
+    failed = OutboxParkedIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel, AccountModel, PlanModel, PaymentMethodModel, SubscriptionModel, InvoiceModel,
-    PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel,
+    PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel,
 )
 
 

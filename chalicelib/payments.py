@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import store
+from chalicelib import notifications, store
 from chalicelib.auth import Principal
 from chalicelib.catalog import offered_method
 from chalicelib.clock import new_id, now, stamp
@@ -64,7 +64,8 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                       details={"fields": {"amount": "must equal the invoice amount"},
                                "expected": invoice_view(invoice)["amount"],
                                "currency": invoice.currency})
-    if offered_method(data["payment_method"], invoice.billing_country) is None:
+    method = offered_method(data["payment_method"], invoice.billing_country)
+    if method is None:
         raise Invalid(f"The payment method '{data['payment_method']}' is not offered in "
                       f"{invoice.billing_country}.", code="method_not_offered",
                       details={"fields": {"payment_method": "not offered for your country"}})
@@ -74,7 +75,7 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
         subscription_id=invoice.subscription_id, status=PENDING,
         payment_method=data["payment_method"], amount_minor=amount, currency=invoice.currency,
         manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
-        created_at=at, queue=PENDING)
+        created_at=at, queue=PENDING, payer_email=principal.email, method_name=method.display_name)
     tx = Tx()
     tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
     tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.set(payment.payment_id)],
@@ -84,6 +85,7 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="submitted",
               from_status=None, to_status=PENDING, actor=principal.user_id, at=at,
               notes=data["manual_notes"])
+    notifications.queue_payment_submitted(tx, payment=payment, invoice=invoice, at=at)
     tx.update("counter", CounterModel(store.shard_key()),
               [CounterModel.payments_pending_approval.add(1)])
     try:
@@ -179,6 +181,8 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
         counter_actions += [getattr(CounterModel, f"accounts_{account.status}").add(-1),
                             CounterModel.accounts_active.add(1)]
     tx.update("counter", CounterModel(store.shard_key()), counter_actions)
+    notifications.queue_payment_approved(tx, payment=payment, invoice=invoice,
+                                         period_end=period_end, at=at)
     _commit_decision(tx)
 
     invoice.status, invoice.paid_at, invoice.pending_payment_id = "paid", at, None
@@ -204,6 +208,7 @@ def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str,
               condition=InvoiceModel.pending_payment_id == payment.payment_id)
     tx.update("counter", CounterModel(store.shard_key()),
               [CounterModel.payments_pending_approval.add(-1)])
+    notifications.queue_payment_rejected(tx, payment=payment, invoice=invoice, at=at)
     _commit_decision(tx)
     invoice.pending_payment_id = None
     return {"payment": payment_view(payment), "invoice": invoice_view(invoice)}
