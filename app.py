@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
-from chalicelib import accounts, admin, catalog, openapi, payments, store
+from chalicelib import accounts, admin, catalog, notifications, openapi, payments, store
 from chalicelib.auth import Principal, principal_from_header
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, outbox_stream_arn
 from chalicelib.errors import AppError, Forbidden
 from chalicelib.validation import query_limit, read_json_object
 
@@ -184,3 +184,36 @@ def system_status() -> dict[str, Any]:
 @route("/api/v1/openapi.json")
 def openapi_spec() -> dict[str, Any]:
     return openapi.spec()
+
+
+# Notifications -------------------------------------------------------------------------------
+
+@route("/api/v1/billing/admin/notifications")
+def failed_notifications() -> dict[str, Any]:
+    _principal("admin")
+    return admin.failed_notifications(_query("status"), query_limit(_query("limit")), _query("cursor"))
+
+
+# Email delivery: after the commit, from the outbox table's stream; a schedule retries. ------------
+
+_OUTBOX_STREAM_ARN = outbox_stream_arn()  # set in .chalice/config.json once the table exists
+
+if _OUTBOX_STREAM_ARN:
+    @app.on_dynamodb_record(stream_arn=_OUTBOX_STREAM_ARN, batch_size=10)
+    def deliver_new_emails(event: Any) -> None:
+        """Send the emails just written to the outbox (the stream's INSERTs)."""
+        _ensure_ready()
+        ids = [record.keys["message_id"]["S"] for record in event if record.event_name == "INSERT"]
+        notifications.deliver_many(ids)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def drain_outbox(event: Any) -> None:
+    """Retry the emails that are due again (failed sends back off) and any the stream missed."""
+    _ensure_ready()
+    deliveries = notifications.drain()
+    if deliveries:
+        outcomes: dict[str, int] = {}
+        for delivery in deliveries:
+            outcomes[delivery.outcome] = outcomes.get(delivery.outcome, 0) + 1
+        app.log.info("outbox drained: %s", outcomes)

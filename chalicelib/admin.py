@@ -3,14 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import store
+from chalicelib import outbox, store
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.models import AccountModel, AuditEventModel, CounterModel, InvoiceModel, PaymentModel
+from chalicelib.models import (
+    AccountModel,
+    AuditEventModel,
+    CounterModel,
+    InvoiceModel,
+    OutboxModel,
+    PaymentModel,
+)
 from chalicelib.payments import PENDING
-from chalicelib.views import account_view, event_view, invoice_view, payment_view
+from chalicelib.views import account_view, event_view, invoice_view, notification_view, payment_view
 
 ACCOUNT_STATUSES = ("trial", "pending_payment", "active", "suspended")
 _QUEUE_KEY = ("payment_id", "queue", "created_at")
+_PARKED_KEY = ("message_id", "parked", "parked_at")
 
 
 def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -59,3 +67,15 @@ def system_status() -> dict[str, Any]:
             "payment_methods_enabled": total("payment_methods_enabled"),
             "accounts": {**accounts, "total": sum(accounts.values())},
             "payments_pending_approval": total("payments_pending_approval")}
+
+
+def failed_notifications(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Emails parked after too many failed attempts, newest first (a sparse index, no scan)."""
+    if status not in (None, "", outbox.FAILED):
+        raise BadRequest("status must be failed (emails given up on after repeated failures).",
+                         code="invalid_query", details={"fields": {"status": "unsupported value"}})
+    start = store.decode_cursor(cursor, {"parked": outbox.PARKED}, _PARKED_KEY) if cursor else None
+    query = OutboxModel.failed.query(outbox.PARKED, scan_index_forward=False, limit=limit + 1,
+                                     last_evaluated_key=start)
+    messages, next_cursor = store.page(query, limit, _PARKED_KEY)
+    return {"items": [notification_view(message) for message in messages], "next_cursor": next_cursor}

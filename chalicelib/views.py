@@ -8,6 +8,7 @@ from chalicelib.models import (
     AccountModel,
     AuditEventModel,
     InvoiceModel,
+    OutboxModel,
     PaymentMethodModel,
     PaymentModel,
     PlanModel,
@@ -92,3 +93,12 @@ def event_view(event: AuditEventModel) -> dict[str, Any]:
     return {"at": public_time(event.at), "entity_type": event.entity_type,
             "entity_id": event.entity_id, "action": event.action, "actor": event.actor,
             "from_status": event.from_status, "to_status": event.to_status, "notes": event.notes}
+
+
+def notification_view(message: OutboxModel) -> dict[str, Any]:
+    """An outbox email as admins see it: what, to whom, about what, and how delivery went."""
+    return {"id": message.message_id, "template": message.template, "recipient": message.recipient,
+            "entity_id": message.entity_id, "status": message.status, "attempts": message.attempts,
+            "last_error": message.last_error, "created_at": public_time(message.created_at),
+            "last_attempt_at": public_time(message.last_attempt_at),
+            "parked_at": public_time(message.parked_at), "sent_at": public_time(message.sent_at)}
