@@ -19,6 +19,8 @@ def main() -> int:
     print(f"API:      {stack.api_url}/api/v1  (OpenAPI: {stack.api_url}/api/v1/openapi.json)")
     print(f"DynamoDB: {stack.dynamodb_endpoint}  (e.g. aws dynamodb list-tables --endpoint-url "
           f"{stack.dynamodb_endpoint} --region us-east-1)")
+    print(f"Mailbox:  {stack.mailbox}  (a copy of each email sent, as .eml; SES at "
+          f"{stack.ses_endpoint})")
     if stack.admin_email:
         print(f"Admin:    {stack.admin_email} / {stack.admin_password}  "
               f"(set ADMIN_EMAIL / ADMIN_PASSWORD to change)")

@@ -14,10 +14,12 @@ from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
 
 from devserver.dynamo import EmbeddedDynamo
 from devserver.gateway import RequestHandler
+from devserver.mailbox import MailWorker
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEV_ADMIN_EMAIL = "admin@example.com"
 DEV_ADMIN_PASSWORD = "admin-password-dev"
+DEFAULT_MAILBOX = PROJECT_DIR / ".data" / "mailbox"
 
 
 @dataclass
@@ -31,12 +33,23 @@ class Stack:
     server: LocalDevServer
     dynamo: EmbeddedDynamo | None
     thread: threading.Thread | None = None
+    mail_worker: MailWorker | None = None
+    mail_server: EmbeddedDynamo | None = None
+    ses_endpoint: str | None = None
+
+    @property
+    def mailbox(self) -> Path | None:
+        """Where the dev mailbox keeps a copy of each sent email."""
+        return self.mail_worker.folder if self.mail_worker else None
 
     def stop(self) -> None:
+        if self.mail_worker:
+            self.mail_worker.stop()
         self.server.server.shutdown()
         self.server.server.server_close()
-        if self.dynamo:
-            self.dynamo.stop()
+        for embedded in (self.mail_server, self.dynamo):
+            if embedded:
+                embedded.stop()
 
 
 def _apply_environment(stage: str, endpoint: str) -> Any:
@@ -59,17 +72,33 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     external = os.environ.get("DYNAMODB_ENDPOINT_URL")
     dynamo = None if external else EmbeddedDynamo(host, dynamodb_port).start()
     endpoint = external or dynamo.endpoint  # type: ignore[union-attr]
+    # moto serves every service on one port: SES goes to the embedded server too (or to one of its
+    # own when DynamoDB is external), unless SES_ENDPOINT_URL says otherwise.
+    mail_server = None
+    ses_endpoint = os.environ.get("SES_ENDPOINT_URL")
+    if not ses_endpoint:
+        if dynamo is None:
+            mail_server = EmbeddedDynamo(host, 0).start()
+        ses_endpoint = (dynamo or mail_server).endpoint  # type: ignore[union-attr]
+        os.environ["SES_ENDPOINT_URL"] = ses_endpoint
+        verify_sender = True
+    else:
+        verify_sender = False
     config = _apply_environment(stage, endpoint)
 
-    from chalicelib import models, store
+    from chalicelib import models, notifications, store
     from chalicelib.accounts import create_admin
-    from chalicelib.config import reset_settings
+    from chalicelib.config import get_settings, reset_settings
     from chalicelib.reference_data import seed
 
     reset_settings()
     store.init()
     models.create_missing_tables()
     seed()
+    settings = get_settings()
+    if verify_sender:  # moto's SES, like SES's sandbox, only sends from a verified identity
+        notifications.ses_client().verify_email_identity(EmailAddress=settings.mail_from)
+    mailbox = Path(settings.mailbox_dir).resolve() if settings.mailbox_dir else DEFAULT_MAILBOX
     admin_email = os.environ.get("ADMIN_EMAIL") or (None if external else DEV_ADMIN_EMAIL)
     admin_password = os.environ.get("ADMIN_PASSWORD") or (None if external else DEV_ADMIN_PASSWORD)
     if admin_email and admin_password:
@@ -86,7 +115,9 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     server.server.quiet = quiet
     stack = Stack(api_url=f"http://{host}:{server.server.server_address[1]}",
                   dynamodb_endpoint=endpoint, admin_email=admin_email,
-                  admin_password=admin_password, server=server, dynamo=dynamo)
+                  admin_password=admin_password, server=server, dynamo=dynamo,
+                  mail_server=mail_server, ses_endpoint=ses_endpoint)
+    stack.mail_worker = MailWorker(mailbox).start()
     if background:
         stack.thread = threading.Thread(target=server.serve_forever, daemon=True, name="api")
         stack.thread.start()
