@@ -1,0 +1,149 @@
+"""Helpers for the HTTP and workflow tests: the error shape, store snapshots, a fast fresh store.
+
+`aws` here means what conftest's does (a fresh DynamoDB with the tables, the reference data and the
+admin) but keeps one moto mock per test module and empties the tables for each test: a new moto
+per test costs ~2 s (botocore clients are rebuilt), emptying a few small tables a few ms. A test
+module that does `from tests.helpers import aws, moto_module  # noqa: F401` overrides conftest's
+`aws`, so conftest's `api` and `paid_signup` fixtures run on it unchanged.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from moto import mock_aws
+from pynamodb.models import Model
+
+from chalicelib import models, store
+from chalicelib.accounts import create_admin
+from chalicelib.config import reset_settings
+from chalicelib.models import (
+    AccountModel,
+    AuditEventModel,
+    CreditLedgerModel,
+    InvoiceModel,
+    PaymentMethodModel,
+    PaymentModel,
+    PlanModel,
+)
+from chalicelib.reference_data import seed
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Reply
+
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+AMOUNT = re.compile(r"^\d+\.\d{2}$")
+INVOICE_NUMBER = re.compile(r"^INV-\d{4}-\d{6}$")
+
+
+# Fixtures -----------------------------------------------------------------------------------
+
+_REFERENCE = (PlanModel, PaymentMethodModel)
+
+
+@pytest.fixture(scope="module")
+def moto_module() -> Iterator[dict[type[Model], list[Model]]]:
+    """One moto DynamoDB for the whole test module, with the tables and the reference data;
+    yields what seeding wrote outside the plan and method tables (e.g. the reference counter)."""
+    with mock_aws():
+        reset_settings()
+        store.init()
+        models.create_missing_tables()
+        seed()
+        yield {model: list(model.scan()) for model in models.ALL_MODELS if model not in _REFERENCE}
+
+
+@pytest.fixture
+def aws(moto_module: dict[type[Model], list[Model]]) -> Iterator[None]:
+    """A fresh store for this test: the reference data as seeded and the admin, nothing else.
+    No route writes plans or payment methods, so those tables are kept; the others are emptied
+    and given back what seeding wrote in them."""
+    for model, seeded in moto_module.items():
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)
+        with model.batch_write() as batch:
+            for item in seeded:
+                batch.save(item)
+    create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+    yield
+
+
+# Response shape -----------------------------------------------------------------------------
+
+def assert_error(reply: Reply, status: int, code: str | None = None) -> dict[str, Any]:
+    """The reply is `status` with exactly {"error": {"code", "message", "details"}}; returns the error."""
+    assert reply.status == status, (reply.status, reply.body)
+    assert reply.headers.get("content-type", "").startswith("application/json"), reply.headers
+    body = reply.body
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    error = body["error"]
+    assert isinstance(error, dict) and set(error) == {"code", "message", "details"}, error
+    assert isinstance(error["code"], str) and re.fullmatch(r"[a-z][a-z0-9_]*", error["code"]), error
+    assert isinstance(error["message"], str) and error["message"].strip(), error
+    assert isinstance(error["details"], dict), error
+    text = json.dumps(body)
+    assert "Traceback" not in text and "botocore" not in text and "Exception" not in text, text
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+def error_fields(reply: Reply) -> set[str]:
+    """The names of the fields an error's details blame."""
+    return set(reply.body["error"]["details"].get("fields", {}))
+
+
+def assert_no_floats(value: Any, path: str = "$") -> None:
+    """No float anywhere in a JSON document (money is a string, counts are ints)."""
+    assert not isinstance(value, float), f"float at {path}: {value!r}"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            assert_no_floats(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            assert_no_floats(item, f"{path}[{index}]")
+
+
+# Store state --------------------------------------------------------------------------------
+
+def store_snapshot() -> dict[str, list[str]]:
+    """Every item of every table that a route can write (all but the plans and payment methods),
+    serialized, so that two snapshots compare exactly."""
+    return {model.Meta.table_name: sorted(json.dumps(item.serialize(), sort_keys=True)
+                                          for item in model.scan())
+            for model in models.ALL_MODELS if model not in _REFERENCE}
+
+
+@contextmanager
+def store_unchanged() -> Iterator[None]:
+    """Assert that the block leaves every table exactly as it was."""
+    before = store_snapshot()
+    yield
+    after = store_snapshot()
+    changed = {table for table in before if before[table] != after[table]}
+    assert not changed, f"tables changed: {sorted(changed)}"
+
+
+def payments_of(invoice_id: str) -> list[PaymentModel]:
+    """The invoice's payments, oldest first."""
+    return list(PaymentModel.by_invoice.query(invoice_id))
+
+
+def ledger_of(account_id: str) -> list[CreditLedgerModel]:
+    return list(CreditLedgerModel.query(account_id))
+
+
+def audit_of(entity_id: str) -> list[tuple[str, str | None, str, str]]:
+    """An entity's audit trail as (action, from_status, to_status, actor), oldest first."""
+    return [(e.action, e.from_status, e.to_status, e.actor) for e in AuditEventModel.query(entity_id)]
+
+
+def invoice(invoice_id: str) -> InvoiceModel:
+    return InvoiceModel.get(invoice_id, consistent_read=True)
+
+
+def account(account_id: str) -> AccountModel:
+    return AccountModel.get(account_id, consistent_read=True)
