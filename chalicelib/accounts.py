@@ -41,7 +41,9 @@ BILLING = {
 }
 REGISTER = {
     "email": email(required=True),
-    "password": Text(required=True, min_len=10, max_len=256, strip=False),
+    "password": Text(required=True, min_len=10, max_len=256, strip=False,
+                     check=lambda p: p if p.strip() else None,
+                     check_message="must not be only spaces"),
     "name": Text(required=True, max_len=100),
     "account_name": Text(max_len=100),
     "plan": Text(max_len=40, pattern=SLUG, pattern_message="must be a plan slug such as starter"),

@@ -157,9 +157,18 @@ def transact_get(*keys: tuple[Any, ...]) -> list[Any]:
     return results
 
 
+_MAX_KEY_BYTES = 1024  # DynamoDB refuses keys over 2048 bytes; no id of ours comes near
+
+
+def _key_too_long(*keys: Any) -> bool:
+    return any(isinstance(k, str) and len(k.encode()) > _MAX_KEY_BYTES for k in keys)
+
+
 def get(model_cls: type[Model], hash_key: Any, range_key: Any = None,
         consistent: bool = False) -> Any:
-    """One item, or None."""
+    """One item, or None (also for a key too long to exist, which DynamoDB would refuse)."""
+    if _key_too_long(hash_key, range_key):
+        return None
     with guard():
         try:
             return model_cls.get(hash_key, range_key, consistent_read=consistent)
@@ -196,6 +205,8 @@ def encode_cursor(key: dict[str, str]) -> str:
 
 def decode_cursor(cursor: str, expected: dict[str, str], fields: tuple[str, ...]) -> dict[str, Any]:
     """Decode a cursor into an ExclusiveStartKey; its fixed parts must match `expected`."""
+    if len(cursor) > 2048:
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))

@@ -189,7 +189,8 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     output = tmp_path_factory.mktemp("devserver") / "output.log"
     env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE")}
     env.update({"PORT": str(port), "DYNAMODB_PORT": str(dynamodb_port),
-                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD})
+                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "MAILBOX_DIR": str(tmp_path_factory.mktemp("mailbox"))})
     with output.open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=PROJECT_DIR, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)

@@ -434,3 +434,12 @@ def test_register_retried_with_the_same_idempotency_key_returns_the_first_respon
     assert again.status == 201, again.body
     assert (again.body["account"], again.body["invoice"]) == (first.body["account"], first.body["invoice"])
     assert len(invoices_of(first.body["account"]["id"])) == 1
+
+
+def test_a_password_of_only_spaces_is_refused(api):
+    reply = api.post("/api/v1/auth/register", {"email": "blank@example.com", "password": " " * 12,
+                                                "name": "Blank"})
+    assert_error(reply, 422, "validation_failed")
+    assert reply.body["error"]["details"]["fields"] == {"password": "must not be only spaces"}
+    assert api.post("/api/v1/auth/login", {"email": "blank@example.com",
+                                           "password": " " * 12}).status == 401

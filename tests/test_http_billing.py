@@ -475,3 +475,12 @@ def test_the_same_idempotency_key_from_two_users_never_mixes_their_requests(api,
     assert theirs.status == 201, theirs.body
     assert (theirs.body["invoice_id"], theirs.body["id"] != mine.body["id"]) == (other_invoice, True)
     assert invoice(other_invoice).pending_payment_id == theirs.body["id"]
+
+
+def test_an_id_too_long_to_exist_is_a_404_without_asking_the_store(api, paid_signup, ddb_calls):
+    # Given an invoice id longer than DynamoDB accepts as a key (it would refuse it with an error)
+    ddb_calls.clear()
+    reply = api.get("/api/v1/billing/invoices/" + "i" * 3000, token=paid_signup.token)
+    # Then the answer is a plain 404 and the store was never asked
+    assert_error(reply, 404, "invoice_not_found")
+    assert ddb_calls == []

@@ -99,7 +99,8 @@ def test_external_endpoint_reuses_tables_and_data(live_stack, tmp_path):
     # When a second server starts with DYNAMODB_ENDPOINT_URL pointing at that store
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE")}
-    env.update({"PORT": str(port), "DYNAMODB_ENDPOINT_URL": live_stack.dynamodb_endpoint})
+    env.update({"PORT": str(port), "DYNAMODB_ENDPOINT_URL": live_stack.dynamodb_endpoint,
+                "MAILBOX_DIR": str(tmp_path / "mailbox")})
     log = tmp_path / "second.log"
     with log.open("w") as out:
         process = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=PROJECT_DIR, env=env,
