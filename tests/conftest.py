@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,7 @@ def ddb_calls() -> Iterator[list[str]]:
 
 # Real HTTP against the local stack ------------------------------------------------------------
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -176,43 +177,53 @@ def _free_port() -> int:
 
 @dataclass
 class LiveStack:
-    """`python -m devserver` (what `make dev` runs) on free ports."""
+    """`python -m devserver` (what `make dev` runs) on free ports, with its mailbox folder."""
 
     base_url: str
     dynamodb_endpoint: str
     output: Path
+    mailbox: Path
 
 
-@pytest.fixture(scope="session")
-def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    port, dynamodb_port = _free_port(), _free_port()
-    output = tmp_path_factory.mktemp("devserver") / "output.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE")}
-    env.update({"PORT": str(port), "DYNAMODB_PORT": str(dynamodb_port),
-                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "MAILBOX_DIR": str(tmp_path_factory.mktemp("mailbox"))})
+@contextmanager
+def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
+    """Run `python -m devserver` on free ports until the block ends; its files go in `folder`."""
+    port, dynamodb_port = free_port(), free_port()
+    output, mailbox = folder / "output.log", folder / "mailbox"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE", "DYNAMODB_ENDPOINT_URL",
+                        "SES_ENDPOINT_URL")}
+    env.update({"PORT": str(port), "DYNAMODB_PORT": str(dynamodb_port), "MAILBOX_DIR": str(mailbox),
+                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD, **env_overrides})
     with output.open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=PROJECT_DIR, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base_url}/api/v1/billing/plans", timeout=2):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"devserver did not start:\n{output.read_text()}")
-            time.sleep(0.2)
     try:
-        yield LiveStack(base_url, f"http://127.0.0.1:{dynamodb_port}", output)
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base_url}/api/v1/billing/plans", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"devserver did not start:\n{output.read_text()}")
+                time.sleep(0.2)
+        endpoint = env_overrides.get("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{dynamodb_port}")
+        yield LiveStack(base_url, endpoint, output, mailbox)
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """One local stack shared by the live tests of a run."""
+    with devserver(tmp_path_factory.mktemp("devserver")) as stack:
+        yield stack
 
 
 def http(method: str, url: str, body: Any = None, token: str | None = None,

@@ -1,20 +1,14 @@
 """Real HTTP against the local stack (`python -m devserver`, what `make dev` runs)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 
-from tests.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR, _free_port, http,
-)
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, http
 
 pytestmark = pytest.mark.live
 
@@ -94,35 +88,12 @@ def test_concurrent_double_approval_grants_credits_once(live_stack, round_):
 def test_external_endpoint_reuses_tables_and_data(live_stack, tmp_path):
     # Given a user who signed up on the embedded store
     base = live_stack.base_url
-    token, account_id, _ = _paid_signup_with_payment(base)
+    token, _, _ = _paid_signup_with_payment(base)
     email = http("GET", f"{base}/api/v1/auth/me", token=token).body["user"]["email"]
     # When a second server starts with DYNAMODB_ENDPOINT_URL pointing at that store
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE")}
-    env.update({"PORT": str(port), "DYNAMODB_ENDPOINT_URL": live_stack.dynamodb_endpoint,
-                "MAILBOX_DIR": str(tmp_path / "mailbox")})
-    log = tmp_path / "second.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=PROJECT_DIR, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
-    try:
-        second = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while http_ok(f"{second}/api/v1/billing/plans") is False:
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    with devserver(tmp_path, DYNAMODB_ENDPOINT_URL=live_stack.dynamodb_endpoint) as second:
         # Then it serves the same data (the user logs in there) without duplicating reference data
-        assert _token(second, email)
-        methods = http("GET", f"{second}/api/v1/billing/admin/payment-methods?country=PK").body
-        assert len(methods) == 8
-        assert "DynamoDB: " + live_stack.dynamodb_endpoint in log.read_text()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def http_ok(url: str) -> bool:
-    try:
-        return http("GET", url).status == 200
-    except OSError:
-        return False
+        assert _token(second.base_url, email)
+        methods = http("GET", f"{second.base_url}/api/v1/billing/admin/payment-methods?country=PK")
+        assert len(methods.body) == 8
+        assert "DynamoDB: " + live_stack.dynamodb_endpoint in second.output.read_text()

@@ -7,69 +7,27 @@ is a temporary folder it can read.
 from __future__ import annotations
 
 import email
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email import policy
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR, _free_port, http,
+    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, LiveStack, devserver, http,
 )
 
 pytestmark = pytest.mark.live
 
 
-@dataclass
-class MailStack:
-    """A devserver with its mailbox folder."""
-
-    base_url: str
-    mailbox: Path
-    output: Path
-
-
 @pytest.fixture(scope="module")
-def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
-    folder = tmp_path_factory.mktemp("live-mail")
-    mailbox, output = folder / "mailbox", folder / "output.log"
-    port, dynamodb_port = _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE")}
-    env.update({"PORT": str(port), "DYNAMODB_PORT": str(dynamodb_port), "MAILBOX_DIR": str(mailbox),
-                "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD})
-    for name in ("DYNAMODB_ENDPOINT_URL", "SES_ENDPOINT_URL"):
-        env.pop(name, None)
-    with output.open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=PROJECT_DIR, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base_url}/api/v1/billing/plans", timeout=2):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"devserver did not start:\n{output.read_text()}")
-            time.sleep(0.2)
-    try:
-        yield MailStack(base_url, mailbox, output)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """A devserver of this module's own, so that its mailbox holds only these tests' emails."""
+    with devserver(tmp_path_factory.mktemp("live-mail")) as stack:
+        yield stack
 
 
-def _mailbox(stack: MailStack, expected: int, timeout: float = 15) -> list[email.message.EmailMessage]:
+def _mailbox(stack: LiveStack, expected: int, timeout: float = 15) -> list[email.message.EmailMessage]:
     """The mailbox's emails once it holds `expected` of them (the worker drains every second)."""
     deadline = time.monotonic() + timeout
     while True:
