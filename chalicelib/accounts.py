@@ -6,8 +6,8 @@ from typing import Any
 
 from chalicelib import notifications, store
 from chalicelib.auth import Principal, hash_password, issue_token, verify_password
-from chalicelib.catalog import offered_method
 from chalicelib.clock import new_id, now, stamp
+from chalicelib.config import get_settings
 from chalicelib.errors import Conflict, Invalid, Unauthorized
 from chalicelib.models import (
     AccountModel,
@@ -133,7 +133,7 @@ def _paid_signup(tx: Tx, account: AccountModel, plan: PlanModel, billing: dict[s
         plan_credits=plan.credits, billing_country=billing["country"],
         billing_snapshot={k: v for k, v in billing.items() if v is not None},
         preferred_payment_method=method,
-        due_date=(now() + timedelta(days=store.get_settings().invoice_due_days)).date().isoformat(),
+        due_date=(now() + timedelta(days=get_settings().invoice_due_days)).date().isoformat(),
         created_at=at)
     account.subscription_id = subscription.subscription_id
     account.pending_invoice_id = invoice.invoice_id

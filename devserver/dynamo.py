@@ -38,7 +38,6 @@ class EmbeddedDynamo:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
-        self._server.quiet = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="embedded-dynamodb")
 

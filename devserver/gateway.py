@@ -30,8 +30,3 @@ class RequestHandler(ChaliceRequestHandler):
                  config: Any) -> None:
         self.local_gateway = Gateway(app_object, config)
         super(ChaliceRequestHandler, self).__init__(request, client_address, server)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        if getattr(self.server, "quiet", False):
-            return
-        super().log_message(format, *args)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ class Stack:
     admin_password: str | None
     server: LocalDevServer
     dynamo: EmbeddedDynamo | None
-    thread: threading.Thread | None = None
     mail_worker: MailWorker | None = None
     mail_server: EmbeddedDynamo | None = None
     ses_endpoint: str | None = None
@@ -66,8 +64,8 @@ def _apply_environment(stage: str, endpoint: str) -> Any:
 
 
 def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
-          stage: str = "dev", background: bool = False, quiet: bool = False) -> Stack:
-    """Start everything; serve the API in a thread when `background`, else call `serve()`."""
+          stage: str = "dev") -> Stack:
+    """Start the store, the mail worker and the API server; the caller runs `server.serve_forever()`."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     external = os.environ.get("DYNAMODB_ENDPOINT_URL")
     dynamo = None if external else EmbeddedDynamo(host, dynamodb_port).start()
@@ -112,13 +110,9 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
         CustomLocalChalice.__bases__ = (LocalChalice, chalice_app.__class__)
         chalice_app.__class__ = CustomLocalChalice
     server = LocalDevServer(chalice_app, config, host, port, handler_cls=RequestHandler)
-    server.server.quiet = quiet
     stack = Stack(api_url=f"http://{host}:{server.server.server_address[1]}",
                   dynamodb_endpoint=endpoint, admin_email=admin_email,
                   admin_password=admin_password, server=server, dynamo=dynamo,
                   mail_server=mail_server, ses_endpoint=ses_endpoint)
     stack.mail_worker = MailWorker(mailbox).start()
-    if background:
-        stack.thread = threading.Thread(target=server.serve_forever, daemon=True, name="api")
-        stack.thread.start()
     return stack
