@@ -2,9 +2,21 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # The only accepted form: no sign, no leading zeros, exactly two decimals, at most 10 integer digits.
 AMOUNT = re.compile(r"(0|[1-9][0-9]{0,9})\.([0-9]{2})")
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in minor units (cents) of a currency with two decimals."""
+
+    minor: int
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{format_minor(self.minor)} {self.currency}"
 
 
 def parse_amount(text: str) -> int:
