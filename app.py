@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, Rate, Response
+from chalice import Chalice, CORSConfig, Rate, Response
 
 from chalicelib import accounts, admin, catalog, notifications, openapi, payments, store
 from chalicelib.auth import Principal, principal_from_header
@@ -25,6 +25,9 @@ _CHALICE_ERRORS = {
     "BadRequest": ("bad_request", "The request is malformed."),
 }
 _ready = False
+# Browsers may call the API from the web app's origin only (WEB_APP_URL), never from anywhere else.
+_CORS = CORSConfig(allow_origin=get_settings().web_origin, allow_headers=["Idempotency-Key"],
+                   expose_headers=["Retry-After"], max_age=600)
 
 
 def error_response(error: AppError) -> Response:
@@ -48,7 +51,8 @@ def _error_shape(event: Any, get_response: Callable[[Any], Response]) -> Respons
         if response.status_code >= 500:
             return _internal_error()
         code, message = _CHALICE_ERRORS.get(body["Code"], ("bad_request", "The request is malformed."))
-        headers = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() == "allow" or k.lower().startswith("access-control-")}
         response = Response(body={"error": {"code": code, "message": message, "details": {}}},
                             status_code=response.status_code, headers={**_JSON, **headers})
     return response
@@ -73,7 +77,7 @@ def route(path: str, methods: tuple[str, ...] = ("GET",), status: int = 200) -> 
                 if error.status >= 500:
                     app.log.error("%s failed: %s", path, error.code, exc_info=error.status != 503)
                 return error_response(error)
-        return app.route(path, methods=list(methods))(handler)
+        return app.route(path, methods=list(methods), cors=_CORS)(handler)
     return decorator
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class Settings:
     mail_retry_base_seconds: int
     ses_endpoint_url: str | None
     mailbox_dir: str | None
+
+    @property
+    def web_origin(self) -> str:
+        """The web app's origin (scheme://host[:port]), the only one CORS allows."""
+        parts = urlsplit(self.web_app_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def table_name(self, entity: str) -> str:
         """The DynamoDB table name of an entity, e.g. `billing-dev-invoices`."""
@@ -56,7 +63,7 @@ def get_settings() -> Settings:
         max_body_bytes=_int("MAX_BODY_BYTES", 16384),
         mail_from=os.environ.get("MAIL_FROM") or "billing@example.com",
         admin_notify_email=os.environ.get("ADMIN_NOTIFY_EMAIL") or "admins@example.com",
-        web_app_url=(os.environ.get("WEB_APP_URL") or "http://localhost:8011").rstrip("/"),
+        web_app_url=(os.environ.get("WEB_APP_URL") or "http://127.0.0.1:8012").rstrip("/"),
         mail_max_attempts=max(1, _int("MAIL_MAX_ATTEMPTS", 5)),
         mail_retry_base_seconds=max(1, _int("MAIL_RETRY_BASE_SECONDS", 60)),
         ses_endpoint_url=os.environ.get("SES_ENDPOINT_URL") or None,

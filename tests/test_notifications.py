@@ -28,7 +28,7 @@ from tests.conftest import PROJECT_DIR, Api, PaidSignup
 
 MAIL_FROM = "billing@example.com"
 ADMINS = "admins@example.com"
-WEB = "http://localhost:8011"
+WEB = "http://127.0.0.1:8012"
 
 
 @dataclass

@@ -1,0 +1,41 @@
+"""CORS: browsers may call the API from the configured web origin only."""
+from __future__ import annotations
+
+from chalicelib.config import get_settings
+from tests.conftest import Api, LiveStack, http
+
+ORIGIN = get_settings().web_origin
+
+
+def test_the_web_origin_is_the_origin_of_web_app_url() -> None:
+    assert ORIGIN == "http://127.0.0.1:8012"
+
+
+def test_responses_allow_only_the_configured_origin(aws: None) -> None:
+    api = Api()
+    reply = api.get("/api/v1/billing/plans", headers={"origin": "https://evil.example"})
+    assert reply.status == 200
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    assert reply.headers["access-control-expose-headers"] == "Retry-After"
+
+
+def test_error_responses_carry_cors_headers_so_the_browser_can_read_them(aws: None) -> None:
+    api = Api()
+    reply = api.get("/api/v1/auth/me")
+    assert reply.status == 401
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    reply = api.request("POST", "/api/v1/auth/login", raw=b"x", headers={"content-type": "text/plain"})
+    assert reply.status == 415 and reply.body["error"]["code"] == "unsupported_media_type"
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_preflight_names_the_origin_methods_and_headers(live_stack: LiveStack) -> None:
+    # Over real HTTP: Chalice's test client cannot carry a preflight's empty body.
+    reply = http("OPTIONS", f"{live_stack.base_url}/api/v1/billing/admin/payments/confirm", headers={
+        "origin": ORIGIN, "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,content-type,idempotency-key"})
+    assert reply.status == 200
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    assert "POST" in reply.headers["access-control-allow-methods"]
+    allowed = {h.strip().lower() for h in reply.headers["access-control-allow-headers"].split(",")}
+    assert {"authorization", "content-type", "idempotency-key"} <= allowed
