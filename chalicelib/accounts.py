@@ -1,6 +1,9 @@
 """Signup (free trial or paid plan), login, the caller's own view, and admin users."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -56,6 +59,18 @@ LOGIN = {
 }
 
 
+def signup_scope(raw_body: bytes | None) -> str:
+    """Whose Idempotency-Keys a signup uses: a keyed hash of its email (one namespace per email)."""
+    try:
+        body = json.loads(raw_body or b"")
+        address = body.get("email") if isinstance(body, dict) else None
+    except (ValueError, UnicodeDecodeError):
+        address = None
+    normalized = address.strip().lower() if isinstance(address, str) else ""
+    secret = get_settings().jwt_secret.encode()
+    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def _token_response(user: UserModel) -> dict[str, Any]:
     principal = Principal(user.user_id, user.account_id, user.email, user.role)
     token, ttl = issue_token(principal)
@@ -109,14 +124,15 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
     notifications.queue_signup(tx, user=user, account=account, plan=plan, invoice=invoice, at=at)
     counter = _status_counter(account.status)
     tx.update("counter", CounterModel(store.shard_key()), [counter.add(1)])
+    response = {**_token_response(user), "account": account_view(account),
+                "subscription": subscription_view(subscription), "invoice": invoice_view(invoice)}
     try:
-        tx.commit()
+        tx.commit(response=response)
     except TransactionCancelled as exc:
         if "user" in exc.failed:
             raise Conflict("An account with this email already exists.", code="email_taken") from exc
         raise
-    return {**_token_response(user), "account": account_view(account),
-            "subscription": subscription_view(subscription), "invoice": invoice_view(invoice)}
+    return response
 
 
 def _paid_signup(tx: Tx, account: AccountModel, plan: PlanModel, billing: dict[str, Any],
