@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8011
 DYNAMODB_PORT ?= 8000
 
-.PHONY: dev test install clean
+.PHONY: dev test install clean reset
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -24,3 +24,7 @@ test: $(INSTALLED)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build
+
+# Forget make dev's data (tables, items, mailbox, token secret); the next make dev starts afresh.
+reset:
+	rm -rf .data

@@ -19,6 +19,9 @@ def main() -> int:
     print(f"API:      {stack.api_url}/api/v1  (OpenAPI: {stack.api_url}/api/v1/openapi.json)")
     print(f"DynamoDB: {stack.dynamodb_endpoint}  (e.g. aws dynamodb list-tables --endpoint-url "
           f"{stack.dynamodb_endpoint} --region us-east-1)")
+    if stack.data_dir and stack.dynamo:
+        print(f"Data:     {stack.data_dir}  ({stack.dynamo.restored} writes restored; kept across "
+              "restarts; `make reset` deletes it)")
     print(f"Mailbox:  {stack.mailbox}  (a copy of each email sent, as .eml; SES at "
           f"{stack.ses_endpoint})")
     if stack.admin_email:
