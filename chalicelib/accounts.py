@@ -26,12 +26,14 @@ from chalicelib.models import (
     UserModel,
 )
 from chalicelib.records import add_audit, add_credit
+from chalicelib.references import new_reference
 from chalicelib.reference_data import GLOBAL
 from chalicelib.store import TransactionCancelled, Tx
 from chalicelib.validation import SLUG, Obj, Text, country_code, email, validate
 from chalicelib.views import account_view, invoice_view, payment_view, subscription_view, user_view
 
 FREE_PLAN = "free"
+OPEN = "open"  # an unpaid invoice's mark in the open-invoices index
 ADMIN_PLAN = "internal"
 
 BILLING = {
@@ -153,7 +155,7 @@ def _paid_signup(tx: Tx, account: AccountModel, plan: PlanModel, billing: dict[s
         billing_snapshot={k: v for k, v in billing.items() if v is not None},
         preferred_payment_method=method,
         due_date=(now() + timedelta(days=get_settings().invoice_due_days)).date().isoformat(),
-        created_at=at)
+        created_at=at, payment_reference=new_reference(), open=OPEN)
     account.subscription_id = subscription.subscription_id
     account.pending_invoice_id = invoice.invoice_id
     tx.put("subscription", subscription, SubscriptionModel.subscription_id.does_not_exist())

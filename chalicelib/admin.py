@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import outbox, store
+from chalicelib import outbox, references, store
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.models import (
     AccountModel,
@@ -37,8 +37,18 @@ def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[s
     for payment in payments:
         account = accounts.get(payment.account_id)
         items.append({**payment_view(payment),
-                      "account": {"id": payment.account_id, "name": account.name if account else None}})
+                      "account": {"id": payment.account_id, "name": account.name if account else None},
+                      **review_hints(payment)})
     return {"items": items, "next_cursor": next_cursor}
+
+
+def review_hints(payment: PaymentModel) -> dict[str, Any]:
+    """What helps an admin check a payment: the invoice's payment reference, whether the payer's
+    bank reference contains it, and earlier payments it may duplicate."""
+    return {"payment_reference": payment.invoice_reference,
+            "flags": {"reference_matches": references.mentions(payment.manual_reference,
+                                                              payment.invoice_reference),
+                      "near_duplicate_of": list(payment.near_duplicate_of or [])}}
 
 
 def payment_detail(payment_id: str) -> dict[str, Any]:
@@ -52,7 +62,7 @@ def payment_detail(payment_id: str) -> dict[str, Any]:
         history = list(AuditEventModel.query(payment.payment_id))
     return {"payment": payment_view(payment), "invoice": invoice_view(invoice),
             "account": account_view(account) if account else None,
-            "history": [event_view(event) for event in history]}
+            "history": [event_view(event) for event in history], **review_hints(payment)}
 
 
 def system_status() -> dict[str, Any]:

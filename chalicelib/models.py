@@ -170,6 +170,27 @@ class ByAccountIndex(GlobalSecondaryIndex[Any]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class InvoiceReferenceIndex(GlobalSecondaryIndex["InvoiceModel"]):
+    """An invoice by its payment reference (what the payer writes in the transfer)."""
+
+    class Meta:
+        index_name = "by_reference"
+        projection = AllProjection()
+
+    payment_reference = UnicodeAttribute(hash_key=True)
+
+
+class OpenInvoicesIndex(GlobalSecondaryIndex["InvoiceModel"]):
+    """Sparse: only unpaid invoices carry `open`, by due date (the reminder and expiry job)."""
+
+    class Meta:
+        index_name = "open_by_due_date"
+        projection = AllProjection()
+
+    open = UnicodeAttribute(hash_key=True)
+    due_date = UnicodeAttribute(range_key=True)
+
+
 class InvoiceModel(Model):
     """An invoice; `pending_payment_id` is set while a payment awaits approval."""
 
@@ -192,7 +213,13 @@ class InvoiceModel(Model):
     created_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     pending_payment_id = UnicodeAttribute(null=True)
+    payment_reference = UnicodeAttribute(null=True)
+    open = UnicodeAttribute(null=True)
+    reminded_at = UnicodeAttribute(null=True)
+    voided_at = UnicodeAttribute(null=True)
     by_account = ByAccountIndex()
+    by_reference = InvoiceReferenceIndex()
+    open_by_due_date = OpenInvoicesIndex()
 
 
 class ByInvoiceIndex(GlobalSecondaryIndex["PaymentModel"]):
@@ -240,9 +267,31 @@ class PaymentModel(Model):
     queue = UnicodeAttribute(null=True)
     payer_email = UnicodeAttribute(null=True)
     method_name = UnicodeAttribute(null=True)
+    invoice_reference = UnicodeAttribute(null=True)
+    near_duplicate_of = ListAttribute(of=UnicodeAttribute, null=True)
+    sla_alerted_at = UnicodeAttribute(null=True)
+    proof_upload_key = UnicodeAttribute(null=True)
+    proof_key = UnicodeAttribute(null=True)
+    proof_content_type = UnicodeAttribute(null=True)
+    proof_size = IntegerAttribute(null=True)
+    proof_uploaded_at = UnicodeAttribute(null=True)
     by_account = ByAccountIndex()
     by_invoice = ByInvoiceIndex()
     approval_queue = ApprovalQueueIndex()
+
+
+class PaymentClaimModel(Model):
+    """A (method, bank reference) pair in use by a payment that has not failed: a second payment
+    cannot claim it. `claim_id` is `<method>#<reference, upper case, no spaces or dashes>`."""
+
+    class Meta(_Meta):
+        entity = "payment_claims"
+
+    claim_id = UnicodeAttribute(hash_key=True)
+    payment_id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    released = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
 
 
 class CreditLedgerModel(Model):
@@ -384,7 +433,7 @@ class LoginFailureModel(Model):
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel, AccountModel, PlanModel, PaymentMethodModel, SubscriptionModel, InvoiceModel,
     PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel, IdempotencyModel,
-    LoginFailureModel,
+    LoginFailureModel, PaymentClaimModel,
 )
 
 
@@ -398,10 +447,35 @@ def bind(settings: Settings) -> None:
 
 
 def create_missing_tables() -> list[str]:
-    """Create the tables that do not exist yet (on-demand billing); return their names."""
+    """Create the tables that do not exist yet (on-demand billing) and the global indexes that a
+    kept table lacks (a store made by an older version); return what was created."""
     created = []
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             created.append(model.Meta.table_name)
+        else:
+            created += _add_missing_indexes(model)
     return created
+
+
+def _add_missing_indexes(model: type[Model]) -> list[str]:
+    connection = model._get_connection().connection
+    table = model.Meta.table_name
+    have = {index["IndexName"] for index in
+            connection.describe_table(table).get("GlobalSecondaryIndexes", [])}
+    schema = model._get_schema()
+    added = []
+    for index in schema.get("global_secondary_indexes", []):
+        if index["index_name"] in have:
+            continue
+        keys = {part["AttributeName"] for part in index["key_schema"]}
+        connection.client.update_table(
+            TableName=table,
+            AttributeDefinitions=[d for d in schema["attribute_definitions"]
+                                  if d["AttributeName"] in keys],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": index["index_name"], "KeySchema": index["key_schema"],
+                "Projection": index["projection"]}}])
+        added.append(f"{table}.{index['index_name']}")
+    return added

@@ -99,7 +99,8 @@ def _invoice_context(invoice: InvoiceModel) -> dict[str, Any]:
     billing = snapshot.as_dict() if hasattr(snapshot, "as_dict") else dict(snapshot or {})
     return {"invoice_id": invoice.invoice_id, "invoice_number": invoice.invoice_number,
             "amount": format_minor(invoice.amount_minor), "currency": invoice.currency,
-            "billing_name": billing.get("billing_name")}
+            "billing_name": billing.get("billing_name"),
+            "payment_reference": invoice.payment_reference or invoice.invoice_number}
 
 
 def _payment_context(payment: PaymentModel, invoice: InvoiceModel) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import notifications, store
+from chalicelib import notifications, references, store
 from chalicelib.auth import Principal
 from chalicelib.catalog import offered_method
 from chalicelib.clock import new_id, now, stamp
@@ -17,6 +17,7 @@ from chalicelib.models import (
     AccountModel,
     CounterModel,
     InvoiceModel,
+    PaymentClaimModel,
     PaymentModel,
     SubscriptionModel,
 )
@@ -64,20 +65,33 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                       details={"fields": {"amount": "must equal the invoice amount"},
                                "expected": invoice_view(invoice)["amount"],
                                "currency": invoice.currency})
+    typo = references.typo_in(data["manual_reference"])
+    if typo and not references.mentions(data["manual_reference"], invoice.payment_reference):
+        raise Invalid(f"{typo} is not a valid payment reference (a character is wrong or two are "
+                      f"swapped); this invoice's is {invoice.payment_reference}.",
+                      code="payment_reference_typo",
+                      details={"fields": {"manual_reference": "the payment reference has a typo"}})
     method = offered_method(data["payment_method"], invoice.billing_country)
     if method is None:
         raise Invalid(f"The payment method '{data['payment_method']}' is not offered in "
                       f"{invoice.billing_country}.", code="method_not_offered",
                       details={"fields": {"payment_method": "not offered for your country"}})
     at = stamp()
+    near = _near_duplicates(invoice.account_id, data["payment_method"], amount)
     payment = PaymentModel(
         new_id("pay"), invoice_id=invoice.invoice_id, account_id=invoice.account_id,
         subscription_id=invoice.subscription_id, status=PENDING,
         payment_method=data["payment_method"], amount_minor=amount, currency=invoice.currency,
         manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
-        created_at=at, queue=PENDING, payer_email=principal.email, method_name=method.display_name)
+        created_at=at, queue=PENDING, payer_email=principal.email, method_name=method.display_name,
+        invoice_reference=invoice.payment_reference, near_duplicate_of=near or None)
     tx = Tx()
     tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
+    claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference),
+                              payment_id=payment.payment_id, account_id=payment.account_id,
+                              released=False, created_at=at)
+    tx.put("claim", claim, PaymentClaimModel.claim_id.does_not_exist()
+           | (PaymentClaimModel.released == True))  # noqa: E712 - a DynamoDB condition, not a bool
     tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.set(payment.payment_id)],
               condition=(InvoiceModel.status == "pending")
               & InvoiceModel.pending_payment_id.does_not_exist()
@@ -95,8 +109,34 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
         if "invoice" in exc.failed:
             raise Conflict("The invoice changed meanwhile: it is paid, void, or already has a "
                            "payment awaiting approval.", code="invoice_not_pending") from exc
+        if "claim" in exc.failed:
+            raise Conflict("This reference was already used for another payment with the same "
+                           "method. Check the reference from your bank, or contact us if you "
+                           "think this is wrong.", code="duplicate_reference",
+                           details={"fields": {"manual_reference": "already used with this method"}}
+                           ) from exc
         raise
     return payment_view(payment)
+
+
+def claim_id(method: str, manual_reference: str) -> str:
+    """The key of a (method, bank reference) pair: case, spaces and dashes do not matter."""
+    return f"{method}#{references.compact(manual_reference)}"
+
+
+NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
+
+
+def _near_duplicates(account_id: str, method: str, amount: int) -> list[str]:
+    """The account's payments of the last 24 h with the same method and amount (flagged to the
+    admin, not refused: a resubmission after a rejection is one)."""
+    since = stamp(now() - NEAR_DUPLICATE_WINDOW)
+    with store.guard():
+        recent = PaymentModel.by_account.query(
+            account_id, PaymentModel.created_at >= since,
+            filter_condition=(PaymentModel.payment_method == method)
+            & (PaymentModel.amount_minor == amount))
+        return [payment.payment_id for payment in recent]
 
 
 def _pending_payment(payment_id: str) -> PaymentModel:
@@ -208,6 +248,14 @@ def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str,
     _decide_payment(tx, payment, "failed", admin, notes, at)
     tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.remove()],
               condition=InvoiceModel.pending_payment_id == payment.payment_id)
+    # A failed payment frees its (method, reference) pair for a corrected resubmission.
+    claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference))
+    tx.update("claim", claim, [PaymentClaimModel.released.set(True),
+                               PaymentClaimModel.payment_id.set(payment.payment_id),
+                               PaymentClaimModel.account_id.set(payment.account_id),
+                               PaymentClaimModel.created_at.set(at)],
+              condition=PaymentClaimModel.claim_id.does_not_exist()
+              | (PaymentClaimModel.payment_id == payment.payment_id))
     tx.update("counter", CounterModel(store.shard_key()),
               [CounterModel.payments_pending_approval.add(-1)])
     notifications.queue_payment_rejected(tx, payment=payment, invoice=invoice, at=at)

@@ -57,7 +57,8 @@ def invoice_view(invoice: InvoiceModel | None) -> dict[str, Any] | None:
             "billing_snapshot": _map(invoice.billing_snapshot),
             "preferred_payment_method": invoice.preferred_payment_method,
             "due_date": invoice.due_date, "created_at": public_time(invoice.created_at),
-            "paid_at": public_time(invoice.paid_at)}
+            "paid_at": public_time(invoice.paid_at),
+            "payment_reference": invoice.payment_reference}
 
 
 def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class Api:
 
     def __init__(self) -> None:
         self._client = Client(app_module.app, project_dir=str(PROJECT_DIR))
+        self._references: dict[str, str] = {}
         self._client.http._local_gateway = Gateway(app_module.app, self._client.http._config)
 
     def request(self, method: str, path: str, body: Any = None, token: str | None = None,
@@ -108,7 +110,15 @@ class Api:
         return self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
 
     def confirm(self, token: str, invoice_id: str, amount: str = "89.00",
-                method: str = "bank_transfer", reference: str = "BT-2025-001", **extra: Any) -> Reply:
+                method: str = "bank_transfer", reference: Any = ..., **extra: Any) -> Reply:
+        """Confirm a payment; the reference defaults to the seed's BT-2025-001 for the first
+        account that confirms, and is made unique for others (a bank reference is used once)."""
+        if reference is ...:
+            reference = "BT-2025-001"
+            self._references.setdefault(reference, invoice_id)
+            if self._references[reference] != invoice_id:
+                reference = f"BT-2025-{len(self._references) + 1:03d}"
+                self._references[reference] = invoice_id
         return self.post("/api/v1/billing/admin/payments/confirm/", {
             "invoice_id": invoice_id, "payment_method": method, "amount": amount,
             "manual_reference": reference, **extra}, token=token)

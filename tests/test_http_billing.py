@@ -463,7 +463,7 @@ def test_the_same_idempotency_key_from_two_users_never_mixes_their_requests(api,
     assert mine.status == 201, mine.body
     # When another user sends their own confirmation with the same key
     other_token, other_invoice = signup(api, "other@khan.pk")
-    theirs = api.post(CONFIRM, _confirm_body(other_invoice), token=other_token, headers=key)
+    theirs = api.post(CONFIRM, _confirm_body(other_invoice, "BT-THEIRS"), token=other_token, headers=key)
     # Then it creates their own payment, never a replay of the first user's
     assert theirs.status == 201, theirs.body
     assert (theirs.body["invoice_id"], theirs.body["id"] != mine.body["id"]) == (other_invoice, True)

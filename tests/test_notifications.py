@@ -440,5 +440,5 @@ def test_requests_never_call_ses_and_queue_in_their_own_transaction(api, sent, p
     # confirm = read invoice, read methods, one transaction: the outbox adds no round trip
     ddb_calls.clear()
     assert api.confirm(paid_signup.token, paid_signup.invoice_id).status == 201
-    assert ddb_calls == ["GetItem", "BatchGetItem", "TransactWriteItems"]
+    assert ddb_calls == ["GetItem", "BatchGetItem", "Query", "TransactWriteItems"]
     assert sent == []

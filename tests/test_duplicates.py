@@ -1,0 +1,92 @@
+"""Payment references on invoices, reused bank references refused, near-duplicates flagged."""
+from __future__ import annotations
+
+from chalicelib import references
+from chalicelib.models import PaymentClaimModel, PaymentModel
+from tests.conftest import Api, PaidSignup
+from tests.helpers import assert_error, aws, error_fields, invoice, moto_module, payments_of, store_unchanged  # noqa: F401,E501
+
+QUEUE = "/api/v1/billing/admin/payments"
+
+
+def _other_signup(api: Api, email: str = "bilal@khan.pk") -> tuple[str, str]:
+    body = api.register(email, plan="starter", payment_method="bank_transfer").body
+    return body["access_token"], body["invoice"]["id"]
+
+
+def test_a_paid_signup_gets_a_valid_payment_reference_on_its_invoice(api: Api, paid_signup: PaidSignup) -> None:
+    shown = api.get(f"/api/v1/billing/invoices/{paid_signup.invoice_id}", token=paid_signup.token).body
+    assert references.is_valid(shown["payment_reference"])
+    assert invoice(paid_signup.invoice_id).payment_reference == shown["payment_reference"]
+    me = api.get("/api/v1/auth/me", token=paid_signup.token).body
+    assert me["pending_invoice"]["payment_reference"] == shown["payment_reference"]
+
+
+def test_a_bank_reference_used_by_another_payment_is_refused_with_409(api: Api, paid_signup: PaidSignup) -> None:
+    assert api.confirm(paid_signup.token, paid_signup.invoice_id, reference="HBL-55120").status == 201
+    token, other_invoice = _other_signup(api)
+    with store_unchanged():
+        reply = api.confirm(token, other_invoice, reference="hbl 55120")  # case and spaces differ
+    error = assert_error(reply, 409, "duplicate_reference")
+    assert error_fields(reply) == {"manual_reference"}
+    assert "already used" in error["message"]
+    assert payments_of(other_invoice) == []
+
+
+def test_the_same_reference_with_another_method_is_a_different_payment(api: Api, paid_signup: PaidSignup) -> None:
+    assert api.confirm(paid_signup.token, paid_signup.invoice_id, reference="TX-1001").status == 201
+    token, other_invoice = _other_signup(api)
+    assert api.confirm(token, other_invoice, reference="TX-1001", method="jazzcash").status == 201
+
+
+def test_a_rejected_payment_frees_its_reference_for_the_corrected_resubmission(
+        api: Api, paid_signup: PaidSignup) -> None:
+    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="MEEZAN-7781").body
+    api.reject(api.admin_token(), first["id"], "Amount arrived short")
+    again = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="MEEZAN-7781")
+    assert again.status == 201, again.body
+    claim = PaymentClaimModel.get("bank_transfer#MEEZAN7781")
+    assert (claim.payment_id, claim.released) == (again.body["id"], False)
+
+
+def test_a_succeeded_payment_keeps_its_reference_forever(api: Api, paid_signup: PaidSignup) -> None:
+    paid = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="UBL-9").body
+    api.approve(api.admin_token(), paid["id"])
+    token, other_invoice = _other_signup(api)
+    assert_error(api.confirm(token, other_invoice, reference="UBL-9"), 409, "duplicate_reference")
+
+
+def test_a_resubmission_within_a_day_is_flagged_as_a_near_duplicate_not_refused(
+        api: Api, paid_signup: PaidSignup) -> None:
+    admin = api.admin_token()
+    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="A-1").body
+    api.reject(admin, first["id"], "Not in statement")
+    second = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="A-2")
+    assert second.status == 201
+    assert PaymentModel.get(second.body["id"]).near_duplicate_of == [first["id"]]
+    [queued] = api.get(QUEUE, token=admin).body["items"]
+    assert queued["flags"]["near_duplicate_of"] == [first["id"]]
+    assert queued["flags"]["reference_matches"] is False
+
+
+def test_the_queue_highlights_a_payment_whose_reference_contains_the_invoices(
+        api: Api, paid_signup: PaidSignup) -> None:
+    reference = invoice(paid_signup.invoice_id).payment_reference
+    compact = references.compact(reference)[2:]
+    api.confirm(paid_signup.token, paid_signup.invoice_id,
+                reference=f"IBFT 88123 pr {compact[:4]} {compact[4:]}")
+    [queued] = api.get(QUEUE, token=api.admin_token()).body["items"]
+    assert queued["flags"] == {"reference_matches": True, "near_duplicate_of": []}
+    assert queued["payment_reference"] == reference
+
+
+def test_a_mistyped_payment_reference_is_caught_and_the_right_one_named(
+        api: Api, paid_signup: PaidSignup) -> None:
+    reference = invoice(paid_signup.invoice_id).payment_reference
+    code = references.compact(reference)[2:]
+    i = next(i for i in range(7) if code[i] != code[i + 1])
+    swapped = references.format_reference(code[:i] + code[i + 1] + code[i] + code[i + 2:])
+    with store_unchanged():
+        reply = api.confirm(paid_signup.token, paid_signup.invoice_id, reference=f"TRX 1 {swapped}")
+    error = assert_error(reply, 422, "payment_reference_typo")
+    assert reference in error["message"]
