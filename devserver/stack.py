@@ -14,6 +14,7 @@ from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
 from devserver.dynamo import EmbeddedDynamo
 from devserver.gateway import RequestHandler
 from devserver.mailbox import MailWorker
+from devserver.webapp import WebApp
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEV_ADMIN_EMAIL = "admin@example.com"
@@ -34,6 +35,12 @@ class Stack:
     mail_worker: MailWorker | None = None
     mail_server: EmbeddedDynamo | None = None
     ses_endpoint: str | None = None
+    web_app: WebApp | None = None
+
+    @property
+    def web_url(self) -> str | None:
+        """Where the web app is served."""
+        return self.web_app.url if self.web_app else None
 
     @property
     def mailbox(self) -> Path | None:
@@ -45,6 +52,8 @@ class Stack:
             self.mail_worker.stop()
         self.server.server.shutdown()
         self.server.server.server_close()
+        if self.web_app:
+            self.web_app.stop()
         for embedded in (self.mail_server, self.dynamo):
             if embedded:
                 embedded.stop()
@@ -64,9 +73,12 @@ def _apply_environment(stage: str, endpoint: str) -> Any:
 
 
 def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
-          stage: str = "dev") -> Stack:
-    """Start the store, the mail worker and the API server; the caller runs `server.serve_forever()`."""
+          stage: str = "dev", web_port: int = 8012) -> Stack:
+    """Start the store, the mail worker, the web app and the API server; the caller runs
+    `server.serve_forever()`."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    web_app = WebApp(host, web_port)  # its URL is the base of the links in emails
+    os.environ.setdefault("WEB_APP_URL", web_app.url)
     external = os.environ.get("DYNAMODB_ENDPOINT_URL")
     dynamo = None if external else EmbeddedDynamo(host, dynamodb_port).start()
     endpoint = external or dynamo.endpoint  # type: ignore[union-attr]
@@ -110,9 +122,11 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
         CustomLocalChalice.__bases__ = (LocalChalice, chalice_app.__class__)
         chalice_app.__class__ = CustomLocalChalice
     server = LocalDevServer(chalice_app, config, host, port, handler_cls=RequestHandler)
-    stack = Stack(api_url=f"http://{host}:{server.server.server_address[1]}",
+    api_url = f"http://{host}:{server.server.server_address[1]}"
+    stack = Stack(api_url=api_url,
                   dynamodb_endpoint=endpoint, admin_email=admin_email,
                   admin_password=admin_password, server=server, dynamo=dynamo,
-                  mail_server=mail_server, ses_endpoint=ses_endpoint)
+                  mail_server=mail_server, ses_endpoint=ses_endpoint,
+                  web_app=web_app.start(f"{api_url}/api/v1"))
     stack.mail_worker = MailWorker(mailbox).start()
     return stack
