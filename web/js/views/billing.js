@@ -82,7 +82,7 @@ function billedTo(snapshot) {
 export async function invoiceView(ctx) {
   if (!ctx.requireUser()) return;
   ctx.loading();
-  const [invoice, payments, plans] = await Promise.all([api.invoice(ctx.params.id), api.payments(), api.plans()]);
+  const [invoice, payments, { items: plans }] = await Promise.all([api.invoice(ctx.params.id), api.payments(), api.plans()]);
   const country = invoice.billing_snapshot?.country;
   const methods = distinctMethods(await api.paymentMethods(country));
   const own = payments.items.filter((payment) => payment.invoice_id === invoice.id);
@@ -106,7 +106,7 @@ export async function invoiceView(ctx) {
           h("dt", {}, pending ? "Due" : "Paid"), h("dd", {}, pending ? date(invoice.due_date) : dateTime(invoice.paid_at)),
           h("dt", {}, "Reference"), h("dd", {}, h("span", { class: "reference" }, invoice.invoice_number)))),
       h("section", { class: "card" }, h("h2", {}, "Billed to"), billedTo(invoice.billing_snapshot ?? {}))),
-    pending && methods.length ? h("section", { class: "card", style: "margin-top:1rem" },
+    pending && methods.length && latest?.status !== "pending_approval" ? h("section", { class: "card", style: "margin-top:1rem" },
       h("h2", {}, "How to pay"),
       h("p", { class: "muted small" }, `Use any of these methods for ${countryName(country)}; write `,
         h("span", { class: "reference" }, invoice.invoice_number), " as the reference."),
