@@ -49,6 +49,14 @@ class WebAppHandler(SimpleHTTPRequestHandler):
 
     def _route(self) -> bool:
         """Answer config.js here; point SPA paths at index.html. True: let the base class serve."""
+        canonical = self.server.url
+        if self.headers.get("Host") not in (None, urlsplit(canonical).netloc):
+            # The API allows one origin (CORS): send http://localhost:8012/x to http://127.0.0.1:8012/x.
+            self.send_response(HTTPStatus.TEMPORARY_REDIRECT)
+            self.send_header("Location", canonical + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return False
         path = posixpath.normpath(unquote(urlsplit(self.path).path))
         if path == "/config.js":
             self._send(HTTPStatus.OK, self.server.config_js, "text/javascript; charset=utf-8")
@@ -82,6 +90,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     config_js = config_module("http://127.0.0.1:8011/api/v1")
 
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
 
 class WebApp:
     """The web app served on host:port in a background thread.
@@ -97,8 +110,7 @@ class WebApp:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def start(self, api_base_url: str) -> "WebApp":
         self._server.config_js = config_module(api_base_url)

@@ -58,3 +58,17 @@ def test_nothing_outside_the_web_folder_is_served(web):
     for path in ("/../app.py", "/%2e%2e/app.py", "/js/../../app.py"):
         status, _, body = _get(f"{web}{path}")
         assert "Chalice" not in body, path
+
+
+def test_another_host_name_is_sent_to_the_one_origin_the_api_allows(web):
+    port = web.rsplit(":", 1)[1]
+    request = urllib.request.Request(f"{web}/billing?x=1", headers={"Host": f"localhost:{port}"})
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        urllib.request.build_opener(NoRedirect).open(request, timeout=5)
+    assert redirect.value.code == 307
+    assert redirect.value.headers["Location"] == f"{web}/billing?x=1"
