@@ -132,7 +132,7 @@ export async function adminPaymentView(ctx) {
         h("h1", {}, `Payment ${payment.manual_reference}`),
         h("p", {}, `${money(payment.amount, payment.currency)} ${payment.currency} by ${method} · submitted ${age(payment.created_at)}`)),
       h("span", { "data-payment-status": payment.status }, badge(payment.status))),
-    decided ? h("section", { class: `banner ${payment.status === "succeeded" ? "banner-info" : "banner-danger"}`, role: "status" },
+    decided ? h("section", { class: `banner ${payment.status === "succeeded" ? "banner-success" : "banner-danger"}`, role: "status" },
       h("h2", {}, payment.status === "succeeded" ? "Approved" : "Rejected"),
       h("p", {}, `Decided by ${payment.decided_by} on ${dateTime(payment.decided_at)}`,
         payment.admin_notes ? [": ", h("strong", {}, payment.admin_notes)] : ".")) : null,
