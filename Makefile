@@ -9,7 +9,7 @@ WEB_PORT ?= 8012
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test install clean
+.PHONY: dev test install clean reset
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -31,3 +31,7 @@ test: $(INSTALLED) $(CHROMIUM)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build test-artifacts
+
+# Forget make dev's data (tables, items, mailbox, token secret); the next make dev starts afresh.
+reset:
+	rm -rf .data

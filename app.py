@@ -8,8 +8,8 @@ from typing import Any
 
 from chalice import Chalice, CORSConfig, Rate, Response
 
-from chalicelib import accounts, admin, catalog, notifications, openapi, payments, store
-from chalicelib.auth import Principal, principal_from_header
+from chalicelib import accounts, admin, catalog, idempotency, notifications, openapi, payments, store
+from chalicelib.auth import Principal, issue_token, principal_from_header
 from chalicelib.config import get_settings, outbox_stream_arn
 from chalicelib.errors import AppError, Forbidden
 from chalicelib.validation import query_limit, read_json_object
@@ -27,7 +27,7 @@ _CHALICE_ERRORS = {
 _ready = False
 # Browsers may call the API from the web app's origin only (WEB_APP_URL), never from anywhere else.
 _CORS = CORSConfig(allow_origin=get_settings().web_origin, allow_headers=["Idempotency-Key"],
-                   expose_headers=["Retry-After"], max_age=600)
+                   expose_headers=["Retry-After", "Idempotent-Replayed"], max_age=600)
 
 
 def error_response(error: AppError) -> Response:
@@ -65,20 +65,44 @@ def _ensure_ready() -> None:
         _ready = True
 
 
-def route(path: str, methods: tuple[str, ...] = ("GET",), status: int = 200) -> Callable[..., Any]:
+class Idempotent:
+    """How a route takes an Idempotency-Key: whose keys (scope), and what is kept of the response."""
+
+    def __init__(self, scope: Callable[[], str], redact: Callable[[Any], Any] | None = None,
+                 restore: Callable[[Any], Any] | None = None) -> None:
+        self.scope, self.redact, self.restore = scope, redact, restore
+
+
+def route(path: str, methods: tuple[str, ...] = ("GET",), status: int = 200,
+          idempotent: Idempotent | None = None) -> Callable[..., Any]:
     """Register a route whose AppErrors become JSON error responses."""
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def handler(**params: str) -> Response:
             try:
                 _ensure_ready()
-                return Response(body=view(**params), status_code=status, headers=dict(_JSON))
+                key = idempotency.read_key(app.current_request.headers) if idempotent else None
+                if idempotent is None or key is None:
+                    return Response(body=view(**params), status_code=status, headers=dict(_JSON))
+                return _run_idempotent(idempotent, key, path, params, status, view)
             except AppError as error:
                 if error.status >= 500:
                     app.log.error("%s failed: %s", path, error.code, exc_info=error.status != 503)
                 return error_response(error)
         return app.route(path, methods=list(methods), cors=_CORS)(handler)
     return decorator
+
+
+def _run_idempotent(spec: Idempotent, key: str, path: str, params: dict[str, str], status: int,
+                    view: Callable[..., Any]) -> Response:
+    scope = spec.scope()
+    print_ = idempotency.fingerprint(path, params, app.current_request.raw_body)
+    outcome = idempotency.run(scope, key, print_, status, lambda: view(**params), spec.redact)
+    if isinstance(outcome, idempotency.Replay):
+        body = spec.restore(outcome.body) if spec.restore else outcome.body
+        return Response(body=body, status_code=outcome.status_code,
+                        headers={**_JSON, "Idempotent-Replayed": "true"})
+    return Response(body=outcome[1], status_code=outcome[0], headers=dict(_JSON))
 
 
 def _principal(role: str = "user") -> Principal:
@@ -99,9 +123,43 @@ def _query(name: str) -> str | None:
     return (app.current_request.query_params or {}).get(name)
 
 
+# Idempotency-Key scopes: a user's keys are theirs alone; a signup's belong to its email.
+
+def _user_keys() -> str:
+    return _principal().user_id
+
+
+def _admin_keys() -> str:
+    return _principal("admin").user_id
+
+
+def _signup_keys() -> str:
+    return "signup:" + accounts.signup_scope(app.current_request.raw_body)
+
+
+_TOKEN_FIELDS = ("access_token", "token_type", "expires_in")
+
+
+def _without_token(body: dict[str, Any]) -> dict[str, Any]:
+    """What a signup keeps of its response: everything but the access token."""
+    return {k: v for k, v in body.items() if k not in _TOKEN_FIELDS}
+
+
+def _with_fresh_token(body: dict[str, Any]) -> dict[str, Any]:
+    """A replayed signup gets a newly issued token for the same user."""
+    user = body["user"]
+    token, ttl = issue_token(Principal(user["id"], user["account_id"], user["email"], user["role"]))
+    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl, **body}
+
+
+_SIGNUP = Idempotent(_signup_keys, redact=_without_token, restore=_with_fresh_token)
+_USER = Idempotent(_user_keys)
+_ADMIN = Idempotent(_admin_keys)
+
+
 # Auth ----------------------------------------------------------------------------------------
 
-@route("/api/v1/auth/register", methods=("POST",), status=201)
+@route("/api/v1/auth/register", methods=("POST",), status=201, idempotent=_SIGNUP)
 def register() -> dict[str, Any]:
     return accounts.register(_body())
 
@@ -145,7 +203,7 @@ def my_payments() -> dict[str, Any]:
     return payments.list_payments(_principal(), query_limit(_query("limit")), _query("cursor"))
 
 
-@route("/api/v1/billing/admin/payments/confirm", methods=("POST",), status=201)
+@route("/api/v1/billing/admin/payments/confirm", methods=("POST",), status=201, idempotent=_USER)
 def confirm_payment() -> dict[str, Any]:
     principal = _principal()
     return payments.confirm(principal, _body())
@@ -165,13 +223,13 @@ def payment_detail(payment_id: str) -> dict[str, Any]:
     return admin.payment_detail(payment_id)
 
 
-@route("/api/v1/billing/admin/payments/{payment_id}/approve", methods=("POST",))
+@route("/api/v1/billing/admin/payments/{payment_id}/approve", methods=("POST",), idempotent=_ADMIN)
 def approve_payment(payment_id: str) -> dict[str, Any]:
     principal = _principal("admin")
     return payments.approve(principal, payment_id, _body(optional=True))
 
 
-@route("/api/v1/billing/admin/payments/{payment_id}/reject", methods=("POST",))
+@route("/api/v1/billing/admin/payments/{payment_id}/reject", methods=("POST",), idempotent=_ADMIN)
 def reject_payment(payment_id: str) -> dict[str, Any]:
     principal = _principal("admin")
     return payments.reject(principal, payment_id, _body(optional=True))

@@ -1,18 +1,24 @@
 """Signup (free trial or paid plan), login, the caller's own view, and admin users."""
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+import hmac
+import json
+import math
+import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib import notifications, store
 from chalicelib.auth import Principal, hash_password, issue_token, verify_password
 from chalicelib.clock import new_id, now, stamp
 from chalicelib.config import get_settings
-from chalicelib.errors import Conflict, Invalid, Unauthorized
+from chalicelib.errors import Conflict, Invalid, TooManyRequests, Unauthorized
 from chalicelib.models import (
     AccountModel,
     CounterModel,
     InvoiceModel,
+    LoginFailureModel,
     PaymentMethodModel,
     PaymentModel,
     PlanModel,
@@ -54,6 +60,18 @@ LOGIN = {
     "email": Text(required=True, max_len=254, lower=True),
     "password": Text(required=True, max_len=256, strip=False),
 }
+
+
+def signup_scope(raw_body: bytes | None) -> str:
+    """Whose Idempotency-Keys a signup uses: a keyed hash of its email (one namespace per email)."""
+    try:
+        body = json.loads(raw_body or b"")
+        address = body.get("email") if isinstance(body, dict) else None
+    except (ValueError, UnicodeDecodeError):
+        address = None
+    normalized = address.strip().lower() if isinstance(address, str) else ""
+    secret = get_settings().jwt_secret.encode()
+    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _token_response(user: UserModel) -> dict[str, Any]:
@@ -109,14 +127,15 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
     notifications.queue_signup(tx, user=user, account=account, plan=plan, invoice=invoice, at=at)
     counter = _status_counter(account.status)
     tx.update("counter", CounterModel(store.shard_key()), [counter.add(1)])
+    response = {**_token_response(user), "account": account_view(account),
+                "subscription": subscription_view(subscription), "invoice": invoice_view(invoice)}
     try:
-        tx.commit()
+        tx.commit(response=response)
     except TransactionCancelled as exc:
         if "user" in exc.failed:
             raise Conflict("An account with this email already exists.", code="email_taken") from exc
         raise
-    return {**_token_response(user), "account": account_view(account),
-            "subscription": subscription_view(subscription), "invoice": invoice_view(invoice)}
+    return response
 
 
 def _paid_signup(tx: Tx, account: AccountModel, plan: PlanModel, billing: dict[str, Any],
@@ -157,12 +176,59 @@ def _method_not_offered(method: str, country: str | None) -> Invalid:
 
 
 def login(body: dict[str, Any]) -> dict[str, Any]:
-    """Exchange email and password for a token; one message whatever was wrong."""
+    """Exchange email and password for a token; one message whatever was wrong.
+
+    Failed attempts are counted per email (known or not) in fixed windows; a sliding estimate
+    over the current and previous window past LOGIN_MAX_FAILURES answers 429 without checking
+    the password, until the estimate falls below the limit again.
+    """
     data = validate(body, LOGIN)
-    user = store.get(UserModel, data["email"])
+    window = _FailureWindow(data["email"])
+    user, current, previous = store.transact_get(
+        (UserModel, data["email"]), (LoginFailureModel, window.current_id),
+        (LoginFailureModel, window.previous_id))
+    wait = window.wait_seconds(current.failures if current else 0, previous.failures if previous else 0)
+    if wait:
+        raise TooManyRequests("Too many failed logins for this email; try again later.",
+                              code="too_many_login_attempts", retry_after=wait)
     if not verify_password(user.password_hash if user else None, data["password"]):
+        window.record_failure()
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
     return _token_response(user)
+
+
+class _FailureWindow:
+    """The failed-login counters of one email: the current fixed window and the one before."""
+
+    def __init__(self, address: str) -> None:
+        settings = get_settings()
+        self.limit, self.length = settings.login_max_failures, settings.login_window_seconds
+        moment = time.time()
+        index = int(moment // self.length)
+        self.elapsed = moment - index * self.length
+        self.ends_at = (index + 1) * self.length
+        secret = settings.jwt_secret.encode()
+        who = hmac.new(secret, b"login:" + address.encode(), hashlib.sha256).hexdigest()[:32]
+        self.current_id, self.previous_id = f"{who}#{index}", f"{who}#{index - 1}"
+
+    def wait_seconds(self, current: int, previous: int) -> int:
+        """0 when a login may be tried; else how long until the estimate is under the limit."""
+        weight = 1 - self.elapsed / self.length
+        if current + previous * weight < self.limit:
+            return 0
+        if current < self.limit:  # the previous window's share must fade
+            wait = self.length * (1 - (self.limit - current) / previous) - self.elapsed
+        else:  # this window's count must fade in the next one
+            wait = (self.length - self.elapsed) + self.length * (1 - self.limit / current)
+        return max(1, math.ceil(wait))
+
+    def record_failure(self) -> None:
+        counter = LoginFailureModel(self.current_id)
+        with store.guard():
+            counter.update(actions=[
+                LoginFailureModel.failures.add(1),
+                LoginFailureModel.expires_at.set(
+                    datetime.fromtimestamp(self.ends_at + self.length, tz=timezone.utc))])
 
 
 def me(principal: Principal) -> dict[str, Any]:

@@ -29,6 +29,8 @@ class Settings:
     mail_retry_base_seconds: int
     ses_endpoint_url: str | None
     mailbox_dir: str | None
+    login_max_failures: int
+    login_window_seconds: int
 
     @property
     def web_origin(self) -> str:
@@ -68,6 +70,8 @@ def get_settings() -> Settings:
         mail_retry_base_seconds=max(1, _int("MAIL_RETRY_BASE_SECONDS", 60)),
         ses_endpoint_url=os.environ.get("SES_ENDPOINT_URL") or None,
         mailbox_dir=os.environ.get("MAILBOX_DIR") or None,
+        login_max_failures=max(1, _int("LOGIN_MAX_FAILURES", 5)),
+        login_window_seconds=max(60, _int("LOGIN_WINDOW_SECONDS", 900)),
     )
 
 

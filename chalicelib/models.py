@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
 )
 from pynamodb.constants import STREAM_KEYS_ONLY
@@ -347,9 +348,43 @@ class OutboxModel(Model):
     failed = OutboxParkedIndex()
 
 
+class IdempotencyModel(Model):
+    """A request made with an Idempotency-Key: claimed while it runs, then its response.
+
+    `record_id` is `<scope>#<key>` (the scope is the caller), `fingerprint` an HMAC of the route
+    and body. The response is written in the same transaction as the change it reports, so a
+    completed record and its effect exist together or not at all. DynamoDB's TTL removes a
+    record after `expires_at`.
+    """
+
+    class Meta(_Meta):
+        entity = "idempotency"
+
+    record_id = UnicodeAttribute(hash_key=True)
+    fingerprint = UnicodeAttribute()
+    status = UnicodeAttribute()
+    claim_id = UnicodeAttribute()
+    locked_until = IntegerAttribute()
+    expires_at = TTLAttribute()
+    status_code = IntegerAttribute(null=True)
+    response = UnicodeAttribute(null=True)
+
+
+class LoginFailureModel(Model):
+    """Failed logins of one email (keyed by its HMAC, never the address) in one time window."""
+
+    class Meta(_Meta):
+        entity = "login_failures"
+
+    bucket_id = UnicodeAttribute(hash_key=True)
+    failures = IntegerAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel, AccountModel, PlanModel, PaymentMethodModel, SubscriptionModel, InvoiceModel,
-    PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel,
+    PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel, IdempotencyModel,
+    LoginFailureModel,
 )
 
 

@@ -88,8 +88,9 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     notifications.queue_payment_submitted(tx, payment=payment, invoice=invoice, at=at)
     tx.update("counter", CounterModel(store.shard_key()),
               [CounterModel.payments_pending_approval.add(1)])
+    response = payment_view(payment)
     try:
-        tx.commit()
+        tx.commit(response=response)
     except TransactionCancelled as exc:
         if "invoice" in exc.failed:
             raise Conflict("The invoice changed meanwhile: it is paid, void, or already has a "
@@ -127,15 +128,16 @@ def _decide_payment(tx: Tx, payment: PaymentModel, status: str, admin: Principal
     payment.admin_notes, payment.queue = notes, None
 
 
-def _commit_decision(tx: Tx) -> None:
+def _commit_decision(tx: Tx, response: dict[str, Any]) -> dict[str, Any]:
     try:
-        tx.commit()
+        tx.commit(response=response)
     except TransactionCancelled as exc:
         if "payment" in exc.failed:
             raise Conflict("The payment was decided meanwhile; nothing was changed.",
                            code="payment_not_pending") from exc
         raise Conflict("The invoice, subscription or account changed meanwhile; nothing was "
                        "changed.", code="state_conflict", details={"failed": exc.failed}) from exc
+    return response
 
 
 def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -183,15 +185,15 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
     tx.update("counter", CounterModel(store.shard_key()), counter_actions)
     notifications.queue_payment_approved(tx, payment=payment, invoice=invoice,
                                          period_end=period_end, at=at)
-    _commit_decision(tx)
-
+    # The transaction's items are already serialized: the objects can now show the outcome.
     invoice.status, invoice.paid_at, invoice.pending_payment_id = "paid", at, None
     subscription.status, subscription.current_period_start = "active", at
     subscription.current_period_end = period_end
     account.status, account.plan = "active", invoice.plan
     account.credits += invoice.plan_credits
-    return {"payment": payment_view(payment), "invoice": invoice_view(invoice),
-            "subscription": subscription_view(subscription), "account": account_view(account)}
+    return _commit_decision(tx, {
+        "payment": payment_view(payment), "invoice": invoice_view(invoice),
+        "subscription": subscription_view(subscription), "account": account_view(account)})
 
 
 def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -209,9 +211,8 @@ def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str,
     tx.update("counter", CounterModel(store.shard_key()),
               [CounterModel.payments_pending_approval.add(-1)])
     notifications.queue_payment_rejected(tx, payment=payment, invoice=invoice, at=at)
-    _commit_decision(tx)
     invoice.pending_payment_id = None
-    return {"payment": payment_view(payment), "invoice": invoice_view(invoice)}
+    return _commit_decision(tx, {"payment": payment_view(payment), "invoice": invoice_view(invoice)})
 
 
 # Reading ------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ _THROTTLING = {
     "InternalServerError", "ServiceUnavailable", "LimitExceededException",
 }
 _connection: Connection | None = None
+IDEMPOTENCY_LABEL = "idempotency"
 
 
 def init() -> None:
@@ -125,17 +126,34 @@ class Tx:
         self._tx.update(item, actions, condition=condition)
         self._labels["update"].append(label)
 
-    def commit(self) -> None:
-        """Write everything or nothing; raise TransactionCancelled naming failed conditions."""
+    def commit(self, response: Any = None) -> None:
+        """Write everything or nothing; raise TransactionCancelled naming failed conditions.
+
+        `response` is what the request will answer; when it came with an Idempotency-Key, that
+        response is recorded in this same transaction.
+        """
+        from chalicelib import idempotency  # imports this module
+
+        claim = idempotency.current()
+        if claim is None or response is None or claim.completed:
+            claim = None
+        else:
+            claim.complete_in(self, response)
         ordered = (self._labels["check"] + self._labels["delete"] + self._labels["put"]
                    + self._labels["update"])
         try:
             with guard():
                 self._tx._commit()
+            if claim is not None:
+                claim.completed = True
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             failed = [label for label, reason in zip(ordered, reasons)
                       if reason is not None and reason.code == "ConditionalCheckFailed"]
+            if failed == [IDEMPOTENCY_LABEL]:
+                raise Conflict("Another request with this Idempotency-Key took over; nothing was "
+                               "changed.", code="idempotency_in_progress", retry_after=1) from exc
+            failed = [label for label in failed if label != IDEMPOTENCY_LABEL]
             if failed:
                 raise TransactionCancelled(failed) from exc
             raise

@@ -22,6 +22,9 @@ def main() -> int:
           f"{os.environ['WEB_APP_URL']})")
     print(f"DynamoDB: {stack.dynamodb_endpoint}  (e.g. aws dynamodb list-tables --endpoint-url "
           f"{stack.dynamodb_endpoint} --region us-east-1)")
+    if stack.data_dir and stack.dynamo:
+        print(f"Data:     {stack.data_dir}  ({stack.dynamo.restored} writes restored; kept across "
+              "restarts; `make reset` deletes it)")
     print(f"Mailbox:  {stack.mailbox}  (a copy of each email sent, as .eml; SES at "
           f"{stack.ses_endpoint})")
     if stack.admin_email:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice.cli.factory import CLIFactory
-from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer
+from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
 from devserver.dynamo import EmbeddedDynamo
 from devserver.gateway import RequestHandler
@@ -19,7 +19,14 @@ from devserver.webapp import WebApp
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEV_ADMIN_EMAIL = "admin@example.com"
 DEV_ADMIN_PASSWORD = "admin-password-dev"
-DEFAULT_MAILBOX = PROJECT_DIR / ".data" / "mailbox"
+DEFAULT_DATA_DIR = PROJECT_DIR / ".data"
+
+
+class Server(ThreadedHTTPServer):
+    """chalice local's threaded server with a listen backlog for bursts of connections (the
+    default of 5 resets connections when dozens of clients connect at once)."""
+
+    request_queue_size = 128
 
 
 @dataclass
@@ -35,6 +42,7 @@ class Stack:
     mail_worker: MailWorker | None = None
     mail_server: EmbeddedDynamo | None = None
     ses_endpoint: str | None = None
+    data_dir: Path | None = None
     web_app: WebApp | None = None
 
     @property
@@ -59,7 +67,18 @@ class Stack:
                 embedded.stop()
 
 
-def _apply_environment(stage: str, endpoint: str) -> Any:
+def _dev_secret(data_dir: Path) -> str:
+    """A random token secret kept in the data folder, so tokens outlive a restart of `make dev`."""
+    path = data_dir / "jwt-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _apply_environment(stage: str, endpoint: str, data_dir: Path) -> Any:
     config = CLIFactory(str(PROJECT_DIR)).create_config_obj(chalice_stage_name=stage)
     for name, value in config.environment_variables.items():
         os.environ.setdefault(name, value)
@@ -68,7 +87,8 @@ def _apply_environment(stage: str, endpoint: str) -> Any:
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+    if not os.environ.get("JWT_SECRET"):
+        os.environ["JWT_SECRET"] = _dev_secret(data_dir)
     return config
 
 
@@ -80,7 +100,9 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     web_app = WebApp(host, web_port)  # its URL is the base of the links in emails
     os.environ.setdefault("WEB_APP_URL", web_app.url)
     external = os.environ.get("DYNAMODB_ENDPOINT_URL")
-    dynamo = None if external else EmbeddedDynamo(host, dynamodb_port).start()
+    data_dir = Path(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+    dynamo = None if external else EmbeddedDynamo(
+        host, dynamodb_port, journal=data_dir / "dynamodb.journal").start()
     endpoint = external or dynamo.endpoint  # type: ignore[union-attr]
     # moto serves every service on one port: SES goes to the embedded server too (or to one of its
     # own when DynamoDB is external), unless SES_ENDPOINT_URL says otherwise.
@@ -94,7 +116,7 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
         verify_sender = True
     else:
         verify_sender = False
-    config = _apply_environment(stage, endpoint)
+    config = _apply_environment(stage, endpoint, data_dir)
 
     from chalicelib import models, notifications, store
     from chalicelib.accounts import create_admin
@@ -108,7 +130,7 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     settings = get_settings()
     if verify_sender:  # moto's SES, like SES's sandbox, only sends from a verified identity
         notifications.ses_client().verify_email_identity(EmailAddress=settings.mail_from)
-    mailbox = Path(settings.mailbox_dir).resolve() if settings.mailbox_dir else DEFAULT_MAILBOX
+    mailbox = Path(settings.mailbox_dir).resolve() if settings.mailbox_dir else data_dir / "mailbox"
     admin_email = os.environ.get("ADMIN_EMAIL") or (None if external else DEV_ADMIN_EMAIL)
     admin_password = os.environ.get("ADMIN_PASSWORD") or (None if external else DEV_ADMIN_PASSWORD)
     if admin_email and admin_password:
@@ -121,12 +143,14 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
         # What chalice's create_local_server does: the current request becomes thread-local.
         CustomLocalChalice.__bases__ = (LocalChalice, chalice_app.__class__)
         chalice_app.__class__ = CustomLocalChalice
-    server = LocalDevServer(chalice_app, config, host, port, handler_cls=RequestHandler)
+    server = LocalDevServer(chalice_app, config, host, port, handler_cls=RequestHandler,
+                            server_cls=Server)
     api_url = f"http://{host}:{server.server.server_address[1]}"
     stack = Stack(api_url=api_url,
                   dynamodb_endpoint=endpoint, admin_email=admin_email,
                   admin_password=admin_password, server=server, dynamo=dynamo,
                   mail_server=mail_server, ses_endpoint=ses_endpoint,
+                  data_dir=None if external else data_dir,
                   web_app=web_app.start(f"{api_url}/api/v1"))
     stack.mail_worker = MailWorker(mailbox).start()
     return stack

@@ -16,7 +16,7 @@ def test_responses_allow_only_the_configured_origin(aws: None) -> None:
     reply = api.get("/api/v1/billing/plans", headers={"origin": "https://evil.example"})
     assert reply.status == 200
     assert reply.headers["access-control-allow-origin"] == ORIGIN
-    assert reply.headers["access-control-expose-headers"] == "Retry-After"
+    assert reply.headers["access-control-expose-headers"] == "Retry-After,Idempotent-Replayed"
 
 
 def test_error_responses_carry_cors_headers_so_the_browser_can_read_them(aws: None) -> None:

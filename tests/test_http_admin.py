@@ -381,9 +381,6 @@ def test_wrong_method_is_405_in_the_error_shape_with_allow(api, method, path, al
     assert allowed in reply.headers.get("allow", "")
 
 
-@pytest.mark.xfail(reason="BUG: the Idempotency-Key header is ignored; api.md says a POST retried "
-                          "with the same key and body returns the first response again (here the "
-                          "retried approval gets 409 payment_not_pending)", strict=True)
 def test_approve_retried_with_the_same_idempotency_key_returns_the_first_response(api, paid_signup):
     # Given an approval sent with an Idempotency-Key
     admin = api.admin_token()

@@ -420,9 +420,6 @@ def test_me_of_a_deleted_user_is_401(api):
     assert_error(reply, 401)
 
 
-@pytest.mark.xfail(reason="BUG: the Idempotency-Key header is ignored; api.md says a POST retried "
-                          "with the same key and body returns the first response again (here the "
-                          "retry of a signup gets 409 email_taken)", strict=True)
 def test_register_retried_with_the_same_idempotency_key_returns_the_first_response(api):
     # Given a signup sent with an Idempotency-Key
     key = {"idempotency-key": "signup-91c2"}

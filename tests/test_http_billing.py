@@ -422,17 +422,11 @@ def test_confirm_without_the_trailing_slash_reaches_the_same_route(api):
 
 # Idempotency-Key (api.md, General) --------------------------------------------------------------
 
-IDEMPOTENCY_NOT_IMPLEMENTED = (
-    "BUG: the Idempotency-Key header is ignored; api.md says the same key with the same body returns "
-    "the first response again and changes nothing, and the same key with a different body is a 422")
-
-
 def _confirm_body(invoice_id: str, reference: str = "BT-2025-001") -> dict:
     return {"invoice_id": invoice_id, "payment_method": "bank_transfer", "amount": "89.00",
             "manual_reference": reference}
 
 
-@pytest.mark.xfail(reason=IDEMPOTENCY_NOT_IMPLEMENTED, strict=True)
 def test_confirm_retried_with_the_same_idempotency_key_returns_the_first_response(api, paid_signup):
     # Given a confirmation sent with an Idempotency-Key
     key = {"idempotency-key": "confirm-7f3a"}
@@ -447,7 +441,6 @@ def test_confirm_retried_with_the_same_idempotency_key_returns_the_first_respons
     assert invoice(paid_signup.invoice_id).pending_payment_id == first.body["id"]
 
 
-@pytest.mark.xfail(reason=IDEMPOTENCY_NOT_IMPLEMENTED, strict=True)
 def test_confirm_reusing_an_idempotency_key_with_another_body_is_422(api, paid_signup):
     # Given a confirmation sent with an Idempotency-Key
     key = {"idempotency-key": "confirm-7f3a"}

@@ -1,0 +1,84 @@
+"""Repeated failed logins of one email are slowed down: 429 with Retry-After, counted in DynamoDB."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import accounts
+from chalicelib.models import LoginFailureModel
+from tests.conftest import PASSWORD, Api
+from tests.helpers import assert_error, aws, moto_module  # noqa: F401
+
+LOGIN = "/api/v1/auth/login"
+WINDOW = 900  # the default LOGIN_WINDOW_SECONDS
+LIMIT = 5  # the default LOGIN_MAX_FAILURES
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """A frozen clock for the failure windows: set `clock[0]` to move it."""
+    moment = [1_800_000_000.0 - 1_800_000_000.0 % WINDOW + 10]  # 10 s into a window
+    monkeypatch.setattr(accounts.time, "time", lambda: moment[0])
+    return moment
+
+
+def _fail(api: Api, email: str = "ayesha@khan.pk") -> int:
+    return api.post(LOGIN, {"email": email, "password": "not the password"}).status
+
+
+def test_the_sixth_failure_in_a_window_is_refused_even_with_the_right_password(
+        api: Api, clock: list[float]) -> None:
+    assert api.register("ayesha@khan.pk").status == 201
+    assert [_fail(api) for _ in range(LIMIT)] == [401] * LIMIT
+    reply = api.post(LOGIN, {"email": "ayesha@khan.pk", "password": PASSWORD})
+    error = assert_error(reply, 429, "too_many_login_attempts")
+    assert "try again later" in error["message"]
+    assert int(reply.headers["retry-after"]) == WINDOW - 10  # till this window ends
+    # And a refused attempt is not counted: the total stays at the limit
+    assert sum(item.failures for item in LoginFailureModel.scan()) == LIMIT
+
+
+def test_an_unknown_email_is_throttled_the_same_way(api: Api, clock: list[float]) -> None:
+    statuses = [_fail(api, "nobody@khan.pk") for _ in range(LIMIT + 1)]
+    assert statuses == [401] * LIMIT + [429]
+
+
+def test_failures_of_one_email_never_lock_out_another(api: Api, clock: list[float]) -> None:
+    assert api.register("other@khan.pk").status == 201
+    for _ in range(LIMIT + 1):
+        _fail(api)
+    assert api.post(LOGIN, {"email": "other@khan.pk", "password": PASSWORD}).status == 200
+
+
+def test_the_lock_fades_with_the_window_and_a_login_works_again(api: Api, clock: list[float]) -> None:
+    assert api.register("ayesha@khan.pk").status == 201
+    for _ in range(LIMIT):
+        _fail(api)
+    clock[0] += WINDOW - 10  # the start of the next window: the 5 failures still weigh fully
+    reply = api.post(LOGIN, {"email": "ayesha@khan.pk", "password": PASSWORD})
+    assert_error(reply, 429)
+    clock[0] += int(reply.headers["retry-after"])
+    assert api.post(LOGIN, {"email": "ayesha@khan.pk", "password": PASSWORD}).status == 200
+
+
+def test_the_counter_names_no_email_and_expires(api: Api, clock: list[float]) -> None:
+    _fail(api, "private@khan.pk")
+    [item] = LoginFailureModel.scan()
+    assert "private" not in json.dumps(item.serialize())
+    assert item.expires_at.timestamp() > clock[0] + WINDOW
+
+
+@pytest.mark.parametrize("current, previous, elapsed, expected", [
+    (4, 0, 10, 0),          # under the limit
+    (5, 0, 10, 890),        # at the limit: until this window ends, then its weight fades
+    (10, 0, 10, 890 + 450),  # twice the limit: half of the next window too
+    (0, 5, 0, 1),           # the previous window's 5 fade immediately below 5
+    (2, 6, 300, 150),       # 2 + 6 * (1 - t/900) < 5 once t > 450
+])
+def test_retry_after_is_when_the_estimate_falls_under_the_limit(
+        monkeypatch: pytest.MonkeyPatch, current: int, previous: int, elapsed: float,
+        expected: int) -> None:
+    monkeypatch.setattr(accounts.time, "time", lambda: 1_800_000_000 - 1_800_000_000 % WINDOW + elapsed)
+    window = accounts._FailureWindow("x@example.com")
+    assert window.wait_seconds(current, previous) == expected
