@@ -211,3 +211,44 @@ def test_links_in_emails_open_the_right_screens(web, shot):
     # A user opening an admin link is told it is for admins
     user.goto(admin_link)
     expect(user.get_by_role("heading", name="Admins only")).to_be_visible()
+
+
+def test_a_confirmation_whose_answer_was_lost_is_sent_again_and_makes_one_payment(web, shot):
+    # Given a user with an invoice to pay, whose first confirmation reaches the API but whose answer
+    # is lost on the way back
+    email_address = unique_email("lost")
+    signup = http("POST", f"{web.api}/auth/register", {
+        "email": email_address, "password": PASSWORD, "name": "Lost Answer", "plan": "starter",
+        "billing": {"billing_name": "Lost Answer", "billing_email": email_address,
+                    "address_line1": "9 Lost Lane", "city": "Lahore", "country": "PK"}})
+    assert signup.status == 201, signup.body
+    user = web.page()
+    user.goto(f"{web.url}/login")
+    log_in(user, email_address, PASSWORD)
+    sent: list[str | None] = []
+
+    def lose_first_answer(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        sent.append(route.request.headers.get("idempotency-key"))
+        if len(sent) == 1:
+            route.fetch()  # the API handles it...
+            return route.abort("connectionreset")  # ...but the browser never hears back
+        return route.continue_()
+
+    user.route("**/billing/admin/payments/confirm", lose_first_answer)
+    reference = _reference("LOST")
+    dialog = confirm_payment(user, reference)
+    expect(dialog.get_by_role("alert")).to_contain_text("could not reach the billing service")
+    shot(user, "confirm-modal-connection-lost")
+
+    # When they submit the same confirmation again
+    dialog.get_by_role("button", name="Submit confirmation").click()
+
+    # Then it went with the same Idempotency-Key, the API answered with the first payment, and
+    # there is one payment awaiting approval
+    expect(dialog).to_be_hidden()
+    expect(user.locator("[data-banner=awaiting_approval]")).to_contain_text(reference)
+    assert len(sent) == 2 and sent[0] and sent[0] == sent[1]
+    payments = http("GET", f"{web.api}/billing/payments", token=web.token(email_address, PASSWORD)).body["items"]
+    assert [(p["manual_reference"], p["status"]) for p in payments] == [(reference, "pending_approval")]

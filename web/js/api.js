@@ -56,9 +56,29 @@ export const session = {
 
 // Requests ------------------------------------------------------------------------------------
 
-async function request(method, path, { body, auth = true, query } = {}) {
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Idempotency keys for one form: submitting the same body again (a double click, a retry after a
+ * lost connection) sends the same Idempotency-Key, so the API changes nothing twice; a corrected
+ * body gets a new key.
+ */
+export function idempotencyKeys() {
+  const keys = new Map();
+  return (body) => {
+    const json = JSON.stringify(body);
+    if (!keys.has(json)) keys.set(json, newKey());
+    return keys.get(json);
+  };
+}
+
+async function request(method, path, { body, auth = true, query, idempotencyKey } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   const token = auth ? session.current?.token : null;
   if (token) headers.Authorization = `Bearer ${token}`;
   const search = query ? `?${new URLSearchParams(Object.entries(query).filter(([, v]) => v != null))}` : "";
@@ -90,7 +110,7 @@ const post = (path, body, options = {}) => request("POST", path, { ...options, b
 
 export const api = {
   // Auth
-  register: (body) => post("/auth/register", body, { auth: false }),
+  register: (body, idempotencyKey) => post("/auth/register", body, { auth: false, idempotencyKey }),
   login: (email, password) => post("/auth/login", { email, password }, { auth: false }),
   me: () => request("GET", "/auth/me"),
   // Catalog (public)
@@ -101,15 +121,15 @@ export const api = {
   invoices: (cursor) => request("GET", "/billing/invoices", { query: { limit: 100, cursor } }),
   invoice: (id) => request("GET", `/billing/invoices/${encodeURIComponent(id)}`),
   payments: (cursor) => request("GET", "/billing/payments", { query: { limit: 100, cursor } }),
-  confirmPayment: (body) => post("/billing/admin/payments/confirm", body),
+  confirmPayment: (body, idempotencyKey) => post("/billing/admin/payments/confirm", body, { idempotencyKey }),
   // Admin
   approvalQueue: (cursor) => request("GET", "/billing/admin/payments",
     { query: { status: "pending_approval", limit: 25, cursor } }),
   payment: (id) => request("GET", `/billing/admin/payments/${encodeURIComponent(id)}`),
-  approve: (id, adminNotes) => post(`/billing/admin/payments/${encodeURIComponent(id)}/approve`,
-    adminNotes ? { admin_notes: adminNotes } : {}),
-  reject: (id, adminNotes) => post(`/billing/admin/payments/${encodeURIComponent(id)}/reject`,
-    { admin_notes: adminNotes }),
+  approve: (id, adminNotes, idempotencyKey) => post(`/billing/admin/payments/${encodeURIComponent(id)}/approve`,
+    adminNotes ? { admin_notes: adminNotes } : {}, { idempotencyKey }),
+  reject: (id, adminNotes, idempotencyKey) => post(`/billing/admin/payments/${encodeURIComponent(id)}/reject`,
+    { admin_notes: adminNotes }, { idempotencyKey }),
   status: () => request("GET", "/billing/admin/status"),
 };
 

@@ -1,5 +1,5 @@
 // The payment confirmation modal: method, amount (prefilled), reference, notes; API errors at the field.
-import { ApiError, api } from "../api.js";
+import { ApiError, api, idempotencyKeys } from "../api.js";
 import { h, money } from "../dom.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 
@@ -10,6 +10,7 @@ import { busy, clearErrors, field, formAlert, showErrors, values } from "../form
 export function openConfirmModal({ invoice, methods, method }) {
   return new Promise((resolve) => {
     let created = null;
+    const keyFor = idempotencyKeys();
     const submit = h("button", { class: "btn", type: "submit" }, "Submit confirmation");
     const cancel = h("button", { class: "btn btn-secondary", type: "button" }, "Cancel");
     const selected = methods.some((m) => m.payment_method === method) ? method : methods[0]?.payment_method;
@@ -56,7 +57,8 @@ export function openConfirmModal({ invoice, methods, method }) {
       if (!data.manual_reference) problems.manual_reference = "Enter the reference of your payment";
       if (Object.keys(problems).length) return showErrors(form, problems);
       try {
-        created = await busy(submit, "Submitting…", () => api.confirmPayment({ invoice_id: invoice.id, ...data }));
+        const body = { invoice_id: invoice.id, ...data };
+        created = await busy(submit, "Submitting…", () => api.confirmPayment(body, keyFor(body)));
         dialog.close();
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;

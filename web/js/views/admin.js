@@ -1,5 +1,5 @@
 // The admin console: the system status, the approval queue, and a payment to approve or reject.
-import { ApiError, api } from "../api.js";
+import { ApiError, api, idempotencyKeys } from "../api.js";
 import { age, badge, count, countryName, dateTime, h, humanize, money, toast } from "../dom.js";
 import { methodName } from "../components/methods.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
@@ -91,13 +91,17 @@ function decisionForms(payment) {
     field({ label: "Reason", name: "admin_notes", kind: "textarea", hint: "Required. The user sees it, e.g. “Reference not found in the statement”." }),
     rejectButton);
 
-  const decide = (form, button, label, call, done) => form.addEventListener("submit", async (event) => {
+  const decide = (form, button, label, call, done) => {
+    const keyFor = idempotencyKeys();
+    form.addEventListener("submit", (event) => submitDecision(event, form, button, label, call, done, keyFor));
+  };
+  const submitDecision = async (event, form, button, label, call, done, keyFor) => {
     event.preventDefault();
     clearErrors(form);
     const notes = values(form).admin_notes;
     if (form === rejectForm && !notes) return showErrors(form, { admin_notes: "Give a reason for the rejection" });
     try {
-      const result = await busy(button, label, () => call(payment.id, notes));
+      const result = await busy(button, label, () => call(payment.id, notes, keyFor({ notes })));
       toast(done(result));
       await render();
     } catch (error) {
@@ -105,7 +109,7 @@ function decisionForms(payment) {
       showErrors(form, error.fieldErrors, error.message);
     }
     return undefined;
-  });
+  };
   decide(approveForm, approveButton, "Approving…", api.approve,
     (r) => `Approved: ${r.account.name} is active with ${count(r.account.credits)} credits.`);
   decide(rejectForm, rejectButton, "Rejecting…", api.reject,

@@ -1,5 +1,5 @@
 // Log in, log out, and sign up: a free trial, or a paid plan with a billing step and a payment method.
-import { ApiError, api, distinctMethods, session } from "../api.js";
+import { ApiError, api, distinctMethods, idempotencyKeys, session } from "../api.js";
 import { countryName, h, money, price, replace, toast } from "../dom.js";
 import { countryOptions } from "../countries.js";
 import { busy, choiceCard, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
@@ -116,6 +116,7 @@ export async function signupView(ctx) {
   const form = h("form", { novalidate: true, "aria-labelledby": "signup-title" }, alert, sections,
     h("div", { class: "actions end" }, back, submit));
 
+  const keyFor = idempotencyKeys();
   const plan = () => plans.find((p) => p.slug === state.plan);
   const isPaid = () => plan()?.price !== "0.00";
 
@@ -221,7 +222,8 @@ export async function signupView(ctx) {
       return goTo(state.step + 1);
     }
     try {
-      const reply = await busy(submit, "Creating your account…", () => api.register(payload(data)));
+      const body = payload(data);
+      const reply = await busy(submit, "Creating your account…", () => api.register(body, keyFor(body)));
       session.start(reply);
       toast(reply.invoice ? `Account created. Invoice ${reply.invoice.invoice_number} awaits payment.`
         : "Welcome! Your free trial has started.");
