@@ -5,8 +5,9 @@
 
 1. The catalog and the System Status.
 2. A free trial: Account(trial, 1000 credits), no subscription, no invoice.
-3. A paid signup: pending account, invoice and subscription; the user confirms the payment; the admin
-   approves; the account is active with the plan's credits; approving again is refused (409).
+3. A paid signup: pending account, invoice and subscription; the user confirms the payment (and
+   sends it again with the same Idempotency-Key: one payment); the admin approves; the account is
+   active with the plan's credits; approving again is refused (409).
 4. A rejection: a wrong amount is refused (422), the admin rejects a confirmation with a reason, the
    user sees it, confirms again, and the admin approves.
 5. The System Status again.
@@ -108,11 +109,15 @@ def paid_and_approved(api: BillingClient, admin: BillingClient, run: str, countr
     user, me = paid_signup(api, email, "starter", country, "Ayesha Khan")
     invoice = me["pending_invoice"]
     assert invoice is not None
-    payment = user.confirm_payment(invoice_id=invoice["id"], payment_method="bank_transfer",
-                                   amount=invoice["amount"], manual_reference=f"BT-{run}",
-                                   manual_notes="Optional description")
+    confirmation = {"invoice_id": invoice["id"], "payment_method": "bank_transfer",
+                    "amount": invoice["amount"], "manual_reference": f"BT-{run}",
+                    "manual_notes": "Optional description", "idempotency_key": f"confirm-{run}"}
+    payment = user.confirm_payment(**confirmation)
     say(f"  confirmed: payment {payment['id']} {payment['status']} ({payment['manual_reference']})")
     check(payment["status"] == "pending_approval", "a confirmation awaits approval")
+    retried = user.confirm_payment(**confirmation)  # e.g. after a lost answer: same Idempotency-Key
+    say(f"  sent again with the same Idempotency-Key: the same payment {retried['id']}")
+    check(retried["id"] == payment["id"], "a retry with the same key returns the first payment")
     queue = [item["id"] for item in admin.approval_queue(limit=100)["items"]]
     check(payment["id"] in queue, "the payment is in the approval queue")
     approval = admin.approve(payment["id"], "Verified in bank statement")
