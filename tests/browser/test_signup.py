@@ -90,3 +90,37 @@ def test_login_rejects_a_wrong_password_and_the_layout_fits_a_phone(web, shot):
     shot(page, "phone-login-wrong-password")
     # Nothing is wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_keyboard_only_log_in_and_skip_link(web, shot):
+    # Given a trial account
+    email_address = unique_email("keys")
+    assert http("POST", f"{web.api}/auth/register", {
+        "email": email_address, "password": PASSWORD, "name": "Kay Board"}).status == 201
+    page = web.page()
+    page.goto(f"{web.url}/login")
+    expect(page.get_by_role("heading", name="Log in")).to_be_focused()  # focus starts on the screen's title
+
+    # The skip link comes first, shows when focused, and jumps to the content
+    page.get_by_role("link", name="Ledgerline Billing, home").focus()
+    page.keyboard.press("Shift+Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    shot(page, "login-skip-link-focused")
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+
+    # When they tab to the fields, type and press Enter
+    page.get_by_label("Email").focus()
+    page.keyboard.type(email_address)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+
+    # Then they are on their dashboard, and the focused element shows a visible outline
+    expect(page.get_by_role("heading", name="Hello, Kay")).to_be_visible()
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", outline
