@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PORT ?= 8011
 DYNAMODB_PORT ?= 8000
+WEB_PORT ?= 8012
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: dev test install clean reset
 
@@ -16,14 +19,18 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 
 install: $(INSTALLED)
 
-dev: $(INSTALLED)
-	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) $(PY) -m devserver
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+$(CHROMIUM):
+	$(SUDO) apt-get update && $(SUDO) apt-get install -y chromium
 
-test: $(INSTALLED)
+dev: $(INSTALLED)
+	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WEB_PORT=$(WEB_PORT) $(PY) -m devserver
+
+test: $(INSTALLED) $(CHROMIUM)
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache build
+	rm -rf $(VENV) .pytest_cache build test-artifacts
 
 # Forget make dev's data (tables, items, mailbox, token secret); the next make dev starts afresh.
 reset:

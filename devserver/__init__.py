@@ -1,1 +1,2 @@
-"""The local stack: an embedded, serialized moto DynamoDB and the API served by chalice local."""
+"""The local stack: an embedded, serialized moto DynamoDB, the API served by chalice local, and the
+web app's static files."""

@@ -10,13 +10,16 @@ from devserver import stack as local_stack
 def main() -> int:
     port = int(os.environ.get("PORT", "8011"))
     dynamodb_port = int(os.environ.get("DYNAMODB_PORT", "8000"))
+    web_port = int(os.environ.get("WEB_PORT", "8012"))
     try:
-        stack = local_stack.start(port=port, dynamodb_port=dynamodb_port)
+        stack = local_stack.start(port=port, dynamodb_port=dynamodb_port, web_port=web_port)
     except OSError as exc:
-        print(f"Could not start: {exc}. Is another server using port {port} or {dynamodb_port}? "
-              "Set PORT / DYNAMODB_PORT to free ports.", file=sys.stderr)
+        print(f"Could not start: {exc}. Is another server using port {port}, {dynamodb_port} or "
+              f"{web_port}? Set PORT / DYNAMODB_PORT / WEB_PORT to free ports.", file=sys.stderr)
         return 1
     print(f"API:      {stack.api_url}/api/v1  (OpenAPI: {stack.api_url}/api/v1/openapi.json)")
+    print(f"Web app:  {stack.web_url}  (the links in emails open it: WEB_APP_URL="
+          f"{os.environ['WEB_APP_URL']})")
     print(f"DynamoDB: {stack.dynamodb_endpoint}  (e.g. aws dynamodb list-tables --endpoint-url "
           f"{stack.dynamodb_endpoint} --region us-east-1)")
     if stack.data_dir and stack.dynamo:

@@ -14,6 +14,7 @@ from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, Thre
 from devserver.dynamo import EmbeddedDynamo
 from devserver.gateway import RequestHandler
 from devserver.mailbox import MailWorker
+from devserver.webapp import WebApp
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEV_ADMIN_EMAIL = "admin@example.com"
@@ -42,6 +43,12 @@ class Stack:
     mail_server: EmbeddedDynamo | None = None
     ses_endpoint: str | None = None
     data_dir: Path | None = None
+    web_app: WebApp | None = None
+
+    @property
+    def web_url(self) -> str | None:
+        """Where the web app is served."""
+        return self.web_app.url if self.web_app else None
 
     @property
     def mailbox(self) -> Path | None:
@@ -53,6 +60,8 @@ class Stack:
             self.mail_worker.stop()
         self.server.server.shutdown()
         self.server.server.server_close()
+        if self.web_app:
+            self.web_app.stop()
         for embedded in (self.mail_server, self.dynamo):
             if embedded:
                 embedded.stop()
@@ -84,9 +93,12 @@ def _apply_environment(stage: str, endpoint: str, data_dir: Path) -> Any:
 
 
 def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
-          stage: str = "dev") -> Stack:
-    """Start the store, the mail worker and the API server; the caller runs `server.serve_forever()`."""
+          stage: str = "dev", web_port: int = 8012) -> Stack:
+    """Start the store, the mail worker, the web app and the API server; the caller runs
+    `server.serve_forever()`."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    web_app = WebApp(host, web_port)  # its URL is the base of the links in emails
+    os.environ.setdefault("WEB_APP_URL", web_app.url)
     external = os.environ.get("DYNAMODB_ENDPOINT_URL")
     data_dir = Path(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR).resolve()
     dynamo = None if external else EmbeddedDynamo(
@@ -133,10 +145,12 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
         chalice_app.__class__ = CustomLocalChalice
     server = LocalDevServer(chalice_app, config, host, port, handler_cls=RequestHandler,
                             server_cls=Server)
-    stack = Stack(api_url=f"http://{host}:{server.server.server_address[1]}",
+    api_url = f"http://{host}:{server.server.server_address[1]}"
+    stack = Stack(api_url=api_url,
                   dynamodb_endpoint=endpoint, admin_email=admin_email,
                   admin_password=admin_password, server=server, dynamo=dynamo,
                   mail_server=mail_server, ses_endpoint=ses_endpoint,
-                  data_dir=None if external else data_dir)
+                  data_dir=None if external else data_dir,
+                  web_app=web_app.start(f"{api_url}/api/v1"))
     stack.mail_worker = MailWorker(mailbox).start()
     return stack

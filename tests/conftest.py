@@ -194,19 +194,20 @@ class LiveStack:
     output: Path
     mailbox: Path
     process: subprocess.Popen | None = None
+    web_url: str = ""
 
 
 @contextmanager
 def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
     """Run `python -m devserver` on free ports until the block ends; its files go in `folder`."""
-    port, dynamodb_port = free_port(), free_port()
+    port, dynamodb_port, web_port = free_port(), free_port(), free_port()
     output, mailbox = folder / "output.log", folder / "mailbox"
     folder.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items()
            if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE", "DYNAMODB_ENDPOINT_URL",
-                        "SES_ENDPOINT_URL")}
-    env.update({"PORT": str(port), "DYNAMODB_PORT": str(dynamodb_port), "MAILBOX_DIR": str(mailbox),
-                "DATA_DIR": str(folder / "data"),
+                        "SES_ENDPOINT_URL", "WEB_APP_URL")}
+    env.update({"PORT": str(port), "DYNAMODB_PORT": str(dynamodb_port), "WEB_PORT": str(web_port),
+                "MAILBOX_DIR": str(mailbox), "DATA_DIR": str(folder / "data"),
                 "ADMIN_EMAIL": ADMIN_EMAIL, "ADMIN_PASSWORD": ADMIN_PASSWORD, **env_overrides})
     with output.open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=PROJECT_DIR, env=env,
@@ -223,7 +224,8 @@ def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
                     pytest.fail(f"devserver did not start:\n{output.read_text()}")
                 time.sleep(0.2)
         endpoint = env_overrides.get("DYNAMODB_ENDPOINT_URL", f"http://127.0.0.1:{dynamodb_port}")
-        yield LiveStack(base_url, endpoint, output, mailbox, process)
+        yield LiveStack(base_url, endpoint, output, mailbox, process,
+                        web_url=f"http://127.0.0.1:{web_port}")
     finally:
         process.terminate()
         try:

@@ -30,12 +30,14 @@ def test_error_responses_carry_cors_headers_so_the_browser_can_read_them(aws: No
 
 
 def test_preflight_names_the_origin_methods_and_headers(live_stack: LiveStack) -> None:
-    # Over real HTTP: Chalice's test client cannot carry a preflight's empty body.
+    # Over real HTTP: Chalice's test client cannot carry a preflight's empty body. The live stack
+    # serves its web app on a free port and sets WEB_APP_URL to it, so that is the allowed origin.
+    origin = live_stack.web_url
     reply = http("OPTIONS", f"{live_stack.base_url}/api/v1/billing/admin/payments/confirm", headers={
-        "origin": ORIGIN, "access-control-request-method": "POST",
+        "origin": origin, "access-control-request-method": "POST",
         "access-control-request-headers": "authorization,content-type,idempotency-key"})
     assert reply.status == 200
-    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    assert reply.headers["access-control-allow-origin"] == origin
     assert "POST" in reply.headers["access-control-allow-methods"]
     allowed = {h.strip().lower() for h in reply.headers["access-control-allow-headers"].split(",")}
     assert {"authorization", "content-type", "idempotency-key"} <= allowed

@@ -1,0 +1,369 @@
+"""A small typed client for the billing API (standard library only: urllib).
+
+    from clients.billing_client import BillingClient, BillingApiError
+
+    api = BillingClient("http://127.0.0.1:8011/api/v1")
+    signup = api.register(email="a@b.co", password="at least 10 chars", name="Ayesha Khan")
+    print(signup["account"]["status"], signup["account"]["credits"])   # trial 1000
+
+Every call returns the API's JSON as a TypedDict; an error response raises `BillingApiError` with
+the API's `code`, `message` and `details` (field messages in `field_errors`).
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Literal, TypedDict, cast
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8011/api/v1"
+
+AccountStatus = Literal["trial", "pending_payment", "active", "suspended"]
+SubscriptionStatus = Literal["pending_payment", "active", "cancelled"]
+InvoiceStatus = Literal["pending", "paid", "void"]
+PaymentStatus = Literal["pending_approval", "succeeded", "failed"]
+
+
+# What the API answers (the HTTP contract's shapes) --------------------------------------------
+
+class User(TypedDict):
+    id: str
+    email: str
+    name: str
+    role: Literal["user", "admin"]
+    account_id: str
+    created_at: str
+
+
+class Account(TypedDict):
+    id: str
+    name: str
+    status: AccountStatus
+    credits: int
+    plan: str
+    billing_country: str | None
+    created_at: str
+
+
+class Subscription(TypedDict):
+    id: str
+    account_id: str
+    plan: str
+    status: SubscriptionStatus
+    current_period_start: str | None
+    current_period_end: str | None
+    created_at: str
+
+
+class Invoice(TypedDict):
+    id: str
+    invoice_number: str
+    account_id: str
+    subscription_id: str
+    status: InvoiceStatus
+    amount: str
+    currency: str
+    plan: str
+    billing_snapshot: dict[str, str]
+    preferred_payment_method: str | None
+    due_date: str
+    created_at: str
+    paid_at: str | None
+
+
+class Payment(TypedDict):
+    id: str
+    invoice_id: str
+    account_id: str
+    status: PaymentStatus
+    payment_method: str
+    amount: str
+    currency: str
+    manual_reference: str
+    manual_notes: str | None
+    admin_notes: str | None
+    created_at: str
+    decided_at: str | None
+    decided_by: str | None
+
+
+class PendingInvoice(Invoice):
+    latest_payment: Payment | None
+
+
+class Token(TypedDict):
+    access_token: str
+    token_type: str
+    expires_in: int
+    user: User
+
+
+class Registration(Token):
+    account: Account
+    subscription: Subscription | None
+    invoice: Invoice | None
+
+
+class Me(TypedDict):
+    user: User
+    account: Account
+    subscription: Subscription | None
+    pending_invoice: PendingInvoice | None
+
+
+class Plan(TypedDict):
+    slug: str
+    name: str
+    price: str
+    currency: str
+    billing_cycle: str
+    credits: int
+    features: list[str]
+
+
+class PaymentMethod(TypedDict):
+    id: str
+    payment_method: str
+    display_name: str
+    instructions: str
+    country: str | None
+    details: dict[str, str]
+
+
+class QueuedPayment(Payment):
+    account: dict[str, str | None]
+
+
+class HistoryEvent(TypedDict):
+    at: str
+    entity_type: str
+    entity_id: str
+    action: str
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    notes: str | None
+
+
+class PaymentDetail(TypedDict):
+    payment: Payment
+    invoice: Invoice | None
+    account: Account | None
+    history: list[HistoryEvent]
+
+
+class Approval(TypedDict):
+    payment: Payment
+    invoice: Invoice
+    subscription: Subscription
+    account: Account
+
+
+class Rejection(TypedDict):
+    payment: Payment
+    invoice: Invoice
+
+
+class AccountCounts(TypedDict):
+    trial: int
+    pending_payment: int
+    active: int
+    suspended: int
+    total: int
+
+
+class SystemStatus(TypedDict):
+    plans_configured: int
+    payment_methods_enabled: int
+    accounts: AccountCounts
+    payments_pending_approval: int
+
+
+class Page(TypedDict):
+    items: list[Any]
+    next_cursor: str | None
+
+
+class BillingDetails(TypedDict, total=False):
+    billing_name: str
+    billing_email: str
+    address_line1: str
+    address_line2: str
+    city: str
+    state: str
+    postal_code: str
+    country: str
+    tax_id: str
+
+
+# Errors ----------------------------------------------------------------------------------------
+
+class BillingApiError(Exception):
+    """An error answered by the API: `{"error": {"code", "message", "details"}}` and its status."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                 retry_after: int | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.retry_after = retry_after
+
+    @property
+    def field_errors(self) -> dict[str, str]:
+        """Messages per request field, e.g. {"amount": "must equal the invoice amount"}."""
+        fields = self.details.get("fields")
+        return dict(fields) if isinstance(fields, dict) else {}
+
+
+class BillingConnectionError(BillingApiError):
+    """The API could not be reached (status 0)."""
+
+
+# The client ------------------------------------------------------------------------------------
+
+class BillingClient:
+    """One API caller; `login()` (or `register()`) keeps the token for the calls that follow."""
+
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, token: str | None = None,
+                 timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def as_token(self, token: str) -> "BillingClient":
+        """Another client for the same API, calling with `token`."""
+        return BillingClient(self.base_url, token, self.timeout)
+
+    # Auth
+
+    def register(self, *, email: str, password: str, name: str, plan: str = "free",
+                 account_name: str | None = None, billing: BillingDetails | None = None,
+                 payment_method: str | None = None, idempotency_key: str | None = None) -> Registration:
+        """Sign up: a free trial, or a paid plan (then `billing` is required). Keeps the token."""
+        body: dict[str, Any] = {"email": email, "password": password, "name": name, "plan": plan}
+        optional = {"account_name": account_name, "billing": billing, "payment_method": payment_method}
+        body.update({key: value for key, value in optional.items() if value is not None})
+        reply = cast(Registration, self._call("POST", "/auth/register", body, auth=False,
+                                              idempotency_key=idempotency_key))
+        self.token = reply["access_token"]
+        return reply
+
+    def login(self, email: str, password: str) -> Token:
+        """Exchange email and password for a token, and keep it."""
+        reply = cast(Token, self._call("POST", "/auth/login", {"email": email, "password": password},
+                                       auth=False))
+        self.token = reply["access_token"]
+        return reply
+
+    def me(self) -> Me:
+        """The caller's user, account, subscription and invoice awaiting payment."""
+        return cast(Me, self._call("GET", "/auth/me"))
+
+    # Catalog (public)
+
+    def plans(self) -> list[Plan]:
+        """The self-serve plans."""
+        return cast(list[Plan], self._call("GET", "/billing/plans", auth=False)["items"])
+
+    def payment_methods(self, country: str | None = None) -> list[PaymentMethod]:
+        """The enabled global methods, plus that country's."""
+        query = {"country": country} if country else None
+        return cast(list[PaymentMethod], self._call("GET", "/billing/admin/payment-methods",
+                                                    query=query, auth=False))
+
+    # Billing (user)
+
+    def invoices(self, limit: int = 25, cursor: str | None = None) -> Page:
+        """The caller's invoices, newest first."""
+        return cast(Page, self._call("GET", "/billing/invoices", query={"limit": limit, "cursor": cursor}))
+
+    def invoice(self, invoice_id: str) -> Invoice:
+        return cast(Invoice, self._call("GET", f"/billing/invoices/{_segment(invoice_id)}"))
+
+    def payments(self, limit: int = 25, cursor: str | None = None) -> Page:
+        """The caller's payments, newest first."""
+        return cast(Page, self._call("GET", "/billing/payments", query={"limit": limit, "cursor": cursor}))
+
+    def confirm_payment(self, *, invoice_id: str, payment_method: str, amount: str,
+                        manual_reference: str, manual_notes: str | None = None,
+                        idempotency_key: str | None = None) -> Payment:
+        """Tell the API about a payment made outside: Payment(pending_approval). `amount` is "89.00"."""
+        body = {"invoice_id": invoice_id, "payment_method": payment_method, "amount": amount,
+                "manual_reference": manual_reference}
+        if manual_notes is not None:
+            body["manual_notes"] = manual_notes
+        return cast(Payment, self._call("POST", "/billing/admin/payments/confirm", body,
+                                        idempotency_key=idempotency_key))
+
+    # Admin
+
+    def approval_queue(self, limit: int = 25, cursor: str | None = None) -> Page:
+        """Payments awaiting approval, oldest first (items are `QueuedPayment`)."""
+        return cast(Page, self._call("GET", "/billing/admin/payments", query={
+            "status": "pending_approval", "limit": limit, "cursor": cursor}))
+
+    def payment_detail(self, payment_id: str) -> PaymentDetail:
+        return cast(PaymentDetail, self._call("GET", f"/billing/admin/payments/{_segment(payment_id)}"))
+
+    def approve(self, payment_id: str, admin_notes: str | None = None,
+                idempotency_key: str | None = None) -> Approval:
+        """Approve: payment succeeded, invoice paid, subscription and account active, credits added."""
+        body = {"admin_notes": admin_notes} if admin_notes is not None else {}
+        return cast(Approval, self._call("POST", f"/billing/admin/payments/{_segment(payment_id)}/approve",
+                                         body, idempotency_key=idempotency_key))
+
+    def reject(self, payment_id: str, admin_notes: str, idempotency_key: str | None = None) -> Rejection:
+        """Reject with a reason: payment failed, the invoice stays pending."""
+        return cast(Rejection, self._call("POST", f"/billing/admin/payments/{_segment(payment_id)}/reject",
+                                          {"admin_notes": admin_notes}, idempotency_key=idempotency_key))
+
+    def status(self) -> SystemStatus:
+        """The System Status summary."""
+        return cast(SystemStatus, self._call("GET", "/billing/admin/status"))
+
+    # Plumbing
+
+    def _call(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
+              auth: bool = True, idempotency_key: str | None = None) -> Any:
+        url = self.base_url + path
+        if query:
+            pairs = {key: value for key, value in query.items() if value is not None}
+            if pairs:
+                url += "?" + urllib.parse.urlencode(pairs)
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body).encode()
+        if auth and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            raise _api_error(error.code, error.read(), error.headers.get("Retry-After")) from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            reason = getattr(error, "reason", error)
+            raise BillingConnectionError(0, "connection_failed",
+                                         f"Could not reach {self.base_url}: {reason}") from error
+        return json.loads(raw) if raw else None
+
+
+def _segment(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+def _api_error(status: int, raw: bytes, retry_after: str | None) -> BillingApiError:
+    try:
+        error = json.loads(raw)["error"]
+        code, message, details = error["code"], error["message"], error.get("details") or {}
+    except (ValueError, KeyError, TypeError):
+        code, message, details = f"http_{status}", raw.decode(errors="replace")[:200] or "No body", {}
+    seconds = int(retry_after) if retry_after and retry_after.isdigit() else None
+    return BillingApiError(status, code, message, details, seconds)

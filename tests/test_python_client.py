@@ -1,0 +1,91 @@
+"""The typed Python client and the example script that walks the workflows, against the live stack."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from clients.billing_client import BillingApiError, BillingClient, BillingConnectionError
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, PROJECT_DIR, free_port, http
+
+pytestmark = pytest.mark.live
+EXAMPLE = PROJECT_DIR / "examples" / "api_integration_example.py"
+EXAMPLE_PASSWORD = "example-password-123"
+
+
+def test_the_example_script_walks_the_workflows_and_leaves_the_right_state(live_stack, tmp_path):
+    # When the example runs against the live stack
+    api = f"{live_stack.base_url}/api/v1"
+    report_file = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE), "--base-url", api, "--admin-email", ADMIN_EMAIL,
+         "--admin-password", ADMIN_PASSWORD, "--report", str(report_file)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    # Then it exits 0 and says so
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All workflows behaved as the contract says." in result.stdout
+    report = json.loads(report_file.read_text())
+
+    def me(email: str) -> dict:
+        login = http("POST", f"{api}/auth/login", {"email": email, "password": EXAMPLE_PASSWORD})
+        assert login.status == 200, login.body
+        token = login.body["access_token"]
+        return {"me": http("GET", f"{api}/auth/me", token=token).body,
+                "payments": http("GET", f"{api}/billing/payments", token=token).body["items"],
+                "invoices": http("GET", f"{api}/billing/invoices", token=token).body["items"]}
+
+    # And the free trial is a trial account with 1000 credits, no invoice
+    trial = me(report["free_trial"]["email"])
+    assert (trial["me"]["account"]["status"], trial["me"]["account"]["credits"]) == ("trial", 1000)
+    assert trial["invoices"] == [] and trial["me"]["subscription"] is None
+
+    # The approved signup is active with 1000 credits, its invoice paid, its one payment succeeded
+    approved = me(report["approved"]["email"])
+    assert (approved["me"]["account"]["status"], approved["me"]["account"]["credits"]) == ("active", 1000)
+    assert approved["me"]["subscription"]["status"] == "active" and approved["me"]["pending_invoice"] is None
+    assert [(i["id"], i["status"]) for i in approved["invoices"]] == [(report["approved"]["invoice_id"], "paid")]
+    assert [(p["id"], p["status"]) for p in approved["payments"]] == [(report["approved"]["payment_id"], "succeeded")]
+
+    # The rejected-then-resubmitted one has a failed payment with the reason, then a succeeded one
+    retried = me(report["resubmitted"]["email"])
+    assert (retried["me"]["account"]["status"], retried["me"]["account"]["credits"]) == ("active", 5000)
+    assert [(p["id"], p["status"], p["admin_notes"]) for p in retried["payments"]] == [
+        (report["resubmitted"]["payment_id"], "succeeded", "Found it this time"),
+        (report["resubmitted"]["rejected_payment_id"], "failed", "Reference not found")]
+
+    # And the status summary moved by exactly what the script did
+    before, after = report["status_before"], report["status_after"]
+    assert after["accounts"]["trial"] - before["accounts"]["trial"] == 1
+    assert after["accounts"]["active"] - before["accounts"]["active"] == 2
+    assert after["accounts"]["pending_payment"] == before["accounts"]["pending_payment"]
+    assert after["payments_pending_approval"] == before["payments_pending_approval"]
+
+
+def test_client_errors_carry_the_api_code_message_and_field_details(live_stack):
+    api = BillingClient(f"{live_stack.base_url}/api/v1")
+    with pytest.raises(BillingApiError) as wrong_login:
+        api.login("nobody@example.com", "not the password")
+    assert (wrong_login.value.status, wrong_login.value.code) == (401, "invalid_credentials")
+    assert wrong_login.value.message == "Email or password is wrong."
+
+    with pytest.raises(BillingApiError) as invalid:
+        api.register(email="not-an-email", password="short", name="X")
+    assert invalid.value.status == 422
+    assert set(invalid.value.field_errors) == {"email", "password"}
+
+    with pytest.raises(BillingApiError) as forbidden:
+        BillingClient(api.base_url).status()
+    assert forbidden.value.status == 401
+
+    assert [plan["slug"] for plan in api.plans()][:2] == ["free", "starter"]
+    assert {m["payment_method"] for m in api.payment_methods("PK")} >= {"jazzcash", "easypaisa"}
+
+
+def test_an_unreachable_api_is_a_connection_error():
+    client = BillingClient(f"http://127.0.0.1:{free_port()}/api/v1", timeout=2)
+    with pytest.raises(BillingConnectionError) as error:
+        client.plans()
+    assert error.value.status == 0 and error.value.code == "connection_failed"

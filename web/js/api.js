@@ -1,0 +1,142 @@
+// The billing API over fetch: one function per route of the contract, errors as ApiError.
+import config from "../config.js";
+
+const BASE = String(config.apiBaseUrl ?? "").replace(/\/+$/, "");
+const SESSION_KEY = "billing.session";
+
+/** An error answered by the API: {"error": {"code", "message", "details"}}. */
+export class ApiError extends Error {
+  constructor(status, code, message, details = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details ?? {};
+  }
+
+  /** Field messages keyed by the request's field path ("amount", "billing.country"). */
+  get fieldErrors() {
+    const fields = this.details.fields;
+    if (fields && typeof fields === "object") return fields;
+    // Tolerate a flat {field: message} details object too.
+    return Object.fromEntries(Object.entries(this.details).filter(([, v]) => typeof v === "string"));
+  }
+}
+
+// Session -------------------------------------------------------------------------------------
+
+/** The signed-in user and token, kept in localStorage so email links open signed in. */
+export const session = {
+  get current() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null");
+      if (saved && saved.expiresAt > Date.now()) return saved;
+    } catch {
+      /* fall through: a corrupt entry is no session */
+    }
+    localStorage.removeItem(SESSION_KEY);
+    return null;
+  },
+  get user() {
+    return this.current?.user ?? null;
+  },
+  get isAdmin() {
+    return this.user?.role === "admin";
+  },
+  start(tokenResponse) {
+    const expiresAt = Date.now() + (tokenResponse.expires_in ?? 3600) * 1000 - 30_000;
+    localStorage.setItem(SESSION_KEY, JSON.stringify({
+      token: tokenResponse.access_token, user: tokenResponse.user, expiresAt,
+    }));
+  },
+  end() {
+    localStorage.removeItem(SESSION_KEY);
+  },
+};
+
+// Requests ------------------------------------------------------------------------------------
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Idempotency keys for one form: submitting the same body again (a double click, a retry after a
+ * lost connection) sends the same Idempotency-Key, so the API changes nothing twice; a corrected
+ * body gets a new key.
+ */
+export function idempotencyKeys() {
+  const keys = new Map();
+  return (body) => {
+    const json = JSON.stringify(body);
+    if (!keys.has(json)) keys.set(json, newKey());
+    return keys.get(json);
+  };
+}
+
+async function request(method, path, { body, auth = true, query, idempotencyKey } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  const token = auth ? session.current?.token : null;
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const search = query ? `?${new URLSearchParams(Object.entries(query).filter(([, v]) => v != null))}` : "";
+  let response;
+  try {
+    response = await fetch(`${BASE}${path}${search}`, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network_error",
+      "We could not reach the billing service. Check your connection and try again.");
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = data?.error ?? {};
+    throw new ApiError(response.status, error.code ?? `http_${response.status}`,
+      error.message ?? `The billing service answered ${response.status}.`, error.details);
+  }
+  return data;
+}
+
+const post = (path, body, options = {}) => request("POST", path, { ...options, body });
+
+export const api = {
+  // Auth
+  register: (body, idempotencyKey) => post("/auth/register", body, { auth: false, idempotencyKey }),
+  login: (email, password) => post("/auth/login", { email, password }, { auth: false }),
+  me: () => request("GET", "/auth/me"),
+  // Catalog (public)
+  plans: () => request("GET", "/billing/plans", { auth: false }),
+  paymentMethods: (country) => request("GET", "/billing/admin/payment-methods",
+    { auth: false, query: country ? { country } : undefined }),
+  // Billing (user)
+  invoices: (cursor) => request("GET", "/billing/invoices", { query: { limit: 100, cursor } }),
+  invoice: (id) => request("GET", `/billing/invoices/${encodeURIComponent(id)}`),
+  payments: (cursor) => request("GET", "/billing/payments", { query: { limit: 100, cursor } }),
+  confirmPayment: (body, idempotencyKey) => post("/billing/admin/payments/confirm", body, { idempotencyKey }),
+  // Admin
+  approvalQueue: (cursor) => request("GET", "/billing/admin/payments",
+    { query: { status: "pending_approval", limit: 25, cursor } }),
+  payment: (id) => request("GET", `/billing/admin/payments/${encodeURIComponent(id)}`),
+  approve: (id, adminNotes, idempotencyKey) => post(`/billing/admin/payments/${encodeURIComponent(id)}/approve`,
+    adminNotes ? { admin_notes: adminNotes } : {}, { idempotencyKey }),
+  reject: (id, adminNotes, idempotencyKey) => post(`/billing/admin/payments/${encodeURIComponent(id)}/reject`,
+    { admin_notes: adminNotes }, { idempotencyKey }),
+  status: () => request("GET", "/billing/admin/status"),
+};
+
+/** Payment methods for a country, one per method slug, the country's own first: a country's method
+ *  replaces the global one of the same name (that is the one the API records when you confirm). */
+export function distinctMethods(methods) {
+  const local = methods.filter((method) => method.country !== null);
+  const localSlugs = new Set(local.map((method) => method.payment_method));
+  return [...local, ...methods.filter((m) => m.country === null && !localSlugs.has(m.payment_method))];
+}

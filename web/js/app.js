@@ -1,0 +1,131 @@
+// The app's entry: the navigation, the screens of each path, and what happens on errors.
+import { ApiError, session } from "./api.js";
+import { h, replace } from "./dom.js";
+import { isCurrent, navigate, route, match, start } from "./router.js";
+import { loginView, logoutView, signupView } from "./views/auth.js";
+import { dashboardView } from "./views/dashboard.js";
+import { billingView, invoiceView } from "./views/billing.js";
+import { adminConsoleView, adminPaymentView } from "./views/admin.js";
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+
+route("/", homeView);
+route("/login", loginView);
+route("/logout", logoutView);
+route("/signup", signupView);
+route("/dashboard", dashboardView);
+route("/billing", billingView);
+route("/billing/invoices/:id", invoiceView);
+route("/admin", adminConsoleView);
+route("/admin/payments/:id", adminPaymentView);
+
+function homeView(ctx) {
+  if (!session.current) return ctx.redirect("/signup");
+  return ctx.redirect(session.isAdmin ? "/admin" : "/dashboard");
+}
+
+function renderNav(path) {
+  const user = session.user;
+  const link = (href, text) => h("li", {}, h("a", {
+    href, "aria-current": path === href || (href !== "/" && path.startsWith(`${href}/`)) ? "page" : null,
+  }, text));
+  let items;
+  if (!user) {
+    items = [link("/login", "Log in"), link("/signup", "Sign up")];
+  } else if (user.role === "admin") {
+    items = [link("/admin", "Approval queue"), h("li", { class: "who" }, user.email), link("/logout", "Log out")];
+  } else {
+    items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"),
+      h("li", { class: "who" }, user.email), link("/logout", "Log out")];
+  }
+  replace(nav, h("ul", {}, items));
+}
+
+/** What every screen gets: where to draw, the path's params and query, and a few shortcuts. */
+function context(url, token) {
+  return {
+    main,
+    url,
+    query: url.searchParams,
+    params: {},
+    /** Draw the screen (ignored if the user has moved on) and move focus to its heading. */
+    show(title, ...nodes) {
+      if (!isCurrent(token)) return false;
+      document.title = `${title} · Ledgerline Billing`;
+      replace(main, nodes);
+      const heading = main.querySelector("h1");
+      if (heading) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus({ preventScroll: true });
+      }
+      return true;
+    },
+    loading(text = "Loading…") {
+      if (isCurrent(token)) replace(main, h("p", { class: "loading", role: "status" }, text));
+    },
+    redirect(to) {
+      return navigate(to, { replace: true });
+    },
+    isCurrent: () => isCurrent(token),
+    /** Signed in (as an admin if asked)? Otherwise go to the login screen, back here after it. */
+    requireUser({ admin = false } = {}) {
+      if (!session.current) {
+        navigate(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, { replace: true });
+        return false;
+      }
+      if (admin && !session.isAdmin) {
+        this.show("Admins only", h("section", { class: "card narrow" },
+          h("h1", {}, "Admins only"),
+          h("p", {}, "This part of the app is the admin console. You are signed in as ",
+            h("strong", {}, session.user.email), "."),
+          h("div", { class: "actions" }, h("a", { class: "btn", href: "/dashboard" }, "Go to your dashboard"),
+            h("a", { class: "btn btn-secondary", href: "/logout" }, "Log in as someone else"))));
+        return false;
+      }
+      if (!admin && session.isAdmin) {
+        navigate("/admin", { replace: true });
+        return false;
+      }
+      return true;
+    },
+  };
+}
+
+function errorScreen(ctx, error) {
+  if (error instanceof ApiError && error.status === 401 && session.current) {
+    session.end();
+    return navigate(`/login?next=${encodeURIComponent(ctx.url.pathname)}&expired=1`, { replace: true });
+  }
+  const notFound = error instanceof ApiError && error.status === 404;
+  const title = notFound ? "Not found" : "Something went wrong";
+  const message = error instanceof ApiError ? error.message : "An unexpected error happened in the app.";
+  if (!(error instanceof ApiError)) console.error(error);
+  return ctx.show(title, h("section", { class: "card narrow" },
+    h("h1", {}, title),
+    h("p", {}, message),
+    h("div", { class: "actions" },
+      notFound ? null : h("button", { class: "btn", type: "button", onclick: () => navigate(location.pathname + location.search, { replace: true }) }, "Try again"),
+      h("a", { class: notFound ? "btn" : "btn btn-secondary", href: "/" }, "Go home"))));
+}
+
+async function onRoute(url, token) {
+  renderNav(url.pathname);
+  const ctx = context(url, token);
+  const found = match(url.pathname);
+  if (!found) {
+    return ctx.show("Page not found", h("section", { class: "card narrow" },
+      h("h1", {}, "Page not found"),
+      h("p", {}, "There is nothing at ", h("code", {}, url.pathname), "."),
+      h("div", { class: "actions" }, h("a", { class: "btn", href: "/" }, "Go home"))));
+  }
+  ctx.params = found.params;
+  try {
+    await found.view(ctx);
+  } catch (error) {
+    errorScreen(ctx, error);
+  }
+  return undefined;
+}
+
+start(onRoute);

@@ -1,0 +1,78 @@
+// The payment confirmation modal: method, amount (prefilled), reference, notes; API errors at the field.
+import { ApiError, api, idempotencyKeys } from "../api.js";
+import { h, money } from "../dom.js";
+import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
+
+/**
+ * Ask the user to confirm a payment of `invoice` made outside the app.
+ * Resolves with the created payment, or null if the dialog was closed without submitting.
+ */
+export function openConfirmModal({ invoice, methods, method }) {
+  return new Promise((resolve) => {
+    let created = null;
+    const keyFor = idempotencyKeys();
+    const submit = h("button", { class: "btn", type: "submit" }, "Submit confirmation");
+    const cancel = h("button", { class: "btn btn-secondary", type: "button" }, "Cancel");
+    const selected = methods.some((m) => m.payment_method === method) ? method : methods[0]?.payment_method;
+    const form = h("form", { novalidate: true },
+      formAlert(),
+      h("p", { class: "small muted" },
+        `Tell us about the payment you made for invoice ${invoice.invoice_number}. An admin checks it against `
+        + "the bank or wallet statement, then your plan is activated."),
+      field({
+        label: "Payment method", name: "payment_method", kind: "select", value: selected,
+        options: methods.map((m) => [m.payment_method, m.display_name]),
+      }),
+      field({
+        label: "Amount paid", name: "amount", value: invoice.amount, inputmode: "decimal", affix: invoice.currency,
+        hint: `The invoice amount: ${money(invoice.amount, invoice.currency)} ${invoice.currency}.`,
+      }),
+      field({
+        label: "Payment reference", name: "manual_reference", autocomplete: "off",
+        hint: "The transaction ID, TID or bank reference of your transfer.",
+      }),
+      field({ label: "Notes", name: "manual_notes", kind: "textarea", optional: true,
+        hint: "Anything that helps us find the payment (sender name, date, bank)." }),
+      h("div", { class: "actions end" }, cancel, submit));
+    const dialog = h("dialog", { "aria-labelledby": "confirm-title", class: "confirm-dialog" },
+      h("div", { class: "dialog-head" },
+        h("div", {},
+          h("h2", { id: "confirm-title" }, "Confirm your payment"),
+          h("p", { class: "muted small", style: "margin:0" },
+            `${invoice.invoice_number} · ${money(invoice.amount, invoice.currency)} ${invoice.currency}`)),
+        h("button", { class: "close", type: "button", "aria-label": "Close", onclick: () => dialog.close() }, "×")),
+      h("div", { class: "dialog-body" }, form));
+
+    cancel.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(created);
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const data = values(form);
+      const problems = {};
+      if (!data.amount) problems.amount = "Enter the amount you paid";
+      if (!data.manual_reference) problems.manual_reference = "Enter the reference of your payment";
+      if (Object.keys(problems).length) return showErrors(form, problems);
+      try {
+        const body = { invoice_id: invoice.id, ...data };
+        created = await busy(submit, "Submitting…", () => api.confirmPayment(body, keyFor(body)));
+        dialog.close();
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        const fields = { ...error.fieldErrors };
+        if (fields.amount && error.details.expected) {
+          fields.amount = `${fields.amount} (${error.details.expected} ${error.details.currency ?? ""})`.replace(" )", ")");
+        }
+        showErrors(form, fields, error.message);
+      }
+      return undefined;
+    });
+
+    document.body.append(dialog);
+    dialog.showModal();
+    form.elements.namedItem(invoice.amount ? "manual_reference" : "amount").focus();
+  });
+}

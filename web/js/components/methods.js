@@ -1,0 +1,68 @@
+// Payment methods: how to pay with one (instructions and account details), and a selector of them.
+import { h, humanize, nextId } from "../dom.js";
+import { choiceCard } from "../forms.js";
+
+const DETAIL_LABELS = {
+  account_title: "Account title",
+  bank_name: "Bank",
+  account_number: "Account number",
+  iban: "IBAN",
+  swift: "SWIFT / BIC",
+  ifsc: "IFSC",
+  sort_code: "Sort code",
+  wallet_number: "Wallet number",
+  raast_id: "Raast ID",
+  upi_id: "UPI ID",
+  email: "Pay to",
+  currency: "Currency",
+};
+
+/** The account details of a method as a definition list, in a stable, readable order. */
+export function methodDetails(method) {
+  const details = method.details ?? {};
+  const keys = [...Object.keys(DETAIL_LABELS).filter((key) => key in details),
+    ...Object.keys(details).filter((key) => !(key in DETAIL_LABELS))];
+  if (!keys.length) return null;
+  return h("dl", { class: "kv method-details" }, keys.flatMap((key) => [
+    h("dt", {}, DETAIL_LABELS[key] ?? humanize(key)),
+    h("dd", { class: ["account_number", "iban", "wallet_number", "raast_id", "upi_id", "swift", "ifsc", "sort_code"].includes(key) ? "mono" : null },
+      String(details[key])),
+  ]));
+}
+
+/** A method's name, where it applies, instructions and details. */
+export function methodCard(method, { reference } = {}) {
+  return h("div", { class: "pay-method", dataset: { method: method.payment_method } },
+    h("h3", {}, method.display_name),
+    h("p", { class: "small muted" }, method.instructions),
+    methodDetails(method),
+    reference ? h("p", { class: "small", style: "margin-top:.6rem" }, "Reference to write on the transfer: ",
+      h("span", { class: "reference" }, reference)) : null);
+}
+
+/** The display name of a method slug among loaded methods ("bank_transfer" -> "Bank transfer (Pakistan, IBFT)"). */
+export function methodName(slug, methods = []) {
+  return methods.find((method) => method.payment_method === slug)?.display_name ?? humanize(slug);
+}
+
+/**
+ * Radio cards to choose a payment method, each with its instructions and account details.
+ * `name` is the form field ("payment_method"); `selected` the slug checked first.
+ */
+export function methodSelector({ methods, name = "payment_method", selected, legend = "Payment method", hint }) {
+  const errorId = nextId("method-error");
+  const checked = methods.some((m) => m.payment_method === selected) ? selected : methods[0]?.payment_method;
+  return h("fieldset", { class: "field", dataset: { field: name }, "aria-describedby": errorId },
+    h("legend", { class: "legend" }, legend),
+    hint ? h("p", { class: "hint" }, hint) : null,
+    methods.length === 0 ? h("p", { class: "muted" }, "No payment method is offered for this country.") : null,
+    h("div", { class: "choices methods" }, methods.map((method) => choiceCard({
+      name,
+      value: method.payment_method,
+      checked: method.payment_method === checked,
+      title: method.display_name,
+      description: [h("p", { class: "small muted", style: "margin:.35rem 0 0" }, method.instructions),
+        methodDetails(method)],
+    }))),
+    h("span", { class: "error", id: errorId }));
+}

@@ -1,0 +1,169 @@
+// The admin console: the system status, the approval queue, and a payment to approve or reject.
+import { ApiError, api, idempotencyKeys } from "../api.js";
+import { age, badge, count, countryName, dateTime, h, humanize, money, toast } from "../dom.js";
+import { methodName } from "../components/methods.js";
+import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
+import { render } from "../router.js";
+
+function statusCards(status) {
+  const accounts = status.accounts;
+  const breakdown = ["trial", "pending_payment", "active", "suspended"]
+    .filter((name) => accounts[name]).map((name) => `${count(accounts[name])} ${humanize(name).toLowerCase()}`);
+  const metric = (key, label, value, sub) => h("section", { class: "card metric", "data-metric": key },
+    h("h2", { class: "label" }, label), h("div", { class: "value" }, value), h("p", { class: "sub" }, sub));
+  return h("div", { class: "grid grid-4", "aria-label": "System status", role: "region" },
+    metric("plans", "Plans", count(status.plans_configured), "configured"),
+    metric("methods", "Payment methods", count(status.payment_methods_enabled), "enabled (global + country)"),
+    metric("accounts", "Accounts", count(accounts.total), breakdown.length ? breakdown.join(", ") : "none yet"),
+    metric("pending", "Awaiting approval", count(status.payments_pending_approval),
+      status.payments_pending_approval === 1 ? "payment to check" : "payments to check"));
+}
+
+function queueRows(items) {
+  return items.map((payment) => h("tr", { dataset: { payment: payment.id } },
+    h("td", { "data-label": "Submitted" }, h("strong", {}, age(payment.created_at)),
+      h("div", { class: "small muted" }, dateTime(payment.created_at))),
+    h("td", { "data-label": "Account" }, payment.account?.name ?? payment.account_id),
+    h("td", { "data-label": "Amount", class: "num" }, `${money(payment.amount, payment.currency)} ${payment.currency}`),
+    h("td", { "data-label": "Method" }, humanize(payment.payment_method)),
+    h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference)),
+    h("td", { "data-label": "Action" }, h("a", {
+      class: "btn btn-secondary", href: `/admin/payments/${encodeURIComponent(payment.id)}`,
+      "aria-label": `Review payment ${payment.manual_reference} from ${payment.account?.name ?? "account"}`,
+    }, "Review"))));
+}
+
+export async function adminConsoleView(ctx) {
+  if (!ctx.requireUser({ admin: true })) return;
+  ctx.loading();
+  const [status, queue] = await Promise.all([api.status(), api.approvalQueue()]);
+  const body = h("tbody", {}, queueRows(queue.items));
+  let cursor = queue.next_cursor;
+  const more = h("button", { class: "btn btn-secondary", type: "button", hidden: !cursor }, "Load more");
+  more.addEventListener("click", async () => {
+    const page = await busy(more, "Loading…", () => api.approvalQueue(cursor));
+    body.append(...queueRows(page.items));
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+  });
+  ctx.show("Admin console",
+    h("div", { class: "page-head" },
+      h("div", {}, h("h1", {}, "Admin console"), h("p", {}, "Check each payment against the bank or wallet statement, then approve or reject it."))),
+    h("h2", { class: "visually-hidden" }, "System status"),
+    statusCards(status),
+    h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "queue-title" },
+      h("div", { class: "card-head" },
+        h("h2", { id: "queue-title" }, "Approval queue"),
+        h("span", { class: "muted small" }, "Oldest first")),
+      queue.items.length
+        ? h("div", { class: "table-wrap" }, h("table", { class: "responsive", "aria-labelledby": "queue-title" },
+          h("thead", {}, h("tr", {},
+            h("th", { scope: "col" }, "Submitted"), h("th", { scope: "col" }, "Account"),
+            h("th", { scope: "col", class: "num" }, "Amount"), h("th", { scope: "col" }, "Method"),
+            h("th", { scope: "col" }, "Reference"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
+          body))
+        : h("p", { class: "empty" }, "No payments await approval."),
+      h("div", { class: "actions" }, more)));
+}
+
+function historyList(history) {
+  if (!history.length) return h("p", { class: "muted" }, "No recorded changes.");
+  return h("ol", { class: "timeline" }, history.map((event) => h("li", {},
+    h("div", {}, h("strong", {}, humanize(event.action)), " · ",
+      event.from_status ? [badge(event.from_status), " → "] : null, badge(event.to_status)),
+    h("div", { class: "when" }, `${dateTime(event.at)} by ${event.action === "submitted" ? "the customer" : event.actor}`),
+    event.notes ? h("div", { class: "small" }, `“${event.notes}”`) : null)));
+}
+
+function decisionForms(payment) {
+  const approveButton = h("button", { class: "btn btn-success", type: "submit" }, "Approve payment");
+  const approveForm = h("form", { novalidate: true, "aria-labelledby": "approve-title" },
+    h("h3", { id: "approve-title" }, "Approve"),
+    h("p", { class: "small muted" }, "Marks the invoice paid, activates the subscription and account, and adds the plan's credits."),
+    formAlert(),
+    field({ label: "Notes", name: "admin_notes", kind: "textarea", optional: true, hint: "e.g. “Verified in bank statement”." }),
+    approveButton);
+  const rejectButton = h("button", { class: "btn btn-danger", type: "submit" }, "Reject payment");
+  const rejectForm = h("form", { novalidate: true, "aria-labelledby": "reject-title" },
+    h("h3", { id: "reject-title" }, "Reject"),
+    h("p", { class: "small muted" }, "The invoice stays pending and the user sees your reason and can submit again."),
+    formAlert(),
+    field({ label: "Reason", name: "admin_notes", kind: "textarea", hint: "Required. The user sees it, e.g. “Reference not found in the statement”." }),
+    rejectButton);
+
+  const decide = (form, button, label, call, done) => {
+    const keyFor = idempotencyKeys();
+    form.addEventListener("submit", (event) => submitDecision(event, form, button, label, call, done, keyFor));
+  };
+  const submitDecision = async (event, form, button, label, call, done, keyFor) => {
+    event.preventDefault();
+    clearErrors(form);
+    const notes = values(form).admin_notes;
+    if (form === rejectForm && !notes) return showErrors(form, { admin_notes: "Give a reason for the rejection" });
+    try {
+      const result = await busy(button, label, () => call(payment.id, notes, keyFor({ notes })));
+      toast(done(result));
+      await render();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showErrors(form, error.fieldErrors, error.message);
+    }
+    return undefined;
+  };
+  decide(approveForm, approveButton, "Approving…", api.approve,
+    (r) => `Approved: ${r.account.name} is active with ${count(r.account.credits)} credits.`);
+  decide(rejectForm, rejectButton, "Rejecting…", api.reject,
+    () => "Rejected: the user can submit the payment again.");
+  return h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "decision-title" },
+    h("h2", { id: "decision-title" }, "Decision"),
+    h("div", { class: "grid grid-2" }, approveForm, rejectForm));
+}
+
+export async function adminPaymentView(ctx) {
+  if (!ctx.requireUser({ admin: true })) return;
+  ctx.loading();
+  const { payment, invoice, account, history } = await api.payment(ctx.params.id);
+  const snapshot = invoice?.billing_snapshot ?? {};
+  const methods = await api.paymentMethods(snapshot.country).catch(() => []);
+  const method = methodName(payment.payment_method, methods.filter((m) => m.country !== null).concat(methods));
+  const decided = payment.status !== "pending_approval";
+  const kv = (pairs) => h("dl", { class: "kv" }, pairs.filter(Boolean).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+
+  ctx.show(`Payment ${payment.manual_reference}`,
+    h("p", { class: "small" }, h("a", { href: "/admin" }, "← Approval queue")),
+    h("div", { class: "page-head" },
+      h("div", {},
+        h("h1", {}, `Payment ${payment.manual_reference}`),
+        h("p", {}, `${money(payment.amount, payment.currency)} ${payment.currency} by ${method} · submitted ${age(payment.created_at)}`)),
+      h("span", { "data-payment-status": payment.status }, badge(payment.status))),
+    decided ? h("section", { class: `banner ${payment.status === "succeeded" ? "banner-success" : "banner-danger"}`, role: "status" },
+      h("h2", {}, payment.status === "succeeded" ? "Approved" : "Rejected"),
+      h("p", {}, `Decided by ${payment.decided_by} on ${dateTime(payment.decided_at)}`,
+        payment.admin_notes ? [": ", h("strong", {}, payment.admin_notes)] : ".")) : null,
+    h("div", { class: "grid grid-3" },
+      h("section", { class: "card" }, h("h2", {}, "Payment"), kv([
+        ["Amount", `${money(payment.amount, payment.currency)} ${payment.currency}`],
+        ["Method", method],
+        ["Reference", h("span", { class: "mono" }, payment.manual_reference)],
+        payment.manual_notes ? ["User's notes", payment.manual_notes] : null,
+        ["Submitted", dateTime(payment.created_at)],
+        ["Status", badge(payment.status)],
+      ])),
+      h("section", { class: "card" }, h("h2", {}, "Invoice"), invoice ? kv([
+        ["Number", invoice.invoice_number],
+        ["Amount", `${money(invoice.amount, invoice.currency)} ${invoice.currency}`],
+        ["Plan", humanize(invoice.plan)],
+        ["Status", badge(invoice.status)],
+        ["Billed to", snapshot.billing_name ?? "—"],
+        ["Country", countryName(snapshot.country)],
+      ]) : h("p", { class: "muted" }, "Missing.")),
+      h("section", { class: "card" }, h("h2", {}, "Account"), account ? kv([
+        ["Name", account.name],
+        ["Status", h("span", { "data-account-status": account.status }, badge(account.status))],
+        ["Credits", count(account.credits)],
+        ["Plan", humanize(account.plan)],
+        ["Billing email", snapshot.billing_email ?? "—"],
+      ]) : h("p", { class: "muted" }, "Missing."))),
+    decided ? null : decisionForms(payment),
+    h("section", { class: "card", style: "margin-top:1rem" }, h("h2", {}, "History"), historyList(history)));
+}

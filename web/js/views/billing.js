@@ -1,0 +1,117 @@
+// Billing: the invoices and payment history, and one invoice with how to pay it.
+import { api, distinctMethods } from "../api.js";
+import { badge, countryName, date, dateTime, h, money, price } from "../dom.js";
+import { pendingBanner } from "../components/pending-banner.js";
+import { methodCard, methodName } from "../components/methods.js";
+import { loadAccount, planLabel } from "./dashboard.js";
+
+const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
+const numCell = (label, ...content) => h("td", { "data-label": label, class: "num" }, ...content);
+
+function invoicesTable(invoices, plans) {
+  if (!invoices.length) return h("p", { class: "empty" }, "No invoices yet.");
+  return h("div", { class: "table-wrap" }, h("table", { class: "responsive", "aria-label": "Invoices" },
+    h("thead", {}, h("tr", {},
+      h("th", { scope: "col" }, "Invoice"), h("th", { scope: "col" }, "Plan"), h("th", { scope: "col" }, "Status"),
+      h("th", { scope: "col" }, "Issued"), h("th", { scope: "col" }, "Due"), h("th", { scope: "col", class: "num" }, "Amount"))),
+    h("tbody", {}, invoices.map((invoice) => h("tr", { dataset: { invoice: invoice.id } },
+      cell("Invoice", h("a", { href: `/billing/invoices/${encodeURIComponent(invoice.id)}` }, invoice.invoice_number)),
+      cell("Plan", planLabel(invoice.plan, plans)),
+      cell("Status", badge(invoice.status)),
+      cell("Issued", date(invoice.created_at)),
+      cell("Due", invoice.status === "pending" ? date(invoice.due_date) : "—"),
+      numCell("Amount", `${money(invoice.amount, invoice.currency)} ${invoice.currency}`))))));
+}
+
+function paymentsTable(payments, invoices, methods) {
+  if (!payments.length) return h("p", { class: "empty" }, "No payments confirmed yet.");
+  const numbers = new Map(invoices.map((invoice) => [invoice.id, invoice.invoice_number]));
+  return h("div", { class: "table-wrap" }, h("table", { class: "responsive", "aria-label": "Payment history" },
+    h("thead", {}, h("tr", {},
+      h("th", { scope: "col" }, "Submitted"), h("th", { scope: "col" }, "Invoice"), h("th", { scope: "col" }, "Method"),
+      h("th", { scope: "col" }, "Reference"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "num" }, "Amount"))),
+    h("tbody", {}, payments.map((payment) => h("tr", { dataset: { payment: payment.id } },
+      cell("Submitted", dateTime(payment.created_at)),
+      cell("Invoice", h("a", { href: `/billing/invoices/${encodeURIComponent(payment.invoice_id)}` },
+        numbers.get(payment.invoice_id) ?? "Invoice")),
+      cell("Method", methodName(payment.payment_method, methods)),
+      cell("Reference", h("span", { class: "mono" }, payment.manual_reference)),
+      cell("Status", badge(payment.status),
+        payment.status === "failed" && payment.admin_notes ? h("div", { class: "small muted" }, payment.admin_notes) : null),
+      numCell("Amount", `${money(payment.amount, payment.currency)} ${payment.currency}`))))));
+}
+
+function plansCard(plans) {
+  return h("section", { class: "card" },
+    h("h2", {}, "Plans"),
+    h("p", { class: "muted" }, "You are on the free trial. Paid plans come with monthly credits:"),
+    h("div", { class: "grid grid-3" }, plans.filter((plan) => plan.price !== "0.00").map((plan) =>
+      h("div", { class: "card", style: "box-shadow:none" },
+        h("h3", {}, plan.name),
+        h("p", { class: "metric" }, h("span", { class: "value", style: "font-size:1.4rem" }, price(plan))),
+        h("p", { class: "small muted" }, `${plan.credits.toLocaleString("en")} credits`),
+        h("ul", { class: "small muted" }, plan.features.map((f) => h("li", {}, f)))))),
+    h("p", { class: "small muted", style: "margin-top:1rem" },
+      "Changing a trial account to a paid plan is not available in the app yet."));
+}
+
+export async function billingView(ctx) {
+  if (!ctx.requireUser()) return;
+  ctx.loading();
+  const [{ me, plans, methods }, invoices, payments] = await Promise.all([loadAccount(), api.invoices(), api.payments()]);
+  ctx.show("Billing",
+    h("div", { class: "page-head" },
+      h("div", {}, h("h1", {}, "Billing"), h("p", {}, `${me.account.name} · plan ${planLabel(me.account.plan, plans)}`))),
+    pendingBanner(me.pending_invoice, methods),
+    me.account.status === "trial" ? plansCard(plans) : null,
+    h("section", { class: "card", style: "margin-top:1rem" },
+      h("h2", {}, "Invoices"), invoicesTable(invoices.items, plans)),
+    h("section", { class: "card", style: "margin-top:1rem" },
+      h("h2", {}, "Payment history"), paymentsTable(payments.items, invoices.items, methods)));
+}
+
+function billedTo(snapshot) {
+  const lines = [snapshot.billing_name, snapshot.address_line1, snapshot.address_line2,
+    [snapshot.postal_code, snapshot.city].filter(Boolean).join(" "), snapshot.state, countryName(snapshot.country)];
+  return h("address", { style: "font-style:normal" },
+    lines.filter(Boolean).map((line) => h("div", {}, line)),
+    snapshot.billing_email ? h("div", { class: "muted" }, snapshot.billing_email) : null,
+    snapshot.tax_id ? h("div", { class: "muted small" }, `Tax ID ${snapshot.tax_id}`) : null);
+}
+
+export async function invoiceView(ctx) {
+  if (!ctx.requireUser()) return;
+  ctx.loading();
+  const [invoice, payments, { items: plans }] = await Promise.all([api.invoice(ctx.params.id), api.payments(), api.plans()]);
+  const country = invoice.billing_snapshot?.country;
+  const methods = distinctMethods(await api.paymentMethods(country));
+  const own = payments.items.filter((payment) => payment.invoice_id === invoice.id);
+  const latest = own[0] ?? null;
+  const pending = invoice.status === "pending";
+
+  ctx.show(`Invoice ${invoice.invoice_number}`,
+    h("p", { class: "small" }, h("a", { href: "/billing" }, "← Billing")),
+    h("div", { class: "page-head" },
+      h("div", {},
+        h("h1", {}, `Invoice ${invoice.invoice_number}`),
+        h("p", {}, `${planLabel(invoice.plan, plans)} plan · issued ${date(invoice.created_at)}`)),
+      badge(invoice.status)),
+    pending ? pendingBanner({ ...invoice, latest_payment: latest }, methods, { showInvoiceLink: false }) : null,
+    h("div", { class: "grid grid-2" },
+      h("section", { class: "card" },
+        h("h2", {}, "Summary"),
+        h("dl", { class: "kv" },
+          h("dt", {}, "Amount"), h("dd", { "data-amount": invoice.amount }, `${money(invoice.amount, invoice.currency)} ${invoice.currency}`),
+          h("dt", {}, "Status"), h("dd", {}, badge(invoice.status)),
+          h("dt", {}, pending ? "Due" : "Paid"), h("dd", {}, pending ? date(invoice.due_date) : dateTime(invoice.paid_at)),
+          h("dt", {}, "Reference"), h("dd", {}, h("span", { class: "reference" }, invoice.invoice_number)))),
+      h("section", { class: "card" }, h("h2", {}, "Billed to"), billedTo(invoice.billing_snapshot ?? {}))),
+    pending && methods.length && latest?.status !== "pending_approval" ? h("section", { class: "card", style: "margin-top:1rem" },
+      h("h2", {}, "How to pay"),
+      h("p", { class: "muted small" }, `Use any of these methods for ${countryName(country)}; write `,
+        h("span", { class: "reference" }, invoice.invoice_number), " as the reference."),
+      h("div", { class: "grid grid-2" }, methods.map((method) =>
+        h("div", { class: "card", style: "box-shadow:none" }, methodCard(method))))) : null,
+    h("section", { class: "card", style: "margin-top:1rem" },
+      h("h2", {}, "Payments on this invoice"), paymentsTable(own, [invoice], methods)));
+}
