@@ -9,7 +9,7 @@ WEB_PORT ?= 8012
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test install clean reset
+.PHONY: dev test install clean reset jobs
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -31,6 +31,10 @@ test: $(INSTALLED) $(CHROMIUM)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build test-artifacts
+
+# What the hourly schedule runs, by hand against make dev's store: reminders, voids, overdue alerts.
+jobs: $(INSTALLED)
+	DYNAMODB_ENDPOINT_URL=$${DYNAMODB_ENDPOINT_URL:-http://127.0.0.1:$(DYNAMODB_PORT)} $(PY) manage.py run-jobs $(if $(AT),--at $(AT))
 
 # Forget make dev's data (tables, items, mailbox, token secret); the next make dev starts afresh.
 reset:

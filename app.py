@@ -8,7 +8,17 @@ from typing import Any
 
 from chalice import Chalice, CORSConfig, Rate, Response
 
-from chalicelib import accounts, admin, catalog, idempotency, notifications, openapi, payments, store
+from chalicelib import (
+    accounts,
+    admin,
+    catalog,
+    idempotency,
+    jobs,
+    notifications,
+    openapi,
+    payments,
+    store,
+)
 from chalicelib.auth import Principal, issue_token, principal_from_header
 from chalicelib.config import get_settings, outbox_stream_arn
 from chalicelib.errors import AppError, Forbidden
@@ -267,6 +277,13 @@ if _OUTBOX_STREAM_ARN:
         _ensure_ready()
         ids = [record.keys["message_id"]["S"] for record in event if record.event_name == "INSERT"]
         notifications.deliver_many(ids)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def billing_jobs(event: Any) -> None:
+    """Reminders before the due date, voiding after the grace period, overdue-review alerts."""
+    _ensure_ready()
+    app.log.info("billing jobs: %s", jobs.run().counts())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

@@ -1,4 +1,5 @@
-"""Operator commands against a stage's tables: `python manage.py create-admin EMAIL`, `seed`.
+"""Operator commands against a stage's tables: `python manage.py create-admin EMAIL`, `seed`,
+`run-jobs`.
 
 Uses the stage's settings from .chalice/config.json and the usual AWS credentials; with
 DYNAMODB_ENDPOINT_URL it talks to that endpoint instead (e.g. the one `make dev` prints).
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", default="Administrator")
     commands.add_parser("create-tables", help="create missing tables (local endpoints only)")
     commands.add_parser("seed", help="add missing plans and payment methods")
+    jobs = commands.add_parser("run-jobs", help="send due reminders, void unpaid invoices, alert "
+                                                "admins of overdue reviews (what the schedule runs)")
+    jobs.add_argument("--at", help="run as of this ISO 8601 UTC time (default now)")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
 
@@ -47,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create-admin":
             password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Admin password: ")
             print(f"{args.email}: {create_admin(args.email, password, args.name)}")
+        elif args.command == "run-jobs":
+            from datetime import datetime, timezone
+
+            from chalicelib import jobs
+
+            moment = datetime.fromisoformat(args.at).replace(tzinfo=timezone.utc) if args.at else None
+            report = jobs.run(moment)
+            for name, ids in (("reminded", report.reminded), ("voided", report.voided),
+                              ("overdue alerts", report.overdue_alerts)):
+                print(f"{name}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))
         elif args.command == "create-tables":
             print("created:", ", ".join(models.create_missing_tables()) or "nothing")
         else:

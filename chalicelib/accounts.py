@@ -18,6 +18,7 @@ from chalicelib.models import (
     AccountModel,
     CounterModel,
     InvoiceModel,
+    OPEN_INVOICE,
     LoginFailureModel,
     PaymentMethodModel,
     PaymentModel,
@@ -33,7 +34,6 @@ from chalicelib.validation import SLUG, Obj, Text, country_code, email, validate
 from chalicelib.views import account_view, invoice_view, payment_view, subscription_view, user_view
 
 FREE_PLAN = "free"
-OPEN = "open"  # an unpaid invoice's mark in the open-invoices index
 ADMIN_PLAN = "internal"
 
 BILLING = {
@@ -155,7 +155,7 @@ def _paid_signup(tx: Tx, account: AccountModel, plan: PlanModel, billing: dict[s
         billing_snapshot={k: v for k, v in billing.items() if v is not None},
         preferred_payment_method=method,
         due_date=(now() + timedelta(days=get_settings().invoice_due_days)).date().isoformat(),
-        created_at=at, payment_reference=new_reference(), open=OPEN)
+        created_at=at, payment_reference=new_reference(), open=OPEN_INVOICE)
     account.subscription_id = subscription.subscription_id
     account.pending_invoice_id = invoice.invoice_id
     tx.put("subscription", subscription, SubscriptionModel.subscription_id.does_not_exist())

@@ -31,6 +31,9 @@ class Settings:
     mailbox_dir: str | None
     login_max_failures: int
     login_window_seconds: int
+    reminder_days_before: int
+    invoice_grace_days: int
+    approval_sla_hours: int
 
     @property
     def web_origin(self) -> str:
@@ -72,6 +75,9 @@ def get_settings() -> Settings:
         mailbox_dir=os.environ.get("MAILBOX_DIR") or None,
         login_max_failures=max(1, _int("LOGIN_MAX_FAILURES", 5)),
         login_window_seconds=max(60, _int("LOGIN_WINDOW_SECONDS", 900)),
+        reminder_days_before=max(0, _int("REMINDER_DAYS_BEFORE", 2)),
+        invoice_grace_days=max(0, _int("INVOICE_GRACE_DAYS", 7)),
+        approval_sla_hours=max(1, _int("APPROVAL_SLA_HOURS", 24)),
     )
 
 

@@ -191,6 +191,9 @@ class OpenInvoicesIndex(GlobalSecondaryIndex["InvoiceModel"]):
     due_date = UnicodeAttribute(range_key=True)
 
 
+OPEN_INVOICE = "open"  # the `open` value of an unpaid invoice (OpenInvoicesIndex)
+
+
 class InvoiceModel(Model):
     """An invoice; `pending_payment_id` is set while a payment awaits approval."""
 

@@ -37,8 +37,11 @@ PAYMENT_SUBMITTED = "payment_submitted"
 PAYMENT_AWAITING_APPROVAL = "payment_awaiting_approval"
 PAYMENT_APPROVED = "payment_approved"
 PAYMENT_REJECTED = "payment_rejected"
+INVOICE_REMINDER = "invoice_reminder"
+INVOICE_VOIDED = "invoice_voided"
+APPROVAL_OVERDUE = "approval_overdue"
 TEMPLATES = (WELCOME_TRIAL, SIGNUP_INVOICE, PAYMENT_SUBMITTED, PAYMENT_AWAITING_APPROVAL,
-             PAYMENT_APPROVED, PAYMENT_REJECTED)
+             PAYMENT_APPROVED, PAYMENT_REJECTED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE)
 
 
 # Queueing (inside the use cases' transactions; no DynamoDB call of its own) -------------------
@@ -82,6 +85,43 @@ def queue_payment_rejected(tx: Tx, *, payment: PaymentModel, invoice: InvoiceMod
     context = {**_payment_context(payment, invoice), "reason": payment.admin_notes,
                "due_date": invoice.due_date}
     _to_payer(tx, "payment_rejected", PAYMENT_REJECTED, payment, context, at)
+
+
+def queue_invoice_reminder(tx: Tx, *, invoice: InvoiceModel, at: str) -> None:
+    """Remind the billing contact that an unpaid invoice falls due soon (once per invoice)."""
+    _to_billing_contact(tx, "invoice_reminder", INVOICE_REMINDER, invoice, at)
+
+
+def queue_invoice_voided(tx: Tx, *, invoice: InvoiceModel, at: str) -> None:
+    """Tell the billing contact the unpaid invoice was voided and the subscription cancelled."""
+    _to_billing_contact(tx, "invoice_voided", INVOICE_VOIDED, invoice, at)
+
+
+def queue_approval_overdue(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel | None,
+                           at: str) -> None:
+    """Alert the admins that a payment has awaited approval longer than the target."""
+    context = {**(_invoice_context(invoice) if invoice else {}), "payment_id": payment.payment_id,
+               "amount": format_minor(payment.amount_minor), "currency": payment.currency,
+               "method": payment.method_name or payment.payment_method,
+               "reference": payment.manual_reference, "payer_email": payment.payer_email,
+               "submitted_at": payment.created_at[:16].replace("T", " ") + " UTC",
+               "sla_hours": get_settings().approval_sla_hours}
+    outbox.add_message(tx, message_id=f"approval_overdue:{payment.payment_id}:{ADMINS}",
+                       template=APPROVAL_OVERDUE, recipient=get_settings().admin_notify_email,
+                       entity_id=payment.payment_id, context=context, at=at)
+
+
+def _to_billing_contact(tx: Tx, event: str, template: str, invoice: InvoiceModel, at: str) -> None:
+    snapshot = invoice.billing_snapshot
+    billing = snapshot.as_dict() if hasattr(snapshot, "as_dict") else dict(snapshot or {})
+    recipient = billing.get("billing_email")
+    if not recipient:
+        log.warning("invoice %s has no billing email; %s not queued", invoice.invoice_id, template)
+        return
+    context = {**_invoice_context(invoice), "due_date": invoice.due_date, "plan": invoice.plan,
+               "grace_days": get_settings().invoice_grace_days}
+    outbox.add_message(tx, message_id=f"{event}:{invoice.invoice_id}:{USER}", template=template,
+                       recipient=recipient, entity_id=invoice.invoice_id, context=context, at=at)
 
 
 def _to_payer(tx: Tx, event: str, template: str, payment: PaymentModel, context: dict[str, Any],

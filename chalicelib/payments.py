@@ -196,7 +196,7 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
     _decide_payment(tx, payment, "succeeded", admin, notes, at)
     tx.update("invoice", invoice,
               [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
-               InvoiceModel.pending_payment_id.remove()],
+               InvoiceModel.pending_payment_id.remove(), InvoiceModel.open.remove()],
               condition=(InvoiceModel.status == "pending")
               & (InvoiceModel.pending_payment_id == payment.payment_id))
     tx.update("subscription", subscription,
