@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+_TABLE_SUFFIX = "_TABLE"
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,23 @@ class Settings:
     mail_retry_base_seconds: int
     ses_endpoint_url: str | None
     mailbox_dir: str | None
+    jwt_secret_parameter: str | None = None
+    table_names: Mapping[str, str] = field(default_factory=dict)
 
     def table_name(self, entity: str) -> str:
-        """The DynamoDB table name of an entity, e.g. `billing-dev-invoices`."""
-        return f"{self.table_prefix}-{entity}"
+        """The DynamoDB table name of an entity: its `<ENTITY>_TABLE` variable (set by the
+        deployment template), else `<prefix>-<entity>`, e.g. `billing-dev-invoices`."""
+        return self.table_names.get(entity) or f"{self.table_prefix}-{entity}"
+
+
+def table_variable(entity: str) -> str:
+    """The environment variable naming an entity's table, e.g. `PAYMENT_METHODS_TABLE`."""
+    return f"{entity.upper()}{_TABLE_SUFFIX}"
+
+
+def stream_variable(entity: str) -> str:
+    """The environment variable holding an entity's table stream ARN, e.g. `OUTBOX_STREAM_ARN`."""
+    return f"{entity.upper()}_STREAM_ARN"
 
 
 def _int(name: str, default: int) -> int:
@@ -61,12 +77,15 @@ def get_settings() -> Settings:
         mail_retry_base_seconds=max(1, _int("MAIL_RETRY_BASE_SECONDS", 60)),
         ses_endpoint_url=os.environ.get("SES_ENDPOINT_URL") or None,
         mailbox_dir=os.environ.get("MAILBOX_DIR") or None,
+        jwt_secret_parameter=os.environ.get("JWT_SECRET_PARAMETER") or None,
+        table_names={name[:-len(_TABLE_SUFFIX)].lower(): value for name, value in os.environ.items()
+                     if name.endswith(_TABLE_SUFFIX) and value},
     )
 
 
 def outbox_stream_arn() -> str | None:
     """The outbox table's stream ARN; `app.py` reads it at import to register the stream handler."""
-    return os.environ.get("OUTBOX_STREAM_ARN") or None
+    return os.environ.get(stream_variable("outbox")) or None
 
 
 def reset_settings() -> None:
