@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PORT ?= 8011
 DYNAMODB_PORT ?= 8000
+STAGE ?= dev
 
-.PHONY: dev test install clean
+.PHONY: dev test install clean package policies bench
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -21,6 +22,18 @@ dev: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(PY) -m pytest
+
+# build/sam.json + build/deployment.zip of STAGE (dev or prod): chalice package --stage $(STAGE)
+# --merge-template <tables, streams, secrets, gateway errors derived from the code> build/
+package: $(INSTALLED)
+	$(PY) -m deploy.package --stage $(STAGE) --out build
+
+# .chalice/policy-<stage>.json from the code (make package does it too)
+policies: $(INSTALLED)
+	$(PY) -m deploy.policy
+
+bench: $(INSTALLED)
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache build
