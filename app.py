@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import accounts, admin, catalog, notifications, openapi, payments, store
+from chalicelib import accounts, admin, catalog, notifications, openapi, payments, store, telemetry
 from chalicelib.auth import Principal, principal_from_header
 from chalicelib.config import get_settings, outbox_stream_arn
 from chalicelib.errors import AppError, Forbidden
@@ -16,6 +18,7 @@ from chalicelib.validation import query_limit, read_json_object
 
 app = Chalice(app_name="billing")
 app.log.setLevel(logging.INFO)
+telemetry.configure(app.log)  # JSON lines on stdout, with the request id
 
 _JSON = {"Content-Type": "application/json"}
 _CHALICE_ERRORS = {
@@ -54,6 +57,25 @@ def _error_shape(event: Any, get_response: Callable[[Any], Response]) -> Respons
     return response
 
 
+@app.middleware("http")
+def _observe(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Give every log line of a request its request id; log the request; count server errors."""
+    context = event.context or {}
+    lambda_context = getattr(app, "lambda_context", None)
+    request_id = (context.get("requestId") or getattr(lambda_context, "aws_request_id", None)
+                  or uuid.uuid4().hex)
+    started, status = time.perf_counter(), 500
+    with telemetry.scope(request_id=request_id):
+        try:
+            response = get_response(event)
+            status = response.status_code
+            return response
+        finally:
+            telemetry.request_done(method=event.method, route=context.get("resourcePath", ""),
+                                   path=context.get("path", ""), status=status,
+                                   duration_ms=(time.perf_counter() - started) * 1000)
+
+
 def _ensure_ready() -> None:
     global _ready
     if not _ready:
@@ -79,6 +101,7 @@ def route(path: str, methods: tuple[str, ...] = ("GET",), status: int = 200) -> 
 
 def _principal(role: str = "user") -> Principal:
     principal = principal_from_header(app.current_request.headers.get("authorization"))
+    telemetry.annotate(actor=principal.user_id)
     if role == "admin" and not principal.is_admin:
         raise Forbidden("This route is for admins.")
     return principal
