@@ -5,16 +5,19 @@
    registers only when a stream ARN is set (the outbox's) are packaged with their event sources;
 3. writes the merge template (`deploy.template`) and runs
    `chalice package --stage <stage> --merge-template <it> <out>`;
-4. checks the result (every placeholder replaced by a `GetAtt`, every merged function real) and
+4. checks the result (every placeholder replaced by a `GetAtt`, every merged function real),
    takes out of the zip what the Lambda Python runtime already has (boto3, botocore and their
    dependencies, which pynamodb would otherwise ship: ~16 MB) and what only builds argon2's
-   bindings (cffi's Python half, pycparser).
+   bindings (cffi's Python half, pycparser), and adds compiled bytecode: Lambda's code folder
+   is read-only, so without it every cold start compiles every module it imports.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
+import py_compile
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,7 @@ class Package:
     zip: Path
     merge_template: Path
     removed_bytes: int
+    bytecode_files: int
 
 
 def _package_environment(stage: Stage) -> dict[str, str]:
@@ -111,6 +115,35 @@ def slim_zip(path: Path, distributions: tuple[str, ...] = RUNTIME_PROVIDED + BUI
     return before - path.stat().st_size
 
 
+def add_bytecode(path: Path, runtime: str) -> int:
+    """Add `__pycache__/*.pyc` next to every module (hash-based, unchecked: the code folder never
+    changes), if this interpreter is the runtime's version; the number of files compiled."""
+    if runtime != f"python{sys.version_info.major}.{sys.version_info.minor}":
+        print(f"not adding bytecode: the functions run {runtime}, this is {sys.version.split()[0]}")
+        return 0
+    compiled = 0
+    with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(path, "a") as archive:
+        present = set(archive.namelist())
+        for name in sorted(present):
+            if not name.endswith(".py"):
+                continue
+            target = importlib.util.cache_from_source(name)
+            if target in present:
+                continue
+            source = Path(scratch) / name
+            source.parent.mkdir(parents=True, exist_ok=True)
+            source.write_bytes(archive.read(name))
+            pyc = Path(scratch) / target
+            try:
+                py_compile.compile(str(source), cfile=str(pyc), dfile=name, doraise=True,
+                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            except py_compile.PyCompileError:
+                continue  # e.g. a module for another Python version; it is compiled when imported
+            archive.write(pyc, target, compress_type=zipfile.ZIP_DEFLATED)
+            compiled += 1
+    return compiled
+
+
 def package(stage_name: str, out_dir: Path, write_policies: bool = True) -> Package:
     """Package a stage into out_dir (sam.json, deployment.zip, merge-template.json); the policy
     files are brought up to date first (or, with write_policies=False, must be)."""
@@ -143,7 +176,10 @@ def package(stage_name: str, out_dir: Path, write_policies: bool = True) -> Pack
     template, archive = out_dir / "sam.json", out_dir / "deployment.zip"
     _check(template, merged)
     removed = slim_zip(archive)
-    return Package(template, archive, kept, removed)
+    runtimes = {r["Properties"]["Runtime"] for r in json.loads(template.read_text())["Resources"].values()
+                if r["Type"] == "AWS::Serverless::Function"}
+    compiled = add_bytecode(archive, runtimes.pop()) if len(runtimes) == 1 else 0
+    return Package(template, archive, kept, removed, compiled)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = package(args.stage, Path(args.out).resolve(), write_policies=not args.check_policies)
     size = result.zip.stat().st_size
-    print(f"{result.template}\n{result.zip} ({size / 1e6:.2f} MB; {result.removed_bytes / 1e6:.1f} MB "
-          "left out: boto3/botocore are in the Lambda runtime)")
+    print(f"{result.template}\n{result.zip} ({size / 1e6:.2f} MB with the bytecode of "
+          f"{result.bytecode_files} modules; {result.removed_bytes / 1e6:.1f} MB left out: "
+          "boto3/botocore are in the Lambda runtime)")
     return 0
 
 
