@@ -91,11 +91,12 @@ def _check(template_path: Path, merged: dict[str, object]) -> None:
 def slim_zip(path: Path, distributions: tuple[str, ...] = RUNTIME_PROVIDED + BUILD_ONLY,
              keep: tuple[str, ...] = KEEP) -> int:
     """Remove the files of these distributions (as their RECORDs list them) but those starting
-    with `keep`; bytes saved."""
+    with `keep`, and any bytecode (a local __pycache__ Chalice copied; add_bytecode makes it
+    anew); bytes saved."""
     wanted = {name.lower().replace("-", "_") for name in distributions}
     before = path.stat().st_size
     with zipfile.ZipFile(path) as source:
-        drop: set[str] = set()
+        drop = {name for name in source.namelist() if name.endswith(".pyc")}
         for name in source.namelist():
             folder, _, leaf = name.partition("/")
             if leaf == "RECORD" and folder.endswith(".dist-info"):
@@ -144,7 +145,8 @@ def add_bytecode(path: Path, runtime: str) -> int:
     return compiled
 
 
-def package(stage_name: str, out_dir: Path, write_policies: bool = True) -> Package:
+def package(stage_name: str, out_dir: Path, write_policies: bool = True,
+            quiet: bool = False) -> Package:
     """Package a stage into out_dir (sam.json, deployment.zip, merge-template.json); the policy
     files are brought up to date first (or, with write_policies=False, must be)."""
     stage = Stage(stage_name)
@@ -170,7 +172,8 @@ def package(stage_name: str, out_dir: Path, write_policies: bool = True) -> Pack
         merge_path.write_text(json.dumps(merged, indent=2) + "\n")
         chalice = Path(sys.executable).with_name("chalice")
         subprocess.run([str(chalice), "package", "--stage", stage.name, "--merge-template",
-                        str(merge_path), str(out_dir)], cwd=PROJECT_DIR, env=env, check=True)
+                        str(merge_path), str(out_dir)], cwd=PROJECT_DIR, env=env, check=True,
+                       stdout=subprocess.DEVNULL if quiet else None)
         kept = out_dir / "merge-template.json"
         kept.write_text(merge_path.read_text())
     template, archive = out_dir / "sam.json", out_dir / "deployment.zip"
