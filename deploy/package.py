@@ -24,7 +24,9 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from chalicelib.config import stream_variable
 from deploy import policy, tables
 from deploy.stage import PROJECT_DIR, Stage
 from deploy.template import Function, StreamSource, merge_template, placeholder_stream_arn
@@ -54,16 +56,14 @@ def _package_environment(stage: Stage) -> dict[str, str]:
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     for model in tables.table_models():
         if tables.stream_view_type(model):
-            from chalicelib.config import stream_variable
-
             entity = tables.entity(model)
             env[stream_variable(entity)] = placeholder_stream_arn(stage, entity)
     return env
 
 
 def discover(stage: Stage) -> tuple[list[Function], list[StreamSource]]:
-    """The functions and stream sources Chalice will package (imports the app: run in a fresh
-    process whose environment has the placeholder stream ARNs)."""
+    """The functions and stream sources Chalice will package. It imports the app, so it runs in
+    a process of its own (`--discover`) whose environment has the placeholder stream ARNs."""
     from chalice.cli.factory import CLIFactory
     from chalice.deploy import models as chalice_models
     from chalice.deploy.appgraph import ApplicationGraphBuilder, DependencyBuilder
@@ -78,13 +78,24 @@ def discover(stage: Stage) -> tuple[list[Function], list[StreamSource]]:
     return sorted(functions.values(), key=lambda f: f.resource_name), streams
 
 
-def _check(template_path: Path, merged: dict[str, object]) -> None:
+def _discover_in_subprocess(stage: Stage, env: dict[str, str]) -> tuple[list[Function],
+                                                                         list[StreamSource]]:
+    listing = subprocess.run([sys.executable, "-m", "deploy.package", "--stage", stage.name,
+                              "--discover"], cwd=PROJECT_DIR, env=env, check=True,
+                             capture_output=True, text=True)
+    found = json.loads(listing.stdout.strip().splitlines()[-1])
+    functions = {name: Function(name, deployed) for name, deployed in found["functions"]}
+    streams = [StreamSource(name, arn, functions[function]) for name, arn, function in found["streams"]]
+    return sorted(functions.values(), key=lambda f: f.resource_name), streams
+
+
+def _check(template_path: Path, merged: dict[str, Any]) -> None:
     text = template_path.read_text()
     if "000000000000" in text:
         raise SystemExit(f"{template_path}: a placeholder stream ARN was left in the template")
     resources = json.loads(text)["Resources"]
-    for logical_id, resource in merged["Resources"].items():  # type: ignore[attr-defined]
-        if "Type" not in resources.get(logical_id, {}):
+    for logical_id in merged["Resources"]:
+        if "Type" not in resources.get(logical_id, {}):  # a merged part that matched nothing
             raise SystemExit(f"{template_path}: merged {logical_id} matches no Chalice resource")
 
 
@@ -156,16 +167,8 @@ def package(stage_name: str, out_dir: Path, write_policies: bool = True,
     elif policy.stale_policies():
         raise SystemExit("the .chalice/policy-*.json files are out of date: run make policies")
     env = _package_environment(stage)
-    listing = subprocess.run(
-        [sys.executable, "-c", "import json, sys; from deploy.package import discover, Stage; "
-         "f, s = discover(Stage(sys.argv[1])); "
-         "print(json.dumps([[x.resource_name, x.function_name] for x in f]  "
-         "+ [[y.resource_name, y.stream_arn, y.function.resource_name] for y in s]))", stage.name],
-        cwd=PROJECT_DIR, env=env, check=True, capture_output=True, text=True)
-    rows = json.loads(listing.stdout.strip().splitlines()[-1])
-    functions = {row[0]: Function(row[0], row[1]) for row in rows if len(row) == 2}
-    streams = [StreamSource(row[0], row[1], functions[row[2]]) for row in rows if len(row) == 3]
-    merged = merge_template(stage, sorted(functions.values(), key=lambda f: f.resource_name), streams)
+    functions, streams = _discover_in_subprocess(stage, env)
+    merged = merge_template(stage, functions, streams)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         merge_path = Path(scratch) / f"merge-{stage.name}.json"
@@ -192,7 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(PROJECT_DIR / "build"))
     parser.add_argument("--check-policies", action="store_true",
                         help="fail if a policy file is out of date instead of writing it")
+    parser.add_argument("--discover", action="store_true",
+                        help="only print the functions and stream sources Chalice would package")
     args = parser.parse_args(argv)
+    if args.discover:
+        functions, streams = discover(Stage(args.stage))
+        print(json.dumps({"functions": [[f.resource_name, f.function_name] for f in functions],
+                          "streams": [[s.resource_name, s.stream_arn, s.function.resource_name]
+                                      for s in streams]}))
+        return 0
     result = package(args.stage, Path(args.out).resolve(), write_policies=not args.check_policies)
     size = result.zip.stat().st_size
     print(f"{result.template}\n{result.zip} ({size / 1e6:.2f} MB with the bytecode of "

@@ -7,6 +7,7 @@ need must be the policy's, no more and no fewer.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,6 @@ from deploy import policy, tables
 from deploy.stage import Stage, stage_names
 from tests.conftest import PROJECT_DIR, Api
 from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
-from tests.test_notifications import _app_with_stream, _stream_records
 from tests.test_token_secret import environment
 
 # A transaction is authorized item by item (it has no IAM action of its own).
@@ -120,6 +120,28 @@ def _every_route(api: Api) -> list[int]:
     return [reply.status for reply in replies]
 
 
+def _app_with_stream(patch: pytest.MonkeyPatch, arn: str) -> Any:
+    """A second copy of app.py, imported with OUTBOX_STREAM_ARN set as the template sets it."""
+    patch.setenv("OUTBOX_STREAM_ARN", arn)
+    spec = importlib.util.spec_from_file_location("app_as_deployed", PROJECT_DIR / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def _inserted(arn: str, message_ids: list[str]) -> dict[str, Any]:
+    """A stream batch as Lambda hands it over: the outbox's new items (keys only)."""
+    return {"Records": [{"eventID": str(n), "eventName": "INSERT", "eventVersion": "1.1",
+                         "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                         "eventSourceARN": arn,
+                         "dynamodb": {"ApproximateCreationDateTime": 1.8e9,
+                                      "Keys": {"message_id": {"S": message_id}},
+                                      "SequenceNumber": str(100 + n), "SizeBytes": 60,
+                                      "StreamViewType": "KEYS_ONLY"}}
+                        for n, message_id in enumerate(message_ids)]}
+
+
 def _deliver_emails(calls: Calls) -> None:
     """The stream handler (as deployed) sends part of the outbox; the schedule drains the rest."""
     with calls.paused():
@@ -129,7 +151,7 @@ def _deliver_emails(calls: Calls) -> None:
     with pytest.MonkeyPatch.context() as patch:
         app = _app_with_stream(patch, arn)
         with Client(app, project_dir=str(PROJECT_DIR)) as client:
-            client.lambda_.invoke("deliver_new_emails", {"Records": _stream_records(arn, pending[:2])})
+            client.lambda_.invoke("deliver_new_emails", _inserted(arn, pending[:2]))
             client.lambda_.invoke("drain_outbox", client.events.generate_cw_event(
                 source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
 
