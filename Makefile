@@ -6,10 +6,11 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8011
 DYNAMODB_PORT ?= 8000
 WEB_PORT ?= 8012
+STAGE ?= dev
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test install clean reset jobs
+.PHONY: dev test install clean reset jobs package policies bench
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -28,6 +29,18 @@ dev: $(INSTALLED)
 
 test: $(INSTALLED) $(CHROMIUM)
 	$(PY) -m pytest
+
+# build/sam.json + build/deployment.zip of STAGE (dev or prod): chalice package --stage $(STAGE)
+# --merge-template <tables, streams, secrets, gateway errors derived from the code> build/
+package: $(INSTALLED)
+	$(PY) -m deploy.package --stage $(STAGE) --out build
+
+# .chalice/policy-<stage>.json from the code (make package does it too)
+policies: $(INSTALLED)
+	$(PY) -m deploy.policy
+
+bench: $(INSTALLED)
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache build test-artifacts

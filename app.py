@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,7 @@ from chalicelib import (
     openapi,
     payments,
     store,
+    telemetry,
 )
 from chalicelib.auth import Principal, issue_token, principal_from_header
 from chalicelib.config import get_settings, outbox_stream_arn
@@ -26,6 +29,7 @@ from chalicelib.validation import query_limit, read_json_object
 
 app = Chalice(app_name="billing")
 app.log.setLevel(logging.INFO)
+telemetry.configure(app.log)  # JSON lines on stdout, with the request id
 
 _JSON = {"Content-Type": "application/json"}
 _CHALICE_ERRORS = {
@@ -66,6 +70,25 @@ def _error_shape(event: Any, get_response: Callable[[Any], Response]) -> Respons
         response = Response(body={"error": {"code": code, "message": message, "details": {}}},
                             status_code=response.status_code, headers={**_JSON, **headers})
     return response
+
+
+@app.middleware("http")
+def _observe(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Give every log line of a request its request id; log the request; count server errors."""
+    context = event.context or {}
+    lambda_context = getattr(app, "lambda_context", None)
+    request_id = (context.get("requestId") or getattr(lambda_context, "aws_request_id", None)
+                  or uuid.uuid4().hex)
+    started, status = time.perf_counter(), 500
+    with telemetry.scope(request_id=request_id):
+        try:
+            response = get_response(event)
+            status = response.status_code
+            return response
+        finally:
+            telemetry.request_done(method=event.method, route=context.get("resourcePath", ""),
+                                   path=context.get("path", ""), status=status,
+                                   duration_ms=(time.perf_counter() - started) * 1000)
 
 
 def _ensure_ready() -> None:
@@ -117,6 +140,7 @@ def _run_idempotent(spec: Idempotent, key: str, path: str, params: dict[str, str
 
 def _principal(role: str = "user") -> Principal:
     principal = principal_from_header(app.current_request.headers.get("authorization"))
+    telemetry.annotate(actor=principal.user_id)
     if role == "admin" and not principal.is_admin:
         raise Forbidden("This route is for admins.")
     return principal

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError, Unauthorized
+from chalicelib.token_secret import jwt_secret
 
 ROLES = ("user", "admin")
 _ALGORITHM = "HS256"
@@ -57,7 +58,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def _secret() -> str:
-    secret = get_settings().jwt_secret
+    secret = jwt_secret()
     if len(secret.encode()) < _MIN_SECRET_BYTES:
         raise AppError("The token secret is not configured.", code="misconfigured")
     return secret

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+_TABLE_SUFFIX = "_TABLE"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class Settings:
     invoice_grace_days: int
     approval_sla_hours: int
 
+    jwt_secret_parameter: str | None = None
+    table_names: Mapping[str, str] = field(default_factory=dict)
+
     @property
     def web_origin(self) -> str:
         """The web app's origin (scheme://host[:port]), the only one CORS allows."""
@@ -42,8 +48,19 @@ class Settings:
         return f"{parts.scheme}://{parts.netloc}"
 
     def table_name(self, entity: str) -> str:
-        """The DynamoDB table name of an entity, e.g. `billing-dev-invoices`."""
-        return f"{self.table_prefix}-{entity}"
+        """The DynamoDB table name of an entity: its `<ENTITY>_TABLE` variable (set by the
+        deployment template), else `<prefix>-<entity>`, e.g. `billing-dev-invoices`."""
+        return self.table_names.get(entity) or f"{self.table_prefix}-{entity}"
+
+
+def table_variable(entity: str) -> str:
+    """The environment variable naming an entity's table, e.g. `PAYMENT_METHODS_TABLE`."""
+    return f"{entity.upper()}{_TABLE_SUFFIX}"
+
+
+def stream_variable(entity: str) -> str:
+    """The environment variable holding an entity's table stream ARN, e.g. `OUTBOX_STREAM_ARN`."""
+    return f"{entity.upper()}_STREAM_ARN"
 
 
 def _int(name: str, default: int) -> int:
@@ -78,12 +95,15 @@ def get_settings() -> Settings:
         reminder_days_before=max(0, _int("REMINDER_DAYS_BEFORE", 2)),
         invoice_grace_days=max(0, _int("INVOICE_GRACE_DAYS", 7)),
         approval_sla_hours=max(1, _int("APPROVAL_SLA_HOURS", 24)),
+        jwt_secret_parameter=os.environ.get("JWT_SECRET_PARAMETER") or None,
+        table_names={name[:-len(_TABLE_SUFFIX)].lower(): value for name, value in os.environ.items()
+                     if name.endswith(_TABLE_SUFFIX) and value},
     )
 
 
 def outbox_stream_arn() -> str | None:
     """The outbox table's stream ARN; `app.py` reads it at import to register the stream handler."""
-    return os.environ.get("OUTBOX_STREAM_ARN") or None
+    return os.environ.get(stream_variable("outbox")) or None
 
 
 def reset_settings() -> None:

@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 import secrets
+from functools import partial
 
+from chalicelib import telemetry
 from chalicelib.models import AuditEventModel, CreditLedgerModel
 from chalicelib.store import Tx
 
 
 def add_audit(tx: Tx, *, entity_type: str, entity_id: str, action: str, from_status: str | None,
               to_status: str, actor: str, at: str, notes: str | None = None) -> None:
-    """Record one state change in the same transaction that makes it."""
+    """Record one state change in the same transaction that makes it (and log it once committed)."""
     event = AuditEventModel(entity_id, f"{at}#{secrets.token_hex(4)}", entity_type=entity_type,
                             action=action, from_status=from_status, to_status=to_status,
                             actor=actor, notes=notes, at=at)
     tx.put(f"audit:{entity_id}", event, condition=AuditEventModel.event_id.does_not_exist())
+    tx.after_commit(partial(telemetry.state_change, entity_type=entity_type, entity_id=entity_id,
+                            action=action, from_status=from_status, to_status=to_status,
+                            actor=actor, at=at))
 
 
 def add_credit(tx: Tx, *, account_id: str, entry_id: str, amount: int, reason: str,

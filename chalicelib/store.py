@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,6 +33,7 @@ _THROTTLING = {
 }
 _connection: Connection | None = None
 IDEMPOTENCY_LABEL = "idempotency"
+log = logging.getLogger(__name__)
 
 
 def init() -> None:
@@ -108,6 +110,11 @@ class Tx:
     def __init__(self) -> None:
         self._tx = TransactWrite(connection=connection())
         self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction has committed (never if it does not)."""
+        self._after_commit.append(callback)
 
     def check(self, label: str, model_cls: type[Model], hash_key: Any, range_key: Any = None,
               condition: Condition | None = None) -> None:
@@ -157,6 +164,11 @@ class Tx:
             if failed:
                 raise TransactionCancelled(failed) from exc
             raise
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:  # the change is committed; reporting it must not fail the request
+                log.exception("an after-commit callback failed")
 
 
 def transact_get(*keys: tuple[Any, ...]) -> list[Any]:

@@ -1,0 +1,141 @@
+"""The template merged into Chalice's SAM template: tables, stream wiring, secrets, gateway errors.
+
+Chalice writes the functions, their roles (from `.chalice/policy-<stage>.json`) and the REST API;
+this adds what it cannot know: every DynamoDB table (`deploy.tables`), the table names and stream
+ARNs in every function's environment (`Ref` / `GetAtt`, so the functions are created after their
+tables), the outbox stream as the event source of its handler, the token secret, named functions
+with log groups that expire, and API Gateway's own errors in the API's JSON error shape.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.utils import to_cfn_resource_name
+from deploy import tables
+from deploy.stage import Stage
+
+NOT_FOUND_CODE = "route_not_found"
+NOT_FOUND_MESSAGE = "No such route; see /api/v1/openapi.json."
+LOG_RETENTION_DAYS = {"prod": 90}
+DEFAULT_LOG_RETENTION_DAYS = 14
+STREAM_MAX_RETRIES = 3  # then the scheduled drain sends what the stream handler could not
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function Chalice packages: its Chalice name and deployed name."""
+
+    resource_name: str
+    function_name: str
+
+    @property
+    def logical_id(self) -> str:
+        """The function's logical id in Chalice's SAM template."""
+        return "APIHandler" if self.resource_name == "api_handler" else to_cfn_resource_name(
+            self.resource_name)
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """A DynamoDB stream event source Chalice packages for a function."""
+
+    resource_name: str
+    stream_arn: str
+    function: Function
+
+    @property
+    def logical_id(self) -> str:
+        return to_cfn_resource_name(self.resource_name)
+
+
+def placeholder_stream_arn(stage: Stage, entity: str) -> str:
+    """The stream ARN the app is imported with at package time, replaced by the table's `GetAtt`."""
+    return (f"arn:aws:dynamodb:us-east-1:000000000000:table/{stage.table_name(entity)}"
+            "/stream/1970-01-01T00:00:00.000")
+
+
+def error_body(code: str, message: str | None) -> str:
+    """The API's error shape as a gateway response template (None: API Gateway's own message)."""
+    text = json.dumps(message) if message is not None else "$context.error.messageString"
+    return '{"error": {"code": "%s", "message": %s, "details": {}}}' % (code, text)
+
+
+# (status or None to keep API Gateway's, code, message or None for API Gateway's own)
+GATEWAY_ERRORS: dict[str, tuple[str | None, str, str | None]] = {
+    # API Gateway answers an unknown path with 403 "Missing Authentication Token"; the API says 404,
+    # as the local dev server does.
+    "MISSING_AUTHENTICATION_TOKEN": ("404", NOT_FOUND_CODE, NOT_FOUND_MESSAGE),
+    "THROTTLED": (None, "too_many_requests", "Too many requests; retry shortly."),
+    "REQUEST_TOO_LARGE": (None, "payload_too_large", "The request body is too large."),
+    "INTEGRATION_TIMEOUT": (None, "timeout", "The request took too long; retry shortly."),
+    "DEFAULT_4XX": (None, "request_rejected", None),
+    "DEFAULT_5XX": (None, "internal_error", "Something went wrong on our side; it has been logged."),
+}
+
+
+def gateway_responses(stage: Stage) -> dict[str, Any]:
+    """API Gateway's own errors (before any function runs) in the API's JSON error shape."""
+    headers = {"Content-Type": "'application/json'"}
+    if stage.web_origin:
+        headers["Access-Control-Allow-Origin"] = f"'{stage.web_origin}'"
+    responses: dict[str, Any] = {}
+    for response_type, (status, code, message) in GATEWAY_ERRORS.items():
+        response: dict[str, Any] = {
+            "ResponseParameters": {"Headers": dict(headers)},
+            "ResponseTemplates": {"application/json": error_body(code, message)},
+        }
+        if status:
+            response["StatusCode"] = status
+        responses[response_type] = response
+    return responses
+
+
+def _secret_settings(stage: Stage) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(template parameters, function variables) for the token secret."""
+    if stage.jwt_secret_parameter:  # read from SSM at run time; nothing in the template
+        return {}, {}
+    parameter = {"JwtSecret": {
+        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Description": f"HMAC secret of the {stage.name} stage's access tokens (32+ characters)"}}
+    return parameter, {"JWT_SECRET": {"Ref": "JwtSecret"}}
+
+
+def merge_template(stage: Stage, functions: list[Function],
+                   streams: list[StreamSource]) -> dict[str, Any]:
+    """The template `chalice package --merge-template` merges into its own."""
+    parameters, secret_variables = _secret_settings(stage)
+    resources: dict[str, Any] = dict(tables.table_resources(stage))
+    retention = LOG_RETENTION_DAYS.get(stage.name, DEFAULT_LOG_RETENTION_DAYS)
+    for function in functions:
+        log_group = f"{function.logical_id}LogGroup"
+        resources[log_group] = {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete",
+                                "UpdateReplacePolicy": "Delete", "Properties": {
+            "LogGroupName": f"/aws/lambda/{function.function_name}", "RetentionInDays": retention}}
+        resources[function.logical_id] = {"DependsOn": [log_group],
+                                          "Properties": {"FunctionName": function.function_name}}
+    by_placeholder = {placeholder_stream_arn(stage, tables.entity(model)): model
+                      for model in tables.table_models() if tables.stream_view_type(model)}
+    for source in streams:
+        model = by_placeholder.get(source.stream_arn)
+        if model is None:
+            raise SystemExit(f"{source.resource_name}: stream {source.stream_arn} is no table's")
+        resources[source.function.logical_id]["Properties"]["Events"] = {source.logical_id: {
+            "Properties": {"Stream": {"Fn::GetAtt": [tables.logical_id(model), "StreamArn"]},
+                           "MaximumRetryAttempts": STREAM_MAX_RETRIES}}}
+    # OpenApiVersion (the version Chalice writes) stops SAM adding a stray stage named "Stage".
+    resources["RestAPI"] = {"Properties": {"GatewayResponses": gateway_responses(stage),
+                                           "OpenApiVersion": "2.0"}}
+    template: dict[str, Any] = {
+        "Globals": {"Function": {"Environment": {"Variables": {
+            **tables.function_variables(), **secret_variables}}}},
+        "Resources": resources,
+        "Outputs": {"ApiBaseUrl": {
+            "Description": "The API's base URL (the web app's apiBaseUrl)",
+            "Value": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+                                 f"/{stage.api_gateway_stage}/api/v1"}}},
+    }
+    if parameters:
+        template["Parameters"] = parameters
+    return template

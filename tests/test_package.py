@@ -1,0 +1,265 @@
+"""`make package`: the SAM template and zip of each stage, checked with cfn-lint and taken apart.
+
+Every table, index, stream and function variable here is derived from chalicelib.models; a table
+added there is deployed with no other edit (the last test adds one to show it).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
+
+from chalicelib import models
+from chalicelib.config import table_variable
+from deploy import policy, tables
+from deploy.package import BUILD_ONLY, RUNTIME_PROVIDED
+from deploy.stage import Stage
+from devserver.gateway import NOT_FOUND_BODY
+from tests.conftest import PROJECT_DIR
+
+STAGES = ("dev", "prod")
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`make package` of each stage, into a temp folder (what `make package STAGE=...` runs)."""
+    out = {}
+    for stage in STAGES:
+        folder = tmp_path_factory.mktemp(f"package-{stage}")
+        subprocess.run([sys.executable, "-m", "deploy.package", "--stage", stage, "--out", str(folder),
+                        "--check-policies"], cwd=PROJECT_DIR, check=True, capture_output=True)
+        out[stage] = folder
+    return out
+
+
+def template(built: dict[str, Path], stage: str) -> dict[str, Any]:
+    return json.loads((built[stage] / "sam.json").read_text())
+
+
+def cfn_lint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "cfn-lint"), "--", *map(str, paths)], capture_output=True,
+                          text=True)
+
+
+def sam_transform(sam: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The plain CloudFormation that the SAM transform makes of a template (as after
+    `aws cloudformation package`, which uploads the zip and points CodeUri at it)."""
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    for resource in sam["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://artifacts/deployment.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    parameters = {"JwtSecret": "x" * 40} if "Parameters" in sam else {}
+    result = transform(sam, parameters, NoManagedPolicies())
+    path.write_text(json.dumps(result))
+    return result
+
+
+@pytest.fixture(scope="module")
+def transformed(built: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """Each stage's template through the SAM transform, written next to it as cfn.json."""
+    return {stage: sam_transform(template(built, stage), built[stage] / "cfn.json")
+            for stage in STAGES}
+
+
+def test_the_templates_and_their_sam_transforms_pass_cfn_lint(
+        built: dict[str, Path], transformed: dict[str, dict[str, Any]]) -> None:
+    # cfn-lint's exit code is 0 only without errors and warnings (one run for all four files)
+    files = [built[stage] / name for stage in STAGES for name in ("sam.json", "cfn.json")]
+    result = cfn_lint(*files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_sam_transform_makes_the_stream_mapping_schedule_and_one_api_stage(
+        transformed: dict[str, dict[str, Any]], stage: str) -> None:
+    cfn = transformed[stage]
+    types = {r["Type"] for r in cfn["Resources"].values()}
+    assert {"AWS::Lambda::EventSourceMapping", "AWS::Events::Rule", "AWS::ApiGateway::RestApi",
+            "AWS::DynamoDB::Table"} <= types
+    stages = [r["Properties"]["StageName"] for r in cfn["Resources"].values()
+              if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert stages == ["api"]  # and no stray "Stage" stage
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_model_is_a_retained_on_demand_table_with_its_keys_and_indexes(
+        built: dict[str, Path], stage: str) -> None:
+    resources = template(built, stage)["Resources"]
+    found = {r["Properties"]["TableName"]: r for r in resources.values()
+             if r["Type"] == "AWS::DynamoDB::Table"}
+    assert set(found) == {f"billing-{stage}-{tables.entity(m)}" for m in models.ALL_MODELS}
+    for model in models.ALL_MODELS:
+        table = found[f"billing-{stage}-{tables.entity(model)}"]
+        props = table["Properties"]
+        assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        hash_key = model._hash_keyname
+        assert props["KeySchema"][0] == {"AttributeName": hash_key, "KeyType": "HASH"}
+        if model._range_keyname:
+            assert props["KeySchema"][1] == {"AttributeName": model._range_keyname, "KeyType": "RANGE"}
+        declared = {name for name, index in model._indexes.items()}  # type: ignore[attr-defined]
+        deployed = {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])
+                    + props.get("LocalSecondaryIndexes", [])}
+        assert deployed == {model._indexes[n].Meta.index_name for n in declared}  # type: ignore[attr-defined]
+        for index in props.get("GlobalSecondaryIndexes", []) + props.get("LocalSecondaryIndexes", []):
+            assert index["KeySchema"][0]["KeyType"] == "HASH"
+        defined = {d["AttributeName"] for d in props["AttributeDefinitions"]}
+        keys = {k["AttributeName"] for k in props["KeySchema"]} | {
+            k["AttributeName"] for i in props.get("GlobalSecondaryIndexes", [])
+            + props.get("LocalSecondaryIndexes", []) for k in i["KeySchema"]}
+        assert defined == keys  # exactly the key attributes, as CloudFormation requires
+        assert ("StreamSpecification" in props) == bool(tables.stream_view_type(model))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_outbox_stream_feeds_its_handler_and_every_function_gets_the_tables_by_reference(
+        built: dict[str, Path], stage: str) -> None:
+    sam = template(built, stage)
+    resources = sam["Resources"]
+    outbox = resources["OutboxTable"]["Properties"]
+    assert outbox["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
+    event = resources["DeliverNewEmails"]["Properties"]["Events"]["DeliverNewEmailsDynamodbEventSource"]
+    assert event["Type"] == "DynamoDB"
+    assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
+    assert resources["DeliverNewEmails"]["Properties"]["Handler"] == "app.deliver_new_emails"
+    variables = sam["Globals"]["Function"]["Environment"]["Variables"]
+    for model in models.ALL_MODELS:
+        assert variables[table_variable(tables.entity(model))] == {"Ref": tables.logical_id(model)}
+    # app.py registers the stream handler at import only when this is set: it must be at run time
+    assert variables["OUTBOX_STREAM_ARN"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
+    functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert set(functions) == {"APIHandler", "DrainOutbox", "DeliverNewEmails", "BillingJobs"}
+    assert {f["Properties"]["FunctionName"] for f in functions.values()} == {
+        f"billing-{stage}", f"billing-{stage}-drain_outbox", f"billing-{stage}-deliver_new_emails"}
+    assert "000000000000" not in json.dumps(sam)
+
+
+def test_the_token_secret_is_a_parameter_in_dev_and_read_from_ssm_in_prod(
+        built: dict[str, Path]) -> None:
+    dev, prod = template(built, "dev"), template(built, "prod")
+    assert dev["Parameters"]["JwtSecret"]["NoEcho"] is True
+    assert dev["Globals"]["Function"]["Environment"]["Variables"]["JWT_SECRET"] == {"Ref": "JwtSecret"}
+    assert "Parameters" not in prod and "JWT_SECRET" not in json.dumps(
+        prod["Globals"]["Function"]["Environment"]["Variables"])
+    api = prod["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api["JWT_SECRET_PARAMETER"] == "/billing/prod/jwt-secret"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_api_gateway_errors_have_the_api_error_shape(built: dict[str, Path], stage: str) -> None:
+    responses = template(built, stage)["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"} <= set(responses)
+    unknown_route = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown_route["StatusCode"] == "404"
+    # the same body the local dev server gives for an unknown route
+    assert json.loads(unknown_route["ResponseTemplates"]["application/json"]) == json.loads(NOT_FOUND_BODY)
+    for response in responses.values():
+        text = response["ResponseTemplates"]["application/json"].replace(
+            "$context.error.messageString", '"API Gateway says why"')
+        error = json.loads(text)["error"]
+        assert set(error) == {"code", "message", "details"} and error["details"] == {}
+        assert response["ResponseParameters"]["Headers"]["Content-Type"] == "'application/json'"
+
+
+def test_the_zip_holds_the_app_and_its_dependencies_but_not_what_lambda_provides(
+        built: dict[str, Path]) -> None:
+    archive = built["dev"] / "deployment.zip"
+    names = zipfile.ZipFile(archive).namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert {"app.py", "chalicelib", "chalice", "pynamodb", "jwt", "argon2", "jinja2"} <= tops
+    assert not tops & {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py",
+                       "cffi", "pycparser"}, sorted(tops)
+    assert "chalicelib/templates/layout.html" in names and "chalicelib/openapi.json" in names
+    assert archive.stat().st_size < 1_500_000, archive.stat().st_size  # bytecode included
+    modules = {n for n in names if n.endswith(".py")}
+    assert "chalicelib/__pycache__/models.cpython-311.pyc" in names
+    assert len({n for n in names if n.endswith(".pyc")}) >= len(modules) - 5
+    assert set(RUNTIME_PROVIDED) >= {"boto3", "botocore"} and "pycparser" in BUILD_ONLY
+
+
+def test_the_zip_runs_with_only_what_the_lambda_runtime_adds(built: dict[str, Path],
+                                                             tmp_path: Path) -> None:
+    # Given the zip unpacked, and a folder with just what the Lambda runtime has (boto3 & co.)
+    code = tmp_path / "task"
+    zipfile.ZipFile(built["dev"] / "deployment.zip").extractall(code)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    import boto3, botocore, dateutil, jmespath, s3transfer, six, urllib3  # noqa: E401
+
+    for module in (boto3, botocore, dateutil, jmespath, s3transfer, urllib3):
+        (runtime / module.__name__).symlink_to(Path(module.__file__).parent)
+    (runtime / "six.py").symlink_to(six.__file__)
+    # When a bare interpreter (no site-packages, writing no bytecode: Lambda's code folder is
+    # read-only) imports the app from them and uses its libraries
+    script = (
+        "import builtins, sys; sys.path[:0] = sys.argv[1:3]\n"
+        "compiled, _compile = [], builtins.compile\n"
+        "def counting(source, filename, *args, **kwargs):\n"
+        "    if str(filename).startswith(sys.argv[1]) and str(filename).endswith('.py'):\n"
+        "        compiled.append(filename)\n"
+        "    return _compile(source, filename, *args, **kwargs)\n"
+        "builtins.compile = counting\n"
+        "import app\n"
+        "from chalicelib import auth, notifications\n"
+        "digest = auth.hash_password('correct horse battery')\n"
+        "assert auth.verify_password(digest, 'correct horse battery')\n"
+        "token, _ = auth.issue_token(auth.Principal('u', 'a', 'e@x.co', 'user'))\n"
+        "assert auth.verify_token(token).email == 'e@x.co'\n"
+        "print(notifications.render('welcome_trial', {'name': 'A', 'account_name': 'B',"
+        " 'plan_name': 'Free', 'credits': '1000'})[0])\n"
+        "print(sorted(app.app.routes)[0])\n"
+        "print('compiled at run time:', compiled)\n")
+    env = {"JWT_SECRET": "z" * 40, "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys._base_executable, "-I", "-S", "-B", "-c", script, str(code), str(runtime)],
+                            env=env, capture_output=True, text=True, cwd=tmp_path)
+    # Then everything it needs is there, already compiled
+    assert result.returncode == 0, result.stderr
+    assert "Welcome" in result.stdout and "/api/v1/auth/login" in result.stdout
+    assert "compiled at run time: []" in result.stdout, result.stdout
+
+
+def test_every_model_class_is_listed_so_it_gets_a_table() -> None:
+    declared = {value for value in vars(models).values()
+                if isinstance(value, type) and issubclass(value, Model) and value is not Model
+                and hasattr(value.Meta, "entity")}
+    assert declared == set(models.ALL_MODELS)
+
+
+@pytest.fixture
+def extra_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Model]]:
+    class ReceiptModel(Model):
+        class Meta(models._Meta):
+            entity = "receipts"
+
+        receipt_id = UnicodeAttribute(hash_key=True)
+
+    monkeypatch.setattr(models, "ALL_MODELS", (*models.ALL_MODELS, ReceiptModel))
+    yield ReceiptModel
+
+
+def test_a_table_added_to_the_models_is_deployed_and_granted_with_no_other_edit(
+        extra_table: type[Model]) -> None:
+    stage = Stage("prod")
+    resource = tables.table_resources(stage)["ReceiptsTable"]
+    assert resource["Properties"]["TableName"] == "billing-prod-receipts"
+    assert tables.function_variables()["RECEIPTS_TABLE"] == {"Ref": "ReceiptsTable"}
+    granted = policy.policy_document(stage)["Statement"][0]["Resource"]
+    assert "arn:aws:dynamodb:*:*:table/billing-prod-receipts" in granted

@@ -1,0 +1,242 @@
+"""Least privilege: the functions' IAM policy grants exactly what the code calls, on this stage's
+resources only.
+
+One test runs every route (happy and error paths), the scheduled drain, the outbox stream handler
+and the prod token secret read against moto, recording every AWS call; the actions those calls
+need must be the policy's, no more and no fewer.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.client
+import pytest
+from chalice.test import Client
+
+from chalicelib import models, notifications
+from chalicelib.models import OutboxModel
+from deploy import policy, tables
+from deploy.stage import Stage, stage_names
+from tests.conftest import PROJECT_DIR, Api
+from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
+from tests.test_token_secret import environment
+
+# A transaction is authorized item by item (it has no IAM action of its own).
+_TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                          "ConditionCheck": "ConditionCheckItem"}
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+    def actions(self) -> set[str]:
+        """The IAM actions this call needs."""
+        if self.operation == "TransactWriteItems":
+            return {f"dynamodb:{_TRANSACT_ITEM_ACTIONS[kind]}"
+                    for item in self.params["TransactItems"] for kind in item}
+        if self.operation == "TransactGetItems":
+            return {"dynamodb:GetItem"}
+        return {f"{self.service}:{self.operation}"}
+
+    def tables(self) -> set[str]:
+        names = set(self.params.get("RequestItems", {}))
+        if "TableName" in self.params:
+            names.add(self.params["TableName"])
+        for item in self.params.get("TransactItems", []):
+            names.update(part["TableName"] for part in item.values())
+        return names
+
+
+class Calls(list):  # type: ignore[type-arg]
+    """Recorded calls; `paused()` leaves out the test's own look-ups."""
+
+    recording = True
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        self.recording = False
+        try:
+            yield
+        finally:
+            self.recording = True
+
+
+@pytest.fixture
+def aws_calls() -> Iterator[Calls]:
+    """Every AWS call the code makes while the fixture is active, with its parameters."""
+    calls = Calls()
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation_name: str, api_params: Any) -> Any:
+        if calls.recording:
+            calls.append(Call(self.meta.service_model.service_name, operation_name, dict(api_params)))
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = spy
+    try:
+        yield calls
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+
+
+def _every_route(api: Api) -> list[int]:
+    """Each route on its happy path and the error paths that reach DynamoDB; the statuses."""
+    signup = api.register("policy@example.com", plan="growth", payment_method="jazzcash")
+    token, invoice_id = signup.body["access_token"], signup.body["invoice"]["id"]
+    payment = api.confirm(token, invoice_id, amount="249.00", method="jazzcash").body
+    admin = api.admin_token()
+    replies = [
+        signup,
+        api.get("/api/v1/billing/plans"),
+        api.get("/api/v1/billing/admin/payment-methods"),
+        api.get("/api/v1/billing/admin/payment-methods/?country=PK"),
+        api.register("free-policy@example.com"),
+        api.register("policy@example.com"),  # 409 duplicate
+        api.post("/api/v1/auth/login", {"email": "policy@example.com", "password": "wrong password"}),
+        api.get("/api/v1/auth/me", token=token),
+        api.get("/api/v1/billing/invoices?limit=1", token=token),
+        api.get(f"/api/v1/billing/invoices/{invoice_id}", token=token),
+        api.get("/api/v1/billing/payments", token=token),
+        api.confirm(token, invoice_id, amount="249.00", method="jazzcash"),  # 409 already pending
+        api.get("/api/v1/billing/admin/payments?status=pending_approval", token=admin),
+        api.get(f"/api/v1/billing/admin/payments/{payment['id']}", token=admin),
+        api.get("/api/v1/billing/admin/status", token=admin),
+        api.get("/api/v1/billing/admin/notifications?status=failed", token=admin),
+        api.reject(admin, payment["id"]),
+        # 422 with an Idempotency-Key: the key is claimed, then released
+        api.post("/api/v1/billing/admin/payments/confirm", {
+            "invoice_id": invoice_id, "payment_method": "jazzcash", "amount": "1.00",
+            "manual_reference": "JC-KEY"}, token=token, headers={"idempotency-key": "policy-key"}),
+        api.confirm(token, invoice_id, amount="249.00", method="jazzcash", reference="JC-2"),
+    ]
+    second = replies[-1].body["id"]
+    key = {"idempotency-key": "policy-approve"}
+    replies += [api.post(f"/api/v1/billing/admin/payments/{second}/approve", {}, token=admin,
+                         headers=key),
+                api.post(f"/api/v1/billing/admin/payments/{second}/approve", {}, token=admin,
+                         headers=key),  # replayed
+                api.approve(admin, second),  # 409 already decided
+                api.get("/api/v1/openapi.json")]
+    return [reply.status for reply in replies]
+
+
+def _app_with_stream(patch: pytest.MonkeyPatch, arn: str) -> Any:
+    """A second copy of app.py, imported with OUTBOX_STREAM_ARN set as the template sets it."""
+    patch.setenv("OUTBOX_STREAM_ARN", arn)
+    spec = importlib.util.spec_from_file_location("app_as_deployed", PROJECT_DIR / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def _inserted(arn: str, message_ids: list[str]) -> dict[str, Any]:
+    """A stream batch as Lambda hands it over: the outbox's new items (keys only)."""
+    return {"Records": [{"eventID": str(n), "eventName": "INSERT", "eventVersion": "1.1",
+                         "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                         "eventSourceARN": arn,
+                         "dynamodb": {"ApproximateCreationDateTime": 1.8e9,
+                                      "Keys": {"message_id": {"S": message_id}},
+                                      "SequenceNumber": str(100 + n), "SizeBytes": 60,
+                                      "StreamViewType": "KEYS_ONLY"}}
+                        for n, message_id in enumerate(message_ids)]}
+
+
+def _deliver_emails(calls: Calls) -> None:
+    """The stream handler (as deployed) sends part of the outbox; the schedule drains the rest."""
+    with calls.paused():
+        arn = boto3.client("dynamodb", region_name="us-east-1").describe_table(
+            TableName=OutboxModel.Meta.table_name)["Table"]["LatestStreamArn"]
+        pending = sorted(m.message_id for m in OutboxModel.scan())
+    with pytest.MonkeyPatch.context() as patch:
+        app = _app_with_stream(patch, arn)
+        with Client(app, project_dir=str(PROJECT_DIR)) as client:
+            client.lambda_.invoke("deliver_new_emails", _inserted(arn, pending[:2]))
+            scheduled = client.events.generate_cw_event(
+                source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+            client.lambda_.invoke("billing_jobs", scheduled)
+            client.lambda_.invoke("drain_outbox", scheduled)
+
+
+@pytest.mark.parametrize("stage_name", stage_names())
+def test_the_policy_grants_exactly_the_actions_the_code_calls(
+        api: Api, aws_calls: Calls, stage_name: str) -> None:
+    # Given a store with the catalog and an admin, SES with the stage's sender verified, and the
+    # token secret as the stage keeps it (a SecureString parameter, or a plain variable)
+    stage = Stage(stage_name)
+    notifications.ses_client().verify_email_identity(EmailAddress=stage.mail_from)
+    secret = {"JWT_SECRET_PARAMETER": stage.jwt_secret_parameter, "MAIL_FROM": stage.mail_from}
+    if stage.jwt_secret_parameter:
+        boto3.client("ssm", region_name="us-east-1").put_parameter(
+            Name=stage.jwt_secret_parameter, Value="p" * 48, Type="SecureString", Overwrite=True)
+        secret["JWT_SECRET"] = None
+    aws_calls.clear()
+    # When every route runs, then email delivery by the stream handler and the schedule
+    with environment(**secret):
+        statuses = _every_route(api)
+        _deliver_emails(aws_calls)
+    # Then the run did what it should (so the calls it recorded are the real ones)
+    assert set(statuses) == {200, 201, 401, 409, 422}, statuses
+    with aws_calls.paused():
+        assert {m.status for m in OutboxModel.scan()} == {"sent"}
+    assert "Scan" not in {call.operation for call in aws_calls}
+    # And the policy's actions are exactly those the calls need
+    called = sorted({action for call in aws_calls for action in call.actions()})
+    document = policy.policy_document(stage)
+    granted = sorted({action for statement in document["Statement"]
+                      for action in statement["Action"]
+                      if statement["Sid"] in ("Tables", "Email", "TokenSecret")})
+    assert called == granted
+    # And every call is on a granted resource: the stage's tables and indexes, its sender
+    table_arns = next(s["Resource"] for s in document["Statement"] if s["Sid"] == "Tables")
+    local_prefix = models.UserModel.Meta.table_name[:-len("users")]  # the tests' table prefix
+    for call in aws_calls:
+        for name in call.tables():
+            deployed = stage.table_name(name[len(local_prefix):])
+            assert f"arn:aws:dynamodb:*:*:table/{deployed}" in table_arns, call
+            if "IndexName" in call.params:
+                assert f"arn:aws:dynamodb:*:*:table/{deployed}/index/*" in table_arns, call
+        if call.operation == "SendEmail":
+            assert call.params["Source"] == stage.mail_from
+        if call.operation == "GetParameter":
+            assert call.params["Name"] == stage.jwt_secret_parameter
+
+
+def test_the_policy_files_are_what_the_code_generates() -> None:
+    stale = policy.stale_policies()
+    assert not stale, f"out of date (run make policies): {[p.name for p in stale]}"
+
+
+@pytest.mark.parametrize("stage_name", stage_names())
+def test_each_stage_uses_its_own_policy_file_on_its_own_resources(stage_name: str) -> None:
+    stage = Stage(stage_name)
+    assert stage.config.autogen_policy is False
+    assert policy.policy_path(stage).name == f"policy-{stage_name}.json"
+    document = json.loads(policy.policy_path(stage).read_text())
+    text = json.dumps(document)
+    others = [name for name in stage_names() if name != stage_name]
+    assert all(f"billing-{other}" not in text for other in others)
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    assert all("*" not in arn.split("table/")[1].split("/")[0]
+               for arn in statements["Tables"]["Resource"])  # exact table names, no wildcards
+    assert len([arn for arn in statements["Tables"]["Resource"] if "/index/" not in arn]) == len(
+        models.ALL_MODELS)
+    streams = [tables.entity(m) for m in models.ALL_MODELS if tables.stream_view_type(m)]
+    assert statements["Streams"]["Resource"] == [
+        f"arn:aws:dynamodb:*:*:table/{stage.table_name(e)}/stream/*" for e in streams]
+    assert statements["Streams"]["Action"] == [f"dynamodb:{a}" for a in policy.STREAM_ACTIONS]
+    if stage.jwt_secret_parameter:
+        assert statements["TokenSecret"]["Resource"].endswith(f":parameter{stage.jwt_secret_parameter}")
+    else:
+        assert "TokenSecret" not in statements
+    assert all(arn.startswith(f"arn:aws:logs:*:*:log-group:/aws/lambda/billing-{stage_name}")
+               for arn in statements["Logs"]["Resource"])
