@@ -148,7 +148,8 @@ def test_the_outbox_stream_feeds_its_handler_and_every_function_gets_the_tables_
     functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     assert set(functions) == {"APIHandler", "DrainOutbox", "DeliverNewEmails", "BillingJobs"}
     assert {f["Properties"]["FunctionName"] for f in functions.values()} == {
-        f"billing-{stage}", f"billing-{stage}-drain_outbox", f"billing-{stage}-deliver_new_emails"}
+        f"billing-{stage}", f"billing-{stage}-drain_outbox", f"billing-{stage}-deliver_new_emails",
+        f"billing-{stage}-billing_jobs"}
     assert "000000000000" not in json.dumps(sam)
 
 
