@@ -19,6 +19,7 @@ from chalicelib import (
     notifications,
     openapi,
     payments,
+    proofs,
     store,
     telemetry,
 )
@@ -241,6 +242,17 @@ def my_payments() -> dict[str, Any]:
 def confirm_payment() -> dict[str, Any]:
     principal = _principal()
     return payments.confirm(principal, _body())
+
+
+@route("/api/v1/billing/payments/{payment_id}/proof", methods=("POST",), status=201)
+def start_proof_upload(payment_id: str) -> dict[str, Any]:
+    return proofs.start_upload(_principal(), payment_id, _body())
+
+
+@route("/api/v1/billing/payments/{payment_id}/proof/complete", methods=("POST",), idempotent=_USER)
+def complete_proof_upload(payment_id: str) -> dict[str, Any]:
+    principal = _principal()
+    return proofs.complete_upload(principal, payment_id, _body(optional=True))
 
 
 # Admin ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import outbox, references, store
+from chalicelib import outbox, proofs, references, store
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.models import (
     AccountModel,
@@ -62,7 +62,8 @@ def payment_detail(payment_id: str) -> dict[str, Any]:
         history = list(AuditEventModel.query(payment.payment_id))
     return {"payment": payment_view(payment), "invoice": invoice_view(invoice),
             "account": account_view(account) if account else None,
-            "history": [event_view(event) for event in history], **review_hints(payment)}
+            "history": [event_view(event) for event in history], **review_hints(payment),
+            "proof_url": proofs.view_url(payment)}
 
 
 def system_status() -> dict[str, Any]:

@@ -37,7 +37,8 @@ class Settings:
     reminder_days_before: int
     invoice_grace_days: int
     approval_sla_hours: int
-
+    proof_bucket: str
+    s3_endpoint_url: str | None
     jwt_secret_parameter: str | None = None
     table_names: Mapping[str, str] = field(default_factory=dict)
 
@@ -71,9 +72,10 @@ def _int(name: str, default: int) -> int:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings of this container, read lazily so tests can set the environment first."""
+    prefix = os.environ.get("TABLE_PREFIX", "billing-dev")
     return Settings(
         stage=os.environ.get("STAGE", "dev"),
-        table_prefix=os.environ.get("TABLE_PREFIX", "billing-dev"),
+        table_prefix=prefix,
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         dynamodb_endpoint_url=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
         jwt_secret=os.environ.get("JWT_SECRET", ""),
@@ -95,6 +97,8 @@ def get_settings() -> Settings:
         reminder_days_before=max(0, _int("REMINDER_DAYS_BEFORE", 2)),
         invoice_grace_days=max(0, _int("INVOICE_GRACE_DAYS", 7)),
         approval_sla_hours=max(1, _int("APPROVAL_SLA_HOURS", 24)),
+        proof_bucket=os.environ.get("PROOF_BUCKET") or f"{prefix}-proofs",
+        s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
         jwt_secret_parameter=os.environ.get("JWT_SECRET_PARAMETER") or None,
         table_names={name[:-len(_TABLE_SUFFIX)].lower(): value for name, value in os.environ.items()
                      if name.endswith(_TABLE_SUFFIX) and value},

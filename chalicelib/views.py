@@ -71,7 +71,10 @@ def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
             "currency": payment.currency, "manual_reference": payment.manual_reference,
             "manual_notes": payment.manual_notes, "admin_notes": payment.admin_notes,
             "created_at": public_time(payment.created_at),
-            "decided_at": public_time(payment.decided_at), "decided_by": payment.decided_by}
+            "decided_at": public_time(payment.decided_at), "decided_by": payment.decided_by,
+            "proof": None if not payment.proof_key else {
+                "content_type": payment.proof_content_type, "size": payment.proof_size,
+                "uploaded_at": public_time(payment.proof_uploaded_at)}}
 
 
 def plan_view(plan: PlanModel) -> dict[str, Any]:

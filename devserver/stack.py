@@ -116,9 +116,11 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
         verify_sender = True
     else:
         verify_sender = False
+    # Proofs of payment go to moto's S3 on the same server as SES, unless S3_ENDPOINT_URL is set.
+    os.environ.setdefault("S3_ENDPOINT_URL", ses_endpoint)
     config = _apply_environment(stage, endpoint, data_dir)
 
-    from chalicelib import models, notifications, store
+    from chalicelib import models, notifications, proofs, store
     from chalicelib.accounts import create_admin
     from chalicelib.config import get_settings, reset_settings
     from chalicelib.reference_data import seed
@@ -130,6 +132,7 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     settings = get_settings()
     if verify_sender:  # moto's SES, like SES's sandbox, only sends from a verified identity
         notifications.ses_client().verify_email_identity(EmailAddress=settings.mail_from)
+    proofs.ensure_bucket(settings.web_origin)
     mailbox = Path(settings.mailbox_dir).resolve() if settings.mailbox_dir else data_dir / "mailbox"
     admin_email = os.environ.get("ADMIN_EMAIL") or (None if external else DEV_ADMIN_EMAIL)
     admin_password = os.environ.get("ADMIN_PASSWORD") or (None if external else DEV_ADMIN_PASSWORD)

@@ -31,9 +31,9 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as app_module  # noqa: E402
-from chalicelib import models, store  # noqa: E402
+from chalicelib import models, proofs, store  # noqa: E402
 from chalicelib.accounts import create_admin  # noqa: E402
-from chalicelib.config import reset_settings  # noqa: E402
+from chalicelib.config import get_settings, reset_settings  # noqa: E402
 from chalicelib.reference_data import seed  # noqa: E402
 from devserver.gateway import Gateway  # noqa: E402
 
@@ -54,6 +54,7 @@ def aws() -> Iterator[None]:
         store.init()
         models.create_missing_tables()
         seed()
+        proofs.ensure_bucket(get_settings().web_origin)
         create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
         yield
 

@@ -18,9 +18,9 @@ import pytest
 from moto import mock_aws
 from pynamodb.models import Model
 
-from chalicelib import models, store
+from chalicelib import models, proofs, store
 from chalicelib.accounts import create_admin
-from chalicelib.config import reset_settings
+from chalicelib.config import get_settings, reset_settings
 from chalicelib.models import (
     AccountModel,
     AuditEventModel,
@@ -52,6 +52,7 @@ def moto_module() -> Iterator[dict[type[Model], list[Model]]]:
         store.init()
         models.create_missing_tables()
         seed()
+        proofs.ensure_bucket(get_settings().web_origin)
         yield {model: list(model.scan()) for model in models.ALL_MODELS if model not in _REFERENCE}
 
 

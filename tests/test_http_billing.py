@@ -32,7 +32,7 @@ INVOICE_KEYS = {"id", "invoice_number", "status", "amount", "currency", "plan", 
                 "due_date", "created_at", "paid_at"}
 PAYMENT_KEYS = {"id", "invoice_id", "account_id", "status", "payment_method", "amount", "currency",
                 "manual_reference", "manual_notes", "admin_notes", "created_at", "decided_at",
-                "decided_by"}
+                "decided_by", "proof"}
 GLOBAL_METHODS = ["bank_transfer", "wise", "payoneer", "paypal"]
 PK_METHODS = ["bank_transfer", "jazzcash", "easypaisa", "raast"]
 

@@ -18,7 +18,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 import app as app_module
-from chalicelib import accounts, openapi, payments
+from chalicelib import accounts, openapi, payments, proofs
+from chalicelib.config import get_settings
 from chalicelib.errors import AppError
 from chalicelib.models import PlanModel
 from chalicelib.validation import Obj, Text, validate
@@ -193,7 +194,8 @@ def test_spec_declares_security_and_statuses_per_route():
         for method, operation in operations.items():
             responses = operation["responses"]
             success = {"201"} if path in ("/api/v1/auth/register",
-                                          "/api/v1/billing/admin/payments/confirm") else {"200"}
+                                          "/api/v1/billing/admin/payments/confirm",
+                                          "/api/v1/billing/payments/{payment_id}/proof") else {"200"}
             assert {code for code in responses if code < "300"} == success, (path, method)
             if (path, method) in public:
                 wrong_login = path == "/api/v1/auth/login"
@@ -337,11 +339,18 @@ def test_workflow_responses_match_the_spec(contract):
                  token=token).body
     assert [p["id"] for p in page["items"]] == [first["id"]]
     c.get("/api/v1/billing/admin/payments?limit=5", 200, token=admin)
+    # with a receipt attached (the upload itself goes straight to S3)
+    form = c.post(f"/api/v1/billing/payments/{second['id']}/proof", {"content_type": "image/png"},
+                  expect=201, token=token).body
+    proofs.s3_client().put_object(Bucket=get_settings().proof_bucket, Key=form["upload"]["fields"]["key"],
+                                  Body=b"\x89PNG\r\n\x1a\n" + b"\x00" * 8)
+    c.post(f"/api/v1/billing/payments/{second['id']}/proof/complete", None, expect=200, token=token)
     approved = c.post(f"/api/v1/billing/admin/payments/{second['id']}/approve/",
                       {"admin_notes": "Verified in bank statement"}, expect=200, token=admin).body
     assert approved["account"]["status"] == "active" and approved["account"]["credits"] == 1000
     detail = c.get(f"/api/v1/billing/admin/payments/{second['id']}", 200, token=admin).body
-    assert [e["action"] for e in detail["history"]] == ["submitted", "approved"]
+    assert [e["action"] for e in detail["history"]] == ["submitted", "proof_attached", "approved"]
+    assert detail["proof_url"]
     me = c.get("/api/v1/auth/me", 200, token=token).body
     assert me["pending_invoice"] is None and me["subscription"]["status"] == "active"
     # And a second paid signup (India, UPI) is approved with an empty body

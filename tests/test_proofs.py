@@ -1,0 +1,163 @@
+"""Proof of payment: presigned upload straight to a private bucket, checked after upload, shown to admins."""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from chalicelib import proofs
+from chalicelib.config import get_settings
+from chalicelib.models import PaymentModel
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, Api, LiveStack, PaidSignup, http
+from tests.helpers import assert_error, audit_of, aws, moto_module, store_unchanged  # noqa: F401
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.7\n" + b"0" * 64
+
+
+@pytest.fixture
+def payment(api: Api, paid_signup: PaidSignup) -> str:
+    return api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
+
+
+def _start(api: Api, token: str, payment_id: str, content_type: str = "image/png"):
+    return api.post(f"/api/v1/billing/payments/{payment_id}/proof", {"content_type": content_type},
+                    token=token)
+
+
+def _complete(api: Api, token: str, payment_id: str):
+    return api.post(f"/api/v1/billing/payments/{payment_id}/proof/complete", token=token)
+
+
+def _put(key: str, data: bytes, content_type: str = "image/png") -> None:
+    """What the browser's POST does: the object arrives in the bucket (moto runs in process here)."""
+    proofs.s3_client().put_object(Bucket=get_settings().proof_bucket, Key=key, Body=data,
+                                  ContentType=content_type)
+
+
+def _exists(key: str) -> bool:
+    listed = proofs.s3_client().list_objects_v2(Bucket=get_settings().proof_bucket, Prefix=key)
+    return listed.get("KeyCount", 0) > 0
+
+
+def test_the_upload_form_pins_key_type_and_size_in_its_policy(
+        api: Api, paid_signup: PaidSignup, payment: str) -> None:
+    reply = _start(api, paid_signup.token, payment)
+    assert reply.status == 201, reply.body
+    fields = reply.body["upload"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    conditions = policy["conditions"]
+    assert ["content-length-range", 1, 5 * 1024 * 1024] in conditions
+    assert {"Content-Type": "image/png"} in conditions
+    assert {"key": fields["key"]} in conditions and {"bucket": get_settings().proof_bucket} in conditions
+    assert fields["key"].startswith(f"proofs/{paid_signup.account_id}/{payment}/")
+    assert fields["key"].endswith(".png") and fields["Content-Type"] == "image/png"
+    assert PaymentModel.get(payment).proof_upload_key == fields["key"]
+    assert reply.body["max_bytes"] == 5 * 1024 * 1024
+
+
+def test_a_real_png_is_attached_and_the_admin_gets_a_short_lived_link(
+        api: Api, paid_signup: PaidSignup, payment: str) -> None:
+    key = _start(api, paid_signup.token, payment).body["upload"]["fields"]["key"]
+    _put(key, PNG)
+    reply = _complete(api, paid_signup.token, payment)
+    assert reply.status == 200, reply.body
+    assert reply.body["proof"]["content_type"] == "image/png"
+    assert reply.body["proof"]["size"] == len(PNG)
+    stored = PaymentModel.get(payment)
+    assert (stored.proof_key, stored.proof_content_type, stored.status) == (key, "image/png", "pending_approval")
+    assert audit_of(payment)[-1][0] == "proof_attached"
+    detail = api.get(f"/api/v1/billing/admin/payments/{payment}", token=api.admin_token()).body
+    url = detail["proof_url"]
+    assert "X-Amz-Expires=300" in url and "X-Amz-Signature=" in url
+    assert detail["payment"]["proof"]["size"] == len(PNG)
+    # The user's own list shows that a proof is attached, never a link to it
+    mine = api.get("/api/v1/billing/payments", token=paid_signup.token).body["items"][0]
+    assert mine["proof"]["content_type"] == "image/png" and "proof_url" not in mine
+
+
+@pytest.mark.parametrize("declared, data, code", [
+    ("image/png", b"GIF89a" + b"\x00" * 20, "proof_invalid_type"),
+    ("image/png", b"<html><script>alert(1)</script>", "proof_invalid_type"),
+    ("application/pdf", PNG, "proof_invalid_type"),  # a PNG declared as a PDF
+    ("image/jpeg", PDF, "proof_invalid_type"),
+    ("image/png", PNG + b"\x00" * (5 * 1024 * 1024), "proof_too_large"),
+], ids=["gif", "html", "png_as_pdf", "pdf_as_jpeg", "oversized"])
+def test_a_file_of_the_wrong_type_or_too_large_is_refused_and_deleted(
+        api: Api, paid_signup: PaidSignup, payment: str, declared: str, data: bytes, code: str) -> None:
+    key = _start(api, paid_signup.token, payment, declared).body["upload"]["fields"]["key"]
+    _put(key, data, declared)
+    reply = _complete(api, paid_signup.token, payment)
+    assert_error(reply, 422, code)
+    assert not _exists(key)
+    assert PaymentModel.get(payment).proof_key is None
+
+
+def test_completing_before_uploading_is_409(api: Api, paid_signup: PaidSignup, payment: str) -> None:
+    assert_error(_complete(api, paid_signup.token, payment), 409, "proof_not_uploaded")
+    _start(api, paid_signup.token, payment)
+    assert_error(_complete(api, paid_signup.token, payment), 409, "proof_not_uploaded")
+
+
+@pytest.mark.parametrize("content_type", ["image/gif", "text/html", "", "image/png; x=1"])
+def test_only_png_jpeg_and_pdf_may_be_uploaded(api: Api, paid_signup: PaidSignup, payment: str,
+                                               content_type: str) -> None:
+    with store_unchanged():
+        assert_error(_start(api, paid_signup.token, payment, content_type), 422, "validation_failed")
+
+
+def test_another_accounts_payment_and_a_decided_one_take_no_proof(
+        api: Api, paid_signup: PaidSignup, payment: str) -> None:
+    other = api.register("other@khan.pk").body["access_token"]
+    with store_unchanged():
+        assert_error(_start(api, other, payment), 404, "payment_not_found")
+        assert_error(_complete(api, other, payment), 404, "payment_not_found")
+    api.approve(api.admin_token(), payment)
+    assert_error(_start(api, paid_signup.token, payment), 409, "payment_not_pending")
+
+
+def test_a_second_proof_is_refused(api: Api, paid_signup: PaidSignup, payment: str) -> None:
+    key = _start(api, paid_signup.token, payment).body["upload"]["fields"]["key"]
+    _put(key, PNG)
+    assert _complete(api, paid_signup.token, payment).status == 200
+    assert_error(_start(api, paid_signup.token, payment), 409, "proof_already_attached")
+
+
+# Over real HTTP: the browser's multipart POST to the (moto) bucket, then the admin's link ------------
+
+def _multipart(fields: dict[str, str], data: bytes, filename: str) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                 f"Content-Type: {fields['Content-Type']}\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.live
+def test_the_form_uploads_over_http_and_the_admin_downloads_it(live_stack: LiveStack, tmp_path: Path) -> None:
+    base = live_stack.base_url
+    email = f"{uuid.uuid4().hex[:8]}@example.pk"
+    signup = http("POST", f"{base}/api/v1/auth/register", {
+        "email": email, "password": PASSWORD, "name": "Proof", "plan": "starter", "billing": BILLING_PK})
+    token, invoice = signup.body["access_token"], signup.body["invoice"]
+    payment = http("POST", f"{base}/api/v1/billing/admin/payments/confirm", {
+        "invoice_id": invoice["id"], "payment_method": "bank_transfer", "amount": invoice["amount"],
+        "manual_reference": f"BT-{uuid.uuid4().hex[:8]}"}, token=token).body["id"]
+    form = http("POST", f"{base}/api/v1/billing/payments/{payment}/proof", {"content_type": "image/png"},
+                token=token).body["upload"]
+    body, content_type = _multipart(form["fields"], PNG, "receipt.png")
+    request = urllib.request.Request(form["url"], data=body, method="POST",
+                                     headers={"Content-Type": content_type})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 201, 204)
+    done = http("POST", f"{base}/api/v1/billing/payments/{payment}/proof/complete", token=token)
+    assert done.status == 200, done.body
+    admin = http("POST", f"{base}/api/v1/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    detail = http("GET", f"{base}/api/v1/billing/admin/payments/{payment}", token=admin.body["access_token"])
+    with urllib.request.urlopen(detail.body["proof_url"], timeout=10) as response:
+        assert response.read() == PNG
