@@ -1,4 +1,4 @@
-"""Operator commands against a stage's tables: `python manage.py create-admin EMAIL`, `seed`.
+"""Operator commands against a stage's tables: `python manage.py create-admin EMAIL`, `seed`, `verify`.
 
 Uses the stage's settings from .chalice/config.json and the usual AWS credentials; with
 DYNAMODB_ENDPOINT_URL it talks to that endpoint instead (e.g. the one `make dev` prints).
@@ -35,10 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", default="Administrator")
     commands.add_parser("create-tables", help="create missing tables (local endpoints only)")
     commands.add_parser("seed", help="add missing plans and payment methods")
+    commands.add_parser("verify", help="check the data's integrity (scans every table); "
+                        "exit 1 if any check fails")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
 
-    from chalicelib import models
+    from chalicelib import integrity, models
     from chalicelib.accounts import create_admin
     from chalicelib.errors import AppError
     from chalicelib.reference_data import seed
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.email}: {create_admin(args.email, password, args.name)}")
         elif args.command == "create-tables":
             print("created:", ", ".join(models.create_missing_tables()) or "nothing")
+        elif args.command == "verify":
+            checked = integrity.verify()
+            print("\n".join(checked.lines()))
+            return 0 if checked.ok else 1
         else:
             report = seed()
             print(f"seeded: {report.created} created, {report.kept} kept")
