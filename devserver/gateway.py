@@ -26,6 +26,11 @@ class Gateway(LocalGateway):
 class RequestHandler(ChaliceRequestHandler):
     """chalice local's HTTP handler using `Gateway`."""
 
+    # The response goes out in several small writes (status and headers, then the body): with
+    # Nagle's algorithm a keep-alive client (a browser, requests.Session) waited ~40 ms for the
+    # delayed ACK on every response.
+    disable_nagle_algorithm = True
+
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any,
                  config: Any) -> None:
         self.local_gateway = Gateway(app_object, config)
