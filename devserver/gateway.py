@@ -35,3 +35,11 @@ class RequestHandler(ChaliceRequestHandler):
                  config: Any) -> None:
         self.local_gateway = Gateway(app_object, config)
         super(ChaliceRequestHandler, self).__init__(request, client_address, server)
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method without a `do_<METHOD>` handler with an HTML 501, and
+        # chalice local has handlers for the usual seven only: any other method (TRACE, QUERY,
+        # ...) goes to the app too, which refuses it in its JSON error shape (405 with `Allow`).
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
