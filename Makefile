@@ -10,7 +10,7 @@ STAGE ?= dev
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test install clean reset jobs package policies bench
+.PHONY: dev test verify install clean reset jobs package policies bench
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -42,12 +42,20 @@ policies: $(INSTALLED)
 bench: $(INSTALLED)
 	$(PY) -m bench.run
 
+# Check the data's integrity in `make dev`'s embedded DynamoDB (or DYNAMODB_ENDPOINT_URL's tables).
+verify: $(INSTALLED)
+	DYNAMODB_ENDPOINT_URL=$${DYNAMODB_ENDPOINT_URL:-http://127.0.0.1:$(DYNAMODB_PORT)} \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) manage.py verify
+
 clean:
 	rm -rf $(VENV) .pytest_cache build test-artifacts
 
 # What the hourly schedule runs, by hand against make dev's store: reminders, voids, overdue alerts.
 jobs: $(INSTALLED)
-	DYNAMODB_ENDPOINT_URL=$${DYNAMODB_ENDPOINT_URL:-http://127.0.0.1:$(DYNAMODB_PORT)} $(PY) manage.py run-jobs $(if $(AT),--at $(AT))
+	DYNAMODB_ENDPOINT_URL=$${DYNAMODB_ENDPOINT_URL:-http://127.0.0.1:$(DYNAMODB_PORT)} \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} \
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) manage.py run-jobs $(if $(AT),--at $(AT))
 
 # Forget make dev's data (tables, items, mailbox, token secret); the next make dev starts afresh.
 reset:

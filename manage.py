@@ -1,5 +1,5 @@
 """Operator commands against a stage's tables: `python manage.py create-admin EMAIL`, `seed`,
-`run-jobs`.
+`run-jobs`, `verify`.
 
 Uses the stage's settings from .chalice/config.json and the usual AWS credentials; with
 DYNAMODB_ENDPOINT_URL it talks to that endpoint instead (e.g. the one `make dev` prints).
@@ -39,10 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     jobs = commands.add_parser("run-jobs", help="send due reminders, void unpaid invoices, alert "
                                                 "admins of overdue reviews (what the schedule runs)")
     jobs.add_argument("--at", help="run as of this ISO 8601 UTC time (default now)")
+    commands.add_parser("verify", help="check the data's integrity (scans every table); "
+                        "exit 1 if any check fails")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
 
-    from chalicelib import models
+    from chalicelib import integrity, models
     from chalicelib.accounts import create_admin
     from chalicelib.errors import AppError
     from chalicelib.reference_data import seed
@@ -63,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))
         elif args.command == "create-tables":
             print("created:", ", ".join(models.create_missing_tables()) or "nothing")
+        elif args.command == "verify":
+            checked = integrity.verify()
+            print("\n".join(checked.lines()))
+            return 0 if checked.ok else 1
         else:
             report = seed()
             print(f"seeded: {report.created} created, {report.kept} kept")

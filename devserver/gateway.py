@@ -26,7 +26,20 @@ class Gateway(LocalGateway):
 class RequestHandler(ChaliceRequestHandler):
     """chalice local's HTTP handler using `Gateway`."""
 
+    # The response goes out in several small writes (status and headers, then the body): with
+    # Nagle's algorithm a keep-alive client (a browser, requests.Session) waited ~40 ms for the
+    # delayed ACK on every response.
+    disable_nagle_algorithm = True
+
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any,
                  config: Any) -> None:
         self.local_gateway = Gateway(app_object, config)
         super(ChaliceRequestHandler, self).__init__(request, client_address, server)
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method without a `do_<METHOD>` handler with an HTML 501, and
+        # chalice local has handlers for the usual seven only: any other method (TRACE, QUERY,
+        # ...) goes to the app too, which refuses it in its JSON error shape (405 with `Allow`).
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)

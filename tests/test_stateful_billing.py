@@ -1,0 +1,383 @@
+"""Random sequences of signups, confirmations and decisions through the real app (Chalice's test
+client on moto); after every step the stored state must satisfy the billing invariants.
+
+Hypothesis drives a `RuleBasedStateMachine`. Each rule also predicts the HTTP status from a small
+model of the workflow (an invoice is pending or paid, has at most one payment awaiting approval),
+and a request that must be refused (409, 422) must leave every table unchanged. The invariants are
+checked twice, by the plain assertions here and by `chalicelib.integrity`, and the two must agree.
+Deterministic: derandomized, no example database.
+
+Speed: a Scan through moto spends ~90% of its time serializing the response, and the invariants
+run after every step, so they read moto's tables directly (the same stored items, without the
+wire format); at the end of each example the checker's own Scans must give the same report.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from pynamodb.models import Model
+
+from chalicelib import integrity, models
+from chalicelib.accounts import create_admin
+from chalicelib.config import get_settings
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api
+from tests.helpers import moto_module  # noqa: F401 - a fixture
+
+PLANS = {"starter": "89.00", "growth": "249.00", "scale": "699.00"}
+METHODS_PK = ("bank_transfer", "jazzcash", "easypaisa", "raast", "wise")
+NOT_OFFERED_PK = ("upi", "bkash")
+WRONG_AMOUNTS = ("0.00", "88.99", "89.01", "90.00", "250.00", "9999.99")
+PENDING = "pending_approval"
+DECISIONS = (("approve", "Verified in bank statement"), ("reject", "Reference not found"),  # 0, 1
+             ("approve", "Matched\nwith statement line 4"), ("reject", "Amount short"),
+             ("reject", None))
+MAX_FREE_USERS, MAX_PAID_USERS = 2, 4  # per example, so that most steps go to payments
+PICK = st.integers(min_value=0, max_value=7)  # which user or payment a rule acts on
+SETTINGS = settings(max_examples=30, stateful_step_count=20, deadline=None, derandomize=True,
+                    database=None, suppress_health_check=[HealthCheck.too_slow],
+                    print_blob=False)
+
+
+@dataclass
+class PaidUser:
+    token: str
+    account_id: str
+    invoice_id: str
+    amount: str
+
+
+@dataclass
+class Submitted:
+    payment_id: str
+    user: PaidUser
+    body: dict
+
+
+@dataclass
+class Run:
+    """What the examples of one test run share: the app, the seeded rows, counts."""
+
+    api: Api | None = None
+    seeded: dict = field(default_factory=dict)
+    dirty: bool = True  # a request may have written since the store was last made fresh
+    admin_token: str | None = None
+    examples: int = 0
+    examples_with_requests: int = 0
+    invariant_checks: int = 0  # one after each step, the initialization included
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+
+
+RUN = Run()
+
+
+def fresh_store() -> None:
+    """Empty the tables a request can write, put back what seeding wrote, add the admin
+    (skipped when no request ran since it was last done)."""
+    if not RUN.dirty:
+        return
+    RUN.dirty, RUN.admin_token = False, None
+    for model, seeded in RUN.seeded.items():
+        with model.batch_write() as batch:
+            for raw in _stored(model):
+                batch.delete(model.from_raw_data(raw))
+        with model.batch_write() as batch:
+            for item in seeded:
+                batch.save(item)
+    create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+def _stored(model: type[Model]) -> list[dict]:
+    """The raw items of a table, straight from moto's backend."""
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
+    return [item.to_json()["Attributes"] for item in backend.get_table(model.Meta.table_name).all_items()]
+
+
+_SNAPSHOT_FIELDS = {
+    "accounts": models.AccountModel, "subscriptions": models.SubscriptionModel,
+    "invoices": models.InvoiceModel, "payments": models.PaymentModel,
+    "ledger": models.CreditLedgerModel, "audit": models.AuditEventModel,
+    "counters": models.CounterModel, "plans": models.PlanModel, "methods": models.PaymentMethodModel,
+}
+
+
+def stored_snapshot() -> integrity.Snapshot:
+    """What `integrity.load_snapshot()` scans, read from moto's tables."""
+    return integrity.Snapshot(**{name: [model.from_raw_data(raw) for raw in _stored(model)]
+                                 for name, model in _SNAPSHOT_FIELDS.items()})
+
+
+def store_state() -> dict[str, list[str]]:
+    """Every item of every table (but the reference data), comparable between two moments."""
+    return {model.Meta.table_name: sorted(json.dumps(raw, sort_keys=True, default=str)
+                                          for raw in _stored(model))
+            for model in models.ALL_MODELS
+            if model not in (models.PlanModel, models.PaymentMethodModel)}
+
+
+# What each state's audit trail holds, oldest first (the only paths the workflow allows)
+TRAILS = {
+    "payment": {"pending_approval": ["pending_approval"],
+                "succeeded": ["pending_approval", "succeeded"],
+                "failed": ["pending_approval", "failed"]},
+    "invoice": {"pending": ["pending"], "paid": ["pending", "paid"]},
+    "subscription": {"pending_payment": ["pending_payment"], "active": ["pending_payment", "active"]},
+    "account": {"trial": ["trial"], "pending_payment": ["pending_payment"],
+                "active": ["pending_payment", "active"]},
+}
+
+
+def own_invariants(snap: integrity.Snapshot) -> dict[str, list[str]]:
+    """The invariants, asserted here without integrity's code: name → violations."""
+    ledger: Counter = Counter()
+    for entry in snap.ledger:
+        ledger[entry.account_id] += entry.amount
+    by_invoice: dict[str, Counter] = {i.invoice_id: Counter() for i in snap.invoices}
+    for payment in snap.payments:
+        by_invoice.setdefault(payment.invoice_id, Counter())[payment.status] += 1
+    paid_accounts = {i.account_id for i in snap.invoices if i.status == "paid"}
+    audit: dict[str, list] = {}
+    for event in sorted(snap.audit, key=lambda e: (e.at, e.event_id)):
+        audit.setdefault(event.entity_id, []).append(event.to_status)
+    entities = ([("account", a.account_id, a.status) for a in snap.accounts if a.plan != "internal"]
+                + [("subscription", s.subscription_id, s.status) for s in snap.subscriptions]
+                + [("invoice", i.invoice_id, i.status) for i in snap.invoices]
+                + [("payment", p.payment_id, p.status) for p in snap.payments])
+    return {
+        "account credits equal the sum of their ledger entries": [
+            a.account_id for a in snap.accounts if a.credits != ledger[a.account_id]],
+        "an invoice is paid iff exactly one of its payments succeeded": [
+            i.invoice_id for i in snap.invoices
+            if by_invoice[i.invoice_id]["succeeded"] != (1 if i.status == "paid" else 0)],
+        "a paid-signup account is active iff its invoice is paid": [
+            a.account_id for a in snap.accounts if a.subscription_id
+            and (a.status == "active") != (a.account_id in paid_accounts)],
+        "no invoice has two payments pending_approval": [
+            i for i, statuses in by_invoice.items() if statuses["pending_approval"] > 1],
+        "every state change has its audit event": [
+            entity_id for kind, entity_id, status in entities
+            if sorted(audit.get(entity_id, [])) != sorted(TRAILS[kind].get(status, []))],
+    }
+
+
+class BillingMachine(RuleBasedStateMachine):
+    """Users sign up, confirm (right and wrong), retry; the admin approves, rejects, retries.
+
+    `advance_a_workflow` moves the seed's workflows forward (paid signup → confirm → reject the
+    first attempt → confirm again → approve); the other rules, with drawn arguments, do anything
+    at any time: wrong amounts, duplicates, retries, decisions on decided payments. Users and
+    payments are picked by a drawn number. A rule with nothing to act on (or past its limit)
+    advances a workflow instead: Hypothesis's swarm testing enables a random subset of rules per
+    example, and a subset of rules that can do nothing would waste the whole example.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        RUN.examples += 1
+        assert RUN.api is not None
+        self.api = RUN.api
+        self.emails = itertools.count()
+        self.free_users = self.requests = 0
+        self.tried_duplicate = False
+        self.users: list[PaidUser] = []
+        self.submitted: list[Submitted] = []  # in submission order
+        self.invoice_paid: dict[str, bool] = {}
+        self.pending_of: dict[str, str | None] = {}  # invoice → payment awaiting approval
+        self.payment_status: dict[str, str] = {}
+
+    @initialize()
+    def start_with_a_fresh_store(self) -> None:
+        fresh_store()
+        RUN.admin_token = RUN.admin_token or self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        self.admin = RUN.admin_token
+
+    def _expect(self, reply, status: int) -> None:
+        self.requests += 1
+        RUN.dirty = True
+        RUN.requests += 1
+        RUN.statuses[reply.status] += 1
+        assert reply.status == status, (status, reply.status, reply.body)
+
+    def _refused(self, send, status: int):
+        """Send a request that must be refused with `status` and change nothing."""
+        before = store_state()
+        reply = send()
+        self._expect(reply, status)
+        assert store_state() == before, "a refused request changed the store"
+        return reply
+
+    # The seed's workflows, step by step -------------------------------------------------------
+
+    @rule()
+    def advance_a_workflow(self) -> None:
+        """The admin decides the oldest payment awaiting approval (a first attempt is rejected,
+        a later one approved); else a user with an open invoice confirms it; else someone signs
+        up for a paid plan."""
+        pending = [s for s in self.submitted if self.payment_status[s.payment_id] == PENDING]
+        if pending:
+            oldest = pending[0]
+            attempts = sum(1 for s in self.submitted if s.user.invoice_id == oldest.user.invoice_id)
+            self._decide(oldest, *(DECISIONS[1] if attempts == 1 else DECISIONS[0]))
+            return
+        unpaid = next((u for u in self.users if not self.invoice_paid[u.invoice_id]), None)
+        if unpaid is not None:
+            self._confirm(unpaid, self._body(unpaid, "bank_transfer", unpaid.amount, "BT-1"))
+        elif len(self.users) < MAX_PAID_USERS:
+            self._paid_signup("starter", "bank_transfer")
+
+    # Signups ---------------------------------------------------------------------------------
+
+    @rule(plan=st.sampled_from(["free", *sorted(PLANS)]), method=st.sampled_from(METHODS_PK))
+    def signup(self, plan: str, method: str) -> None:
+        """A free trial (at most 2 per example) or a paid signup (at most 4)."""
+        if plan == "free" and self.free_users < MAX_FREE_USERS:
+            self.free_users += 1
+            self._expect(self.api.register(f"trial{next(self.emails)}@khan.pk"), 201)
+        elif plan != "free" and len(self.users) < MAX_PAID_USERS:
+            self._paid_signup(plan, method)
+        else:
+            self.advance_a_workflow()
+
+    def _paid_signup(self, plan: str, method: str) -> None:
+        reply = self.api.register(f"paid{next(self.emails)}@khan.pk", plan=plan,
+                                  payment_method=method, billing=BILLING_PK)
+        self._expect(reply, 201)
+        invoice_id = reply.body["invoice"]["id"]
+        self.invoice_paid[invoice_id], self.pending_of[invoice_id] = False, None
+        self.users.append(PaidUser(reply.body["access_token"], reply.body["account"]["id"],
+                                   invoice_id, PLANS[plan]))
+
+    @rule(pick=PICK)
+    def duplicate_signup(self, pick: int) -> None:
+        """A paid user's email again: 409 and nothing changes (tried once per example)."""
+        if self.tried_duplicate or not self.users:
+            return self.advance_a_workflow()
+        self.tried_duplicate = True
+        user = self.users[pick % len(self.users)]
+        email = self.api.get("/api/v1/auth/me", token=user.token).body["user"]["email"]
+        self._refused(lambda: self.api.register(email, plan="starter", billing=BILLING_PK), 409)
+
+    # Confirmations ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _body(user: PaidUser, method: str, amount: str, reference: str) -> dict:
+        return {"invoice_id": user.invoice_id, "payment_method": method, "amount": amount,
+                "manual_reference": reference, "manual_notes": "sent from my bank app"}
+
+    def _confirm(self, user: PaidUser, body: dict) -> None:
+        """Send a confirmation; the model says what must happen."""
+        send = lambda: self.api.post("/api/v1/billing/admin/payments/confirm/", body,  # noqa: E731
+                                     token=user.token)
+        if self.invoice_paid[user.invoice_id] or self.pending_of[user.invoice_id]:
+            self._refused(send, 409)
+        elif body["amount"] != user.amount or body["payment_method"] in NOT_OFFERED_PK:
+            self._refused(send, 422)
+        else:
+            reply = send()
+            self._expect(reply, 201)
+            payment_id = reply.body["id"]
+            self.pending_of[user.invoice_id] = payment_id
+            self.payment_status[payment_id] = PENDING
+            self.submitted.append(Submitted(payment_id, user, body))
+
+    @rule(pick=PICK, method=st.sampled_from(METHODS_PK + NOT_OFFERED_PK),
+          wrong_amount=st.none() | st.sampled_from(WRONG_AMOUNTS),
+          reference=st.text(st.characters(codec="ascii", categories=["L", "N"]), min_size=1,
+                            max_size=12))
+    def confirm(self, pick: int, method: str, wrong_amount: str | None, reference: str) -> None:
+        """A confirmation, sometimes with a wrong amount or a method not offered in PK (422)."""
+        if not self.users:
+            return self.advance_a_workflow()
+        user = self.users[pick % len(self.users)]
+        self._confirm(user, self._body(user, method, wrong_amount or user.amount,
+                                       f"REF-{reference}"))
+
+    @rule(pick=PICK, same_request=st.booleans())
+    def confirm_again(self, pick: int, same_request: bool) -> None:
+        """A submitted confirmation again, as it was (a double click, a retried request) or
+        corrected with a new reference: refused while a payment awaits approval or once the
+        invoice is paid; after a rejection, a new submission."""
+        if not self.submitted:
+            return self.advance_a_workflow()
+        earlier = self.submitted[pick % len(self.submitted)]
+        body = earlier.body if same_request else {
+            **earlier.body, "manual_reference": f"{earlier.body['manual_reference']}-2"}
+        self._confirm(earlier.user, body)
+
+    # Decisions -------------------------------------------------------------------------------
+
+    def _decide(self, submitted: Submitted, verb: str, notes: str | None) -> None:
+        path = f"/api/v1/billing/admin/payments/{submitted.payment_id}/{verb}/"
+        body = {} if notes is None else {"admin_notes": notes}
+        send = lambda: self.api.post(path, body, token=self.admin)  # noqa: E731
+        if notes is None:  # a rejection needs a reason, whatever the payment's state
+            self._refused(send, 422)
+        elif self.payment_status[submitted.payment_id] != PENDING:
+            reply = self._refused(send, 409)
+            assert reply.body["error"]["code"] == "payment_not_pending", reply.body
+        else:
+            self._expect(send(), 200)
+            invoice_id = submitted.user.invoice_id
+            self.pending_of[invoice_id] = None
+            self.payment_status[submitted.payment_id] = "succeeded" if verb == "approve" else "failed"
+            self.invoice_paid[invoice_id] = self.invoice_paid[invoice_id] or verb == "approve"
+
+    @rule(pick=PICK, decision=st.sampled_from(DECISIONS))
+    def decide(self, pick: int, decision: tuple[str, str | None]) -> None:
+        """Approve or reject any submitted payment, also one already decided (409, nothing
+        changes), or reject without a reason (422)."""
+        if not self.submitted:
+            return self.advance_a_workflow()
+        self._decide(self.submitted[pick % len(self.submitted)], *decision)
+
+    # Invariants ----------------------------------------------------------------------------
+
+    @invariant()
+    def the_store_is_consistent(self) -> None:
+        RUN.invariant_checks += 1
+        snap = stored_snapshot()
+        mine = own_invariants(snap)
+        report = integrity.check(snap)
+        # Both ways agree, rule by rule; then all must hold
+        for name, violations in mine.items():
+            assert (not violations) == (not report.failures_of(name)), (name, violations,
+                                                                          report.failures_of(name))
+        assert not any(mine.values()), mine
+        assert report.ok, "\n".join(report.lines())
+        # And the model agrees with the store on every payment's status
+        stored = {p.payment_id: p.status for p in snap.payments}
+        assert stored == self.payment_status
+
+    def teardown(self) -> None:
+        """The checker's own Scans see what the invariants saw."""
+        if self.requests:
+            RUN.examples_with_requests += 1
+            assert integrity.verify().lines() == integrity.check(stored_snapshot()).lines()
+
+
+def test_random_workflows_keep_the_store_consistent(moto_module, capsys):
+    RUN.__init__(api=Api(), seeded=moto_module)  # type: ignore[misc]
+    run_state_machine_as_test(BillingMachine, settings=SETTINGS)
+    steps = RUN.invariant_checks - RUN.examples
+    with capsys.disabled():
+        print(f"\nhypothesis: {RUN.examples} examples ({RUN.examples_with_requests} with requests), "
+              f"{steps} steps, {RUN.requests} requests checked, "
+              f"responses {dict(sorted(RUN.statuses.items()))}")
+    assert RUN.examples_with_requests >= 20 and RUN.requests >= 300
+    # The runs reached every outcome the rules model
+    assert {200, 201, 409, 422} <= set(RUN.statuses)
