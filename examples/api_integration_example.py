@@ -161,7 +161,7 @@ def rejected_then_resubmitted(api: BillingClient, admin: BillingClient, run: str
     say(f"  the user sees: {seen['latest_payment']['status']}: {seen['latest_payment']['admin_notes']}")
     check(seen["latest_payment"]["admin_notes"] == "Reference not found", "the user sees the reason")
     second = user.confirm_payment(invoice_id=invoice["id"], payment_method="bank_transfer",
-                                  amount=invoice["amount"], manual_reference=f"BT-{run}")
+                                  amount=invoice["amount"], manual_reference=f"BT-{run}-RETRY")
     approval = admin.approve(second["id"], "Found it this time")
     account = approval["account"]
     say(f"  confirmed again and approved: account {account['status']} with {account['credits']} credits")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from chalicelib import jobs
+from chalicelib import integrity, jobs
 from chalicelib.models import (
     AccountModel,
     InvoiceModel,
@@ -54,6 +54,9 @@ def test_an_invoice_unpaid_after_the_grace_period_is_voided_once(api: Api, paid_
     # The status summary counts the account as suspended, no longer pending
     status = api.get("/api/v1/billing/admin/status", token=api.admin_token()).body
     assert (status["accounts"]["pending_payment"], status["accounts"]["suspended"]) == (0, 1)
+    # The store is consistent afterwards
+    checked = integrity.verify()
+    assert checked.ok, "\n".join(checked.lines())
     # And a second run, even much later, changes and sends nothing
     again = jobs.run(_day(paid_signup.invoice_id, 30))
     assert again.counts() == {"reminded": 0, "voided": 0, "overdue_alerts": 0}

@@ -91,7 +91,8 @@ def test_concurrent_confirms_of_one_invoice_leave_one_payment_awaiting_approval(
         live_stack: LiveStack, round_: int) -> None:
     base = live_stack.base_url
     token, invoice = _signup(base)
-    replies = _together([_confirm(base, token, invoice, f"BT-{n}") for n in range(THREADS)])
+    run = uuid.uuid4().hex[:6]
+    replies = _together([_confirm(base, token, invoice, f"BT-{run}-{n}") for n in range(THREADS)])
 
     assert Counter(reply.status for reply in replies) == {201: 1, 409: THREADS - 1}
     payments = http("GET", f"{base}/api/v1/billing/payments", token=token).body["items"]
@@ -106,7 +107,8 @@ def test_retries_with_one_idempotency_key_arriving_together_get_one_response(
     base = live_stack.base_url
     token, invoice = _signup(base)
     key = {"Idempotency-Key": f"confirm-{uuid.uuid4()}"}
-    replies = _together([_confirm(base, token, invoice, "BT-SAME", key) for _ in range(THREADS)])
+    reference = f"BT-SAME-{uuid.uuid4().hex[:6]}"
+    replies = _together([_confirm(base, token, invoice, reference, key) for _ in range(THREADS)])
 
     assert [reply.status for reply in replies] == [201] * THREADS
     assert len({reply.body["id"] for reply in replies}) == 1

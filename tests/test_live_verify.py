@@ -38,7 +38,7 @@ def run_seed_workflows(stack: LiveStack) -> None:
         for attempt in range(rejections + 1):
             confirm = http("POST", f"{base}/billing/admin/payments/confirm/", {
                 "invoice_id": signup.body["invoice"]["id"], "payment_method": "bank_transfer",
-                "amount": "89.00", "manual_reference": f"BT-{tag}-{attempt}"},
+                "amount": "89.00", "manual_reference": f"BT-{tag}-{who}-{attempt}"},
                 token=signup.body["access_token"])
             assert confirm.status == 201, confirm.body
             if attempt < rejections:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import proofs
+from chalicelib import integrity, proofs
 from chalicelib.config import get_settings
 from chalicelib.models import PaymentModel
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, Api, LiveStack, PaidSignup, http
@@ -75,6 +75,8 @@ def test_a_real_png_is_attached_and_the_admin_gets_a_short_lived_link(
     url = detail["proof_url"]
     assert "X-Amz-Expires=300" in url and "X-Amz-Signature=" in url
     assert detail["payment"]["proof"]["size"] == len(PNG)
+    checked = integrity.verify()
+    assert checked.ok, "\n".join(checked.lines())
     # The user's own list shows that a proof is attached, never a link to it
     mine = api.get("/api/v1/billing/payments", token=paid_signup.token).body["items"][0]
     assert mine["proof"]["content_type"] == "image/png" and "proof_url" not in mine

@@ -32,7 +32,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from pynamodb.models import Model
 
-from chalicelib import integrity, models
+from chalicelib import integrity, models, references
 from chalicelib.accounts import create_admin
 from chalicelib.config import get_settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api
@@ -84,6 +84,11 @@ class Run:
 
 
 RUN = Run()
+
+
+def _claim(body: dict) -> tuple[str, str]:
+    """A confirmation's (method, bank reference) pair as the app compares them."""
+    return body["payment_method"], references.compact(body["manual_reference"])
 
 
 def fresh_store() -> None:
@@ -199,6 +204,7 @@ class BillingMachine(RuleBasedStateMachine):
         self.invoice_paid: dict[str, bool] = {}
         self.pending_of: dict[str, str | None] = {}  # invoice → payment awaiting approval
         self.payment_status: dict[str, str] = {}
+        self.claims: dict[tuple[str, str], str] = {}  # (method, bank reference) → its payment
 
     @initialize()
     def start_with_a_fresh_store(self) -> None:
@@ -236,7 +242,8 @@ class BillingMachine(RuleBasedStateMachine):
             return
         unpaid = next((u for u in self.users if not self.invoice_paid[u.invoice_id]), None)
         if unpaid is not None:
-            self._confirm(unpaid, self._body(unpaid, "bank_transfer", unpaid.amount, "BT-1"))
+            self._confirm(unpaid, self._body(unpaid, "bank_transfer", unpaid.amount,
+                                             f"BT-{len(self.submitted) + 1}"))
         elif len(self.users) < MAX_PAID_USERS:
             self._paid_signup("starter", "bank_transfer")
 
@@ -287,6 +294,9 @@ class BillingMachine(RuleBasedStateMachine):
             self._refused(send, 409)
         elif body["amount"] != user.amount or body["payment_method"] in NOT_OFFERED_PK:
             self._refused(send, 422)
+        elif self._claimed(body):  # the same bank reference with the same method, not failed
+            reply = self._refused(send, 409)
+            assert reply.body["error"]["code"] == "duplicate_reference", reply.body
         else:
             reply = send()
             self._expect(reply, 201)
@@ -294,6 +304,11 @@ class BillingMachine(RuleBasedStateMachine):
             self.pending_of[user.invoice_id] = payment_id
             self.payment_status[payment_id] = PENDING
             self.submitted.append(Submitted(payment_id, user, body))
+            self.claims[_claim(body)] = payment_id
+
+    def _claimed(self, body: dict) -> bool:
+        holder = self.claims.get(_claim(body))
+        return holder is not None and self.payment_status[holder] != "failed"
 
     @rule(pick=PICK, method=st.sampled_from(METHODS_PK + NOT_OFFERED_PK),
           wrong_amount=st.none() | st.sampled_from(WRONG_AMOUNTS),
@@ -305,7 +320,7 @@ class BillingMachine(RuleBasedStateMachine):
             return self.advance_a_workflow()
         user = self.users[pick % len(self.users)]
         self._confirm(user, self._body(user, method, wrong_amount or user.amount,
-                                       f"REF-{reference}"))
+                                       f"REF{reference}"))
 
     @rule(pick=PICK, same_request=st.booleans())
     def confirm_again(self, pick: int, same_request: bool) -> None:
