@@ -24,6 +24,9 @@ from deploy.stage import CONFIG_FILE, PROJECT_DIR, Stage, stage_names
 DYNAMODB_ACTIONS = ("BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem")
 SES_ACTIONS = ("SendEmail",)
 SSM_ACTIONS = ("GetParameter",)
+# Proofs of payment: PutObject is what the presigned POST the API signs lets the browser do;
+# GetObject covers HeadObject, the first bytes' check and the admin's presigned link.
+S3_ACTIONS = ("DeleteObject", "GetObject", "PutObject")
 # What Lambda does with the function's role: read the stream for its event source, write logs.
 STREAM_ACTIONS = ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")
 LOG_ACTIONS = ("CreateLogGroup", "CreateLogStream", "PutLogEvents")
@@ -56,6 +59,8 @@ def policy_document(stage: Stage) -> dict[str, Any]:
     statements.append({"Sid": "Email", "Effect": "Allow", "Action": [f"ses:{a}" for a in SES_ACTIONS],
                        "Resource": "*",
                        "Condition": {"StringEquals": {"ses:FromAddress": stage.mail_from}}})
+    statements.append({"Sid": "Proofs", "Effect": "Allow", "Action": [f"s3:{a}" for a in S3_ACTIONS],
+                       "Resource": f"arn:aws:s3:::{stage.proof_bucket_prefix}-*/proofs/*"})
     if stage.jwt_secret_parameter:
         name = stage.jwt_secret_parameter.lstrip("/")
         statements.append({"Sid": "TokenSecret", "Effect": "Allow",

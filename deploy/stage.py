@@ -60,6 +60,11 @@ class Stage:
         return self.environment.get("JWT_SECRET_PARAMETER") or None
 
     @property
+    def proof_bucket_prefix(self) -> str:
+        """The proofs bucket's name before `-<account>-<region>` (bucket names are global)."""
+        return f"{self.table_prefix}-proofs"
+
+    @property
     def mail_from(self) -> str:
         return self.environment.get("MAIL_FROM") or "billing@example.com"
 

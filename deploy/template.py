@@ -102,6 +102,26 @@ def _secret_settings(stage: Stage) -> tuple[dict[str, Any], dict[str, Any]]:
     return parameter, {"JWT_SECRET": {"Ref": "JwtSecret"}}
 
 
+def proofs_bucket(stage: Stage) -> dict[str, Any]:
+    """The private bucket of proofs of payment: no public access, encrypted, kept with the stack's
+    data; the web app's origin may POST uploads (presigned by the API) to it."""
+    properties: dict[str, Any] = {
+        "BucketName": {"Fn::Sub": f"{stage.proof_bucket_prefix}-${{AWS::AccountId}}-${{AWS::Region}}"},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "VersioningConfiguration": {"Status": "Enabled"},
+    }
+    if stage.web_origin:
+        properties["CorsConfiguration"] = {"CorsRules": [{
+            "AllowedOrigins": [stage.web_origin], "AllowedMethods": ["POST", "GET"],
+            "AllowedHeaders": ["*"], "MaxAge": 600}]}
+    return {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+            "Properties": properties}
+
+
 def merge_template(stage: Stage, functions: list[Function],
                    streams: list[StreamSource]) -> dict[str, Any]:
     """The template `chalice package --merge-template` merges into its own."""
@@ -124,12 +144,14 @@ def merge_template(stage: Stage, functions: list[Function],
         resources[source.function.logical_id]["Properties"]["Events"] = {source.logical_id: {
             "Properties": {"Stream": {"Fn::GetAtt": [tables.logical_id(model), "StreamArn"]},
                            "MaximumRetryAttempts": STREAM_MAX_RETRIES}}}
+    resources["ProofsBucket"] = proofs_bucket(stage)
     # OpenApiVersion (the version Chalice writes) stops SAM adding a stray stage named "Stage".
     resources["RestAPI"] = {"Properties": {"GatewayResponses": gateway_responses(stage),
                                            "OpenApiVersion": "2.0"}}
     template: dict[str, Any] = {
         "Globals": {"Function": {"Environment": {"Variables": {
-            **tables.function_variables(), **secret_variables}}}},
+            **tables.function_variables(), **secret_variables,
+            "PROOF_BUCKET": {"Ref": "ProofsBucket"}}}}},
         "Resources": resources,
         "Outputs": {"ApiBaseUrl": {
             "Description": "The API's base URL (the web app's apiBaseUrl)",

@@ -19,7 +19,8 @@ import botocore.client
 import pytest
 from chalice.test import Client
 
-from chalicelib import models, notifications
+from chalicelib import models, notifications, proofs
+from chalicelib.config import get_settings
 from chalicelib.models import OutboxModel
 from deploy import policy, tables
 from deploy.stage import Stage, stage_names
@@ -45,6 +46,8 @@ class Call:
                     for item in self.params["TransactItems"] for kind in item}
         if self.operation == "TransactGetItems":
             return {"dynamodb:GetItem"}
+        if self.operation == "HeadObject":  # authorized as s3:GetObject
+            return {"s3:GetObject"}
         return {f"{self.service}:{self.operation}"}
 
     def tables(self) -> set[str]:
@@ -88,7 +91,24 @@ def aws_calls() -> Iterator[Calls]:
         botocore.client.BaseClient._make_api_call = original
 
 
-def _every_route(api: Api) -> list[int]:
+def _signed(calls: Calls, reply: Any, operation: str) -> Any:
+    """A URL or form the API signed lets its holder make `operation` with the API's role: record
+    it as a call of the API (signing itself makes no request)."""
+    calls.append(Call("s3", operation, {}))
+    return reply
+
+
+def _upload(calls: Calls, api: Api, token: str, payment_id: str, data: bytes) -> Any:
+    """Attach a proof: the form (a signed PutObject), the browser's upload, the check."""
+    form = _signed(calls, api.post(f"/api/v1/billing/payments/{payment_id}/proof",
+                                   {"content_type": "image/png"}, token=token), "PutObject")
+    with calls.paused():  # the browser's upload, not the API's
+        proofs.s3_client().put_object(Bucket=get_settings().proof_bucket,
+                                      Key=form.body["upload"]["fields"]["key"], Body=data)
+    return api.post(f"/api/v1/billing/payments/{payment_id}/proof/complete", token=token)
+
+
+def _every_route(api: Api, calls: Calls) -> list[int]:
     """Each route on its happy path and the error paths that reach DynamoDB; the statuses."""
     signup = api.register("policy@example.com", plan="growth", payment_method="jazzcash")
     token, invoice_id = signup.body["access_token"], signup.body["invoice"]["id"]
@@ -119,6 +139,10 @@ def _every_route(api: Api) -> list[int]:
         api.confirm(token, invoice_id, amount="249.00", method="jazzcash", reference="JC-2"),
     ]
     second = replies[-1].body["id"]
+    replies += [_upload(calls, api, token, second, b"not an image"),  # 422: checked and deleted
+                _upload(calls, api, token, second, b"\x89PNG\r\n\x1a\n" + b"\0" * 8),
+                _signed(calls, api.get(f"/api/v1/billing/admin/payments/{second}", token=admin),
+                        "GetObject")]
     key = {"idempotency-key": "policy-approve"}
     replies += [api.post(f"/api/v1/billing/admin/payments/{second}/approve", {}, token=admin,
                          headers=key),
@@ -182,7 +206,7 @@ def test_the_policy_grants_exactly_the_actions_the_code_calls(
     aws_calls.clear()
     # When every route runs, then email delivery by the stream handler and the schedule
     with environment(**secret):
-        statuses = _every_route(api)
+        statuses = _every_route(api, aws_calls)
         _deliver_emails(aws_calls)
     # Then the run did what it should (so the calls it recorded are the real ones)
     assert set(statuses) == {200, 201, 401, 409, 422}, statuses
@@ -194,7 +218,7 @@ def test_the_policy_grants_exactly_the_actions_the_code_calls(
     document = policy.policy_document(stage)
     granted = sorted({action for statement in document["Statement"]
                       for action in statement["Action"]
-                      if statement["Sid"] in ("Tables", "Email", "TokenSecret")})
+                      if statement["Sid"] in ("Tables", "Email", "TokenSecret", "Proofs")})
     assert called == granted
     # And every call is on a granted resource: the stage's tables and indexes, its sender
     table_arns = next(s["Resource"] for s in document["Statement"] if s["Sid"] == "Tables")
