@@ -51,10 +51,13 @@ class Journal:
                     log.warning("journal %s: skipping unreadable line %d", self.path, number)
 
     def append(self, region: str, operation: str, body: bytes) -> None:
+        self.append_line(_line(region, operation, body))
+
+    def append_line(self, line: bytes) -> None:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("ab")
-        self._file.write(_line(region, operation, body))
+        self._file.write(line)
         self._file.flush()
         os.fsync(self._file.fileno())
 
@@ -79,6 +82,29 @@ class Journal:
 def _line(region: str, operation: str, body: bytes) -> bytes:
     record = {"region": region, "op": operation, "body": base64.b64encode(body).decode()}
     return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
+def _s3_line(environ: dict[str, Any], body: bytes) -> bytes:
+    """A journal line for an S3 write (an uploaded proof of payment, a bucket's setting)."""
+    record = {"s3": environ["REQUEST_METHOD"], "path": environ.get("PATH_INFO", "/"),
+              "query": environ.get("QUERY_STRING", ""), "type": environ.get("CONTENT_TYPE", ""),
+              "body": base64.b64encode(body).decode()}
+    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
+def _is_s3_write(environ: dict[str, Any]) -> bool:
+    """moto serves S3 on paths /<bucket>[/<key>]; SES posts forms to /, DynamoDB has a target."""
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+    if environ.get("HTTP_X_AMZ_TARGET") or path.startswith("/moto-api"):
+        return False
+    return method in ("PUT", "DELETE") or (method == "POST" and path != "/")
+
+
+def _s3_request(entry: dict[str, str]) -> dict[str, Any]:
+    return EnvironBuilder(method=entry["s3"], path=entry["path"], query_string=entry["query"],
+                          data=base64.b64decode(entry["body"]),
+                          headers={"Content-Type": entry["type"]} if entry["type"] else {}
+                          ).get_environ()
 
 
 def _region_of(environ: dict[str, Any]) -> str:
@@ -110,8 +136,9 @@ class SerializedApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else ""
+        s3_write = self.journal is not None and not operation and _is_s3_write(environ)
         journaled = self.journal is not None and operation in WRITES
-        if journaled:
+        if journaled or s3_write:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             request_body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(request_body)
@@ -132,6 +159,9 @@ class SerializedApp:
             if journaled and status and status[0].startswith("200"):
                 assert self.journal is not None
                 self.journal.append(_region_of(environ), operation, request_body)
+            elif s3_write and status and status[0][:1] == "2":
+                assert self.journal is not None
+                self.journal.append_line(_s3_line(environ, request_body))
         return [body]
 
     def call(self, region: str, operation: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -151,19 +181,30 @@ class SerializedApp:
         applied = 0
         for entry in self.journal.entries():
             status: list[str] = []
-            body = base64.b64decode(entry["body"])
+            if "s3" in entry:
+                request, what = _s3_request(entry), f"S3 {entry['s3']} {entry['path']}"
+            else:
+                request = _request(entry["region"], entry["op"], base64.b64decode(entry["body"]))
+                what = entry["op"]
             with self._lock:
-                b"".join(self._app(_request(entry["region"], entry["op"], body),
-                                   lambda code, headers, *args: status.append(code)))
-            if status and status[0].startswith("200"):
+                b"".join(self._app(request, lambda code, headers, *args: status.append(code)))
+            if status and status[0][:1] == "2":
                 applied += 1
             else:
-                log.warning("journal: %s no longer applies (%s)", entry["op"], status[:1])
+                log.warning("journal: %s no longer applies (%s)", what, status[:1])
         return applied
 
     def snapshot(self) -> Iterator[bytes]:
-        """The journal lines that recreate the current tables and items."""
-        regions = sorted({entry["region"] for entry in self.journal.entries()}) if self.journal else []
+        """The journal lines that recreate the current tables and items, then the S3 writes as
+        they were (a few uploaded files in development, kept in order)."""
+        yield from self._dynamodb_snapshot()
+        for entry in self.journal.entries() if self.journal else []:
+            if "s3" in entry:
+                yield json.dumps(entry, separators=(",", ":")).encode() + b"\n"
+
+    def _dynamodb_snapshot(self) -> Iterator[bytes]:
+        entries = list(self.journal.entries()) if self.journal else []
+        regions = sorted({entry["region"] for entry in entries if "region" in entry})
         for region in regions or ["us-east-1"]:
             names: list[str] = []
             start: dict[str, Any] = {}

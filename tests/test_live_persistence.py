@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import signal
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +14,7 @@ from moto import mock_aws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from devserver.dynamo import Journal, SerializedApp
-from tests.conftest import BILLING_PK, PASSWORD, devserver, http
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, http
 
 pytestmark = pytest.mark.live
 SIGNUPS = 50
@@ -135,3 +136,35 @@ def test_a_line_cut_short_by_a_crash_is_skipped_and_the_rest_applies(tmp_path: P
         assert again.replay() == 1
         assert again.call("us-east-1", "DescribeTable", {"TableName": "cut"})["Table"]["TableName"] == "cut"
     assert json.loads(path.read_bytes().splitlines()[0])["op"] == "CreateTable"
+
+
+def test_an_uploaded_proof_of_payment_survives_a_crash(tmp_path: Path) -> None:
+    from tests.test_proofs import PNG, _multipart
+
+    with devserver(tmp_path, **FAST_HASHING) as stack:
+        base = stack.base_url
+        signup = http("POST", f"{base}/api/v1/auth/register", {
+            "email": "proof@example.pk", "password": PASSWORD, "name": "Proof", "plan": "starter",
+            "billing": BILLING_PK}).body
+        token, invoice = signup["access_token"], signup["invoice"]
+        payment = http("POST", f"{base}/api/v1/billing/admin/payments/confirm", {
+            "invoice_id": invoice["id"], "payment_method": "bank_transfer", "amount": "89.00",
+            "manual_reference": "BT-PROOF-1"}, token=token).body["id"]
+        form = http("POST", f"{base}/api/v1/billing/payments/{payment}/proof",
+                    {"content_type": "image/png"}, token=token).body["upload"]
+        body, content_type = _multipart(form["fields"], PNG, "receipt.png")
+        upload = urllib.request.Request(form["url"], data=body, method="POST",
+                                        headers={"Content-Type": content_type})
+        urllib.request.urlopen(upload, timeout=10).close()
+        assert http("POST", f"{base}/api/v1/billing/payments/{payment}/proof/complete",
+                    token=token).status == 200
+        assert stack.process is not None
+        stack.process.send_signal(signal.SIGKILL)
+        stack.process.wait(timeout=10)
+
+    with devserver(tmp_path, **FAST_HASHING) as stack:
+        admin = http("POST", f"{stack.base_url}/api/v1/auth/login",
+                     {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).body["access_token"]
+        detail = http("GET", f"{stack.base_url}/api/v1/billing/admin/payments/{payment}", token=admin)
+        with urllib.request.urlopen(detail.body["proof_url"], timeout=10) as response:
+            assert response.read() == PNG
