@@ -281,6 +281,12 @@ def reject_payment(payment_id: str) -> dict[str, Any]:
     return payments.reject(principal, payment_id, _body(optional=True))
 
 
+@route("/api/v1/billing/admin/invoices/by-reference/{reference}")
+def invoice_by_reference(reference: str) -> dict[str, Any]:
+    _principal("admin")
+    return admin.invoice_by_reference(reference)
+
+
 @route("/api/v1/billing/admin/status")
 def system_status() -> dict[str, Any]:
     _principal("admin")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import outbox, proofs, references, store
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.errors import BadRequest, Invalid, NotFound
 from chalicelib.models import (
     AccountModel,
     AuditEventModel,
@@ -64,6 +64,25 @@ def payment_detail(payment_id: str) -> dict[str, Any]:
             "account": account_view(account) if account else None,
             "history": [event_view(event) for event in history], **review_hints(payment),
             "proof_url": proofs.view_url(payment)}
+
+
+def invoice_by_reference(text: str) -> dict[str, Any]:
+    """The invoice a payment reference (e.g. read off a bank statement) belongs to, with its account
+    and payments; a reference whose check character fails is a typo, said so rather than 404."""
+    if not references.is_valid(text):
+        raise Invalid(f"{text[:40]} is not a valid payment reference: a character is wrong or two "
+                      "are swapped (references look like PR-7K4Q-X9MP).", code="invalid_reference",
+                      details={"fields": {"reference": "check character does not match"}})
+    reference = references.format_reference(references.compact(text).removeprefix(references.PREFIX))
+    with store.guard():
+        invoice = next(iter(InvoiceModel.by_reference.query(reference, limit=1)), None)
+    if invoice is None:
+        raise NotFound(f"No invoice has the payment reference {reference}.", code="invoice_not_found")
+    account = store.get(AccountModel, invoice.account_id)
+    with store.guard():
+        payments = list(PaymentModel.by_invoice.query(invoice.invoice_id))
+    return {"invoice": invoice_view(invoice), "account": account_view(account) if account else None,
+            "payments": [payment_view(payment) for payment in payments]}
 
 
 def system_status() -> dict[str, Any]:

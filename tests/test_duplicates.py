@@ -90,3 +90,30 @@ def test_a_mistyped_payment_reference_is_caught_and_the_right_one_named(
         reply = api.confirm(paid_signup.token, paid_signup.invoice_id, reference=f"TRX 1 {swapped}")
     error = assert_error(reply, 422, "payment_reference_typo")
     assert reference in error["message"]
+
+
+def test_an_admin_finds_the_invoice_of_a_reference_read_off_a_statement(
+        api: Api, paid_signup: PaidSignup) -> None:
+    reference = invoice(paid_signup.invoice_id).payment_reference
+    payment = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
+    admin = api.admin_token()
+    written = references.compact(reference).lower()  # as typed from a statement: "pr7k4qx9mp"
+    found = api.get(f"/api/v1/billing/admin/invoices/by-reference/{written}", token=admin)
+    assert found.status == 200, found.body
+    assert found.body["invoice"]["id"] == paid_signup.invoice_id
+    assert [p["id"] for p in found.body["payments"]] == [payment]
+    assert found.body["account"]["id"] == paid_signup.account_id
+
+
+def test_a_mistyped_reference_is_called_a_typo_not_unknown(api: Api, paid_signup: PaidSignup) -> None:
+    code = references.compact(invoice(paid_signup.invoice_id).payment_reference)[2:]
+    i = next(i for i in range(7) if code[i] != code[i + 1])
+    typo = references.format_reference(code[:i] + code[i + 1] + code[i] + code[i + 2:])
+    admin = api.admin_token()
+    reply = api.get(f"/api/v1/billing/admin/invoices/by-reference/{typo}", token=admin)
+    assert_error(reply, 422, "invalid_reference")
+    unknown = references.new_reference()
+    assert_error(api.get(f"/api/v1/billing/admin/invoices/by-reference/{unknown}", token=admin),
+                 404, "invoice_not_found")
+    assert_error(api.get(f"/api/v1/billing/admin/invoices/by-reference/{unknown}",
+                         token=paid_signup.token), 403)

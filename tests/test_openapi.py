@@ -351,6 +351,9 @@ def test_workflow_responses_match_the_spec(contract):
     detail = c.get(f"/api/v1/billing/admin/payments/{second['id']}", 200, token=admin).body
     assert [e["action"] for e in detail["history"]] == ["submitted", "proof_attached", "approved"]
     assert detail["proof_url"]
+    found = c.get(f"/api/v1/billing/admin/invoices/by-reference/{approved['invoice']['payment_reference']}",
+                  200, token=admin).body
+    assert found["invoice"]["status"] == "paid"
     me = c.get("/api/v1/auth/me", 200, token=token).body
     assert me["pending_invoice"] is None and me["subscription"]["status"] == "active"
     # And a second paid signup (India, UPI) is approved with an empty body
