@@ -74,7 +74,7 @@ def send_reminders(moment: datetime) -> list[str]:
         tx.update("invoice", invoice, [InvoiceModel.reminded_at.set(at)],
                   condition=(InvoiceModel.status == "pending")
                   & InvoiceModel.reminded_at.does_not_exist())
-        notifications.queue_invoice_reminder(tx, invoice=invoice, at=at)
+        notifications.queue_invoice_reminder(tx, invoice=invoice, at=_mail_time(moment))
         if _commit(tx, invoice.invoice_id):
             done.append(invoice.invoice_id)
     return done
@@ -91,13 +91,13 @@ def void_unpaid(moment: datetime) -> list[str]:
         if subscription is None or account is None:
             log.warning("invoice %s: subscription or account missing; not voided", invoice.invoice_id)
             continue
-        if _void(invoice, subscription, account, stamp(moment)):
+        if _void(invoice, subscription, account, stamp(moment), _mail_time(moment)):
             done.append(invoice.invoice_id)
     return done
 
 
 def _void(invoice: InvoiceModel, subscription: SubscriptionModel, account: AccountModel,
-          at: str) -> bool:
+          at: str, mail_at: str | None = None) -> bool:
     tx = Tx()
     tx.update("invoice", invoice, [InvoiceModel.status.set("void"), InvoiceModel.voided_at.set(at),
                                    InvoiceModel.open.remove()],
@@ -122,7 +122,7 @@ def _void(invoice: InvoiceModel, subscription: SubscriptionModel, account: Accou
                   from_status="pending_payment", to_status="suspended", actor=SYSTEM, at=at)
         tx.update("counter", CounterModel(store.shard_key()),
                   [CounterModel.accounts_pending_payment.add(-1), CounterModel.accounts_suspended.add(1)])
-    notifications.queue_invoice_voided(tx, invoice=invoice, at=at)
+    notifications.queue_invoice_voided(tx, invoice=invoice, at=mail_at or at)
     return _commit(tx, invoice.invoice_id)
 
 
@@ -141,10 +141,17 @@ def alert_overdue_reviews(moment: datetime) -> list[str]:
         tx.update("payment", payment, [PaymentModel.sla_alerted_at.set(at)],
                   condition=(PaymentModel.status == PENDING)
                   & PaymentModel.sla_alerted_at.does_not_exist())
-        notifications.queue_approval_overdue(tx, payment=payment, invoice=invoice, at=at)
+        notifications.queue_approval_overdue(tx, payment=payment, invoice=invoice,
+                                             at=_mail_time(moment))
         if _commit(tx, payment.payment_id):
             done.append(payment.payment_id)
     return done
+
+
+def _mail_time(moment: datetime) -> str:
+    """When a job's email is due: now, even when the jobs run as of a later time (`make jobs AT=`),
+    so the outbox sends it at once rather than on that date."""
+    return stamp(min(moment, clock_now()))
 
 
 def _open_invoices(range_condition: Any, filter_condition: Any) -> list[InvoiceModel]:

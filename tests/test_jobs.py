@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from chalicelib import integrity, jobs
+from chalicelib.clock import stamp
 from chalicelib.models import (
     AccountModel,
     InvoiceModel,
@@ -36,6 +37,8 @@ def test_the_reminder_goes_once_to_the_billing_contact_two_days_before(
     assert reminder.recipient == "billing@khan.pk"
     assert reminder.context["payment_reference"] == invoice(paid_signup.invoice_id).payment_reference
     assert invoice(paid_signup.invoice_id).reminded_at is not None
+    # Run as of a later time (`make jobs AT=...`), the email is still due now, not then
+    assert reminder.next_attempt_at <= stamp(datetime.now(timezone.utc))
 
 
 def test_an_invoice_unpaid_after_the_grace_period_is_voided_once(api: Api, paid_signup: PaidSignup) -> None:
