@@ -78,9 +78,16 @@ def test_receipt_attached_when_confirming_and_the_admin_reviews_it(web, shot):
     # When they confirm again with the payment reference in the bank reference and a PNG receipt
     receipt = png()
     reference = f"{invoice['payment_reference']} TID {uuid.uuid4().hex[:6].upper()}"
+    user.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web.url)
     user.get_by_role("button", name="Submit payment again").click()
     dialog = user.get_by_role("dialog", name="Confirm your payment")
     expect(dialog.locator("[data-payment-reference]")).to_have_text(invoice["payment_reference"])
+    # (the Copy button puts the payment reference on the clipboard; paste it and add the TID)
+    dialog.get_by_role("button", name=f"Copy {invoice['payment_reference']}").click()
+    expect(user.locator("#toasts")).to_contain_text(f"Copied {invoice['payment_reference']}.")
+    dialog.get_by_label("Payment reference").focus()
+    user.keyboard.press("Control+V")
+    expect(dialog.get_by_label("Payment reference")).to_have_value(invoice["payment_reference"])
     dialog.get_by_label("Payment reference").fill(reference)
     dialog.get_by_label("Receipt or screenshot").set_input_files(
         {"name": "receipt.png", "mimeType": "image/png", "buffer": receipt})
