@@ -2,6 +2,7 @@
 and the links in emails opening the right screens."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from playwright.sync_api import expect
@@ -30,9 +31,23 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     expect(banner).to_contain_text("Payment due: $89.00 USD")
     expect(banner).to_contain_text("JazzCash")
     expect(banner).to_contain_text("0300-1234567")  # the wallet to pay to
-    expect(banner.locator(".reference")).to_have_text(invoice["invoice_number"])
+    # The reference to write in the transfer is the invoice's payment reference (PR-XXXX-XXXX)
+    assert re.fullmatch(r"PR-[2-9A-Y]{4}-[2-9A-Y]{4}", invoice["payment_reference"]), invoice
+    expect(banner.locator("[data-payment-reference]")).to_have_text(invoice["payment_reference"])
+    expect(banner).to_contain_text("Write this in the transfer's description")
+    expect(banner.get_by_role("button", name=f"Copy {invoice['payment_reference']}")).to_be_visible()
     expect(user.locator("[data-metric=status]")).to_contain_text("Awaiting payment")
     shot(user, "dashboard-payment-due")
+    # And the invoice says the same
+    banner.get_by_role("link", name="View invoice").click()
+    expect(user.get_by_role("heading", name=f"Invoice {invoice['invoice_number']}")).to_be_visible()
+    summary = user.locator("dl.kv").filter(has_text="Payment reference")
+    expect(summary.locator("[data-payment-reference]")).to_have_text(invoice["payment_reference"])
+    how_to_pay = user.locator("section").filter(has=user.get_by_role("heading", name="How to pay"))
+    expect(how_to_pay.locator("[data-payment-reference]")).to_have_text(invoice["payment_reference"])
+    shot(user, "invoice-payment-reference")
+    user.go_back()
+    expect(user.get_by_role("heading", name="Hello, Ayesha")).to_be_visible()
 
     # When they confirm with a wrong amount, the API's 422 shows at the amount field
     reference = _reference("TID")

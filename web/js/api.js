@@ -122,6 +122,9 @@ export const api = {
   invoice: (id) => request("GET", `/billing/invoices/${encodeURIComponent(id)}`),
   payments: (cursor) => request("GET", "/billing/payments", { query: { limit: 100, cursor } }),
   confirmPayment: (body, idempotencyKey) => post("/billing/admin/payments/confirm", body, { idempotencyKey }),
+  startProofUpload: (paymentId, contentType) => post(`/billing/payments/${encodeURIComponent(paymentId)}/proof`,
+    { content_type: contentType }),
+  completeProofUpload: (paymentId) => request("POST", `/billing/payments/${encodeURIComponent(paymentId)}/proof/complete`),
   // Admin
   approvalQueue: (cursor) => request("GET", "/billing/admin/payments",
     { query: { status: "pending_approval", limit: 25, cursor } }),
@@ -132,6 +135,29 @@ export const api = {
     { admin_notes: adminNotes }, { idempotencyKey }),
   status: () => request("GET", "/billing/admin/status"),
 };
+
+/**
+ * Send a file with a presigned POST form ({url, fields}) straight to the file store: every field
+ * first, the file last as `file`. The store answers 204 or 201; anything else is an ApiError.
+ */
+export async function uploadFile(upload, file) {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(upload.fields ?? {})) form.append(name, value);
+  form.append("file", file);
+  let response;
+  try {
+    response = await fetch(upload.url, { method: "POST", body: form });
+  } catch {
+    throw new ApiError(0, "network_error", "The file could not be sent. Check your connection and try again.");
+  }
+  if (response.ok) return;
+  const text = await response.text().catch(() => "");
+  const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? `http_${response.status}`;
+  const tooLarge = code === "EntityTooLarge";
+  throw new ApiError(response.status, tooLarge ? "proof_too_large" : "upload_failed",
+    tooLarge ? "The file is larger than 5 MB." : `The file store refused the file (${code}).`,
+    { fields: { file: tooLarge ? "at most 5 MB" : "could not be uploaded" } });
+}
 
 /** Payment methods for a country, one per method slug, the country's own first: a country's method
  *  replaces the global one of the same name (that is the one the API records when you confirm). */

@@ -80,10 +80,11 @@ export function showErrors(form, fieldErrors, message) {
   return shown;
 }
 
-/** The form's named values as an object, trimmed (passwords as typed); empty strings left out. */
+/** The form's named values as an object, trimmed (passwords as typed); empty strings and files left out. */
 export function values(form) {
   const out = {};
   for (const [name, raw] of new FormData(form).entries()) {
+    if (typeof raw !== "string") continue;
     const isPassword = form.elements.namedItem(name)?.type === "password";
     const text = isPassword ? String(raw) : String(raw).trim();
     if (text !== "") out[name] = text;

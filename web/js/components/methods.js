@@ -1,6 +1,7 @@
 // Payment methods: how to pay with one (instructions and account details), and a selector of them.
 import { h, humanize, nextId } from "../dom.js";
 import { choiceCard } from "../forms.js";
+import { paymentReference } from "./reference.js";
 
 const DETAIL_LABELS = {
   account_title: "Account title",
@@ -36,8 +37,8 @@ export function methodCard(method, { reference } = {}) {
     h("h3", {}, method.display_name),
     h("p", { class: "small muted" }, method.instructions),
     methodDetails(method),
-    reference ? h("p", { class: "small", style: "margin-top:.6rem" }, "Reference to write on the transfer: ",
-      h("span", { class: "reference" }, reference)) : null);
+    reference ? h("p", { class: "small", style: "margin-top:.6rem" }, "Write this in the transfer's description: ",
+      paymentReference(reference)) : null);
 }
 
 /** The display name of a method slug among loaded methods ("bank_transfer" -> "Bank transfer (Pakistan, IBFT)"). */

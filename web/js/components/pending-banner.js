@@ -4,12 +4,14 @@ import { date, dateTime, h, humanize, money, toast } from "../dom.js";
 import { render } from "../router.js";
 import { methodCard, methodName } from "./methods.js";
 import { openConfirmModal } from "./confirm-modal.js";
+import { attachProofForm, receiptAttached } from "./proof.js";
 
 /** Open the confirmation modal for an invoice, then redraw the screen if a payment was submitted. */
 export async function confirmFlow(invoice, methods, method) {
   const payment = await openConfirmModal({ invoice, methods, method });
   if (payment) {
-    toast(`Payment confirmation submitted (${payment.manual_reference}). We will email you when it is checked.`);
+    toast(`Payment confirmation submitted (${payment.manual_reference})${payment.proof ? " with its receipt" : ""}. `
+      + "We will email you when it is checked.");
     await render();
   }
   return payment;
@@ -30,7 +32,11 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true } = {})
       h("p", {}, `We received your confirmation of ${money(latest.amount, latest.currency)} ${latest.currency} by `,
         h("strong", {}, methodName(latest.payment_method, methods)), " with reference ",
         h("span", { class: "reference" }, latest.manual_reference), ` on ${dateTime(latest.created_at)}.`),
-      h("p", {}, "An admin checks it against the bank or wallet statement. We will email you as soon as it is decided; there is nothing else to do."),
+      h("p", {}, "An admin checks it against the bank or wallet statement. We will email you as soon as it is decided.",
+        latest.proof ? " There is nothing else to do." : " A receipt or screenshot of the payment helps them find it."),
+      latest.proof ? h("p", {}, receiptAttached(latest, { long: true }))
+        : h("div", { class: "pay-box" }, h("h3", { class: "small-title" }, "Attach a receipt", h("span", { class: "optional" }, " (optional)")),
+          attachProofForm(latest, () => render())),
       invoiceLink ? h("div", { class: "actions" }, invoiceLink) : null);
   }
 
@@ -54,7 +60,7 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true } = {})
     h("h2", { id: "banner-title" }, `Payment due: ${amount}`),
     h("p", {}, `Your ${humanize(invoice.plan)} plan starts once invoice `, h("strong", {}, invoice.invoice_number),
       ` is paid (due ${date(invoice.due_date)}). Pay outside this site, then confirm the payment here.`),
-    preferred ? h("div", { class: "pay-box" }, methodCard(preferred, { reference: invoice.invoice_number })) : null,
+    preferred ? h("div", { class: "pay-box" }, methodCard(preferred, { reference: invoice.payment_reference })) : null,
     methods.length > 1 ? h("p", { class: "small muted" }, "Other ways to pay are listed on the invoice.") : null,
     h("div", { class: "actions" }, confirmButton, invoiceLink));
 }

@@ -2,6 +2,8 @@
 import { ApiError, api, idempotencyKeys } from "../api.js";
 import { age, badge, count, countryName, dateTime, h, humanize, money, toast } from "../dom.js";
 import { methodName } from "../components/methods.js";
+import { proofSummary } from "../components/proof.js";
+import { paymentReference } from "../components/reference.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 import { render } from "../router.js";
 
@@ -19,14 +21,47 @@ function statusCards(status) {
       status.payments_pending_approval === 1 ? "payment to check" : "payments to check"));
 }
 
+/** A short form of a payment id for links: "pay_01HX…" -> its last 8 characters. */
+const shortId = (id) => (id.length > 12 ? `…${id.slice(-8)}` : id);
+
+/**
+ * The review hints of a payment: "Reference matches" when the payer's bank reference contains the
+ * invoice's payment reference, and "Possible duplicate of …" linking the payments it may repeat.
+ */
+function reviewHints({ flags }, { detail = false } = {}) {
+  if (!flags) return null;
+  const duplicates = flags.near_duplicate_of ?? [];
+  const hints = [];
+  if (flags.reference_matches) {
+    hints.push(h("span", { class: "badge badge-success", "data-hint": "reference-matches" }, "Reference matches"));
+  } else if (detail) {
+    hints.push(h("span", { class: "badge badge-neutral", "data-hint": "reference-missing" },
+      "Payment reference not in the bank reference"));
+  }
+  if (duplicates.length) {
+    hints.push(h("span", { class: "hint-duplicate", "data-hint": "near-duplicate" },
+      h("span", { class: "badge badge-warning" }, "Possible duplicate"), " of ",
+      duplicates.map((id, i) => [i ? ", " : null, h("a", {
+        href: `/admin/payments/${encodeURIComponent(id)}`, class: "mono",
+        "aria-label": `Possible duplicate of payment ${id}`,
+      }, detail ? id : shortId(id))])));
+  }
+  return hints.length ? h("div", { class: "hints" }, hints) : null;
+}
+
 function queueRows(items) {
-  return items.map((payment) => h("tr", { dataset: { payment: payment.id } },
+  return items.map((payment) => h("tr", {
+    dataset: { payment: payment.id }, class: payment.flags?.reference_matches ? "row-match" : null,
+  },
     h("td", { "data-label": "Submitted" }, h("strong", {}, age(payment.created_at)),
       h("div", { class: "small muted" }, dateTime(payment.created_at))),
     h("td", { "data-label": "Account" }, payment.account?.name ?? payment.account_id),
     h("td", { "data-label": "Amount", class: "num" }, `${money(payment.amount, payment.currency)} ${payment.currency}`),
     h("td", { "data-label": "Method" }, humanize(payment.payment_method)),
-    h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference)),
+    h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference),
+      payment.payment_reference ? h("div", { class: "small muted" }, "Invoice's: ", h("span", { class: "mono" }, payment.payment_reference)) : null,
+      reviewHints(payment),
+      payment.proof ? h("div", { class: "small", "data-proof": "attached" }, "Receipt attached") : null),
     h("td", { "data-label": "Action" }, h("a", {
       class: "btn btn-secondary", href: `/admin/payments/${encodeURIComponent(payment.id)}`,
       "aria-label": `Review payment ${payment.manual_reference} from ${payment.account?.name ?? "account"}`,
@@ -71,7 +106,7 @@ function historyList(history) {
   return h("ol", { class: "timeline" }, history.map((event) => h("li", {},
     h("div", {}, h("strong", {}, humanize(event.action)), " · ",
       event.from_status ? [badge(event.from_status), " → "] : null, badge(event.to_status)),
-    h("div", { class: "when" }, `${dateTime(event.at)} by ${event.action === "submitted" ? "the customer" : event.actor}`),
+    h("div", { class: "when" }, `${dateTime(event.at)} by ${["submitted", "proof_attached"].includes(event.action) ? "the customer" : event.actor}`),
     event.notes ? h("div", { class: "small" }, `“${event.notes}”`) : null)));
 }
 
@@ -122,7 +157,8 @@ function decisionForms(payment) {
 export async function adminPaymentView(ctx) {
   if (!ctx.requireUser({ admin: true })) return;
   ctx.loading();
-  const { payment, invoice, account, history } = await api.payment(ctx.params.id);
+  const detail = await api.payment(ctx.params.id);
+  const { payment, invoice, account, history } = detail;
   const snapshot = invoice?.billing_snapshot ?? {};
   const methods = await api.paymentMethods(snapshot.country).catch(() => []);
   const method = methodName(payment.payment_method, methods.filter((m) => m.country !== null).concat(methods));
@@ -144,7 +180,9 @@ export async function adminPaymentView(ctx) {
       h("section", { class: "card" }, h("h2", {}, "Payment"), kv([
         ["Amount", `${money(payment.amount, payment.currency)} ${payment.currency}`],
         ["Method", method],
-        ["Reference", h("span", { class: "mono" }, payment.manual_reference)],
+        ["Bank reference", h("span", { class: "mono", "data-bank-reference": true }, payment.manual_reference)],
+        ["Payment reference", paymentReference(detail.payment_reference, { copy: false })],
+        ["Review hints", reviewHints(detail, { detail: true }) ?? h("span", { class: "muted" }, "None")],
         payment.manual_notes ? ["User's notes", payment.manual_notes] : null,
         ["Submitted", dateTime(payment.created_at)],
         ["Status", badge(payment.status)],
@@ -164,6 +202,24 @@ export async function adminPaymentView(ctx) {
         ["Plan", humanize(account.plan)],
         ["Billing email", snapshot.billing_email ?? "—"],
       ]) : h("p", { class: "muted" }, "Missing."))),
+    receiptCard(payment, detail.proof_url),
     decided ? null : decisionForms(payment),
     h("section", { class: "card", style: "margin-top:1rem" }, h("h2", {}, "History"), historyList(history)));
+}
+
+/** The payer's receipt: a link that opens it (valid for a few minutes) and, for an image, a preview. */
+function receiptCard(payment, url) {
+  const body = !payment.proof
+    ? h("p", { class: "muted" }, "No receipt attached.")
+    : [
+      h("p", { class: "small muted" }, `${proofSummary(payment.proof)}, attached ${dateTime(payment.proof.uploaded_at)}.`),
+      url ? h("p", {}, h("a", { class: "btn btn-secondary", href: url, target: "_blank", rel: "noopener noreferrer", "data-receipt-link": true },
+        "View receipt", h("span", { class: "visually-hidden" }, " (opens in a new tab)"))) : null,
+      url && payment.proof.content_type.startsWith("image/")
+        ? h("img", { class: "receipt-preview", src: url, alt: "The payer's receipt", "data-receipt-preview": true })
+        : null,
+      url ? h("p", { class: "small muted" }, "The link works for 5 minutes; reload the page for a new one.") : null,
+    ];
+  return h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "receipt-title", "data-receipt": payment.proof ? "attached" : "none" },
+    h("h2", { id: "receipt-title" }, "Receipt"), body);
 }

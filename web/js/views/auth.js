@@ -139,7 +139,7 @@ export async function signupView(ctx) {
         h("dt", {}, "Amount due"), h("dd", {}, `${money(selected.price, selected.currency)} ${selected.currency}`),
         h("dt", {}, "Billing country"), h("dd", {}, countryName(form.elements.namedItem("billing.country").value))),
       h("p", { class: "small muted", style: "margin:.75rem 0 0" },
-        "After you create the account we show the invoice number to use as your payment reference."));
+        "After you create the account we show your payment reference (like PR-7K4Q-X9MP) to write in the transfer's description."));
   }
 
   async function loadMethods() {

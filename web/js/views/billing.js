@@ -3,6 +3,8 @@ import { api, distinctMethods } from "../api.js";
 import { badge, countryName, date, dateTime, h, money, price } from "../dom.js";
 import { pendingBanner } from "../components/pending-banner.js";
 import { methodCard, methodName } from "../components/methods.js";
+import { receiptAttached } from "../components/proof.js";
+import { paymentReference } from "../components/reference.js";
 import { loadAccount, planLabel } from "./dashboard.js";
 
 const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
@@ -37,7 +39,8 @@ function paymentsTable(payments, invoices, methods) {
       cell("Method", methodName(payment.payment_method, methods)),
       cell("Reference", h("span", { class: "mono" }, payment.manual_reference)),
       cell("Status", badge(payment.status),
-        payment.status === "failed" && payment.admin_notes ? h("div", { class: "small muted" }, payment.admin_notes) : null),
+        payment.status === "failed" && payment.admin_notes ? h("div", { class: "small muted" }, payment.admin_notes) : null,
+        payment.proof ? h("div", {}, receiptAttached(payment)) : null),
       numCell("Amount", `${money(payment.amount, payment.currency)} ${payment.currency}`))))));
 }
 
@@ -104,12 +107,12 @@ export async function invoiceView(ctx) {
           h("dt", {}, "Amount"), h("dd", { "data-amount": invoice.amount }, `${money(invoice.amount, invoice.currency)} ${invoice.currency}`),
           h("dt", {}, "Status"), h("dd", {}, badge(invoice.status)),
           h("dt", {}, pending ? "Due" : "Paid"), h("dd", {}, pending ? date(invoice.due_date) : dateTime(invoice.paid_at)),
-          h("dt", {}, "Reference"), h("dd", {}, h("span", { class: "reference" }, invoice.invoice_number)))),
+          h("dt", {}, "Payment reference"), h("dd", {}, paymentReference(invoice.payment_reference, { copy: pending })))),
       h("section", { class: "card" }, h("h2", {}, "Billed to"), billedTo(invoice.billing_snapshot ?? {}))),
     pending && methods.length && latest?.status !== "pending_approval" ? h("section", { class: "card", style: "margin-top:1rem" },
       h("h2", {}, "How to pay"),
       h("p", { class: "muted small" }, `Use any of these methods for ${countryName(country)}; write `,
-        h("span", { class: "reference" }, invoice.invoice_number), " as the reference."),
+        paymentReference(invoice.payment_reference, { copy: false }), " in the transfer's description."),
       h("div", { class: "grid grid-2" }, methods.map((method) =>
         h("div", { class: "card", style: "box-shadow:none" }, methodCard(method))))) : null,
     h("section", { class: "card", style: "margin-top:1rem" },
