@@ -29,7 +29,7 @@ PLANS: tuple[dict[str, Any], ...] = (
      "features": ["Staff and admin accounts"]},
 )
 
-_REF = "Write your invoice number in the transfer's description."
+_REF = "Write your invoice's payment reference (PR-...) in the transfer's description."
 
 PAYMENT_METHODS: tuple[dict[str, Any], ...] = (
     # Global: open to every country.
