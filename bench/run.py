@@ -21,6 +21,7 @@ import platform
 import socket
 import statistics
 import subprocess
+import uuid
 import sys
 import tempfile
 import threading
@@ -164,7 +165,8 @@ class InProcess:
         signup = self.register("starter")
         status, reply = self.request("POST", "/api/v1/billing/admin/payments/confirm/", {
             "invoice_id": signup["invoice"]["id"], "payment_method": "bank_transfer",
-            "amount": "89.00", "manual_reference": "BT-1"}, token=signup["access_token"])
+            "amount": "89.00", "manual_reference": f"BT-{uuid.uuid4().hex[:12]}"},
+            token=signup["access_token"])
         assert status == 201, reply
         return str(reply["id"])
 
@@ -238,7 +240,8 @@ def in_process() -> list[Row]:
             bench.measure("confirm", WRITES, lambda: (lambda s: lambda: get(
                 "POST", "/api/v1/billing/admin/payments/confirm/", {
                     "invoice_id": s["invoice"]["id"], "payment_method": "bank_transfer",
-                    "amount": "89.00", "manual_reference": "BT-1"}, token=s["access_token"]))(
+                    "amount": "89.00", "manual_reference": f"BT-{uuid.uuid4().hex[:12]}"},
+                    token=s["access_token"]))(
                 bench.register("starter")), 201),
             bench.measure("admin queue", READS, lambda: lambda: get(
                 "GET", "/api/v1/billing/admin/payments?status=pending_approval", token=admin), 200),
