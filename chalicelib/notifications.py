@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from chalicelib import outbox, store
+from chalicelib import aws_clients, outbox, store
 from chalicelib.clock import now as clock_now
 from chalicelib.clock import stamp
 from chalicelib.config import get_settings
@@ -224,24 +224,10 @@ def _payment_methods(country: str | None, preferred: str | None) -> list[dict[st
 
 # Sending ------------------------------------------------------------------------------------------
 
-_ses: Any = None
-_ses_key: tuple[str, str | None] | None = None
-
-
 def ses_client() -> Any:
     """The SES client of this container, made on first use (SES_ENDPOINT_URL points it at moto)."""
-    global _ses, _ses_key
-    settings = get_settings()
-    key = (settings.region, settings.ses_endpoint_url)
-    if _ses is None or _ses_key != key:
-        import boto3
-        from botocore.config import Config
-
-        _ses = boto3.client("ses", region_name=settings.region, endpoint_url=settings.ses_endpoint_url,
-                            config=Config(connect_timeout=5, read_timeout=15,
-                                          retries={"max_attempts": 2, "mode": "standard"}))
-        _ses_key = key
-    return _ses
+    return aws_clients.client("ses", get_settings().ses_endpoint_url, connect_timeout=5,
+                              read_timeout=15, retries={"max_attempts": 2, "mode": "standard"})
 
 
 def send(email: Email) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib import store
+from chalicelib import aws_clients, store
 from chalicelib.auth import Principal
 from chalicelib.clock import stamp
 from chalicelib.config import get_settings
@@ -32,25 +32,11 @@ START = {"content_type": Text(required=True, max_len=40, check=lambda t: t.lower
                               else None, check_message="must be image/png, image/jpeg or application/pdf")}
 PENDING = "pending_approval"
 
-_s3: Any = None
-_s3_key: tuple[str, str | None] | None = None
-
-
 def s3_client() -> Any:
     """The S3 client of this container, made on first use (S3_ENDPOINT_URL points it at moto)."""
-    global _s3, _s3_key
-    settings = get_settings()
-    key = (settings.region, settings.s3_endpoint_url)
-    if _s3 is None or _s3_key != key:
-        import boto3
-        from botocore.config import Config
-
-        _s3 = boto3.client("s3", region_name=settings.region, endpoint_url=settings.s3_endpoint_url,
-                           config=Config(signature_version="s3v4", connect_timeout=3, read_timeout=10,
-                                         s3={"addressing_style": "path"},
-                                         retries={"max_attempts": 2, "mode": "standard"}))
-        _s3_key = key
-    return _s3
+    return aws_clients.client("s3", get_settings().s3_endpoint_url, signature_version="s3v4",
+                              connect_timeout=3, read_timeout=10, s3={"addressing_style": "path"},
+                              retries={"max_attempts": 2, "mode": "standard"})
 
 
 def sniff(head: bytes) -> str | None:
