@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,22 +160,34 @@ def paid_signup(api: Api) -> PaidSignup:
                       body["subscription"]["id"], "ayesha@khan.pk")
 
 
+@contextmanager
+def aws_spy(record: Callable[[str, str, dict[str, Any]], None]) -> Iterator[None]:
+    """Call `record(service, operation, params)` for every AWS call any client makes in the block
+    (spies nest: each wraps the one before)."""
+    inner = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation_name: str, api_params: Any) -> Any:
+        record(self.meta.service_model.service_name, operation_name, api_params)
+        return inner(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = spy
+    try:
+        yield
+    finally:
+        botocore.client.BaseClient._make_api_call = inner
+
+
+def operations_of(service: str, calls: list[str]) -> Callable[[str, str, dict[str, Any]], None]:
+    """A recorder for `aws_spy` keeping the operation names of one service."""
+    return lambda name, operation, _: calls.append(operation) if name == service else None
+
+
 @pytest.fixture
 def ddb_calls() -> Iterator[list[str]]:
     """Every DynamoDB operation the code makes while the fixture is active, in order."""
     calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def spy(self: Any, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = spy
-    try:
+    with aws_spy(operations_of("dynamodb", calls)):
         yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original
 
 
 # Real HTTP against the local stack ------------------------------------------------------------

@@ -4,10 +4,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import botocore.client
 import pytest
 
-from tests.conftest import Api, Reply
+from tests.conftest import Api, Reply, aws_spy
 
 # The most DynamoDB calls each request may make (the performance budget).
 BUDGET = {
@@ -74,23 +73,18 @@ def meter(api: Api, ddb_calls: list[str]) -> Meter:
 def tables(ddb_calls: list[str]) -> Iterator[list[tuple[str, frozenset[str]]]]:
     """Every DynamoDB call as (operation, tables it names); layered over `ddb_calls`."""
     seen: list[tuple[str, frozenset[str]]] = []
-    inner = botocore.client.BaseClient._make_api_call
 
-    def spy(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
+    def record(service: str, operation_name: str, api_params: dict[str, Any]) -> None:
+        if service == "dynamodb":
             names = set(api_params.get("RequestItems", {}))
             if "TableName" in api_params:
                 names.add(api_params["TableName"])
             for item in api_params.get("TransactItems", []):
                 names.update(part["TableName"] for part in item.values())
             seen.append((operation_name, frozenset(names)))
-        return inner(self, operation_name, api_params)
 
-    botocore.client.BaseClient._make_api_call = spy
-    try:
+    with aws_spy(record):
         yield seen
-    finally:
-        botocore.client.BaseClient._make_api_call = inner
 
 
 def test_public_routes_signup_and_login_stay_within_budget(api: Api, meter: Meter) -> None:

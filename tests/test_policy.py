@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import botocore.client
 import pytest
 from chalice.test import Client
 
@@ -24,7 +23,7 @@ from chalicelib.config import get_settings
 from chalicelib.models import OutboxModel
 from deploy import policy, tables
 from deploy.stage import Stage, stage_names
-from tests.conftest import PROJECT_DIR, Api
+from tests.conftest import PROJECT_DIR, Api, aws_spy
 from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 from tests.test_token_secret import environment
 
@@ -77,18 +76,13 @@ class Calls(list):  # type: ignore[type-arg]
 def aws_calls() -> Iterator[Calls]:
     """Every AWS call the code makes while the fixture is active, with its parameters."""
     calls = Calls()
-    original = botocore.client.BaseClient._make_api_call
 
-    def spy(self: Any, operation_name: str, api_params: Any) -> Any:
+    def record(service: str, operation_name: str, api_params: dict[str, Any]) -> None:
         if calls.recording:
-            calls.append(Call(self.meta.service_model.service_name, operation_name, dict(api_params)))
-        return original(self, operation_name, api_params)
+            calls.append(Call(service, operation_name, dict(api_params)))
 
-    botocore.client.BaseClient._make_api_call = spy
-    try:
+    with aws_spy(record):
         yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original
 
 
 def _signed(calls: Calls, reply: Any, operation: str) -> Any:

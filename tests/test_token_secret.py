@@ -14,7 +14,7 @@ import pytest
 from chalicelib import models
 from chalicelib.config import Settings, get_settings, reset_settings, table_variable
 from chalicelib.token_secret import read_parameter
-from tests.conftest import Api
+from tests.conftest import Api, aws_spy, operations_of
 from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 
 PARAMETER = "/billing/prod/jwt-secret"
@@ -47,21 +47,9 @@ def environment(**values: str | None) -> Iterator[Settings]:
 @pytest.fixture
 def ssm_calls(ddb_calls: list[str]) -> Iterator[list[str]]:
     """The SSM operations made while the fixture is active (layered over `ddb_calls`' spy)."""
-    import botocore.client
-
     calls: list[str] = []
-    inner = botocore.client.BaseClient._make_api_call
-
-    def spy(self: Any, operation_name: str, api_params: Any) -> Any:
-        if self.meta.service_model.service_name == "ssm":
-            calls.append(operation_name)
-        return inner(self, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = spy
-    try:
+    with aws_spy(operations_of("ssm", calls)):
         yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = inner
 
 
 def test_table_names_come_from_the_template_variables_when_set() -> None:
