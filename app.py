@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from chalice import Chalice, CORSConfig, Rate, Response
 
@@ -284,7 +285,9 @@ def reject_payment(payment_id: str) -> dict[str, Any]:
 @route("/api/v1/billing/admin/invoices/by-reference/{reference}")
 def invoice_by_reference(reference: str) -> dict[str, Any]:
     _principal("admin")
-    return admin.invoice_by_reference(reference)
+    # API Gateway hands over path parameters decoded, `chalice local` as sent: "PR%207K4Q..." both
+    # ways is the same reference (one never holds a "%").
+    return admin.invoice_by_reference(unquote(reference))
 
 
 @route("/api/v1/billing/admin/status")

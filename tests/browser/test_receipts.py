@@ -243,3 +243,37 @@ def test_reference_typo_and_duplicate_reference_are_shown_at_the_reference_field
     dialog.get_by_role("button", name="Submit confirmation").click()
     expect(dialog).to_be_hidden()
     expect(user.locator("[data-banner=awaiting_approval]")).to_be_visible()
+
+
+def test_the_admin_finds_an_invoice_by_the_reference_on_a_statement_line(web, shot):
+    # Given an invoice with a confirmed payment, and its payment reference as a statement shows it
+    _, invoice, token = _signup(web, "lookup", "Lookup Traders")
+    payment = _confirm(web, token, invoice, _reference("HBL"))
+    written = invoice["payment_reference"].replace("-", " ").lower()
+    admin = web.page()
+    log_in_as_admin(admin, web.url)
+
+    # When the admin looks it up in the console
+    search = admin.get_by_role("region", name="Find an invoice by payment reference")
+    search.get_by_label("Payment reference").fill(written)
+    search.get_by_role("button", name="Find invoice").click()
+
+    # Then the invoice and its payment are shown, and the payment opens from there
+    result = search.locator("[data-lookup]")
+    expect(result).to_contain_text(invoice["invoice_number"])
+    expect(result).to_contain_text("Lookup Traders")
+    shot(admin, "admin-find-by-reference")
+    result.get_by_role("link", name=payment["manual_reference"]).click()
+    expect(admin).to_have_url(f"{web.url}/admin/payments/{payment['id']}")
+
+    # And a mistyped reference (two characters swapped) is called a typo at the field
+    admin.goto(f"{web.url}/admin")
+    code = invoice["payment_reference"].replace("PR-", "").replace("-", "")
+    i = next(i for i in range(7) if code[i] != code[i + 1])
+    swapped = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+    search = admin.get_by_role("region", name="Find an invoice by payment reference")
+    search.get_by_label("Payment reference").fill(f"PR-{swapped[:4]}-{swapped[4:]}")
+    search.get_by_role("button", name="Find invoice").click()
+    expect(search.locator(".field[data-field=reference] .error")).to_contain_text("not a valid payment reference")
+    expect(search.locator("[data-lookup]")).to_be_empty()
+    shot(admin, "admin-find-by-reference-typo")

@@ -134,6 +134,8 @@ export const api = {
   reject: (id, adminNotes, idempotencyKey) => post(`/billing/admin/payments/${encodeURIComponent(id)}/reject`,
     { admin_notes: adminNotes }, { idempotencyKey }),
   status: () => request("GET", "/billing/admin/status"),
+  invoiceByReference: (reference) => request("GET",
+    `/billing/admin/invoices/by-reference/${encodeURIComponent(reference)}`),
 };
 
 /**

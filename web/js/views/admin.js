@@ -68,6 +68,43 @@ function queueRows(items) {
     }, "Review"))));
 }
 
+/** "Find an invoice by payment reference": for a statement line whose payment nobody confirmed. */
+function referenceSearch() {
+  const result = h("div", { "aria-live": "polite", style: "margin-top:1rem", dataset: { lookup: "" } });
+  const button = h("button", { class: "btn btn-secondary", type: "submit" }, "Find invoice");
+  const form = h("form", { novalidate: true, class: "inline-form" },
+    formAlert(),
+    field({ label: "Payment reference", name: "reference", autocomplete: "off",
+      hint: "As written in the transfer's description, e.g. PR-7K4Q-X9MP. A typo is caught." }),
+    button);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    result.replaceChildren();
+    const reference = (values(form).reference ?? "").trim();
+    if (!reference) return showErrors(form, { reference: "Enter a payment reference" });
+    try {
+      const found = await busy(button, "Finding…", () => api.invoiceByReference(reference));
+      const { invoice, account, payments } = found;
+      result.replaceChildren(h("dl", { class: "kv" },
+        h("dt", {}, "Invoice"), h("dd", {}, `${invoice.invoice_number} · `,
+          `${money(invoice.amount, invoice.currency)} ${invoice.currency} · `, badge(invoice.status)),
+        h("dt", {}, "Account"), h("dd", {}, account ? [`${account.name} · `, badge(account.status)] : "—"),
+        h("dt", {}, "Payments"), h("dd", {}, payments.length
+          ? h("ul", { class: "plain" }, payments.map((payment) => h("li", {},
+            h("a", { href: `/admin/payments/${encodeURIComponent(payment.id)}` }, payment.manual_reference),
+            " · ", badge(payment.status))))
+          : "None confirmed yet")));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showErrors(form, { reference: error.message });
+    }
+    return undefined;
+  });
+  return h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "lookup-title" },
+    h("h2", { id: "lookup-title" }, "Find an invoice by payment reference"), form, result);
+}
+
 export async function adminConsoleView(ctx) {
   if (!ctx.requireUser({ admin: true })) return;
   ctx.loading();
@@ -98,7 +135,8 @@ export async function adminConsoleView(ctx) {
             h("th", { scope: "col" }, "Reference"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
           body))
         : h("p", { class: "empty" }, "No payments await approval."),
-      h("div", { class: "actions" }, more)));
+      h("div", { class: "actions" }, more)),
+    referenceSearch());
 }
 
 function historyList(history) {
