@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _use_stage(args.stage)
 
-    from chalicelib import integrity, models
+    from chalicelib import models
+    from ops import integrity
     from chalicelib.accounts import create_admin
     from chalicelib.errors import AppError
     from chalicelib.reference_data import seed

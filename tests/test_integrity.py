@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 import manage
-from chalicelib import integrity
+from ops import integrity
 from chalicelib.models import (
     AccountModel,
     AuditEventModel,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from chalicelib import integrity, jobs
+from chalicelib import jobs
+from ops import integrity
 from chalicelib.clock import stamp
 from chalicelib.models import (
     AccountModel,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import integrity, proofs
+from chalicelib import proofs
+from ops import integrity
 from chalicelib.config import get_settings
 from chalicelib.models import PaymentModel
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, Api, LiveStack, PaidSignup, http

@@ -4,7 +4,7 @@ client on moto); after every step the stored state must satisfy the billing inva
 Hypothesis drives a `RuleBasedStateMachine`. Each rule also predicts the HTTP status from a small
 model of the workflow (an invoice is pending or paid, has at most one payment awaiting approval),
 and a request that must be refused (409, 422) must leave every table unchanged. The invariants are
-checked twice, by the plain assertions here and by `chalicelib.integrity`, and the two must agree.
+checked twice, by the plain assertions here and by `ops.integrity`, and the two must agree.
 Deterministic: derandomized, no example database.
 
 Speed: a Scan through moto spends ~90% of its time serializing the response, and the invariants
@@ -32,7 +32,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from pynamodb.models import Model
 
-from chalicelib import integrity, models, references
+from chalicelib import models, references
+from ops import integrity
 from chalicelib.accounts import create_admin
 from chalicelib.config import get_settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api
