@@ -1,8 +1,6 @@
 """Signup (free trial or paid plan), login, the caller's own view, and admin users."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import math
 import time
@@ -30,6 +28,7 @@ from chalicelib.records import add_audit, add_credit
 from chalicelib.references import new_reference
 from chalicelib.reference_data import GLOBAL
 from chalicelib.store import TransactionCancelled, Tx
+from chalicelib.token_secret import keyed_hash
 from chalicelib.validation import SLUG, Obj, Text, country_code, email, validate
 from chalicelib.views import account_view, invoice_view, payment_view, subscription_view, user_view
 
@@ -72,8 +71,7 @@ def signup_scope(raw_body: bytes | None) -> str:
     except (ValueError, UnicodeDecodeError):
         address = None
     normalized = address.strip().lower() if isinstance(address, str) else ""
-    secret = get_settings().jwt_secret.encode()
-    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed_hash(b"signup:" + normalized.encode())[:32]
 
 
 def _token_response(user: UserModel) -> dict[str, Any]:
@@ -209,8 +207,7 @@ class _FailureWindow:
         index = int(moment // self.length)
         self.elapsed = moment - index * self.length
         self.ends_at = (index + 1) * self.length
-        secret = settings.jwt_secret.encode()
-        who = hmac.new(secret, b"login:" + address.encode(), hashlib.sha256).hexdigest()[:32]
+        who = keyed_hash(b"login:" + address.encode())[:32]
         self.current_id, self.previous_id = f"{who}#{index}", f"{who}#{index - 1}"
 
     def wait_seconds(self, current: int, previous: int) -> int:

@@ -10,13 +10,12 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from chalicelib.config import get_settings
-from chalicelib.errors import AppError, Unauthorized
-from chalicelib.token_secret import jwt_secret
+from chalicelib.errors import Unauthorized
+from chalicelib.token_secret import token_key
 
 ROLES = ("user", "admin")
 _ALGORITHM = "HS256"
 _AUDIENCE = "billing-api"
-_MIN_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -58,10 +57,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def _secret() -> str:
-    secret = jwt_secret()
-    if len(secret.encode()) < _MIN_SECRET_BYTES:
-        raise AppError("The token secret is not configured.", code="misconfigured")
-    return secret
+    return token_key()
 
 
 def issue_token(principal: Principal) -> tuple[str, int]:

@@ -27,9 +27,9 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from chalicelib import store
-from chalicelib.config import get_settings
 from chalicelib.errors import BadRequest, Conflict, Invalid
 from chalicelib.models import IdempotencyModel
+from chalicelib.token_secret import keyed_hash
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
@@ -90,8 +90,7 @@ def fingerprint(route: str, params: dict[str, str], raw_body: bytes | None) -> s
     except (ValueError, UnicodeDecodeError):
         canonical = "raw:" + hashlib.sha256(raw_body or b"").hexdigest()
     message = json.dumps([route, sorted(params.items()), canonical]).encode()
-    secret = get_settings().jwt_secret.encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return keyed_hash(message)
 
 
 def run(scope: str, key: str, print_: str, status_code: int, execute: Callable[[], Any],

@@ -2,6 +2,8 @@
 secret from SSM Parameter Store (prod) or JWT_SECRET (dev)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +15,7 @@ import pytest
 
 from chalicelib import models
 from chalicelib.config import Settings, get_settings, reset_settings, table_variable
-from chalicelib.token_secret import read_parameter
+from chalicelib.token_secret import hash_key, read_parameter
 from tests.conftest import Api, aws_spy, operations_of
 from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 
@@ -103,3 +105,23 @@ def test_a_missing_parameter_is_a_500_that_names_no_secret(api: Api) -> None:
     assert reply.status == 500
     assert reply.body["error"]["code"] == "misconfigured"
     assert "/billing/prod/missing" not in str(reply.body)
+
+
+def test_prod_keys_its_hashes_with_a_key_derived_from_the_ssm_secret(api: Api) -> None:
+    # Given a prod-like stage: the token secret only in SSM, no JWT_SECRET in the environment
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name=PARAMETER, Value=SSM_SECRET, Type="SecureString", Overwrite=True)
+    with environment(JWT_SECRET_PARAMETER=PARAMETER, JWT_SECRET=None):
+        key = hash_key()
+        # When a login fails for an email
+        assert api.post("/api/v1/auth/login", {"email": "victim@example.com",
+                                               "password": "wrong-password"}).status == 401
+    # Then the hash key is neither empty nor the token secret itself
+    assert len(key) == 32 and key != SSM_SECRET.encode()
+    assert key == hmac.new(SSM_SECRET.encode(), b"billing/keyed-hashes/v1", hashlib.sha256).digest()
+    # And the failure bucket is named by an HMAC under that key, not under an empty one
+    bucket = next(iter(models.LoginFailureModel.scan())).bucket_id.split("#")[0]
+    message = b"login:victim@example.com"
+    assert bucket == hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+    assert bucket != hmac.new(b"", message, hashlib.sha256).hexdigest()[:32]
+    assert bucket != hmac.new(SSM_SECRET.encode(), message, hashlib.sha256).hexdigest()[:32]
