@@ -10,7 +10,7 @@ STAGE ?= dev
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test verify install clean reset jobs package policies bench
+.PHONY: dev test verify install clean reset jobs package policies bench openapi
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -34,6 +34,10 @@ test: $(INSTALLED) $(CHROMIUM)
 # --merge-template <tables, streams, secrets, gateway errors derived from the code> build/
 package: $(INSTALLED)
 	$(PY) -m deploy.package --stage $(STAGE) --out build
+
+# chalicelib/api/openapi/openapi.json from the route table, field specs and response schemas
+openapi: $(INSTALLED)
+	$(PY) -m chalicelib.api.openapi.build
 
 # .chalice/policy-<stage>.json from the code (make package does it too)
 policies: $(INSTALLED)

@@ -20,8 +20,8 @@ def _use_stage(stage: str) -> None:
     config = CLIFactory(PROJECT_DIR).create_config_obj(chalice_stage_name=stage)
     for name, value in config.environment_variables.items():
         os.environ.setdefault(name, value)
-    from chalicelib import store
-    from chalicelib.config import reset_settings
+    from chalicelib.core.config import reset_settings
+    from chalicelib.storage import store
 
     reset_settings()
     store.init()
@@ -44,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _use_stage(args.stage)
 
-    from chalicelib import models
+    from chalicelib.accounts.admins import create_admin
+    from chalicelib.catalog.reference_data import seed
+    from chalicelib.core.errors import AppError
+    from chalicelib.storage import models
     from ops import integrity
-    from chalicelib.accounts import create_admin
-    from chalicelib.errors import AppError
-    from chalicelib.reference_data import seed
 
     try:
         if args.command == "create-admin":
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run-jobs":
             from datetime import datetime, timezone
 
-            from chalicelib import jobs
+            from chalicelib.billing import jobs
 
             moment = datetime.fromisoformat(args.at).replace(tzinfo=timezone.utc) if args.at else None
             report = jobs.run(moment)

@@ -21,11 +21,11 @@ import platform
 import socket
 import statistics
 import subprocess
-import uuid
 import sys
 import tempfile
 import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -105,10 +105,10 @@ class InProcess:
 
         sys.path.insert(0, str(PROJECT_DIR))
         import app as app_module
-        from chalicelib import models, store
-        from chalicelib.accounts import create_admin
-        from chalicelib.config import reset_settings
-        from chalicelib.reference_data import seed
+        from chalicelib.accounts.admins import create_admin
+        from chalicelib.catalog.reference_data import seed
+        from chalicelib.core.config import reset_settings
+        from chalicelib.storage import models, store
         from devserver.gateway import Gateway
 
         self._mock = mock_aws()
@@ -146,7 +146,7 @@ class InProcess:
         """A signup made to prepare a measurement (hashed cheaply: it is not what is measured)."""
         from argon2 import PasswordHasher, profiles
 
-        from chalicelib import auth
+        from chalicelib.accounts import auth
 
         body: dict[str, Any] = {"email": self.email(), "password": PASSWORD, "name": "Bench User",
                                 "plan": plan}

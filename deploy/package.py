@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config import stream_variable
+from chalicelib.core.config import stream_variable
 from deploy import policy, tables
 from deploy.stage import PROJECT_DIR, Stage
 from deploy.template import Function, StreamSource, merge_template, placeholder_stream_arn

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalice.utils import to_cfn_resource_name
 from pynamodb.models import Model
 
-from chalice.utils import to_cfn_resource_name
-from chalicelib import models
-from chalicelib.config import stream_variable, table_variable
+from chalicelib.core.config import stream_variable, table_variable
+from chalicelib.storage import models
 from deploy.stage import Stage
 
 RETAIN = "Retain"

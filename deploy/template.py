@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalice.utils import to_cfn_resource_name
+
 from deploy import tables
 from deploy.stage import Stage
 

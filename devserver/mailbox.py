@@ -1,7 +1,7 @@
 """The dev mailbox: a worker that drains the outbox every second and keeps each sent email as .eml.
 
 In AWS the outbox table's stream and a schedule deliver the emails; `make dev` has neither, so this
-thread calls the same `notifications.drain()`, which sends through the embedded moto SES.
+thread calls the same `delivery.drain()`, which sends through the embedded moto SES.
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chalicelib.clock import now
+from chalicelib.core.clock import now
 
 if TYPE_CHECKING:
-    from chalicelib.notifications import Email
+    from chalicelib.notifications.delivery import Email
 
 log = logging.getLogger(__name__)
 _POLICY = policy.default.clone(max_line_length=998)  # long subjects stay on one line
@@ -66,16 +66,16 @@ class MailWorker:
 
     def run_once(self) -> int:
         """Deliver what is due now; the number of emails sent."""
-        from chalicelib import notifications
+        from chalicelib.notifications import delivery
 
         sent = 0
-        for delivery in notifications.drain():
-            if delivery.outcome == "sent" and delivery.email is not None:
-                path = write_eml(self.folder, delivery.email)
-                self._say(f"Mail:     to {delivery.email.recipient} | {delivery.email.subject} | {path}")
+        for done in delivery.drain():
+            if done.outcome == "sent" and done.email is not None:
+                path = write_eml(self.folder, done.email)
+                self._say(f"Mail:     to {done.email.recipient} | {done.email.subject} | {path}")
                 sent += 1
-            elif delivery.outcome in ("retry", "parked", "error"):
-                self._say(f"Mail:     {delivery.message_id} not sent ({delivery.outcome}): {delivery.error}")
+            elif done.outcome in ("retry", "parked", "error"):
+                self._say(f"Mail:     {done.message_id} not sent ({done.outcome}): {done.error}")
         return sent
 
     def _run(self) -> None:

@@ -120,10 +120,12 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     os.environ.setdefault("S3_ENDPOINT_URL", ses_endpoint)
     config = _apply_environment(stage, endpoint, data_dir)
 
-    from chalicelib import models, notifications, proofs, store
-    from chalicelib.accounts import create_admin
-    from chalicelib.config import get_settings, reset_settings
-    from chalicelib.reference_data import seed
+    from chalicelib.accounts.admins import create_admin
+    from chalicelib.billing import proofs
+    from chalicelib.catalog.reference_data import seed
+    from chalicelib.core.config import get_settings, reset_settings
+    from chalicelib.notifications import delivery
+    from chalicelib.storage import models, store
 
     reset_settings()
     store.init()
@@ -131,7 +133,7 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     seed()
     settings = get_settings()
     if verify_sender:  # moto's SES, like SES's sandbox, only sends from a verified identity
-        notifications.ses_client().verify_email_identity(EmailAddress=settings.mail_from)
+        delivery.ses_client().verify_email_identity(EmailAddress=settings.mail_from)
     proofs.ensure_bucket(settings.web_origin)
     mailbox = Path(settings.mailbox_dir).resolve() if settings.mailbox_dir else data_dir / "mailbox"
     admin_email = os.environ.get("ADMIN_EMAIL") or (None if external else DEV_ADMIN_EMAIL)

@@ -12,19 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import store
-from chalicelib.errors import AppError
-from chalicelib.models import (
-    AccountModel,
-    AuditEventModel,
-    CounterModel,
-    CreditLedgerModel,
-    InvoiceModel,
-    PaymentMethodModel,
-    PaymentModel,
-    PlanModel,
-    SubscriptionModel,
-)
+from chalicelib.core.errors import AppError
+from chalicelib.storage import store
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
+from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
+from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
 
 PENDING_APPROVAL = "pending_approval"
 FREE_PLAN = "free"

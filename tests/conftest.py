@@ -31,10 +31,12 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app as app_module  # noqa: E402
-from chalicelib import models, proofs, store  # noqa: E402
-from chalicelib.accounts import create_admin  # noqa: E402
-from chalicelib.config import get_settings, reset_settings  # noqa: E402
-from chalicelib.reference_data import seed  # noqa: E402
+from chalicelib.accounts.admins import create_admin  # noqa: E402
+from chalicelib.billing import proofs
+from chalicelib.catalog.reference_data import seed  # noqa: E402
+from chalicelib.core.config import get_settings, reset_settings  # noqa: E402
+from chalicelib.storage import store  # noqa: E402
+from chalicelib.storage import models
 from devserver.gateway import Gateway  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -18,19 +18,15 @@ import pytest
 from moto import mock_aws
 from pynamodb.models import Model
 
-from chalicelib import models, proofs, store
-from chalicelib.accounts import create_admin
-from chalicelib.config import get_settings, reset_settings
-from chalicelib.models import (
-    AccountModel,
-    AuditEventModel,
-    CreditLedgerModel,
-    InvoiceModel,
-    PaymentMethodModel,
-    PaymentModel,
-    PlanModel,
-)
-from chalicelib.reference_data import seed
+from chalicelib.accounts.admins import create_admin
+from chalicelib.billing import proofs
+from chalicelib.catalog.reference_data import seed
+from chalicelib.core.config import get_settings, reset_settings
+from chalicelib.storage import models, store
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
+from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
+from chalicelib.storage.models.records import AuditEventModel, CreditLedgerModel
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Reply
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

@@ -11,8 +11,8 @@ from typing import Any
 import jwt
 import pytest
 
-from chalicelib import auth
-from chalicelib.auth import (
+from chalicelib.accounts import auth
+from chalicelib.accounts.auth import (
     Principal,
     hash_password,
     issue_token,
@@ -20,8 +20,8 @@ from chalicelib.auth import (
     verify_password,
     verify_token,
 )
-from chalicelib.config import get_settings, reset_settings
-from chalicelib.errors import AppError, Unauthorized
+from chalicelib.core.config import get_settings, reset_settings
+from chalicelib.core.errors import AppError, Unauthorized
 
 USER = Principal(user_id="usr_1", account_id="acc_1", email="ayesha@khan.pk", role="user")
 ADMIN = Principal(user_id="usr_2", account_id="acc_2", email="admin@example.com", role="admin")

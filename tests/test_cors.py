@@ -1,7 +1,7 @@
 """CORS: browsers may call the API from the configured web origin only."""
 from __future__ import annotations
 
-from chalicelib.config import get_settings
+from chalicelib.core.config import get_settings
 from tests.conftest import Api, LiveStack, http
 
 ORIGIN = get_settings().web_origin

@@ -1,10 +1,18 @@
 """Payment references on invoices, reused bank references refused, near-duplicates flagged."""
 from __future__ import annotations
 
-from chalicelib import references
-from chalicelib.models import PaymentClaimModel, PaymentModel
+from chalicelib.billing import references
+from chalicelib.storage.models.billing import PaymentClaimModel, PaymentModel
 from tests.conftest import Api, PaidSignup
-from tests.helpers import assert_error, aws, error_fields, invoice, moto_module, payments_of, store_unchanged  # noqa: F401,E501
+from tests.helpers import (  # noqa: F401,E501
+    assert_error,
+    aws,
+    error_fields,
+    invoice,
+    moto_module,
+    payments_of,
+    store_unchanged,
+)
 
 QUEUE = "/api/v1/billing/admin/payments"
 

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from chalicelib import store
-from chalicelib.models import CounterModel, IdempotencyModel
+from chalicelib.storage import store
+from chalicelib.storage.models.platform import IdempotencyModel
+from chalicelib.storage.models.records import CounterModel
 from tests.conftest import Api, PaidSignup, Reply
 from tests.helpers import assert_error, aws, moto_module, payments_of, store_snapshot  # noqa: F401
 

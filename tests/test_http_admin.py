@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.models import AccountModel, SubscriptionModel
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import SubscriptionModel
 from tests.conftest import ADMIN_EMAIL
 from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
     TIMESTAMP,

@@ -10,7 +10,8 @@ from typing import Any
 import jwt
 import pytest
 
-from chalicelib.models import InvoiceModel, SubscriptionModel, UserModel
+from chalicelib.storage.models.accounts import UserModel
+from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
 from tests.conftest import ADMIN_EMAIL, BILLING_PK, PASSWORD
 from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
     TIMESTAMP,

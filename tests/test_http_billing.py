@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from chalicelib.models import AccountModel, InvoiceModel, SubscriptionModel
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
 from tests.conftest import BILLING_PK
 from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
     AMOUNT,

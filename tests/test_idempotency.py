@@ -6,8 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib import idempotency, store
-from chalicelib.models import AccountModel, IdempotencyModel, PaymentModel, UserModel
+from chalicelib.api import idempotency
+from chalicelib.storage import store
+from chalicelib.storage.models.accounts import AccountModel, UserModel
+from chalicelib.storage.models.billing import PaymentModel
+from chalicelib.storage.models.platform import IdempotencyModel
 from tests.conftest import PASSWORD, Api, PaidSignup
 from tests.helpers import (  # noqa: F401
     account,

@@ -3,16 +3,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from chalicelib import jobs
+from chalicelib.billing import jobs
+from chalicelib.core.clock import stamp
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
+from chalicelib.storage.models.platform import OutboxModel
 from ops import integrity
-from chalicelib.clock import stamp
-from chalicelib.models import (
-    AccountModel,
-    InvoiceModel,
-    OutboxModel,
-    PaymentModel,
-    SubscriptionModel,
-)
 from tests.conftest import Api, PaidSignup
 from tests.helpers import audit_of, aws, invoice, moto_module  # noqa: F401
 
@@ -111,7 +107,7 @@ def test_a_payment_awaiting_approval_past_the_target_alerts_the_admins_once(
 
 
 def test_the_job_emails_render(api: Api, paid_signup: PaidSignup) -> None:
-    from chalicelib import notifications
+    from chalicelib.notifications import delivery
 
     payment = api.confirm(paid_signup.token, paid_signup.invoice_id).body
     jobs.run(_day(paid_signup.invoice_id, -2) + timedelta(days=30))  # alert the admins
@@ -119,6 +115,6 @@ def test_the_job_emails_render(api: Api, paid_signup: PaidSignup) -> None:
     jobs.run(_day(paid_signup.invoice_id, 8) + timedelta(days=30))  # void
     for template in ("approval_overdue", "invoice_voided"):
         [message] = _mail(template)
-        email = notifications.compose(message)
+        email = delivery.compose(message)
         assert invoice(paid_signup.invoice_id).invoice_number in email.subject + email.text
         assert "{{" not in email.text and "{{" not in email.html

@@ -14,7 +14,13 @@ from email import policy
 import pytest
 
 from tests.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, LiveStack, devserver, http,
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    BILLING_PK,
+    PASSWORD,
+    LiveStack,
+    devserver,
+    http,
 )
 
 pytestmark = pytest.mark.live

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.money import Money, format_minor, parse_amount
+from chalicelib.core.money import Money, format_minor, parse_amount
 
 
 @pytest.mark.parametrize(("text", "minor"), [

@@ -20,9 +20,13 @@ import pytest
 from botocore.exceptions import ClientError
 from chalice.test import Client
 
-from chalicelib import notifications, outbox
-from chalicelib.clock import now, stamp
-from chalicelib.models import AccountModel, InvoiceModel, OutboxModel, PaymentModel
+from chalicelib.core.clock import now, stamp
+from chalicelib.notifications import delivery
+from chalicelib.notifications import messages as queued
+from chalicelib.storage import outbox
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
+from chalicelib.storage.models.platform import OutboxModel
 from devserver.mailbox import MailWorker
 from tests.conftest import PROJECT_DIR, Api, PaidSignup
 
@@ -45,7 +49,7 @@ class Sent:
 @pytest.fixture
 def sent(api: Api) -> Iterator[list[Sent]]:
     """Every email sent through SES while the test runs (moto's SES, sender verified)."""
-    notifications.ses_client().verify_email_identity(EmailAddress=MAIL_FROM)
+    delivery.ses_client().verify_email_identity(EmailAddress=MAIL_FROM)
     emails: list[Sent] = []
     original = botocore.client.BaseClient._make_api_call
 
@@ -75,14 +79,14 @@ def failing_ses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         raise ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}},
                           "SendEmail")
 
-    monkeypatch.setattr(notifications.ses_client(), "send_email", fail)
+    monkeypatch.setattr(delivery.ses_client(), "send_email", fail)
     return attempts
 
 
 def drain_new(sent: list[Sent], at: Any = None) -> list[Sent]:
     """Drain the outbox; the emails this drain sent."""
     before = len(sent)
-    notifications.drain(at)
+    delivery.drain(at)
     return sent[before:]
 
 
@@ -94,7 +98,7 @@ def confirmed(api: Api, signup: PaidSignup, sent: list[Sent], **extra: Any) -> s
     """A confirmed payment's id, with the signup's and the confirmation's emails already sent."""
     reply = api.confirm(signup.token, signup.invoice_id, **extra)
     assert reply.status == 201, reply.body
-    notifications.drain()
+    delivery.drain()
     sent.clear()
     return reply.body["id"]
 
@@ -129,7 +133,7 @@ def test_paid_signup_sends_the_invoice_with_the_countrys_payment_instructions(ap
 
 
 def test_confirm_tells_the_user_and_asks_the_admins(api, sent, paid_signup):
-    notifications.drain()
+    delivery.drain()
     sent.clear()
     # When the user confirms their transfer
     reply = api.confirm(paid_signup.token, paid_signup.invoice_id, manual_notes="Paid from HBL")
@@ -178,13 +182,13 @@ def test_reject_tells_the_user_why_and_how_to_retry(api, sent, paid_signup):
 def test_the_whole_workflow_sends_each_email_once_however_often_the_worker_runs(api, sent, paid_signup):
     admin = api.admin_token()
     first = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
-    notifications.drain()
-    notifications.drain()
+    delivery.drain()
+    delivery.drain()
     api.reject(admin, first)
     second = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="BT-2025-002").body["id"]
     api.approve(admin, second)
     for _ in range(3):
-        notifications.drain(now() + timedelta(days=1))
+        delivery.drain(now() + timedelta(days=1))
     kinds = sorted((e.to[0], _kind(e.subject)) for e in sent)
     assert kinds == sorted([
         (paid_signup.email, "invoice"),
@@ -214,13 +218,13 @@ def test_a_second_worker_that_read_the_message_before_it_was_sent_sends_nothing(
 
     def claim_after_another_worker_delivered(message: OutboxModel, at: Any) -> str | None:
         monkeypatch.setattr(outbox, "claim", real_claim)
-        assert notifications.deliver(message.message_id).outcome == "sent"  # the other worker
+        assert delivery.deliver(message.message_id).outcome == "sent"  # the other worker
         return real_claim(message, at)  # this worker's read is now stale
 
     monkeypatch.setattr(outbox, "claim", claim_after_another_worker_delivered)
-    assert notifications.deliver(message_id).outcome == "skipped"
+    assert delivery.deliver(message_id).outcome == "skipped"
     assert len(sent) == 1
-    assert notifications.deliver(message_id).outcome == "skipped"  # and a late retry skips it too
+    assert delivery.deliver(message_id).outcome == "skipped"  # and a late retry skips it too
     assert len(sent) == 1
 
 
@@ -242,7 +246,7 @@ def test_a_failing_ses_leaves_the_payment_approved_and_the_email_queued(
     # When the admin approves, and the worker tries to deliver
     approved = api.approve(api.admin_token(), payment_id)
     start = now()
-    results = notifications.drain(start)
+    results = delivery.drain(start)
     # Then the approval stands and every email stays queued for a later retry
     assert approved.status == 200 and approved.body["payment"]["status"] == "succeeded"
     assert PaymentModel.get(payment_id).status == "succeeded"
@@ -268,7 +272,7 @@ def test_after_max_attempts_an_email_is_parked_and_admins_see_it(api, sent, paid
     waits = []
     for attempt in range(1, 6):
         at = start + timedelta(days=attempt)
-        assert [r.outcome for r in notifications.drain(at)] == ["retry" if attempt < 5 else "parked"]
+        assert [r.outcome for r in delivery.drain(at)] == ["retry" if attempt < 5 else "parked"]
         waits.append(OutboxModel.get(message_id).next_attempt_at)
         waits[-1] = (waits[-1], stamp(at))
     assert len(failing_ses) == 5
@@ -277,7 +281,7 @@ def test_after_max_attempts_an_email_is_parked_and_admins_see_it(api, sent, paid
         stamp(start + timedelta(days=n, minutes=m)) for n, m in ((1, 1), (2, 4), (3, 16), (4, 64))]
     message = OutboxModel.get(message_id)
     assert (message.status, message.queue, message.parked, message.attempts) == ("failed", None, "failed", 5)
-    assert notifications.drain(start + timedelta(days=30)) == []  # parked: never tried again
+    assert delivery.drain(start + timedelta(days=30)) == []  # parked: never tried again
     assert sent == []
     # The admins see it with its attempts and last error
     admin = api.admin_token()
@@ -301,7 +305,7 @@ def test_parked_emails_page_with_a_cursor(api, sent, failing_ses):
     for n in range(3):
         api.register(f"user{n}@example.com")
     for day in range(1, 6):
-        notifications.drain(now() + timedelta(days=day))
+        delivery.drain(now() + timedelta(days=day))
     admin = api.admin_token()
     first = api.get("/api/v1/billing/admin/notifications?status=failed&limit=2", token=admin).body
     assert len(first["items"]) == 2 and first["next_cursor"]
@@ -332,14 +336,14 @@ def test_html_escapes_what_users_typed_and_text_keeps_it(api, sent):
 
 
 def test_sender_admin_address_and_web_app_url_come_from_configuration(api, sent, paid_signup, monkeypatch):
-    from chalicelib.config import reset_settings
+    from chalicelib.core.config import reset_settings
 
     monkeypatch.setenv("MAIL_FROM", "payments@billing.example")
     monkeypatch.setenv("ADMIN_NOTIFY_EMAIL", "finance@billing.example")
     monkeypatch.setenv("WEB_APP_URL", "https://app.billing.example/")
     reset_settings()
     try:
-        notifications.ses_client().verify_email_identity(EmailAddress="payments@billing.example")
+        delivery.ses_client().verify_email_identity(EmailAddress="payments@billing.example")
         payment_id = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
         emails = drain_new(sent)
     finally:
@@ -351,9 +355,9 @@ def test_sender_admin_address_and_web_app_url_come_from_configuration(api, sent,
 
 
 def test_every_template_has_a_text_and_an_html_part():
-    for name in notifications.TEMPLATES:
-        assert (notifications.TEMPLATES_DIR / f"{name}.txt").is_file(), name
-        assert (notifications.TEMPLATES_DIR / f"{name}.html").is_file(), name
+    for name in queued.TEMPLATES:
+        assert (queued.TEMPLATES_DIR / f"{name}.txt").is_file(), name
+        assert (queued.TEMPLATES_DIR / f"{name}.html").is_file(), name
 
 
 def test_import_app_loads_neither_jinja2_nor_an_ses_client():

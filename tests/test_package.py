@@ -17,8 +17,9 @@ import pytest
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
-from chalicelib import models
-from chalicelib.config import table_variable
+from chalicelib.core.config import table_variable
+from chalicelib.storage import models
+from chalicelib.storage.models.base import TableMeta
 from deploy import policy, tables
 from deploy.package import BUILD_ONLY, RUNTIME_PROVIDED
 from deploy.stage import Stage
@@ -188,10 +189,11 @@ def test_the_zip_holds_the_app_and_its_dependencies_but_not_what_lambda_provides
     assert {"app.py", "chalicelib", "chalice", "pynamodb", "jwt", "argon2", "jinja2"} <= tops
     assert not tops & {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py",
                        "cffi", "pycparser"}, sorted(tops)
-    assert "chalicelib/templates/layout.html" in names and "chalicelib/openapi.json" in names
+    assert "chalicelib/notifications/templates/layout.html" in names
+    assert "chalicelib/api/openapi/openapi.json" in names
     assert archive.stat().st_size < 1_500_000, archive.stat().st_size  # bytecode included
     modules = {n for n in names if n.endswith(".py")}
-    assert "chalicelib/__pycache__/models.cpython-311.pyc" in names
+    assert "chalicelib/storage/models/__pycache__/tables.cpython-311.pyc" in names
     assert len({n for n in names if n.endswith(".pyc")}) >= len(modules) - 5
     assert set(RUNTIME_PROVIDED) >= {"boto3", "botocore"} and "pycparser" in BUILD_ONLY
 
@@ -203,7 +205,13 @@ def test_the_zip_runs_with_only_what_the_lambda_runtime_adds(built: dict[str, Pa
     zipfile.ZipFile(built["dev"] / "deployment.zip").extractall(code)
     runtime = tmp_path / "runtime"
     runtime.mkdir()
-    import boto3, botocore, dateutil, jmespath, s3transfer, six, urllib3  # noqa: E401
+    import boto3  # noqa: E401
+    import botocore
+    import dateutil
+    import jmespath
+    import s3transfer
+    import six
+    import urllib3
 
     for module in (boto3, botocore, dateutil, jmespath, s3transfer, urllib3):
         (runtime / module.__name__).symlink_to(Path(module.__file__).parent)
@@ -219,12 +227,13 @@ def test_the_zip_runs_with_only_what_the_lambda_runtime_adds(built: dict[str, Pa
         "    return _compile(source, filename, *args, **kwargs)\n"
         "builtins.compile = counting\n"
         "import app\n"
-        "from chalicelib import auth, notifications\n"
+        "from chalicelib.accounts import auth\n"
+        "from chalicelib.notifications import delivery\n"
         "digest = auth.hash_password('correct horse battery')\n"
         "assert auth.verify_password(digest, 'correct horse battery')\n"
         "token, _ = auth.issue_token(auth.Principal('u', 'a', 'e@x.co', 'user'))\n"
         "assert auth.verify_token(token).email == 'e@x.co'\n"
-        "print(notifications.render('welcome_trial', {'name': 'A', 'account_name': 'B',"
+        "print(delivery.render('welcome_trial', {'name': 'A', 'account_name': 'B',"
         " 'plan_name': 'Free', 'credits': '1000'})[0])\n"
         "print(sorted(app.app.routes)[0])\n"
         "print('compiled at run time:', compiled)\n")
@@ -247,7 +256,7 @@ def test_every_model_class_is_listed_so_it_gets_a_table() -> None:
 @pytest.fixture
 def extra_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Model]]:
     class ReceiptModel(Model):
-        class Meta(models._Meta):
+        class Meta(TableMeta):
             entity = "receipts"
 
         receipt_id = UnicodeAttribute(hash_key=True)

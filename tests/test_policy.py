@@ -18,9 +18,11 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib import models, notifications, proofs
-from chalicelib.config import get_settings
-from chalicelib.models import OutboxModel
+from chalicelib.billing import proofs
+from chalicelib.core.config import get_settings
+from chalicelib.notifications import delivery
+from chalicelib.storage import models
+from chalicelib.storage.models.platform import OutboxModel
 from deploy import policy, tables
 from deploy.stage import Stage, stage_names
 from tests.conftest import PROJECT_DIR, Api, aws_spy
@@ -191,7 +193,7 @@ def test_the_policy_grants_exactly_the_actions_the_code_calls(
     # Given a store with the catalog and an admin, SES with the stage's sender verified, and the
     # token secret as the stage keeps it (a SecureString parameter, or a plain variable)
     stage = Stage(stage_name)
-    notifications.ses_client().verify_email_identity(EmailAddress=stage.mail_from)
+    delivery.ses_client().verify_email_identity(EmailAddress=stage.mail_from)
     secret = {"JWT_SECRET_PARAMETER": stage.jwt_secret_parameter, "MAIL_FROM": stage.mail_from}
     if stage.jwt_secret_parameter:
         boto3.client("ssm", region_name="us-east-1").put_parameter(

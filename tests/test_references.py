@@ -5,8 +5,14 @@ import random
 
 import pytest
 
-from chalicelib import references
-from chalicelib.references import ALPHABET, compact, format_reference, is_valid, new_reference
+from chalicelib.billing import references
+from chalicelib.billing.references import (
+    ALPHABET,
+    compact,
+    format_reference,
+    is_valid,
+    new_reference,
+)
 
 SAMPLE = [new_reference() for _ in range(200)]
 

@@ -5,8 +5,8 @@ import json
 import re
 import subprocess
 
-from chalicelib import models
-from chalicelib.models import UserModel
+from chalicelib.storage import models
+from chalicelib.storage.models.accounts import UserModel
 from tests.conftest import PASSWORD, PROJECT_DIR, Api
 from tests.helpers import assert_error, aws, moto_module  # noqa: F401
 

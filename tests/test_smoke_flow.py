@@ -1,5 +1,6 @@
 """The seed's paid workflow end to end through the test client (a first check of the fixtures)."""
-from chalicelib.models import AccountModel, CreditLedgerModel
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.records import CreditLedgerModel
 
 
 def test_paid_signup_confirm_approve_grants_credits_once(api, paid_signup):

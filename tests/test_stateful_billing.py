@@ -27,15 +27,15 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from pynamodb.models import Model
 
-from chalicelib import models, references
+from chalicelib.accounts.admins import create_admin
+from chalicelib.billing import references
+from chalicelib.core.config import get_settings
+from chalicelib.storage import models
 from ops import integrity
-from chalicelib.accounts import create_admin
-from chalicelib.config import get_settings
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api
 from tests.helpers import moto_module  # noqa: F401 - a fixture
 

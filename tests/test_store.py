@@ -15,17 +15,14 @@ from pynamodb.exceptions import (
     VerboseClientError,
 )
 
-from chalicelib import models, store
-from chalicelib.config import reset_settings
-from chalicelib.errors import BadRequest, Conflict, Unavailable
-from chalicelib.models import (
-    CounterModel,
-    IntegerAttribute,
-    PaymentMethodModel,
-    PlanModel,
-    UserModel,
-)
-from chalicelib.reference_data import GLOBAL, PAYMENT_METHODS, PLANS, SeedReport, seed
+from chalicelib.catalog.reference_data import GLOBAL, PAYMENT_METHODS, PLANS, SeedReport, seed
+from chalicelib.core.config import reset_settings
+from chalicelib.core.errors import BadRequest, Conflict, Unavailable
+from chalicelib.storage import models, store
+from chalicelib.storage.models.accounts import UserModel
+from chalicelib.storage.models.base import IntegerAttribute
+from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
+from chalicelib.storage.models.records import CounterModel
 
 
 @pytest.fixture(scope="module")

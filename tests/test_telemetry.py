@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib import admin, telemetry
-from chalicelib.config import get_settings
-from chalicelib.errors import Unavailable
+from chalicelib.admin import status as admin_status
+from chalicelib.core import telemetry
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import Unavailable
 from tests.conftest import PASSWORD, Api, PaidSignup
 from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 
@@ -110,9 +111,9 @@ def test_server_errors_are_counted_and_logged_with_their_request(
     def unavailable() -> None:
         raise Unavailable("The data store is busy or unavailable; retry shortly.", retry_after=2)
 
-    monkeypatch.setattr(admin, "system_status", broken)
+    monkeypatch.setattr(admin_status, "system_status", broken)
     assert api.get("/api/v1/billing/admin/status", token=token).status == 500
-    monkeypatch.setattr(admin, "system_status", unavailable)
+    monkeypatch.setattr(admin_status, "system_status", unavailable)
     assert api.get("/api/v1/billing/admin/status", token=token).status == 503
     assert api.get("/api/v1/billing/plans").status == 200
     documents = lines(capsys)

@@ -13,9 +13,9 @@ import boto3
 import jwt
 import pytest
 
-from chalicelib import models
-from chalicelib.config import Settings, get_settings, reset_settings, table_variable
-from chalicelib.token_secret import hash_key, read_parameter
+from chalicelib.core.config import Settings, get_settings, reset_settings, table_variable
+from chalicelib.core.secrets import hash_key, read_parameter
+from chalicelib.storage import models
 from tests.conftest import Api, aws_spy, operations_of
 from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 

@@ -6,10 +6,18 @@ from typing import Any
 
 import pytest
 
-from chalicelib.accounts import REGISTER
-from chalicelib.errors import BadRequest, Invalid, PayloadTooLarge
-from chalicelib.payments import CONFIRM
-from chalicelib.validation import Obj, Text, country_code, email, query_limit, read_json_object, validate
+from chalicelib.accounts.signup import REGISTER
+from chalicelib.billing.payments import CONFIRM
+from chalicelib.core.errors import BadRequest, Invalid, PayloadTooLarge
+from chalicelib.core.validation import (
+    Obj,
+    Text,
+    country_code,
+    email,
+    query_limit,
+    read_json_object,
+    validate,
+)
 
 SPEC = {
     "name": Text(required=True, max_len=10),

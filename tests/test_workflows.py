@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from chalicelib.models import InvoiceModel, PaymentModel, SubscriptionModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from tests.conftest import ADMIN_EMAIL, BILLING_PK
 from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
     INVOICE_NUMBER,

@@ -1,0 +1,21 @@
+"""How users and accounts look on the wire (never a password hash)."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core.clock import public_time
+from chalicelib.storage.models.accounts import AccountModel, UserModel
+
+
+def user_view(user: UserModel) -> dict[str, Any]:
+    """A user, never with its password hash."""
+    return {"id": user.user_id, "email": user.email, "name": user.name, "role": user.role,
+            "account_id": user.account_id, "created_at": public_time(user.created_at)}
+
+
+def account_view(account: AccountModel) -> dict[str, Any]:
+    """An account with its status and credit balance."""
+    return {"id": account.account_id, "name": account.name, "status": account.status,
+            "credits": account.credits, "plan": account.plan,
+            "billing_country": account.billing_country,
+            "created_at": public_time(account.created_at)}

@@ -1,0 +1,80 @@
+"""The admin's review of payments: the approval queue with its hints, a payment's full story, an invoice found by its payment reference."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.accounts.views import account_view
+from chalicelib.billing import proofs, references
+from chalicelib.billing.payments import PENDING
+from chalicelib.billing.views import event_view, invoice_view, payment_view
+from chalicelib.core.errors import BadRequest, Invalid, NotFound
+from chalicelib.storage import store
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
+from chalicelib.storage.models.records import AuditEventModel
+
+_QUEUE_KEY = ("payment_id", "queue", "created_at")
+
+
+def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Payments awaiting approval, oldest first, each with its account's name."""
+    if status not in (None, "", PENDING):
+        raise BadRequest("status must be pending_approval (the approval queue).",
+                         code="invalid_query", details={"fields": {"status": "unsupported value"}})
+    start = store.decode_cursor(cursor, {"queue": PENDING}, _QUEUE_KEY) if cursor else None
+    query = PaymentModel.approval_queue.query(PENDING, scan_index_forward=True, limit=limit + 1,
+                                              last_evaluated_key=start)
+    payments, next_cursor = store.page(query, limit, _QUEUE_KEY)
+    account_ids = sorted({p.account_id for p in payments})
+    with store.guard():
+        accounts = {a.account_id: a for a in AccountModel.batch_get(account_ids)} if account_ids else {}
+    items = []
+    for payment in payments:
+        account = accounts.get(payment.account_id)
+        items.append({**payment_view(payment),
+                      "account": {"id": payment.account_id, "name": account.name if account else None},
+                      **review_hints(payment)})
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def review_hints(payment: PaymentModel) -> dict[str, Any]:
+    """What helps an admin check a payment: the invoice's payment reference, whether the payer's
+    bank reference contains it, and earlier payments it may duplicate."""
+    return {"payment_reference": payment.invoice_reference,
+            "flags": {"reference_matches": references.mentions(payment.manual_reference,
+                                                              payment.invoice_reference),
+                      "near_duplicate_of": list(payment.near_duplicate_of or [])}}
+
+
+def payment_detail(payment_id: str) -> dict[str, Any]:
+    """A payment with its invoice, account and every recorded state change."""
+    payment = store.get(PaymentModel, payment_id)
+    if payment is None:
+        raise NotFound("No such payment.", code="payment_not_found")
+    invoice, account = store.transact_get((InvoiceModel, payment.invoice_id),
+                                          (AccountModel, payment.account_id))
+    with store.guard():
+        history = list(AuditEventModel.query(payment.payment_id))
+    return {"payment": payment_view(payment), "invoice": invoice_view(invoice),
+            "account": account_view(account) if account else None,
+            "history": [event_view(event) for event in history], **review_hints(payment),
+            "proof_url": proofs.view_url(payment)}
+
+
+def invoice_by_reference(text: str) -> dict[str, Any]:
+    """The invoice a payment reference (e.g. read off a bank statement) belongs to, with its account
+    and payments; a reference whose check character fails is a typo, said so rather than 404."""
+    if not references.is_valid(text):
+        raise Invalid(f"{text[:40]} is not a valid payment reference: a character is wrong or two "
+                      "are swapped (references look like PR-7K4Q-X9MP).", code="invalid_reference",
+                      details={"fields": {"reference": "check character does not match"}})
+    reference = references.format_reference(references.compact(text).removeprefix(references.PREFIX))
+    with store.guard():
+        invoice = next(iter(InvoiceModel.by_reference.query(reference, limit=1)), None)
+    if invoice is None:
+        raise NotFound(f"No invoice has the payment reference {reference}.", code="invoice_not_found")
+    account = store.get(AccountModel, invoice.account_id)
+    with store.guard():
+        payments = list(PaymentModel.by_invoice.query(invoice.invoice_id))
+    return {"invoice": invoice_view(invoice), "account": account_view(account) if account else None,
+            "payments": [payment_view(payment) for payment in payments]}

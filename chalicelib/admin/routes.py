@@ -1,0 +1,118 @@
+"""Routes of the admin's desk: the approval queue, decisions, lookups, status, failed emails."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from chalicelib.accounts.auth import Principal
+from chalicelib.admin import review, status
+from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Routes, query
+from chalicelib.billing import payments
+from chalicelib.core.validation import query_limit
+
+routes = Routes(__name__, "Admin", "The approval queue and decisions (admins).")
+
+
+@routes.get("/api/v1/billing/admin/payments", auth=ADMIN, query=("QueueStatus", "Limit", "Cursor"),
+            response=("ApprovalQueuePage", "A page of the queue."),
+            errors={400: "`invalid_query`: status is not pending_approval, or limit is not a whole "
+                         "number from 1 to 100; `invalid_cursor`."})
+def list_approval_queue(caller: Principal) -> dict[str, Any]:
+    """The approval queue, oldest first
+
+    Payments awaiting approval, each with its account's id and name.
+    """
+    return review.approval_queue(query("status"), query_limit(query("limit")), query("cursor"))
+
+
+@routes.get("/api/v1/billing/admin/payments/{payment_id}", auth=ADMIN,
+            response=("PaymentDetail", "The payment."),
+            errors={404: "`payment_not_found`.",
+                    409: "`transaction_conflict`: a concurrent change, retry."})
+def get_payment_detail(caller: Principal, payment_id: str) -> dict[str, Any]:
+    """A payment with its invoice, account and history
+
+    Any account's payment. `history` lists every state change of the payment: when, who,
+    from → to, notes.
+    """
+    return review.payment_detail(payment_id)
+
+
+@routes.post(
+    "/api/v1/billing/admin/payments/{payment_id}/approve", auth=ADMIN, idempotent=BY_CALLER,
+    body=Body("ApproveRequest", payments.APPROVE, "Optional; an empty body is accepted.",
+              required=False, empty_ok=True),
+    response=("Approval", "Approved."),
+    errors={404: "`payment_not_found`.",
+            409: "`payment_not_pending` (already succeeded or failed; `details.status`), "
+                 "`state_conflict` (its invoice, subscription or account changed or is missing), "
+                 "`transaction_conflict` (retry). Nothing changes",
+            422: "`validation_failed`: admin_notes too long or with control characters"})
+def approve_payment(caller: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Approve a payment awaiting approval
+
+    In one transaction: payment `succeeded`, invoice `paid`, subscription `active` (period
+    starts), account `active` with the plan's credits added, one credit-ledger entry. A
+    second approval changes nothing.
+    """
+    return payments.approve(caller, payment_id, body)
+
+
+@routes.post(
+    "/api/v1/billing/admin/payments/{payment_id}/reject", auth=ADMIN, idempotent=BY_CALLER,
+    body=Body("RejectRequest", payments.REJECT, "The reason for the rejection.", empty_ok=True),
+    response=("Rejection", "Rejected."),
+    errors={404: "`payment_not_found`.",
+            409: "`payment_not_pending` (already decided; `details.status`), `state_conflict`, "
+                 "`transaction_conflict` (retry). Nothing changes",
+            422: "`validation_failed`: admin_notes missing (an empty body included), too long or "
+                 "with control characters"})
+def reject_payment(caller: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Reject a payment awaiting approval
+
+    The payment becomes `failed` with the admin's notes; the invoice stays `pending` and the
+    user can confirm a payment again.
+    """
+    return payments.reject(caller, payment_id, body)
+
+
+@routes.get("/api/v1/billing/admin/invoices/by-reference/{reference}", auth=ADMIN,
+            response=("InvoiceLookup", "The invoice, its account and payments."),
+            errors={404: "`invoice_not_found`: a valid reference that no invoice has.",
+                    422: "`invalid_reference`: not a payment reference, or its check character "
+                         "does not match (a typo)."})
+def invoice_by_reference(caller: Principal, reference: str) -> dict[str, Any]:
+    """Find the invoice of a payment reference
+
+    For matching a bank statement line: the invoice whose `payment_reference` this is (case,
+    spaces and dashes do not matter), with its account and payments. A reference whose check
+    character does not match is a typo: 422 `invalid_reference`, not 404.
+    """
+    # API Gateway hands over path parameters decoded, `chalice local` as sent: "PR%207K4Q..." both
+    # ways is the same reference (one never holds a "%").
+    return review.invoice_by_reference(unquote(reference))
+
+
+@routes.get("/api/v1/billing/admin/status", auth=ADMIN, response=("SystemStatus", "The counters."))
+def get_system_status(caller: Principal) -> dict[str, Any]:
+    """System status counters
+
+    Plans configured, payment methods enabled, accounts by status and payments awaiting
+    approval.
+    """
+    return status.system_status()
+
+
+@routes.get("/api/v1/billing/admin/notifications", auth=ADMIN,
+            query=("NotificationStatus", "Limit", "Cursor"),
+            response=("NotificationPage", "A page of failed emails."),
+            errors={400: "`invalid_query`: status is not failed, or limit is not a whole number "
+                         "from 1 to 100; `invalid_cursor`."})
+def list_failed_notifications(caller: Principal) -> dict[str, Any]:
+    """Emails given up on
+
+    Emails (signup, payment submitted, approved, rejected) are written to an outbox in the
+    transaction of the change they tell about and sent after the commit; a failed send is
+    retried with backoff, then parked as `failed`. This lists the parked ones, newest first.
+    """
+    return status.failed_notifications(query("status"), query_limit(query("limit")), query("cursor"))

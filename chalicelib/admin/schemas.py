@@ -1,0 +1,186 @@
+"""Response schemas of the admin's desk, next to the functions that build them (admin.review, admin.status)."""
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMAS: dict[str, Any] = {
+    "ReviewHints": {
+        "type": "object",
+        "properties": {
+            "payment_reference": {
+                "type": ["string", "null"],
+                "description": ("The invoice's payment reference (what the payer was asked to write in the "
+                                "transfer's description)."),
+            },
+            "flags": {
+                "type": "object",
+                "required": ["reference_matches", "near_duplicate_of"],
+                "additionalProperties": False,
+                "description": "Hints for the review.",
+                "properties": {
+                    "reference_matches": {
+                        "type": "boolean",
+                        "description": "The payer's bank reference contains the invoice's payment reference.",
+                    },
+                    "near_duplicate_of": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": ("Payments of the same account, method and amount in the 24 hours "
+                                        "before this one (flagged, not refused)."),
+                    },
+                },
+            },
+        },
+    },
+    "QueuedPayment": {
+        "type": "object",
+        "required": [
+            "id",
+            "invoice_id",
+            "account_id",
+            "status",
+            "payment_method",
+            "amount",
+            "currency",
+            "manual_reference",
+            "manual_notes",
+            "admin_notes",
+            "created_at",
+            "decided_at",
+            "decided_by",
+            "account",
+            "payment_reference",
+            "flags",
+            "proof",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "invoice_id": {"type": "string"},
+            "account_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending_approval", "succeeded", "failed"]},
+            "payment_method": {"type": "string"},
+            "amount": {"$ref": "#/components/schemas/Amount"},
+            "currency": {"$ref": "#/components/schemas/Currency"},
+            "manual_reference": {"type": "string"},
+            "manual_notes": {"type": ["string", "null"]},
+            "admin_notes": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "decided_by": {
+                "type": ["string", "null"],
+                "description": "The deciding admin's email.",
+            },
+            "account": {
+                "type": "object",
+                "required": ["id", "name"],
+                "properties": {"id": {"type": "string"}, "name": {"type": ["string", "null"]}},
+            },
+            "payment_reference": {
+                "$ref": "#/components/schemas/ReviewHints/properties/payment_reference",
+            },
+            "flags": {"$ref": "#/components/schemas/ReviewHints/properties/flags"},
+            "proof": {"$ref": "#/components/schemas/Proof"},
+        },
+        "description": "A payment awaiting approval with its account's name.",
+    },
+    "ApprovalQueuePage": {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/QueuedPayment"}},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Pass as `?cursor=` for the next page; null on the last page.",
+            },
+        },
+    },
+    "PaymentDetail": {
+        "type": "object",
+        "required": [
+            "payment",
+            "invoice",
+            "account",
+            "history",
+            "payment_reference",
+            "flags",
+            "proof_url",
+        ],
+        "properties": {
+            "payment": {"$ref": "#/components/schemas/Payment"},
+            "invoice": {"anyOf": [{"$ref": "#/components/schemas/Invoice"}, {"type": "null"}]},
+            "account": {"anyOf": [{"$ref": "#/components/schemas/Account"}, {"type": "null"}]},
+            "history": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/AuditEvent"},
+                "description": "Every state change of the payment, oldest first.",
+            },
+            "payment_reference": {
+                "$ref": "#/components/schemas/ReviewHints/properties/payment_reference",
+            },
+            "flags": {"$ref": "#/components/schemas/ReviewHints/properties/flags"},
+            "proof_url": {
+                "type": ["string", "null"],
+                "format": "uri",
+                "description": "A link to the proof of payment that works for 5 minutes, or null.",
+            },
+        },
+    },
+    "Approval": {
+        "type": "object",
+        "required": ["payment", "invoice", "subscription", "account"],
+        "properties": {
+            "payment": {"$ref": "#/components/schemas/Payment"},
+            "invoice": {"$ref": "#/components/schemas/Invoice"},
+            "subscription": {"$ref": "#/components/schemas/Subscription"},
+            "account": {"$ref": "#/components/schemas/Account"},
+        },
+    },
+    "Rejection": {
+        "type": "object",
+        "required": ["payment", "invoice"],
+        "properties": {
+            "payment": {"$ref": "#/components/schemas/Payment"},
+            "invoice": {"$ref": "#/components/schemas/Invoice"},
+        },
+    },
+    "SystemStatus": {
+        "type": "object",
+        "required": [
+            "plans_configured",
+            "payment_methods_enabled",
+            "accounts",
+            "payments_pending_approval",
+        ],
+        "properties": {
+            "plans_configured": {"type": "integer", "minimum": 0},
+            "payment_methods_enabled": {"type": "integer", "minimum": 0},
+            "accounts": {
+                "type": "object",
+                "required": ["trial", "pending_payment", "active", "suspended", "total"],
+                "properties": {
+                    "trial": {"type": "integer"},
+                    "pending_payment": {"type": "integer"},
+                    "active": {"type": "integer"},
+                    "suspended": {"type": "integer"},
+                    "total": {"type": "integer"},
+                },
+            },
+            "payments_pending_approval": {"type": "integer"},
+        },
+        "description": ("Summed from sharded counters kept in the same transactions as the changes they count"
+                        " (no table scan)."),
+    },
+    "InvoiceLookup": {
+        "type": "object",
+        "required": ["invoice", "account", "payments"],
+        "properties": {
+            "invoice": {"$ref": "#/components/schemas/Invoice"},
+            "account": {"anyOf": [{"$ref": "#/components/schemas/Account"}, {"type": "null"}]},
+            "payments": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Payment"},
+                "description": "The invoice's payments, oldest first.",
+            },
+        },
+    },
+}

@@ -1,0 +1,1 @@
+"""The HTTP layer every capability's routes share: declaration, auth, idempotency, error shape, OpenAPI."""

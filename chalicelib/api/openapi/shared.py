@@ -1,0 +1,248 @@
+"""The parts of the OpenAPI description that no capability owns: the document's info, the error
+shape, money, the shared parameters and error responses, and the bearer scheme."""
+from __future__ import annotations
+
+from typing import Any
+
+INFO: dict[str, Any] = {
+    "title": "Billing API",
+    "version": "1.0.0",
+    "description": ("Billing for a SaaS sold with **manual payments** (bank transfer, wallets, Wise, PayPal ...).\n"
+                    "\n"
+                    "**Manual payment workflow**\n"
+                    "\n"
+                    "1. `POST /api/v1/auth/register` with `plan: free` (or no plan) starts a free trial: account\n"
+                    "   `trial` with 1000 credits, no subscription, no invoice. A paid plan (`starter`, `growth`,\n"
+                    "   `scale`) needs `billing` details and creates account `pending_payment`, subscription\n"
+                    "   `pending_payment` and invoice `pending` for the plan price.\n"
+                    "2. The user looks up how to pay with `GET /api/v1/billing/admin/payment-methods?country=PK`\n"
+                    "   (public despite its path), pays outside the system, then reports it with\n"
+                    "   `POST /api/v1/billing/admin/payments/confirm` (a **user** route despite its path), which\n"
+                    "   creates a payment `pending_approval`.\n"
+                    "3. An admin works the queue `GET /api/v1/billing/admin/payments?status=pending_approval` and\n"
+                    "   either approves (payment `succeeded`, invoice `paid`, subscription and account `active`, the\n"
+                    "   plan's credits granted once, all in one transaction) or rejects with a reason (payment\n"
+                    "   `failed`, the invoice stays `pending`, and the user can confirm again).\n"
+                    "\n"
+                    "**Conventions**\n"
+                    "\n"
+                    "- JSON in and out. A request whose `Content-Type` is present and not `application/json` gets\n"
+                    "  415 on every route. Paths are declared without a trailing slash; a trailing slash reaches\n"
+                    "  the same route.\n"
+                    "- Money is a decimal string with exactly two decimals plus an ISO 4217 `currency`\n"
+                    '  (`"amount": "89.00", "currency": "USD"`), never a number. Timestamps are ISO 8601 UTC to\n'
+                    "  the second (`2026-11-27T10:15:00Z`). IDs are opaque strings.\n"
+                    "- Text fields are trimmed of surrounding whitespace; control characters are rejected.\n"
+                    '- Lists are `{"items": [...], "next_cursor": string|null}`; pass `?cursor=` to continue.\n'
+                    '- Every error has the shape `{"error": {"code", "message", "details"}}`: 400 malformed\n'
+                    "  (bad JSON, unknown field, wrong type, bad query value), 401 token or login, 403 admin\n"
+                    "  route, 404 not found (also another account's), 409 state conflict, 413 body over 16 KiB,\n"
+                    "  415 not JSON, 422 well-formed but invalid (a missing required field is 422, not 400),\n"
+                    "  503 data store busy or unavailable (with `Retry-After`). Any route can answer 500\n"
+                    "  `internal_error` for an unexpected failure.\n"
+                    "- A method a path does not declare gets 405 `method_not_allowed` with an `Allow` header; a\n"
+                    "  path that is not declared here gets 404 `route_not_found`.\n"),
+}
+SERVERS: list[dict[str, Any]] = [{"url": "/", "description": "This deployment (paths carry /api/v1)."}]
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "pattern": "^[a-z][a-z0-9_]*$",
+                        "description": "Stable snake_case code, e.g. amount_mismatch.",
+                    },
+                    "message": {"type": "string", "description": "A human sentence."},
+                    "details": {
+                        "type": "object",
+                        "additionalProperties": True,
+                        "description": ("Context; `fields` maps each offending field to its problem (400 and "
+                                        "422)."),
+                        "properties": {
+                            "fields": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "Amount": {
+        "type": "string",
+        "pattern": "^[0-9]+\\.[0-9]{2}$",
+        "examples": ["89.00"],
+        "description": "Money: a decimal string with exactly two decimals.",
+    },
+    "Currency": {
+        "type": "string",
+        "pattern": "^[A-Z]{3}$",
+        "examples": ["USD"],
+        "description": "ISO 4217 code.",
+    },
+    "OpenApiDocument": {
+        "type": "object",
+        "required": ["openapi", "info", "paths"],
+        "additionalProperties": True,
+        "properties": {"openapi": {"type": "string", "pattern": "^3\\.1\\.\\d+$"}},
+    },
+}
+PARAMETERS: dict[str, Any] = {
+    "Limit": {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Page size; anything but a whole number from 1 to 100 is 400.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+    },
+    "Cursor": {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": ("The `next_cursor` of the previous page (opaque); a cursor this list did not return "
+                        "is 400 invalid_cursor."),
+        "schema": {"type": "string"},
+    },
+    "Country": {
+        "name": "country",
+        "in": "query",
+        "required": False,
+        "description": ("ISO 3166-1 alpha-2 country code, any case, surrounding spaces ignored (e.g. PK); an "
+                        "unassigned code is 400. Empty or absent: global methods only."),
+        "schema": {"type": "string", "pattern": "^(\\s*[A-Za-z]{2}\\s*)?$"},
+        "example": "PK",
+    },
+    "QueueStatus": {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "description": ("Only `pending_approval` (the approval queue) is supported, and empty means the same;"
+                        " any other value is 400."),
+        "schema": {
+            "type": "string",
+            "enum": ["pending_approval", ""],
+            "default": "pending_approval",
+        },
+    },
+    "NotificationStatus": {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "description": ("Only `failed` (emails given up on) is supported, and empty means the same; any other"
+                        " value is 400."),
+        "schema": {"type": "string", "enum": ["failed", ""], "default": "failed"},
+    },
+    "InvoiceId": {
+        "name": "invoice_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    },
+    "PaymentId": {
+        "name": "payment_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    },
+    "Reference": {
+        "name": "reference",
+        "in": "path",
+        "required": True,
+        "description": "A payment reference as read off a statement line (case, spaces and dashes do "
+                       "not matter).",
+        "schema": {"type": "string", "minLength": 1},
+        "examples": {"reference": {"value": "PR-7K4Q-X9MP"}},
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": ("Makes a retry safe: the same key with the same body returns the first response again"
+                        " (with `Idempotent-Replayed: true`) and changes nothing, even when the retries "
+                        "arrive at the same time; the same key with another body or route is 422 "
+                        "`idempotency_key_reused`. Keys are the caller's own (a signup's belong to its email)"
+                        " and kept 24 hours. A request that fails keeps nothing, so its key can be used "
+                        "again."),
+        "schema": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "pattern": "^[\\x21-\\x7e]+$",
+        },
+    },
+}
+RESPONSES: dict[str, Any] = {
+    "Unauthorized": {
+        "description": ("`missing_token`, `invalid_token` (forged, tampered, wrong scheme, or the account no "
+                        "longer exists) or `token_expired`."),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+    "Forbidden": {
+        "description": "`forbidden`: an admin route called with a user token.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+    "PayloadTooLarge": {
+        "description": "`payload_too_large`: the body is over 16 KiB.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+    "UnsupportedMediaType": {
+        "description": "`unsupported_media_type`: a Content-Type other than application/json.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+    "InternalError": {
+        "description": "`internal_error`: an unexpected failure (logged; no details leak).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+    "ServiceUnavailable": {
+        "description": ("`service_unavailable`: the data store is busy or unreachable; retry after "
+                        "`Retry-After` seconds."),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+        },
+    },
+    "MethodNotAllowed": {
+        "description": ("`method_not_allowed`: the path exists but not with this method (any method a path "
+                        "does not declare)."),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "headers": {
+            "Allow": {"description": "The methods the path accepts.", "schema": {"type": "string"}},
+        },
+    },
+    "RouteNotFound": {
+        "description": "`route_not_found`: no such path.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+    "TooManyRequests": {
+        "description": ("`too_many_login_attempts`: too many failed logins for this email; retry after "
+                        "`Retry-After` seconds."),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        },
+    },
+}
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": ("The access_token from register or login (HS256, expires after expires_in seconds). "
+                        "Roles: user, admin."),
+    },
+}

@@ -1,0 +1,227 @@
+"""The route table: how every capability declares its routes, and the one decorator that runs them.
+
+A capability makes one `Routes` (a Chalice blueprint plus its declarations) and declares each route
+with its path, method, status, least role, Idempotency-Key scope, request body and documented
+answers. The decorator here is the only place that reads the request, checks the caller's role,
+applies the Idempotency-Key and turns an `AppError` into the JSON error shape; the same
+declarations are what `api.openapi.build` describes.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Chalice, CORSConfig, Response
+
+from chalicelib.accounts.auth import Principal, principal_from_header
+from chalicelib.api import idempotency
+from chalicelib.core import telemetry
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import AppError, Forbidden
+from chalicelib.core.validation import read_json_object
+from chalicelib.storage import store
+
+JSON = {"Content-Type": "application/json"}
+USER, ADMIN = "user", "admin"  # the least role a route needs (None: public)
+_request: ContextVar[Any] = ContextVar("request", default=None)  # set by compose()'s middleware
+log = logging.getLogger("billing")
+
+
+@dataclass(frozen=True)
+class Idempotent:
+    """How a route takes an Idempotency-Key: whose keys (scope), and what is kept of the response."""
+
+    scope: Callable[[Principal | None, bytes | None], str]
+    redact: Callable[[Any], Any] | None = None
+    restore: Callable[[Any], Any] | None = None
+
+
+# A user's keys are theirs alone (an admin's too); a signup's belong to its email.
+BY_CALLER = Idempotent(lambda caller, raw: caller.user_id if caller else "")
+
+
+@dataclass(frozen=True)
+class Body:
+    """A route's JSON body: the field spec it is validated with and the schema that describes it."""
+
+    schema: str  # the name of its OpenAPI component
+    fields: Mapping[str, Any] | None  # the field spec the schema is derived from
+    description: str
+    required: bool = True  # as documented
+    empty_ok: bool = False  # an empty body reads as {} (and meets the field spec's requirements)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # more JSON Schema (if/then, ...)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One route as declared: everything the decorator enforces and OpenAPI describes."""
+
+    path: str
+    method: str
+    name: str
+    tag: str
+    doc: str
+    status: int
+    auth: str | None
+    idempotent: Idempotent | None
+    body: Body | None
+    query: tuple[str, ...]
+    response: tuple[str, str]  # (schema component, description)
+    errors: Mapping[int, str]
+    store: bool  # False: answers without the data store (no 503)
+
+
+class Routes:
+    """One capability's routes: a Chalice blueprint and the declarations of its routes."""
+
+    def __init__(self, import_name: str, tag: str, description: str) -> None:
+        self.blueprint = Blueprint(import_name)
+        self.tag, self.description = tag, description
+        self.declared: list[Declared] = []
+
+    def get(self, path: str, **declaration: Any) -> Callable[..., Any]:
+        return self.route(path, "GET", **declaration)
+
+    def post(self, path: str, **declaration: Any) -> Callable[..., Any]:
+        return self.route(path, "POST", **declaration)
+
+    def route(self, path: str, method: str, *, response: tuple[str, str], status: int = 200,
+              auth: str | None = None, idempotent: Idempotent | None = None,
+              body: Body | None = None, query: tuple[str, ...] = (),
+              errors: Mapping[int, str] | None = None, store: bool = True) -> Callable[..., Any]:
+        """Declare a route; the view gets `caller` when the route has a role, `body` when it has
+        a body, and its path parameters."""
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            self.declared.append(Declared(
+                path=path, method=method, name=view.__name__, tag=self.tag, doc=view.__doc__ or "",
+                status=status, auth=auth, idempotent=idempotent, body=body, query=query,
+                response=response, errors=dict(errors or {}), store=store))
+            handler = _handler(path, view, status, auth, idempotent, body)
+            return self.blueprint.route(path, methods=[method], cors=_cors())(handler)
+        return decorator
+
+
+def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
+             idempotent: Idempotent | None, body: Body | None) -> Callable[..., Response]:
+    @functools.wraps(view)
+    def handler(**params: str) -> Response:
+        try:
+            store.ready()
+            request = current_request()
+            key = idempotency.read_key(request.headers) if idempotent else None
+            caller = authenticate(auth) if auth else None
+
+            def run() -> Any:
+                args: dict[str, Any] = dict(params)
+                if auth:
+                    args["caller"] = caller
+                if body is not None:
+                    args["body"] = read_body(optional=body.empty_ok)
+                return view(**args)
+
+            if idempotent is None or key is None:
+                return Response(body=run(), status_code=status, headers=dict(JSON))
+            return _run_idempotent(idempotent, caller, key, path, params, status, run)
+        except AppError as error:
+            if error.status >= 500:
+                log.error("%s failed: %s", path, error.code, exc_info=error.status != 503)
+            return error_response(error)
+    return handler
+
+
+def _run_idempotent(spec: Idempotent, caller: Principal | None, key: str, path: str,
+                    params: dict[str, str], status: int, run: Callable[[], Any]) -> Response:
+    raw = current_request().raw_body
+    scope = spec.scope(caller, raw)
+    print_ = idempotency.fingerprint(path, params, raw)
+    outcome = idempotency.run(scope, key, print_, status, run, spec.redact)
+    if isinstance(outcome, idempotency.Replay):
+        replayed = spec.restore(outcome.body) if spec.restore else outcome.body
+        return Response(body=replayed, status_code=outcome.status_code,
+                        headers={**JSON, "Idempotent-Replayed": "true"})
+    return Response(body=outcome[1], status_code=outcome[0], headers=dict(JSON))
+
+
+# The request being handled ---------------------------------------------------------------------
+
+def current_request() -> Any:
+    """The request being handled (by whichever app: tests import a second copy of app.py)."""
+    return _request.get()
+
+
+def authenticate(role: str) -> Principal:
+    """The caller of this request, who must hold at least `role`."""
+    principal = principal_from_header(current_request().headers.get("authorization"))
+    telemetry.annotate(actor=principal.user_id)
+    if role == ADMIN and not principal.is_admin:
+        raise Forbidden("This route is for admins.")
+    return principal
+
+
+def read_body(optional: bool = False) -> dict[str, Any]:
+    raw = current_request().raw_body
+    if optional and not (raw or b"").strip():
+        return {}
+    return read_json_object(raw, get_settings().max_body_bytes)
+
+
+def query(name: str) -> str | None:
+    return (current_request().query_params or {}).get(name)
+
+
+# Errors ----------------------------------------------------------------------------------------
+
+_CHALICE_ERRORS = {
+    "MethodNotAllowedError": ("method_not_allowed", "This method is not allowed on this route."),
+    "UnsupportedMediaType": ("unsupported_media_type", "Send the request body as application/json."),
+    "BadRequestError": ("bad_request", "The request is malformed."),
+    "BadRequest": ("bad_request", "The request is malformed."),
+}
+
+
+def error_response(error: AppError) -> Response:
+    """An AppError in the API's JSON error shape."""
+    headers = dict(JSON)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(body=error.to_body(), status_code=error.status, headers=headers)
+
+
+def error_shape(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Give Chalice's own errors (405, 415, 500) the API's error shape (an HTTP middleware)."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        if response.status_code >= 500:
+            return error_response(AppError("Something went wrong on our side; it has been logged."))
+        code, message = _CHALICE_ERRORS.get(body["Code"], ("bad_request", "The request is malformed."))
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() == "allow" or k.lower().startswith("access-control-")}
+        response = Response(body={"error": {"code": code, "message": message, "details": {}}},
+                            status_code=response.status_code, headers={**JSON, **headers})
+    return response
+
+
+def _cors() -> CORSConfig:
+    # Browsers may call the API from the web app's origin only (WEB_APP_URL), never from elsewhere.
+    return CORSConfig(allow_origin=get_settings().web_origin, allow_headers=["Idempotency-Key"],
+                      expose_headers=["Retry-After", "Idempotent-Replayed"], max_age=600)
+
+
+def compose(app: Chalice, *tables: Routes) -> None:
+    """Register every capability's routes on the app, and the middleware that gives the
+    decorator the request being handled."""
+    def bind_request(event: Any, get_response: Callable[[Any], Response]) -> Response:
+        token = _request.set(event)
+        try:
+            return get_response(event)
+        finally:
+            _request.reset(token)
+
+    app.register_middleware(bind_request, "http")
+    for table in tables:
+        app.register_blueprint(table.blueprint)

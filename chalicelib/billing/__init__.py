@@ -1,0 +1,1 @@
+"""Invoices and manual payments: confirm, approve or reject, payment references, proofs, the billing jobs."""

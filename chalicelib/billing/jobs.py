@@ -1,0 +1,172 @@
+"""The billing clock: reminders before the due date, voiding after a grace period, overdue reviews.
+
+`run(moment)` runs the three jobs; AWS runs it on a schedule (`app.py`), `make jobs` by hand. Each
+change is a conditional transaction that also queues its email, and the condition is what makes
+it happen once: running the jobs twice (or two at once) sends nothing twice.
+
+- An unpaid invoice due within REMINDER_DAYS_BEFORE days gets one reminder (`reminded_at`).
+- An invoice still unpaid INVOICE_GRACE_DAYS after its due date, with no payment awaiting
+  approval, is voided: invoice `void`, subscription `cancelled`, account `suspended` (it never
+  had paid credits; an admin or a new signup brings it back). A payment under review holds
+  the invoice open: the admins decide it first.
+- A payment awaiting approval longer than APPROVAL_SLA_HOURS alerts the admins once
+  (`sla_alerted_at`).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.billing.payments import PENDING
+from chalicelib.core.clock import now as clock_now
+from chalicelib.core.clock import stamp
+from chalicelib.core.config import get_settings
+from chalicelib.notifications import messages
+from chalicelib.storage import store
+from chalicelib.storage.audit import add_audit
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import (
+    OPEN_INVOICE,
+    InvoiceModel,
+    PaymentModel,
+    SubscriptionModel,
+)
+from chalicelib.storage.models.records import CounterModel
+from chalicelib.storage.store import TransactionCancelled, Tx
+
+log = logging.getLogger(__name__)
+SYSTEM = "system:billing-jobs"
+
+
+@dataclass
+class Report:
+    """What one run did, by job: the ids changed."""
+
+    reminded: list[str] = field(default_factory=list)
+    voided: list[str] = field(default_factory=list)
+    overdue_alerts: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"reminded": len(self.reminded), "voided": len(self.voided),
+                "overdue_alerts": len(self.overdue_alerts)}
+
+
+def run(moment: datetime | None = None) -> Report:
+    """Run every job as of `moment` (now by default)."""
+    moment = moment or clock_now()
+    report = Report()
+    report.reminded = send_reminders(moment)
+    report.voided = void_unpaid(moment)
+    report.overdue_alerts = alert_overdue_reviews(moment)
+    return report
+
+
+def send_reminders(moment: datetime) -> list[str]:
+    """One reminder for each unpaid invoice falling due within the next few days."""
+    today = moment.date()
+    last_day = (today + timedelta(days=get_settings().reminder_days_before)).isoformat()
+    done = []
+    for invoice in _open_invoices(InvoiceModel.due_date.between(today.isoformat(), last_day),
+                                  InvoiceModel.reminded_at.does_not_exist()):
+        at = stamp(moment)
+        tx = Tx()
+        tx.update("invoice", invoice, [InvoiceModel.reminded_at.set(at)],
+                  condition=(InvoiceModel.status == "pending")
+                  & InvoiceModel.reminded_at.does_not_exist())
+        messages.queue_invoice_reminder(tx, invoice=invoice, at=_mail_time(moment))
+        if _commit(tx, invoice.invoice_id):
+            done.append(invoice.invoice_id)
+    return done
+
+
+def void_unpaid(moment: datetime) -> list[str]:
+    """Void the invoices still unpaid a grace period after their due date."""
+    cutoff = (moment.date() - timedelta(days=get_settings().invoice_grace_days)).isoformat()
+    done = []
+    for invoice in _open_invoices(InvoiceModel.due_date < cutoff,
+                                  InvoiceModel.pending_payment_id.does_not_exist()):
+        subscription, account = store.transact_get((SubscriptionModel, invoice.subscription_id),
+                                                   (AccountModel, invoice.account_id))
+        if subscription is None or account is None:
+            log.warning("invoice %s: subscription or account missing; not voided", invoice.invoice_id)
+            continue
+        if _void(invoice, subscription, account, stamp(moment), _mail_time(moment)):
+            done.append(invoice.invoice_id)
+    return done
+
+
+def _void(invoice: InvoiceModel, subscription: SubscriptionModel, account: AccountModel,
+          at: str, mail_at: str | None = None) -> bool:
+    tx = Tx()
+    tx.update("invoice", invoice, [InvoiceModel.status.set("void"), InvoiceModel.voided_at.set(at),
+                                   InvoiceModel.open.remove()],
+              condition=(InvoiceModel.status == "pending")
+              & InvoiceModel.pending_payment_id.does_not_exist())
+    add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id, action="voided_unpaid",
+              from_status="pending", to_status="void", actor=SYSTEM, at=at)
+    if subscription.status == "pending_payment":
+        tx.update("subscription", subscription,
+                  [SubscriptionModel.status.set("cancelled"), SubscriptionModel.updated_at.set(at)],
+                  condition=SubscriptionModel.status == "pending_payment")
+        add_audit(tx, entity_type="subscription", entity_id=subscription.subscription_id,
+                  action="cancelled_unpaid", from_status="pending_payment", to_status="cancelled",
+                  actor=SYSTEM, at=at)
+    if account.status == "pending_payment" and account.pending_invoice_id == invoice.invoice_id:
+        tx.update("account", account,
+                  [AccountModel.status.set("suspended"), AccountModel.pending_invoice_id.remove(),
+                   AccountModel.updated_at.set(at)],
+                  condition=(AccountModel.status == "pending_payment")
+                  & (AccountModel.pending_invoice_id == invoice.invoice_id))
+        add_audit(tx, entity_type="account", entity_id=account.account_id, action="suspended_unpaid",
+                  from_status="pending_payment", to_status="suspended", actor=SYSTEM, at=at)
+        tx.update("counter", CounterModel(store.shard_key()),
+                  [CounterModel.accounts_pending_payment.add(-1), CounterModel.accounts_suspended.add(1)])
+    messages.queue_invoice_voided(tx, invoice=invoice, at=mail_at or at)
+    return _commit(tx, invoice.invoice_id)
+
+
+def alert_overdue_reviews(moment: datetime) -> list[str]:
+    """Alert the admins, once per payment, about payments awaiting approval for too long."""
+    cutoff = stamp(moment - timedelta(hours=get_settings().approval_sla_hours))
+    with store.guard():
+        overdue = list(PaymentModel.approval_queue.query(
+            PENDING, PaymentModel.created_at < cutoff,
+            filter_condition=PaymentModel.sla_alerted_at.does_not_exist()))
+    done = []
+    for payment in overdue:
+        at = stamp(moment)
+        invoice = store.get(InvoiceModel, payment.invoice_id)
+        tx = Tx()
+        tx.update("payment", payment, [PaymentModel.sla_alerted_at.set(at)],
+                  condition=(PaymentModel.status == PENDING)
+                  & PaymentModel.sla_alerted_at.does_not_exist())
+        messages.queue_approval_overdue(tx, payment=payment, invoice=invoice,
+                                             at=_mail_time(moment))
+        if _commit(tx, payment.payment_id):
+            done.append(payment.payment_id)
+    return done
+
+
+def _mail_time(moment: datetime) -> str:
+    """When a job's email is due: now, even when the jobs run as of a later time (`make jobs AT=`),
+    so the outbox sends it at once rather than on that date."""
+    return stamp(min(moment, clock_now()))
+
+
+def _open_invoices(range_condition: Any, filter_condition: Any) -> list[InvoiceModel]:
+    with store.guard():
+        return list(InvoiceModel.open_by_due_date.query(OPEN_INVOICE, range_condition,
+                                                        filter_condition=filter_condition))
+
+
+def _commit(tx: Tx, entity_id: str) -> bool:
+    """Commit; False when a condition failed because someone else (a user, an admin, another run
+    of the job) changed the item first: nothing is done twice."""
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        log.info("%s changed meanwhile (%s); skipped", entity_id, ", ".join(exc.failed))
+        return False
+    return True

@@ -1,0 +1,269 @@
+"""Manual payments: the user confirms a transfer, an admin approves or rejects it (where approval is decided)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.accounts.auth import Principal
+from chalicelib.accounts.views import account_view
+from chalicelib.billing import references
+from chalicelib.billing.invoices import own_invoice
+from chalicelib.billing.views import invoice_view, payment_view, subscription_view
+from chalicelib.catalog.plans import offered_method
+from chalicelib.core.clock import new_id, now, stamp
+from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.money import AMOUNT, parse_amount
+from chalicelib.core.validation import SLUG, Text, validate
+from chalicelib.credits.ledger import add_credit
+from chalicelib.notifications import messages
+from chalicelib.storage import store
+from chalicelib.storage.audit import add_audit
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import (
+    InvoiceModel,
+    PaymentClaimModel,
+    PaymentModel,
+    SubscriptionModel,
+)
+from chalicelib.storage.models.records import CounterModel
+from chalicelib.storage.store import TransactionCancelled, Tx
+
+PENDING = "pending_approval"
+
+
+CONFIRM = {
+    "invoice_id": Text(required=True, max_len=64, doc="One of the caller's invoices."),
+    "payment_method": Text(required=True, max_len=40, pattern=SLUG,
+                           pattern_message="must be a method slug such as bank_transfer",
+                           doc="A method offered in the invoice's billing country (its own or a "
+                               "global one)."),
+    "amount": Text(required=True, max_len=16, pattern=AMOUNT,
+                   pattern_message='must be a decimal string with two decimals, e.g. "89.00"',
+                   schema={"pattern": "^" + AMOUNT.pattern.replace("([0-9]{2})", "[0-9]{2}") + "$"},
+                   doc='Must equal the invoice amount, e.g. "89.00": no sign, no leading zero, two '
+                       "decimals, at most 10 integer digits."),
+    "manual_reference": Text(required=True, max_len=100, doc="The transfer's reference."),
+    "manual_notes": Text(max_len=1000, multiline=True),
+}
+
+
+APPROVE = {"admin_notes": Text(max_len=1000, multiline=True)}
+
+
+REJECT = {"admin_notes": Text(required=True, max_len=1000, multiline=True,
+                              doc="The reason, shown to the user.")}
+
+
+def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Record the user's confirmation of an outside payment: Payment(pending_approval)."""
+    data = validate(body, CONFIRM)
+    invoice = own_invoice(principal, data["invoice_id"])
+    if invoice.status != "pending":
+        raise Conflict(f"The invoice is {invoice.status}; only a pending invoice can be paid.",
+                       code="invoice_not_pending", details={"status": invoice.status})
+    if invoice.pending_payment_id:
+        raise Conflict("A payment for this invoice is already awaiting approval.",
+                       code="payment_already_pending",
+                       details={"payment_id": invoice.pending_payment_id})
+    amount = parse_amount(data["amount"])
+    if amount != invoice.amount_minor:
+        raise Invalid("The amount does not match the invoice.", code="amount_mismatch",
+                      details={"fields": {"amount": "must equal the invoice amount"},
+                               "expected": invoice_view(invoice)["amount"],
+                               "currency": invoice.currency})
+    typo = references.typo_in(data["manual_reference"])
+    if typo and not references.mentions(data["manual_reference"], invoice.payment_reference):
+        raise Invalid(f"{typo} is not a valid payment reference (a character is wrong or two are "
+                      f"swapped); this invoice's is {invoice.payment_reference}.",
+                      code="payment_reference_typo",
+                      details={"fields": {"manual_reference": "the payment reference has a typo"}})
+    method = offered_method(data["payment_method"], invoice.billing_country)
+    if method is None:
+        raise Invalid(f"The payment method '{data['payment_method']}' is not offered in "
+                      f"{invoice.billing_country}.", code="method_not_offered",
+                      details={"fields": {"payment_method": "not offered for your country"}})
+    at = stamp()
+    near = _near_duplicates(invoice.account_id, data["payment_method"], amount)
+    payment = PaymentModel(
+        new_id("pay"), invoice_id=invoice.invoice_id, account_id=invoice.account_id,
+        subscription_id=invoice.subscription_id, status=PENDING,
+        payment_method=data["payment_method"], amount_minor=amount, currency=invoice.currency,
+        manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
+        created_at=at, queue=PENDING, payer_email=principal.email, method_name=method.display_name,
+        invoice_reference=invoice.payment_reference, near_duplicate_of=near or None)
+    tx = Tx()
+    tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
+    claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference),
+                              payment_id=payment.payment_id, account_id=payment.account_id,
+                              released=False, created_at=at)
+    tx.put("claim", claim, PaymentClaimModel.claim_id.does_not_exist()
+           | (PaymentClaimModel.released == True))  # noqa: E712 - a DynamoDB condition, not a bool
+    tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.set(payment.payment_id)],
+              condition=(InvoiceModel.status == "pending")
+              & InvoiceModel.pending_payment_id.does_not_exist()
+              & (InvoiceModel.account_id == principal.account_id))
+    add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="submitted",
+              from_status=None, to_status=PENDING, actor=principal.user_id, at=at,
+              notes=data["manual_notes"])
+    messages.queue_payment_submitted(tx, payment=payment, invoice=invoice, at=at)
+    tx.update("counter", CounterModel(store.shard_key()),
+              [CounterModel.payments_pending_approval.add(1)])
+    response = payment_view(payment)
+    try:
+        tx.commit(response=response)
+    except TransactionCancelled as exc:
+        if "invoice" in exc.failed:
+            raise Conflict("The invoice changed meanwhile: it is paid, void, or already has a "
+                           "payment awaiting approval.", code="invoice_not_pending") from exc
+        if "claim" in exc.failed:
+            raise Conflict("This reference was already used for another payment with the same "
+                           "method. Check the reference from your bank, or contact us if you "
+                           "think this is wrong.", code="duplicate_reference",
+                           details={"fields": {"manual_reference": "already used with this method"}}
+                           ) from exc
+        raise
+    return payment_view(payment)
+
+
+def claim_id(method: str, manual_reference: str) -> str:
+    """The key of a (method, bank reference) pair: case, spaces and dashes do not matter."""
+    return f"{method}#{references.compact(manual_reference)}"
+
+
+NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
+
+
+def _near_duplicates(account_id: str, method: str, amount: int) -> list[str]:
+    """The account's payments of the last 24 h with the same method and amount (flagged to the
+    admin, not refused: a resubmission after a rejection is one)."""
+    since = stamp(now() - NEAR_DUPLICATE_WINDOW)
+    with store.guard():
+        recent = PaymentModel.by_account.query(
+            account_id, PaymentModel.created_at >= since,
+            filter_condition=(PaymentModel.payment_method == method)
+            & (PaymentModel.amount_minor == amount))
+        return [payment.payment_id for payment in recent]
+
+
+def _pending_payment(payment_id: str) -> PaymentModel:
+    payment = store.get(PaymentModel, payment_id)
+    if payment is None:
+        raise NotFound("No such payment.", code="payment_not_found")
+    if payment.status != PENDING:
+        raise _already_decided(payment.status)
+    return payment
+
+
+def _already_decided(status: str) -> Conflict:
+    return Conflict(f"The payment was already decided ({status}); only a payment awaiting "
+                    "approval can be approved or rejected.", code="payment_not_pending",
+                    details={"status": status})
+
+
+def _decide_payment(tx: Tx, payment: PaymentModel, status: str, admin: Principal, notes: str | None,
+                    at: str) -> None:
+    tx.update("payment", payment,
+              [PaymentModel.status.set(status), PaymentModel.decided_at.set(at),
+               PaymentModel.decided_by.set(admin.email), PaymentModel.admin_notes.set(notes),
+               PaymentModel.queue.remove()],
+              condition=PaymentModel.status == PENDING)
+    add_audit(tx, entity_type="payment", entity_id=payment.payment_id,
+              action="approved" if status == "succeeded" else "rejected", from_status=PENDING,
+              to_status=status, actor=admin.email, at=at, notes=notes)
+    payment.status, payment.decided_at, payment.decided_by = status, at, admin.email
+    payment.admin_notes, payment.queue = notes, None
+
+
+def _commit_decision(tx: Tx, response: dict[str, Any]) -> dict[str, Any]:
+    try:
+        tx.commit(response=response)
+    except TransactionCancelled as exc:
+        if "payment" in exc.failed:
+            raise Conflict("The payment was decided meanwhile; nothing was changed.",
+                           code="payment_not_pending") from exc
+        raise Conflict("The invoice, subscription or account changed meanwhile; nothing was "
+                       "changed.", code="state_conflict", details={"failed": exc.failed}) from exc
+    return response
+
+
+def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Payment succeeded, invoice paid, subscription and account active, plan credits granted once."""
+    notes = validate(body, APPROVE)["admin_notes"]
+    payment = _pending_payment(payment_id)
+    invoice, subscription, account = store.transact_get(
+        (InvoiceModel, payment.invoice_id), (SubscriptionModel, payment.subscription_id),
+        (AccountModel, payment.account_id))
+    if invoice is None or subscription is None or account is None:
+        raise Conflict("The payment's invoice, subscription or account is missing.",
+                       code="state_conflict")
+    at = stamp()
+    period_end = stamp(now() + timedelta(days=30))
+    tx = Tx()
+    _decide_payment(tx, payment, "succeeded", admin, notes, at)
+    tx.update("invoice", invoice,
+              [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
+               InvoiceModel.pending_payment_id.remove(), InvoiceModel.open.remove()],
+              condition=(InvoiceModel.status == "pending")
+              & (InvoiceModel.pending_payment_id == payment.payment_id))
+    tx.update("subscription", subscription,
+              [SubscriptionModel.status.set("active"), SubscriptionModel.current_period_start.set(at),
+               SubscriptionModel.current_period_end.set(period_end), SubscriptionModel.updated_at.set(at)],
+              condition=SubscriptionModel.status == subscription.status)
+    account_actions = [AccountModel.status.set("active"), AccountModel.credits.add(invoice.plan_credits),
+                       AccountModel.plan.set(invoice.plan), AccountModel.updated_at.set(at)]
+    if account.pending_invoice_id == invoice.invoice_id:
+        account_actions.append(AccountModel.pending_invoice_id.remove())
+    tx.update("account", account, account_actions, condition=AccountModel.status == account.status)
+    add_credit(tx, account_id=account.account_id, entry_id=f"payment#{payment.payment_id}",
+               amount=invoice.plan_credits, reason="plan_purchase", reference=payment.payment_id,
+               actor=admin.email, at=at)
+    for entity_type, entity_id, before, after in (
+            ("invoice", invoice.invoice_id, "pending", "paid"),
+            ("subscription", subscription.subscription_id, subscription.status, "active"),
+            ("account", account.account_id, account.status, "active")):
+        if before != after:
+            add_audit(tx, entity_type=entity_type, entity_id=entity_id, action="payment_approved",
+                      from_status=before, to_status=after, actor=admin.email, at=at, notes=notes)
+    counter_actions = [CounterModel.payments_pending_approval.add(-1)]
+    if account.status != "active":
+        counter_actions += [getattr(CounterModel, f"accounts_{account.status}").add(-1),
+                            CounterModel.accounts_active.add(1)]
+    tx.update("counter", CounterModel(store.shard_key()), counter_actions)
+    messages.queue_payment_approved(tx, payment=payment, invoice=invoice,
+                                         period_end=period_end, at=at)
+    # The transaction's items are already serialized: the objects can now show the outcome.
+    invoice.status, invoice.paid_at, invoice.pending_payment_id = "paid", at, None
+    subscription.status, subscription.current_period_start = "active", at
+    subscription.current_period_end = period_end
+    account.status, account.plan = "active", invoice.plan
+    account.credits += invoice.plan_credits
+    return _commit_decision(tx, {
+        "payment": payment_view(payment), "invoice": invoice_view(invoice),
+        "subscription": subscription_view(subscription), "account": account_view(account)})
+
+
+def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Payment failed with the admin's reason; the invoice stays pending so the user can retry."""
+    notes = validate(body, REJECT)["admin_notes"]
+    payment = _pending_payment(payment_id)
+    invoice = store.get(InvoiceModel, payment.invoice_id)
+    if invoice is None:
+        raise Conflict("The payment's invoice is missing.", code="state_conflict")
+    at = stamp()
+    tx = Tx()
+    _decide_payment(tx, payment, "failed", admin, notes, at)
+    tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.remove()],
+              condition=InvoiceModel.pending_payment_id == payment.payment_id)
+    # A failed payment frees its (method, reference) pair for a corrected resubmission.
+    claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference))
+    tx.update("claim", claim, [PaymentClaimModel.released.set(True),
+                               PaymentClaimModel.payment_id.set(payment.payment_id),
+                               PaymentClaimModel.account_id.set(payment.account_id),
+                               PaymentClaimModel.created_at.set(at)],
+              condition=PaymentClaimModel.claim_id.does_not_exist()
+              | (PaymentClaimModel.payment_id == payment.payment_id))
+    tx.update("counter", CounterModel(store.shard_key()),
+              [CounterModel.payments_pending_approval.add(-1)])
+    messages.queue_payment_rejected(tx, payment=payment, invoice=invoice, at=at)
+    invoice.pending_payment_id = None
+    return _commit_decision(tx, {"payment": payment_view(payment), "invoice": invoice_view(invoice)})

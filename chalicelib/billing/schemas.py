@@ -1,0 +1,262 @@
+"""Response schemas of billing, next to the views that build them (billing.views)."""
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMAS: dict[str, Any] = {
+    "Subscription": {
+        "type": "object",
+        "required": [
+            "id",
+            "account_id",
+            "plan",
+            "status",
+            "current_period_start",
+            "current_period_end",
+            "created_at",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "account_id": {"type": "string"},
+            "plan": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending_payment", "active", "cancelled"]},
+            "current_period_start": {"type": ["string", "null"], "format": "date-time"},
+            "current_period_end": {"type": ["string", "null"], "format": "date-time"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "BillingSnapshot": {
+        "type": "object",
+        "description": ("The billing details copied into the invoice at signup (absent optional fields are "
+                        "left out)."),
+        "required": ["billing_name", "billing_email", "address_line1", "city", "country"],
+        "properties": {
+            "billing_name": {"type": "string"},
+            "billing_email": {"type": "string"},
+            "address_line1": {"type": "string"},
+            "address_line2": {"type": "string"},
+            "city": {"type": "string"},
+            "state": {"type": "string"},
+            "postal_code": {"type": "string"},
+            "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            "tax_id": {"type": "string"},
+        },
+    },
+    "Invoice": {
+        "type": "object",
+        "required": [
+            "id",
+            "invoice_number",
+            "account_id",
+            "subscription_id",
+            "status",
+            "amount",
+            "currency",
+            "plan",
+            "billing_snapshot",
+            "preferred_payment_method",
+            "due_date",
+            "created_at",
+            "paid_at",
+            "payment_reference",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "invoice_number": {
+                "type": "string",
+                "pattern": "^INV-[0-9]{4}-[0-9]{6,}$",
+                "examples": ["INV-2026-000042"],
+            },
+            "account_id": {"type": "string"},
+            "subscription_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending", "paid", "void"]},
+            "amount": {"$ref": "#/components/schemas/Amount"},
+            "currency": {"$ref": "#/components/schemas/Currency"},
+            "plan": {"type": "string"},
+            "billing_snapshot": {"$ref": "#/components/schemas/BillingSnapshot"},
+            "preferred_payment_method": {
+                "type": ["string", "null"],
+                "description": "The method chosen at signup, if any.",
+            },
+            "due_date": {"type": "string", "format": "date"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "paid_at": {"type": ["string", "null"], "format": "date-time"},
+            "payment_reference": {
+                "type": ["string", "null"],
+                "pattern": "^PR-[23456789ABCDEFGHJKMNPQRSTVWXY]{4}-[23456789ABCDEFGHJKMNPQRSTVWXY]{4}$",
+                "description": ("What the payer writes in the transfer's description: `PR-` and 8 characters,"
+                                " the last a check character that catches a mistyped or swapped character. "
+                                "Null only on invoices made before references existed."),
+                "examples": ["PR-7K4Q-X9MP"],
+            },
+        },
+    },
+    "PendingInvoice": {
+        "type": "object",
+        "required": [
+            "id",
+            "invoice_number",
+            "account_id",
+            "subscription_id",
+            "status",
+            "amount",
+            "currency",
+            "plan",
+            "billing_snapshot",
+            "preferred_payment_method",
+            "due_date",
+            "created_at",
+            "paid_at",
+            "payment_reference",
+            "latest_payment",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "invoice_number": {
+                "type": "string",
+                "pattern": "^INV-[0-9]{4}-[0-9]{6,}$",
+                "examples": ["INV-2026-000042"],
+            },
+            "account_id": {"type": "string"},
+            "subscription_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending", "paid", "void"]},
+            "amount": {"$ref": "#/components/schemas/Amount"},
+            "currency": {"$ref": "#/components/schemas/Currency"},
+            "plan": {"type": "string"},
+            "billing_snapshot": {"$ref": "#/components/schemas/BillingSnapshot"},
+            "preferred_payment_method": {
+                "type": ["string", "null"],
+                "description": "The method chosen at signup, if any.",
+            },
+            "due_date": {"type": "string", "format": "date"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "paid_at": {"type": ["string", "null"], "format": "date-time"},
+            "latest_payment": {
+                "anyOf": [{"$ref": "#/components/schemas/Payment"}, {"type": "null"}],
+            },
+            "payment_reference": {
+                "$ref": "#/components/schemas/Invoice/properties/payment_reference",
+            },
+        },
+        "description": ("The invoice awaiting payment, with its latest payment (or null when none was "
+                        "confirmed yet)."),
+    },
+    "Payment": {
+        "type": "object",
+        "required": [
+            "id",
+            "invoice_id",
+            "account_id",
+            "status",
+            "payment_method",
+            "amount",
+            "currency",
+            "manual_reference",
+            "manual_notes",
+            "admin_notes",
+            "created_at",
+            "decided_at",
+            "decided_by",
+            "proof",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "invoice_id": {"type": "string"},
+            "account_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending_approval", "succeeded", "failed"]},
+            "payment_method": {"type": "string"},
+            "amount": {"$ref": "#/components/schemas/Amount"},
+            "currency": {"$ref": "#/components/schemas/Currency"},
+            "manual_reference": {"type": "string"},
+            "manual_notes": {"type": ["string", "null"]},
+            "admin_notes": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
+            "decided_by": {
+                "type": ["string", "null"],
+                "description": "The deciding admin's email.",
+            },
+            "proof": {"$ref": "#/components/schemas/Proof"},
+        },
+    },
+    "AuditEvent": {
+        "type": "object",
+        "required": [
+            "at",
+            "entity_type",
+            "entity_id",
+            "action",
+            "actor",
+            "from_status",
+            "to_status",
+            "notes",
+        ],
+        "properties": {
+            "at": {"type": "string", "format": "date-time"},
+            "entity_type": {"type": "string"},
+            "entity_id": {"type": "string"},
+            "action": {"type": "string", "examples": ["submitted", "approved", "rejected"]},
+            "actor": {"type": "string", "description": "A user id, an admin's email or system."},
+            "from_status": {"type": ["string", "null"]},
+            "to_status": {"type": "string"},
+            "notes": {"type": ["string", "null"]},
+        },
+    },
+    "InvoicePage": {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Invoice"}},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Pass as `?cursor=` for the next page; null on the last page.",
+            },
+        },
+    },
+    "PaymentPage": {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Payment"}},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Pass as `?cursor=` for the next page; null on the last page.",
+            },
+        },
+    },
+    "Proof": {
+        "anyOf": [
+            {"type": "null"},
+            {
+                "type": "object",
+                "required": ["content_type", "size", "uploaded_at"],
+                "additionalProperties": False,
+                "properties": {
+                    "content_type": {"enum": ["image/png", "image/jpeg", "application/pdf"]},
+                    "size": {"type": "integer", "minimum": 1, "maximum": 5242880},
+                    "uploaded_at": {"type": "string", "format": "date-time"},
+                },
+            },
+        ],
+        "description": "The attached proof of payment (receipt or screenshot), or null.",
+    },
+    "ProofUpload": {
+        "type": "object",
+        "required": ["upload", "content_type", "max_bytes", "expires_in"],
+        "properties": {
+            "upload": {
+                "type": "object",
+                "required": ["url", "fields"],
+                "properties": {
+                    "url": {"type": "string", "format": "uri"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                "description": ("POST the file as multipart/form-data to `url`: every `fields` entry, then "
+                                "the file as `file` (last)."),
+            },
+            "content_type": {"type": "string"},
+            "max_bytes": {"type": "integer", "const": 5242880},
+            "expires_in": {"type": "integer", "description": "Seconds the form stays valid."},
+        },
+    },
+}

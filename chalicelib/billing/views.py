@@ -1,0 +1,58 @@
+"""How subscriptions, invoices, payments and their history look on the wire: money as "89.00" strings, ISO 8601 UTC times."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core.clock import public_time
+from chalicelib.core.money import format_minor
+from chalicelib.storage.models.base import plain
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
+from chalicelib.storage.models.records import AuditEventModel
+
+
+def subscription_view(sub: SubscriptionModel | None) -> dict[str, Any] | None:
+    """A subscription, or None."""
+    if sub is None:
+        return None
+    return {"id": sub.subscription_id, "account_id": sub.account_id, "plan": sub.plan,
+            "status": sub.status, "current_period_start": public_time(sub.current_period_start),
+            "current_period_end": public_time(sub.current_period_end),
+            "created_at": public_time(sub.created_at)}
+
+
+def invoice_view(invoice: InvoiceModel | None) -> dict[str, Any] | None:
+    """An invoice, or None."""
+    if invoice is None:
+        return None
+    return {"id": invoice.invoice_id, "invoice_number": invoice.invoice_number,
+            "account_id": invoice.account_id, "subscription_id": invoice.subscription_id,
+            "status": invoice.status, "amount": format_minor(invoice.amount_minor),
+            "currency": invoice.currency, "plan": invoice.plan,
+            "billing_snapshot": plain(invoice.billing_snapshot),
+            "preferred_payment_method": invoice.preferred_payment_method,
+            "due_date": invoice.due_date, "created_at": public_time(invoice.created_at),
+            "paid_at": public_time(invoice.paid_at),
+            "payment_reference": invoice.payment_reference}
+
+
+def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
+    """A payment confirmation and its decision, or None."""
+    if payment is None:
+        return None
+    return {"id": payment.payment_id, "invoice_id": payment.invoice_id,
+            "account_id": payment.account_id, "status": payment.status,
+            "payment_method": payment.payment_method, "amount": format_minor(payment.amount_minor),
+            "currency": payment.currency, "manual_reference": payment.manual_reference,
+            "manual_notes": payment.manual_notes, "admin_notes": payment.admin_notes,
+            "created_at": public_time(payment.created_at),
+            "decided_at": public_time(payment.decided_at), "decided_by": payment.decided_by,
+            "proof": None if not payment.proof_key else {
+                "content_type": payment.proof_content_type, "size": payment.proof_size,
+                "uploaded_at": public_time(payment.proof_uploaded_at)}}
+
+
+def event_view(event: AuditEventModel) -> dict[str, Any]:
+    """One entry of an entity's history."""
+    return {"at": public_time(event.at), "entity_type": event.entity_type,
+            "entity_id": event.entity_id, "action": event.action, "actor": event.actor,
+            "from_status": event.from_status, "to_status": event.to_status, "notes": event.notes}

@@ -1,0 +1,52 @@
+"""The public catalog: self-serve plans and the payment methods offered in a country."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.catalog.reference_data import GLOBAL
+from chalicelib.catalog.views import method_view, plan_view
+from chalicelib.core.countries import normalize_country
+from chalicelib.core.errors import BadRequest
+from chalicelib.storage import store
+from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
+
+
+def list_plans() -> dict[str, Any]:
+    """The self-serve plans in display order (one query of a sparse index)."""
+    with store.guard():
+        plans = list(PlanModel.catalog.query("self_serve"))
+    return {"items": [plan_view(plan) for plan in plans]}
+
+
+def parse_country(raw: str | None) -> str | None:
+    """The `country` query parameter as an ISO code; 400 for anything else."""
+    if raw is None or raw == "":
+        return None
+    code = normalize_country(raw)
+    if code is None:
+        raise BadRequest("country must be an ISO 3166-1 alpha-2 code such as PK.",
+                         code="invalid_query", details={"fields": {"country": "unknown country code"}})
+    return code
+
+
+def _enabled_in(country: str) -> list[PaymentMethodModel]:
+    with store.guard():
+        return list(PaymentMethodModel.by_display_order.query(
+            country, filter_condition=PaymentMethodModel.enabled == True))  # noqa: E712
+
+
+def methods_for_country(country: str | None) -> list[dict[str, Any]]:
+    """Enabled global methods, then that country's, each in display order."""
+    methods = _enabled_in(GLOBAL)
+    if country:
+        methods += _enabled_in(country)
+    return [method_view(method) for method in methods]
+
+
+def offered_method(payment_method: str, country: str | None) -> PaymentMethodModel | None:
+    """The enabled method of that name for the country (its own first, then global), or None."""
+    keys = [(country, payment_method)] if country else []
+    keys.append((GLOBAL, payment_method))
+    with store.guard():
+        found = {m.country: m for m in PaymentMethodModel.batch_get(keys) if m.enabled}
+    return found.get(country or GLOBAL) or found.get(GLOBAL)

@@ -1,0 +1,1 @@
+"""Credits: the ledger every balance is the sum of."""

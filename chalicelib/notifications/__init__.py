@@ -1,0 +1,1 @@
+"""Emails: what each event sends, the templates, delivery through SES from the outbox."""

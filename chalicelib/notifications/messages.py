@@ -1,0 +1,155 @@
+"""What each event tells whom: the emails queued in the outbox inside the change's transaction."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from chalicelib.core.config import get_settings
+from chalicelib.core.money import format_minor
+from chalicelib.storage import outbox
+from chalicelib.storage.models.accounts import AccountModel, UserModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
+from chalicelib.storage.models.catalog import PlanModel
+from chalicelib.storage.store import Tx
+
+log = logging.getLogger(__name__)
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+USER, ADMINS = "user", "admins"
+
+
+# Template names (each is `<name>.txt` + `<name>.html` in TEMPLATES_DIR).
+WELCOME_TRIAL = "welcome_trial"
+
+
+SIGNUP_INVOICE = "signup_invoice"
+
+
+PAYMENT_SUBMITTED = "payment_submitted"
+
+
+PAYMENT_AWAITING_APPROVAL = "payment_awaiting_approval"
+
+
+PAYMENT_APPROVED = "payment_approved"
+
+
+PAYMENT_REJECTED = "payment_rejected"
+
+
+INVOICE_REMINDER = "invoice_reminder"
+
+
+INVOICE_VOIDED = "invoice_voided"
+
+
+APPROVAL_OVERDUE = "approval_overdue"
+
+
+TEMPLATES = (WELCOME_TRIAL, SIGNUP_INVOICE, PAYMENT_SUBMITTED, PAYMENT_AWAITING_APPROVAL,
+             PAYMENT_APPROVED, PAYMENT_REJECTED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE)
+
+
+def queue_signup(tx: Tx, *, user: UserModel, account: AccountModel, plan: PlanModel,
+                 invoice: InvoiceModel | None, at: str) -> None:
+    """Welcome a free trial, or send a paid signup its invoice and how to pay it."""
+    context: dict[str, Any] = {"name": user.name, "account_name": account.name,
+                               "plan_name": plan.name, "credits": account.credits}
+    template = WELCOME_TRIAL
+    if invoice is not None:
+        template = SIGNUP_INVOICE
+        context.update(_invoice_context(invoice), credits=invoice.plan_credits,
+                       due_date=invoice.due_date, country=invoice.billing_country,
+                       preferred_method=invoice.preferred_payment_method)
+    outbox.add_message(tx, message_id=f"signup:{account.account_id}:{USER}", template=template,
+                       recipient=user.email, entity_id=account.account_id, context=context, at=at)
+
+
+def queue_payment_submitted(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel, at: str) -> None:
+    """Tell the user their confirmation arrived, and the admins that a payment awaits approval."""
+    context = _payment_context(payment, invoice)
+    _to_payer(tx, "payment_submitted", PAYMENT_SUBMITTED, payment, context, at)
+    outbox.add_message(tx, message_id=f"payment_submitted:{payment.payment_id}:{ADMINS}",
+                       template=PAYMENT_AWAITING_APPROVAL,
+                       recipient=get_settings().admin_notify_email, entity_id=payment.payment_id,
+                       context={**context, "payer_email": payment.payer_email,
+                                "account_id": payment.account_id}, at=at)
+
+
+def queue_payment_approved(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel,
+                           period_end: str, at: str) -> None:
+    """Tell the user the account is active, the credits added and the invoice paid."""
+    context = {**_payment_context(payment, invoice), "credits": invoice.plan_credits,
+               "plan": invoice.plan, "paid_at": at[:10], "period_end": period_end[:10]}
+    _to_payer(tx, "payment_approved", PAYMENT_APPROVED, payment, context, at)
+
+
+def queue_payment_rejected(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel, at: str) -> None:
+    """Tell the user why the payment was rejected and how to confirm it again."""
+    context = {**_payment_context(payment, invoice), "reason": payment.admin_notes,
+               "due_date": invoice.due_date}
+    _to_payer(tx, "payment_rejected", PAYMENT_REJECTED, payment, context, at)
+
+
+def queue_invoice_reminder(tx: Tx, *, invoice: InvoiceModel, at: str) -> None:
+    """Remind the billing contact that an unpaid invoice falls due soon (once per invoice)."""
+    _to_billing_contact(tx, "invoice_reminder", INVOICE_REMINDER, invoice, at)
+
+
+def queue_invoice_voided(tx: Tx, *, invoice: InvoiceModel, at: str) -> None:
+    """Tell the billing contact the unpaid invoice was voided and the subscription cancelled."""
+    _to_billing_contact(tx, "invoice_voided", INVOICE_VOIDED, invoice, at)
+
+
+def queue_approval_overdue(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel | None,
+                           at: str) -> None:
+    """Alert the admins that a payment has awaited approval longer than the target."""
+    context = {**(_invoice_context(invoice) if invoice else {}), "payment_id": payment.payment_id,
+               "amount": format_minor(payment.amount_minor), "currency": payment.currency,
+               "method": payment.method_name or payment.payment_method,
+               "reference": payment.manual_reference, "payer_email": payment.payer_email,
+               "submitted_at": payment.created_at[:16].replace("T", " ") + " UTC",
+               "sla_hours": get_settings().approval_sla_hours}
+    outbox.add_message(tx, message_id=f"approval_overdue:{payment.payment_id}:{ADMINS}",
+                       template=APPROVAL_OVERDUE, recipient=get_settings().admin_notify_email,
+                       entity_id=payment.payment_id, context=context, at=at)
+
+
+def _to_billing_contact(tx: Tx, event: str, template: str, invoice: InvoiceModel, at: str) -> None:
+    snapshot = invoice.billing_snapshot
+    billing = snapshot.as_dict() if hasattr(snapshot, "as_dict") else dict(snapshot or {})
+    recipient = billing.get("billing_email")
+    if not recipient:
+        log.warning("invoice %s has no billing email; %s not queued", invoice.invoice_id, template)
+        return
+    context = {**_invoice_context(invoice), "due_date": invoice.due_date, "plan": invoice.plan,
+               "grace_days": get_settings().invoice_grace_days}
+    outbox.add_message(tx, message_id=f"{event}:{invoice.invoice_id}:{USER}", template=template,
+                       recipient=recipient, entity_id=invoice.invoice_id, context=context, at=at)
+
+
+def _to_payer(tx: Tx, event: str, template: str, payment: PaymentModel, context: dict[str, Any],
+              at: str) -> None:
+    if not payment.payer_email:  # a payment confirmed before notifications existed
+        log.warning("payment %s has no payer email; %s not queued", payment.payment_id, template)
+        return
+    outbox.add_message(tx, message_id=f"{event}:{payment.payment_id}:{USER}", template=template,
+                       recipient=payment.payer_email, entity_id=payment.payment_id,
+                       context=context, at=at)
+
+
+def _invoice_context(invoice: InvoiceModel) -> dict[str, Any]:
+    snapshot = invoice.billing_snapshot
+    billing = snapshot.as_dict() if hasattr(snapshot, "as_dict") else dict(snapshot or {})
+    return {"invoice_id": invoice.invoice_id, "invoice_number": invoice.invoice_number,
+            "amount": format_minor(invoice.amount_minor), "currency": invoice.currency,
+            "billing_name": billing.get("billing_name"),
+            "payment_reference": invoice.payment_reference or invoice.invoice_number}
+
+
+def _payment_context(payment: PaymentModel, invoice: InvoiceModel) -> dict[str, Any]:
+    return {**_invoice_context(invoice), "payment_id": payment.payment_id,
+            "amount": format_minor(payment.amount_minor), "currency": payment.currency,
+            "method": payment.method_name or payment.payment_method,
+            "reference": payment.manual_reference, "notes": payment.manual_notes}

@@ -1,0 +1,37 @@
+"""The PynamoDB tables, one module per capability; `tables` lists, binds and creates them all."""
+from chalicelib.storage.models.accounts import AccountModel, LoginFailureModel, UserModel
+from chalicelib.storage.models.billing import (
+    OPEN_INVOICE,
+    ApprovalQueueIndex,
+    ByAccountIndex,
+    ByInvoiceIndex,
+    InvoiceModel,
+    InvoiceReferenceIndex,
+    OpenInvoicesIndex,
+    PaymentClaimModel,
+    PaymentModel,
+    SubscriptionModel,
+)
+from chalicelib.storage.models.catalog import (
+    MethodOrderIndex,
+    PaymentMethodModel,
+    PlanCatalogIndex,
+    PlanModel,
+)
+from chalicelib.storage.models.platform import (
+    IdempotencyModel,
+    OutboxDueIndex,
+    OutboxModel,
+    OutboxParkedIndex,
+)
+from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
+from chalicelib.storage.models.tables import ALL_MODELS, bind, create_missing_tables
+
+__all__ = [
+    "ALL_MODELS", "OPEN_INVOICE", "AccountModel", "ApprovalQueueIndex", "AuditEventModel",
+    "ByAccountIndex", "ByInvoiceIndex", "CounterModel", "CreditLedgerModel", "IdempotencyModel",
+    "InvoiceModel", "InvoiceReferenceIndex", "LoginFailureModel", "MethodOrderIndex", "OpenInvoicesIndex",
+    "OutboxDueIndex", "OutboxModel", "OutboxParkedIndex", "PaymentClaimModel", "PaymentMethodModel",
+    "PaymentModel", "PlanCatalogIndex", "PlanModel", "SubscriptionModel", "UserModel", "bind",
+    "create_missing_tables",
+]

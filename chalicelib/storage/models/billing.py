@@ -1,0 +1,172 @@
+"""Tables of what is owed and paid: subscriptions, invoices, payments, bank-reference claims."""
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+)
+from pynamodb.models import Model
+
+from chalicelib.storage.models.base import IntegerAttribute, TableMeta
+
+
+class SubscriptionModel(Model):
+    """An account's subscription to a paid plan."""
+
+    class Meta(TableMeta):
+        entity = "subscriptions"
+
+    subscription_id = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    plan = UnicodeAttribute()
+    status = UnicodeAttribute()
+    current_period_start = UnicodeAttribute(null=True)
+    current_period_end = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class ByAccountIndex(GlobalSecondaryIndex[Any]):
+    """An account's items, by creation time."""
+
+    class Meta:
+        index_name = "by_account"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class InvoiceReferenceIndex(GlobalSecondaryIndex["InvoiceModel"]):
+    """An invoice by its payment reference (what the payer writes in the transfer)."""
+
+    class Meta:
+        index_name = "by_reference"
+        projection = AllProjection()
+
+    payment_reference = UnicodeAttribute(hash_key=True)
+
+
+class OpenInvoicesIndex(GlobalSecondaryIndex["InvoiceModel"]):
+    """Sparse: only unpaid invoices carry `open`, by due date (the reminder and expiry job)."""
+
+    class Meta:
+        index_name = "open_by_due_date"
+        projection = AllProjection()
+
+    open = UnicodeAttribute(hash_key=True)
+    due_date = UnicodeAttribute(range_key=True)
+
+
+OPEN_INVOICE = "open"  # the `open` value of an unpaid invoice (OpenInvoicesIndex)
+
+
+class InvoiceModel(Model):
+    """An invoice; `pending_payment_id` is set while a payment awaits approval."""
+
+    class Meta(TableMeta):
+        entity = "invoices"
+
+    invoice_id = UnicodeAttribute(hash_key=True)
+    invoice_number = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    subscription_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    amount_minor = IntegerAttribute()
+    currency = UnicodeAttribute()
+    plan = UnicodeAttribute()
+    plan_credits = IntegerAttribute()
+    billing_snapshot = MapAttribute(default=dict)
+    billing_country = UnicodeAttribute()
+    preferred_payment_method = UnicodeAttribute(null=True)
+    due_date = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    paid_at = UnicodeAttribute(null=True)
+    pending_payment_id = UnicodeAttribute(null=True)
+    payment_reference = UnicodeAttribute(null=True)
+    open = UnicodeAttribute(null=True)
+    reminded_at = UnicodeAttribute(null=True)
+    voided_at = UnicodeAttribute(null=True)
+    by_account = ByAccountIndex()
+    by_reference = InvoiceReferenceIndex()
+    open_by_due_date = OpenInvoicesIndex()
+
+
+class ByInvoiceIndex(GlobalSecondaryIndex["PaymentModel"]):
+    """An invoice's payments, by creation time."""
+
+    class Meta:
+        index_name = "by_invoice"
+        projection = AllProjection()
+
+    invoice_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ApprovalQueueIndex(GlobalSecondaryIndex["PaymentModel"]):
+    """Sparse: only payments awaiting approval carry `queue`; oldest first."""
+
+    class Meta:
+        index_name = "approval_queue"
+        projection = AllProjection()
+
+    queue = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class PaymentModel(Model):
+    """A payment confirmation submitted by a user and decided by an admin."""
+
+    class Meta(TableMeta):
+        entity = "payments"
+
+    payment_id = UnicodeAttribute(hash_key=True)
+    invoice_id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    subscription_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    payment_method = UnicodeAttribute()
+    amount_minor = IntegerAttribute()
+    currency = UnicodeAttribute()
+    manual_reference = UnicodeAttribute()
+    manual_notes = UnicodeAttribute(null=True)
+    admin_notes = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    decided_at = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    queue = UnicodeAttribute(null=True)
+    payer_email = UnicodeAttribute(null=True)
+    method_name = UnicodeAttribute(null=True)
+    invoice_reference = UnicodeAttribute(null=True)
+    near_duplicate_of = ListAttribute(of=UnicodeAttribute, null=True)
+    sla_alerted_at = UnicodeAttribute(null=True)
+    proof_upload_key = UnicodeAttribute(null=True)
+    proof_key = UnicodeAttribute(null=True)
+    proof_content_type = UnicodeAttribute(null=True)
+    proof_size = IntegerAttribute(null=True)
+    proof_uploaded_at = UnicodeAttribute(null=True)
+    by_account = ByAccountIndex()
+    by_invoice = ByInvoiceIndex()
+    approval_queue = ApprovalQueueIndex()
+
+
+class PaymentClaimModel(Model):
+    """A (method, bank reference) pair in use by a payment that has not failed: a second payment
+    cannot claim it. `claim_id` is `<method>#<reference, upper case, no spaces or dashes>`."""
+
+    class Meta(TableMeta):
+        entity = "payment_claims"
+
+    claim_id = UnicodeAttribute(hash_key=True)
+    payment_id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    released = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()

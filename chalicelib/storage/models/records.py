@@ -1,0 +1,58 @@
+"""Append-only and aggregate tables: the credit ledger, audit events, status counters."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    UnicodeAttribute,
+)
+from pynamodb.models import Model
+
+from chalicelib.storage.models.base import IntegerAttribute, TableMeta
+
+
+class CreditLedgerModel(Model):
+    """Append-only credit entries; `entry_id` is derived from the cause, so a grant exists once."""
+
+    class Meta(TableMeta):
+        entity = "credit_ledger"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    amount = IntegerAttribute()
+    reason = UnicodeAttribute()
+    reference = UnicodeAttribute(null=True)
+    actor = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class AuditEventModel(Model):
+    """One state change of one entity: who, when, from → to, notes."""
+
+    class Meta(TableMeta):
+        entity = "audit_events"
+
+    entity_id = UnicodeAttribute(hash_key=True)
+    event_id = UnicodeAttribute(range_key=True)
+    entity_type = UnicodeAttribute()
+    action = UnicodeAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    notes = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+
+class CounterModel(Model):
+    """Counters: invoice number sequences and the sharded status summary."""
+
+    class Meta(TableMeta):
+        entity = "counters"
+
+    counter_id = UnicodeAttribute(hash_key=True)
+    value = IntegerAttribute(null=True)
+    accounts_trial = IntegerAttribute(null=True)
+    accounts_pending_payment = IntegerAttribute(null=True)
+    accounts_active = IntegerAttribute(null=True)
+    accounts_suspended = IntegerAttribute(null=True)
+    payments_pending_approval = IntegerAttribute(null=True)
+    plans_configured = IntegerAttribute(null=True)
+    payment_methods_enabled = IntegerAttribute(null=True)

@@ -1,0 +1,277 @@
+"""The only module that handles DynamoDB failures: connection, transactions, errors, cursors.
+
+Use-case modules read and write through PynamoDB models, inside `guard()`, and commit multi-item
+changes through `Tx`, which knows the order PynamoDB sends items in (checks, deletes, puts,
+updates) so a cancelled transaction says which item's condition failed.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import BadRequest, Conflict, Unavailable
+from chalicelib.storage import models
+
+_THROTTLING = {
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "LimitExceededException",
+}
+_connection: Connection | None = None
+IDEMPOTENCY_LABEL = "idempotency"
+
+
+class ResponseRecord(Protocol):
+    """What records a request's response in the transaction of its change (an Idempotency-Key's
+    claim): set in `pending_response` by the HTTP layer, written by `Tx.commit(response=...)`."""
+
+    completed: bool
+
+    def complete_in(self, tx: Tx, response: Any) -> None: ...
+
+
+pending_response: ContextVar[ResponseRecord | None] = ContextVar("pending_response", default=None)
+log = logging.getLogger(__name__)
+
+
+def init() -> None:
+    """Bind the models to this container's settings, all sharing one connection (one client)."""
+    global _connection
+    settings = get_settings()
+    models.bind(settings)
+    shared = Connection(region=settings.region, host=settings.dynamodb_endpoint_url)
+    for model in models.ALL_MODELS:
+        # PynamoDB gives each model its own connection and so its own botocore client, which
+        # costs a client creation per table on a cold start; one shared client serves them all.
+        table = model._get_connection()
+        shared.add_meta_table(table.get_meta_table())
+        table.connection = shared
+    _connection = shared
+
+
+def ready() -> None:
+    """Bind the models once per container (the first request or event does it)."""
+    if _connection is None:
+        init()
+
+
+def connection() -> Connection:
+    """The shared low-level connection (models and transactions), made once per container."""
+    if _connection is None:
+        init()
+    assert _connection is not None
+    return _connection
+
+
+class TransactionCancelled(Exception):
+    """A transaction's condition failed; `failed` names the items (by label) that caused it."""
+
+    def __init__(self, failed: list[str]) -> None:
+        super().__init__(", ".join(failed) or "unknown")
+        self.failed = failed
+
+
+def aws_code(exc: BaseException) -> str | None:
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, ClientError):
+        return cause.response.get("Error", {}).get("Code")
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code")
+    return None
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    cause = getattr(exc, "cause", exc)
+    return isinstance(cause, BotoCoreError)
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Turn DynamoDB faults into API errors: 503 (with Retry-After) or 409 for a conflict."""
+    try:
+        yield
+    except (PynamoDBException, ClientError, BotoCoreError) as exc:
+        code = aws_code(exc)
+        if code == "TransactionConflictException" or (
+                code == "TransactionCanceledException" and _reasons_include(exc, "TransactionConflict")):
+            raise Conflict("Another change to the same records is in progress; retry shortly.",
+                           code="transaction_conflict", retry_after=1) from exc
+        if code in _THROTTLING or code == "TransactionInProgressException" or _is_unreachable(exc) or (
+                code == "TransactionCanceledException" and _reasons_include(exc, "ThrottlingError")):
+            raise Unavailable("The data store is busy or unavailable; retry shortly.",
+                              retry_after=2) from exc
+        raise
+
+
+def _reasons_include(exc: BaseException, reason_code: str) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(reason is not None and reason.code == reason_code for reason in reasons)
+
+
+class Tx:
+    """A TransactWrite whose items carry labels, so a cancellation names the failed item."""
+
+    def __init__(self) -> None:
+        self._tx = TransactWrite(connection=connection())
+        self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction has committed (never if it does not)."""
+        self._after_commit.append(callback)
+
+    def check(self, label: str, model_cls: type[Model], hash_key: Any, range_key: Any = None,
+              condition: Condition | None = None) -> None:
+        """Require a condition on an item that is not written."""
+        self._tx.condition_check(model_cls, hash_key, range_key, condition=condition)
+        self._labels["check"].append(label)
+
+    def put(self, label: str, item: Model, condition: Condition | None = None) -> None:
+        """Write a whole item."""
+        self._tx.save(item, condition=condition)
+        self._labels["put"].append(label)
+
+    def update(self, label: str, item: Model, actions: list[Action],
+               condition: Condition | None = None) -> None:
+        """Apply update actions to an item (keys taken from `item`)."""
+        self._tx.update(item, actions, condition=condition)
+        self._labels["update"].append(label)
+
+    def commit(self, response: Any = None) -> None:
+        """Write everything or nothing; raise TransactionCancelled naming failed conditions.
+
+        `response` is what the request will answer; when it came with an Idempotency-Key, that
+        response is recorded in this same transaction.
+        """
+        claim = pending_response.get()
+        if claim is None or response is None or claim.completed:
+            claim = None
+        else:
+            claim.complete_in(self, response)
+        ordered = (self._labels["check"] + self._labels["delete"] + self._labels["put"]
+                   + self._labels["update"])
+        try:
+            with guard():
+                self._tx._commit()
+            if claim is not None:
+                claim.completed = True
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            failed = [label for label, reason in zip(ordered, reasons)
+                      if reason is not None and reason.code == "ConditionalCheckFailed"]
+            if failed == [IDEMPOTENCY_LABEL]:
+                raise Conflict("Another request with this Idempotency-Key took over; nothing was "
+                               "changed.", code="idempotency_in_progress", retry_after=1) from exc
+            failed = [label for label in failed if label != IDEMPOTENCY_LABEL]
+            if failed:
+                raise TransactionCancelled(failed) from exc
+            raise
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:  # the change is committed; reporting it must not fail the request
+                log.exception("an after-commit callback failed")
+
+
+def transact_get(*keys: tuple[Any, ...]) -> list[Any]:
+    """Read items of several tables in one round trip: (model, hash[, range]) each; missing is None."""
+    if not keys:
+        return []
+    with guard():
+        with TransactGet(connection=connection()) as tx:
+            futures = [tx.get(key[0], *key[1:]) for key in keys]
+    results: list[Model | None] = []
+    for future in futures:
+        try:
+            results.append(future.get())
+        except future._model_cls.DoesNotExist:
+            results.append(None)
+    return results
+
+
+_MAX_KEY_BYTES = 1024  # DynamoDB refuses keys over 2048 bytes; no id of ours comes near
+
+
+def _key_too_long(*keys: Any) -> bool:
+    return any(isinstance(k, str) and len(k.encode()) > _MAX_KEY_BYTES for k in keys)
+
+
+def get(model_cls: type[Model], hash_key: Any, range_key: Any = None,
+        consistent: bool = False) -> Any:
+    """One item, or None (also for a key too long to exist, which DynamoDB would refuse)."""
+    if _key_too_long(hash_key, range_key):
+        return None
+    with guard():
+        try:
+            return model_cls.get(hash_key, range_key, consistent_read=consistent)
+        except model_cls.DoesNotExist:
+            return None
+
+
+def shard_key() -> str:
+    """A random status-counter shard, so that no one item serializes every write."""
+    return f"status#{random.randrange(get_settings().counter_shards)}"
+
+
+def shard_keys() -> list[str]:
+    """Every status-counter shard."""
+    return [f"status#{n}" for n in range(get_settings().counter_shards)]
+
+
+def next_sequence(counter_id: str) -> int:
+    """Atomically increment a counter and return its new value."""
+    counter = models.CounterModel(counter_id)
+    with guard():
+        counter.update(actions=[models.CounterModel.value.add(1)])
+    return int(counter.value)
+
+
+# Cursors -----------------------------------------------------------------------------------
+
+
+def encode_cursor(key: dict[str, str]) -> str:
+    """An opaque cursor for the key of the last item returned."""
+    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, expected: dict[str, str], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Decode a cursor into an ExclusiveStartKey; its fixed parts must match `expected`."""
+    if len(cursor) > 2048:
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc
+    if (not isinstance(key, dict) or set(key) != set(fields)
+            or not all(isinstance(v, str) and v for v in key.values())
+            or any(key.get(name) != value for name, value in expected.items())):
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor")
+    return {name: {"S": value} for name, value in key.items()}
+
+
+def page(query: Any, limit: int, key_fields: tuple[str, ...]) -> tuple[list[Any], str | None]:
+    """Take up to `limit` items from a query made with limit+1; cursor if more remain."""
+    with guard():
+        items = list(query)
+    if len(items) <= limit:
+        return items, None
+    items = items[:limit]
+    last = items[-1]
+    return items, encode_cursor({name: getattr(last, name) for name in key_fields})
