@@ -1,1 +1,1 @@
-"""The billing domain: everything app.py imports."""
+"""The billing product: capability packages over the platform in `core` and `storage`."""

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalice.utils import to_cfn_resource_name
-
 from deploy import tables
 from deploy.stage import Stage
 

@@ -4,15 +4,7 @@ from __future__ import annotations
 from chalicelib.billing import references
 from chalicelib.storage.models.billing import PaymentClaimModel, PaymentModel
 from tests.conftest import Api, PaidSignup
-from tests.helpers import (  # noqa: F401,E501
-    assert_error,
-    aws,
-    error_fields,
-    invoice,
-    moto_module,
-    payments_of,
-    store_unchanged,
-)
+from tests.helpers import assert_error, aws, error_fields, invoice, moto_module, payments_of, store_unchanged  # noqa: F401,E501
 
 QUEUE = "/api/v1/billing/admin/payments"
 

@@ -18,14 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    BILLING_PK,
-    PASSWORD,
-    PROJECT_DIR,
-    LiveStack,
-    devserver,
-    http,
+    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR, LiveStack, devserver, http,
 )
 
 pytestmark = pytest.mark.live

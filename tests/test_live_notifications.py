@@ -14,13 +14,7 @@ from email import policy
 import pytest
 
 from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    BILLING_PK,
-    PASSWORD,
-    LiveStack,
-    devserver,
-    http,
+    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, LiveStack, devserver, http,
 )
 
 pytestmark = pytest.mark.live

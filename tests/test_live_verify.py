@@ -10,13 +10,7 @@ import uuid
 import pytest
 
 from tests.conftest import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    BILLING_PK,
-    PASSWORD,
-    PROJECT_DIR,
-    LiveStack,
-    http,
+    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR, LiveStack, http,
 )
 
 pytestmark = pytest.mark.live

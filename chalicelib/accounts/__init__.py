@@ -1,1 +1,1 @@
-"""Who can sign in: signup, login, the caller's own view, passwords and tokens, admin users."""
+"""Who can sign in: signup, login, the caller's own view, passwords, tokens, admins."""

@@ -1,1 +1,1 @@
-"""The admin's desk: the approval queue, a payment's full story, lookup by reference, the system status."""
+"""The admin's desk: the approval queue, a payment's story, lookups, the system status."""

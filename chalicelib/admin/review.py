@@ -1,4 +1,6 @@
-"""The admin's review of payments: the approval queue with its hints, a payment's full story, an invoice found by its payment reference."""
+"""The admin's review of payments: the approval queue with its hints, a payment's full story, an
+invoice found by its payment reference.
+"""
 from __future__ import annotations
 
 from typing import Any

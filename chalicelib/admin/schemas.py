@@ -1,4 +1,6 @@
-"""Response schemas of the admin's desk, next to the functions that build them (admin.review, admin.status)."""
+"""Response schemas of the admin's desk, next to the functions that build them (admin.review,
+admin.status).
+"""
 from __future__ import annotations
 
 from typing import Any

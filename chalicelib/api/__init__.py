@@ -1,1 +1,1 @@
-"""The HTTP layer every capability's routes share: declaration, auth, idempotency, error shape, OpenAPI."""
+"""The HTTP layer all routes share: declaration, roles, idempotency, errors, OpenAPI."""

@@ -1,1 +1,1 @@
-"""Invoices and manual payments: confirm, approve or reject, payment references, proofs, the billing jobs."""
+"""What is owed and paid: invoices, confirm/approve/reject, references, proofs, jobs."""

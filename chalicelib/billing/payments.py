@@ -1,4 +1,9 @@
-"""Manual payments: the user confirms a transfer, an admin approves or rejects it (where approval is decided)."""
+"""Manual payments: the user confirms a transfer, an admin approves or rejects it (where approval
+is decided).
+
+Each state change is one conditional transaction; the conditions, not earlier reads, decide who
+wins a race, so a second approval changes nothing and grants nothing.
+"""
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,6 @@
-"""How subscriptions, invoices, payments and their history look on the wire: money as "89.00" strings, ISO 8601 UTC times."""
+"""How subscriptions, invoices, payments and their history look on the wire: money as "89.00"
+strings, ISO 8601 UTC times.
+"""
 from __future__ import annotations
 
 from typing import Any

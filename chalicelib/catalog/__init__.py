@@ -1,1 +1,1 @@
-"""What is for sale and how to pay for it: plans and payment methods by country, and their reference data."""
+"""What is for sale and how to pay: plans, payment methods by country, reference data."""

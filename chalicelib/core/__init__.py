@@ -1,1 +1,1 @@
-"""The platform underneath every capability: settings, clock, errors, money, validation, secrets, telemetry, AWS clients."""
+"""The platform underneath: settings, clock, errors, money, validation, secrets, telemetry."""

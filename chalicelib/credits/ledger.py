@@ -1,4 +1,6 @@
-"""The credit ledger: every grant or use of credits is an entry, written in the transaction that changes the balance."""
+"""The credit ledger: every grant or use of credits is an entry, written in the transaction that
+changes the balance.
+"""
 from __future__ import annotations
 
 from chalicelib.storage.models.records import CreditLedgerModel

@@ -1,4 +1,11 @@
-"""Delivery of queued emails: rendered from the templates, claimed, sent through SES, retried with backoff, parked when given up."""
+"""Delivery of queued emails: rendered from the templates, claimed, sent through SES, retried with
+backoff, parked when given up.
+
+Delivery happens after the commit: the outbox stream's handler and a scheduled `drain()` in AWS,
+a background worker in `make dev`. It renders the templates in `notifications/templates/`; a failed
+send is retried with backoff and never touches the payment. jinja2 and the SES client are loaded
+on first delivery, not at `import app` (cold start).
+"""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,8 @@
-"""What each event tells whom: the emails queued in the outbox inside the change's transaction."""
+"""What each event tells whom: the emails queued in the outbox inside the change's transaction.
+
+The use cases call the `queue_*` functions inside their transactions, so an email is queued if and
+only if its change commits (the outbox); `delivery` sends it after the commit.
+"""
 from __future__ import annotations
 
 import logging

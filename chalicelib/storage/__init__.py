@@ -1,1 +1,1 @@
-"""The one place that talks to DynamoDB: the tables by capability, transactions, audit events, the outbox."""
+"""The one place that talks to DynamoDB: tables, transactions, audit events, the outbox."""

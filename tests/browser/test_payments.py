@@ -8,13 +8,7 @@ import uuid
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, unique_email
-from tests.browser.flows import (
-    confirm_payment,
-    log_in,
-    log_in_as_admin,
-    open_queued_payment,
-    signup_paid,
-)
+from tests.browser.flows import confirm_payment, log_in, log_in_as_admin, open_queued_payment, signup_paid
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, http
 
 

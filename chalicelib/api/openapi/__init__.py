@@ -1,1 +1,1 @@
-"""The OpenAPI description, generated from the route table, the field specs and the response schemas."""
+"""The OpenAPI description, built from the route table, field specs and schemas."""

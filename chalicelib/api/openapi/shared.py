@@ -4,44 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
+DESCRIPTION = """\
+Billing for a SaaS sold with **manual payments** (bank transfer, wallets, Wise, PayPal ...).
+
+**Manual payment workflow**
+
+1. `POST /api/v1/auth/register` with `plan: free` (or no plan) starts a free trial: account
+   `trial` with 1000 credits, no subscription, no invoice. A paid plan (`starter`, `growth`,
+   `scale`) needs `billing` details and creates account `pending_payment`, subscription
+   `pending_payment` and invoice `pending` for the plan price.
+2. The user looks up how to pay with `GET /api/v1/billing/admin/payment-methods?country=PK`
+   (public despite its path), pays outside the system, then reports it with
+   `POST /api/v1/billing/admin/payments/confirm` (a **user** route despite its path), which
+   creates a payment `pending_approval`.
+3. An admin works the queue `GET /api/v1/billing/admin/payments?status=pending_approval` and
+   either approves (payment `succeeded`, invoice `paid`, subscription and account `active`, the
+   plan's credits granted once, all in one transaction) or rejects with a reason (payment
+   `failed`, the invoice stays `pending`, and the user can confirm again).
+
+**Conventions**
+
+- JSON in and out. A request whose `Content-Type` is present and not `application/json` gets
+  415 on every route. Paths are declared without a trailing slash; a trailing slash reaches
+  the same route.
+- Money is a decimal string with exactly two decimals plus an ISO 4217 `currency`
+  (`"amount": "89.00", "currency": "USD"`), never a number. Timestamps are ISO 8601 UTC to
+  the second (`2026-11-27T10:15:00Z`). IDs are opaque strings.
+- Text fields are trimmed of surrounding whitespace; control characters are rejected.
+- Lists are `{"items": [...], "next_cursor": string|null}`; pass `?cursor=` to continue.
+- Every error has the shape `{"error": {"code", "message", "details"}}`: 400 malformed
+  (bad JSON, unknown field, wrong type, bad query value), 401 token or login, 403 admin
+  route, 404 not found (also another account's), 409 state conflict, 413 body over 16 KiB,
+  415 not JSON, 422 well-formed but invalid (a missing required field is 422, not 400),
+  503 data store busy or unavailable (with `Retry-After`). Any route can answer 500
+  `internal_error` for an unexpected failure.
+- A method a path does not declare gets 405 `method_not_allowed` with an `Allow` header; a
+  path that is not declared here gets 404 `route_not_found`.
+"""
+
 INFO: dict[str, Any] = {
     "title": "Billing API",
     "version": "1.0.0",
-    "description": ("Billing for a SaaS sold with **manual payments** (bank transfer, wallets, Wise, PayPal ...).\n"
-                    "\n"
-                    "**Manual payment workflow**\n"
-                    "\n"
-                    "1. `POST /api/v1/auth/register` with `plan: free` (or no plan) starts a free trial: account\n"
-                    "   `trial` with 1000 credits, no subscription, no invoice. A paid plan (`starter`, `growth`,\n"
-                    "   `scale`) needs `billing` details and creates account `pending_payment`, subscription\n"
-                    "   `pending_payment` and invoice `pending` for the plan price.\n"
-                    "2. The user looks up how to pay with `GET /api/v1/billing/admin/payment-methods?country=PK`\n"
-                    "   (public despite its path), pays outside the system, then reports it with\n"
-                    "   `POST /api/v1/billing/admin/payments/confirm` (a **user** route despite its path), which\n"
-                    "   creates a payment `pending_approval`.\n"
-                    "3. An admin works the queue `GET /api/v1/billing/admin/payments?status=pending_approval` and\n"
-                    "   either approves (payment `succeeded`, invoice `paid`, subscription and account `active`, the\n"
-                    "   plan's credits granted once, all in one transaction) or rejects with a reason (payment\n"
-                    "   `failed`, the invoice stays `pending`, and the user can confirm again).\n"
-                    "\n"
-                    "**Conventions**\n"
-                    "\n"
-                    "- JSON in and out. A request whose `Content-Type` is present and not `application/json` gets\n"
-                    "  415 on every route. Paths are declared without a trailing slash; a trailing slash reaches\n"
-                    "  the same route.\n"
-                    "- Money is a decimal string with exactly two decimals plus an ISO 4217 `currency`\n"
-                    '  (`"amount": "89.00", "currency": "USD"`), never a number. Timestamps are ISO 8601 UTC to\n'
-                    "  the second (`2026-11-27T10:15:00Z`). IDs are opaque strings.\n"
-                    "- Text fields are trimmed of surrounding whitespace; control characters are rejected.\n"
-                    '- Lists are `{"items": [...], "next_cursor": string|null}`; pass `?cursor=` to continue.\n'
-                    '- Every error has the shape `{"error": {"code", "message", "details"}}`: 400 malformed\n'
-                    "  (bad JSON, unknown field, wrong type, bad query value), 401 token or login, 403 admin\n"
-                    "  route, 404 not found (also another account's), 409 state conflict, 413 body over 16 KiB,\n"
-                    "  415 not JSON, 422 well-formed but invalid (a missing required field is 422, not 400),\n"
-                    "  503 data store busy or unavailable (with `Retry-After`). Any route can answer 500\n"
-                    "  `internal_error` for an unexpected failure.\n"
-                    "- A method a path does not declare gets 405 `method_not_allowed` with an `Allow` header; a\n"
-                    "  path that is not declared here gets 404 `route_not_found`.\n"),
+    "description": DESCRIPTION,
 }
 SERVERS: list[dict[str, Any]] = [{"url": "/", "description": "This deployment (paths carry /api/v1)."}]
 SCHEMAS: dict[str, Any] = {

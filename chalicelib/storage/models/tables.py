@@ -1,4 +1,8 @@
-"""Every table of the product, bound to this stage's names, created where missing."""
+"""Every table of the product, bound to this stage's names, created where missing.
+
+Table names and the endpoint come from config; `bind()` applies them (PynamoDB reads `Meta` when a
+connection is first made, so binding before first use is enough).
+"""
 from __future__ import annotations
 
 from pynamodb.models import Model
