@@ -293,7 +293,9 @@ def devserver() -> Iterator[str]:
         env = {k: v for k, v in os.environ.items()
                if k not in ("JWT_SECRET", "PASSWORD_HASH_PROFILE", "DYNAMODB_ENDPOINT_URL",
                             "SES_ENDPOINT_URL", "TABLE_PREFIX", "STAGE")}
-        env.update(PORT=str(port), DYNAMODB_PORT=str(_free_port()), MAILBOX_DIR=f"{folder}/mail",
+        # Its own data folder and web port: never the developer's `.data` or `make dev`'s ports.
+        env.update(PORT=str(port), DYNAMODB_PORT=str(_free_port()), WEB_PORT=str(_free_port()),
+                   DATA_DIR=f"{folder}/data", MAILBOX_DIR=f"{folder}/mail",
                    ADMIN_EMAIL="admin@example.com", ADMIN_PASSWORD="admin-password-bench")
         with open(f"{folder}/output.log", "w") as log:
             process = subprocess.Popen([sys.executable, "-m", "devserver"], cwd=PROJECT_DIR, env=env,
