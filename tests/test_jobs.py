@@ -332,3 +332,14 @@ def test_the_job_emails_render(api: Api, paid_signup: PaidSignup) -> None:
         assert invoice(paid_signup.invoice_id).invoice_number in email.subject + email.text
         assert "{{" not in email.text and "{{" not in email.html
 
+
+def test_manage_run_jobs_reads_a_time_with_an_offset_as_that_moment(
+        api: Api, paid_signup: PaidSignup, capsys: pytest.CaptureFixture[str]) -> None:
+    # 03:00 at +05:00 on the first day past the grace period is 22:00 UTC of its last day
+    first_day_past = _day(paid_signup.invoice_id, 8, hour=3)
+    in_karachi = first_day_past.replace(tzinfo=timezone(timedelta(hours=5))).isoformat()
+    assert _run_jobs(capsys, "--at", in_karachi) == (0, ["reminded: 0", "voided: 0", "overdue alerts: 0"])
+    assert invoice(paid_signup.invoice_id).status == "pending"
+    # Without an offset the time is UTC: 03:00 UTC of that day is past the grace period
+    code, lines = _run_jobs(capsys, "--at", first_day_past.strftime("%Y-%m-%dT%H:%M"))
+    assert (code, lines[1]) == (0, f"voided: 1 ({paid_signup.invoice_id})")
