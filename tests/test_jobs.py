@@ -343,3 +343,18 @@ def test_manage_run_jobs_reads_a_time_with_an_offset_as_that_moment(
     # Without an offset the time is UTC: 03:00 UTC of that day is past the grace period
     code, lines = _run_jobs(capsys, "--at", first_day_past.strftime("%Y-%m-%dT%H:%M"))
     assert (code, lines[1]) == (0, f"voided: 1 ({paid_signup.invoice_id})")
+
+
+def test_an_overdue_alert_about_a_payment_whose_invoice_is_missing_still_goes_and_renders(
+        api: Api, paid_signup: PaidSignup) -> None:
+    """The job alerts about a payment whose invoice is gone (corrupt data, but the admins must
+    hear of the payment); its email used to fail to render, so it never went."""
+    from chalicelib.notifications import delivery
+
+    payment = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
+    InvoiceModel(paid_signup.invoice_id).delete()
+    assert jobs.alert_overdue_reviews(_submitted(payment) + timedelta(hours=25)) == [payment]
+    [alert] = _mail("approval_overdue")
+    email = delivery.compose(alert)
+    assert payment in email.text and "Invoice:    -" in email.text
+    assert "{{" not in email.text and "{{" not in email.html
