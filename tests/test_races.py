@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.accounts.admins import create_admin
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.billing import (
     InvoiceModel,
@@ -20,7 +21,7 @@ from chalicelib.storage.models.billing import (
 from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.models.records import AuditEventModel
 from ops import integrity
-from tests.conftest import Api, PaidSignup
+from tests.conftest import ADMIN_PASSWORD, Api, PaidSignup
 from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
     account,
     assert_error,
@@ -33,6 +34,9 @@ from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
     moto_module,
     payments_of,
 )
+
+
+OTHER_ADMIN = "second-admin@example.com"
 
 
 def _mail(template: str) -> list[OutboxModel]:
@@ -119,7 +123,8 @@ DECISIONS = [(first, second) for first in ("approve", "reject") for second in ("
 @pytest.mark.parametrize("first, second", DECISIONS, ids=[f"{a}-then-{b}" for a, b in DECISIONS])
 def test_a_decision_losing_to_another_admins_is_409_and_the_first_one_stands(
         api: Api, paid_signup: PaidSignup, pending: str, first: str, second: str) -> None:
-    admin, other_admin = api.admin_token(), api.admin_token()
+    assert create_admin(OTHER_ADMIN, ADMIN_PASSWORD) == "created"
+    admin, other_admin = api.admin_token(), api.login(OTHER_ADMIN, ADMIN_PASSWORD)
     # Given the payment read as pending, when another admin's decision commits first
     with competing_commit(lambda: _decide(api, other_admin, pending, first)) as race:
         reply = _decide(api, admin, pending, second)
@@ -129,6 +134,7 @@ def test_a_decision_losing_to_another_admins_is_409_and_the_first_one_stands(
     assert _decisions(pending) == ["approved" if first == "approve" else "rejected"]
     payment, stored = PaymentModel.get(pending, consistent_read=True), invoice(paid_signup.invoice_id)
     owner = account(paid_signup.account_id)
+    assert payment.decided_by == OTHER_ADMIN
     if first == "approve":
         # credits granted exactly once, the reference kept by the succeeded payment
         assert (payment.status, stored.status, owner.status, owner.credits) == (
