@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed", help="add missing plans and payment methods")
     jobs = commands.add_parser("run-jobs", help="send due reminders, void unpaid invoices, alert "
                                                 "admins of overdue reviews (what the schedule runs)")
-    jobs.add_argument("--at", help="run as of this ISO 8601 UTC time (default now)")
+    jobs.add_argument("--at", help="run as of this ISO 8601 time, UTC unless it has an offset "
+                                   "(default now)")
     commands.add_parser("verify", help="check the data's integrity (scans every table); "
                         "exit 1 if any check fails")
     args = parser.parse_args(argv)
@@ -59,7 +60,10 @@ def main(argv: list[str] | None = None) -> int:
 
             from chalicelib.billing import jobs
 
-            moment = datetime.fromisoformat(args.at).replace(tzinfo=timezone.utc) if args.at else None
+            moment = datetime.fromisoformat(args.at) if args.at else None
+            if moment is not None:  # a time with an offset is that moment; one without is UTC
+                moment = (moment.astimezone(timezone.utc) if moment.tzinfo
+                          else moment.replace(tzinfo=timezone.utc))
             report = jobs.run(moment)
             for name, ids in (("reminded", report.reminded), ("voided", report.voided),
                               ("overdue alerts", report.overdue_alerts)):

@@ -5,13 +5,18 @@ admin) but keeps one moto mock per test module and empties the tables for each t
 per test costs ~2 s (botocore clients are rebuilt), emptying a few small tables a few ms. A test
 module that does `from tests.helpers import aws, moto_module  # noqa: F401` overrides conftest's
 `aws`, so conftest's `api` and `paid_signup` fixtures run on it unchanged.
+
+`competing_commit` makes a race deterministic: a competing change commits between a request's
+reads and its commit.
 """
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -144,3 +149,59 @@ def invoice(invoice_id: str) -> InvoiceModel:
 
 def account(account_id: str) -> AccountModel:
     return AccountModel.get(account_id, consistent_read=True)
+
+
+# Races made deterministic -------------------------------------------------------------------
+
+@dataclass
+class Race:
+    """What `competing_commit` did: whether the competitor ran, and what it returned."""
+
+    ran: bool = False
+    result: Any = None
+
+
+def labels(tx: store.Tx) -> list[str]:
+    """The labels of a transaction's items (what `competing_commit`'s `when` can look at)."""
+    return [label for group in tx._labels.values() for label in group]
+
+
+@contextmanager
+def competing_commit(competitor: Callable[[], Any],
+                     when: Callable[[store.Tx], bool] = lambda tx: True) -> Iterator[Race]:
+    """Within the block, the first transaction that `when` accepts first lets `competitor` run to
+    its end, then commits: a competing request or job that committed between this one's reads and
+    its commit. The competitor runs in a thread of its own (a fresh context, as another request's),
+    and its own transactions commit unhindered. Fails if the competitor never ran."""
+    race = Race()
+    original = store.Tx.commit
+
+    def commit(tx: store.Tx, response: Any = None) -> None:
+        if not race.ran and when(tx):
+            race.ran = True
+            race.result = _in_another_thread(competitor)
+        return original(tx, response)
+
+    store.Tx.commit = commit  # type: ignore[method-assign]
+    try:
+        yield race
+    finally:
+        store.Tx.commit = original  # type: ignore[method-assign]
+    assert race.ran, "the competing change never ran: no transaction was committed"
+
+
+def _in_another_thread(call: Callable[[], Any]) -> Any:
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

@@ -1,5 +1,9 @@
 """The integrity checker: the seed's workflows leave a store that passes every rule; each kind of
-corruption is named, with the offending id, and makes `manage.py verify` exit 1."""
+corruption is named, with the offending id, and makes `manage.py verify` exit 1.
+
+Every rule has at least one corruption that breaks it and no other rule (`CORRUPTIONS`, checked by
+`test_every_rule_has_a_corruption_only_it_catches`), so a rule that stopped catching anything
+would be noticed."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,8 +12,10 @@ from dataclasses import dataclass
 import pytest
 
 import manage
+from chalicelib.storage import models
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
+from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
 from ops import integrity
 from tests.helpers import aws, moto_module  # noqa: F401 - `aws` and `moto_module` are fixtures
@@ -24,6 +30,7 @@ class Seeded:
 
     trial_account: str
     paid_account: str
+    paid_subscription: str
     paid_invoice: str
     paid_payment: str
     retried_invoice: str
@@ -33,15 +40,44 @@ class Seeded:
     pending_payment: str
 
 
+# Every table a workflow writes (the plans and payment methods are seeded reference data).
+_WRITTEN = [model for model in models.ALL_MODELS if model not in (PlanModel, PaymentMethodModel)]
+
+
+@pytest.fixture(scope="module")
+def seed_cache() -> dict[str, object]:
+    """The seeded store of this module's first test, restored for the others (the workflows take
+    over a second; writing their few dozen items back, a few milliseconds)."""
+    return {}
+
+
 @pytest.fixture
-def seeded(api) -> Seeded:
+def seeded(api, seed_cache) -> Seeded:
+    if seed_cache:
+        for model in _WRITTEN:
+            with model.batch_write() as batch:
+                for item in model.scan():
+                    batch.delete(item)
+            with model.batch_write() as batch:
+                for item in seed_cache["items"][model]:
+                    batch.save(item)
+        return seed_cache["ids"]
+    ids = _run_seed_workflows(api)
+    seed_cache.update(ids=ids, items={model: list(model.scan()) for model in _WRITTEN})
+    return ids
+
+
+def _run_seed_workflows(api) -> Seeded:
     admin = api.admin_token()
     trial = api.register("trial@khan.pk")
     assert trial.status == 201, trial.body
 
+    subscriptions = []
+
     def paid(email: str) -> tuple[str, str, str]:
         reply = api.register(email, plan="starter", payment_method="bank_transfer")
         assert reply.status == 201, reply.body
+        subscriptions.append(reply.body["subscription"]["id"])
         return reply.body["access_token"], reply.body["account"]["id"], reply.body["invoice"]["id"]
 
     def confirm(token: str, invoice_id: str, reference: str) -> str:
@@ -61,8 +97,9 @@ def seeded(api) -> Seeded:
     # A confirmation still awaiting approval
     token, pending_account, pending_invoice = paid("sana@khan.pk")
     pending_payment = confirm(token, pending_invoice, "BT-2025-002")
-    return Seeded(trial.body["account"]["id"], paid_account, paid_invoice, paid_payment,
-                  retried_invoice, rejected, pending_account, pending_invoice, pending_payment)
+    return Seeded(trial.body["account"]["id"], paid_account, subscriptions[0], paid_invoice,
+                  paid_payment, retried_invoice, rejected, pending_account, pending_invoice,
+                  pending_payment)
 
 
 def run_verify(capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
@@ -113,66 +150,165 @@ def _copy_payment(payment_id: str, new_id: str) -> None:
     payment.save()
 
 
-def _counter_shard() -> CounterModel:
+def _counter_shard(field: str = "accounts_active") -> CounterModel:
     return next(c for c in CounterModel.scan() if c.counter_id.startswith("status#")
-                and (c.accounts_active or 0) > 0)
+                and (getattr(c, field) or 0) > 0)
 
 
-# (what is corrupted, how, the rule that must name it, the id it must name)
-CORRUPTIONS: dict[str, tuple[Callable[[Seeded], None], str, Callable[[Seeded], str]]] = {
-    "credits bumped": (
+def _second_pending_payment_with_its_trail(s: Seeded) -> None:
+    """A second payment awaiting approval, with the audit event and counter a real one has."""
+    _copy_payment(s.pending_payment, "pay_copy")
+    AuditEventModel("pay_copy", "2026-01-01T00:00:00.000000Z#0", entity_type="payment",
+                    action="submitted", from_status=None, to_status="pending_approval",
+                    actor="x", at="2026-01-01T00:00:00.000000Z").save()
+    shard = _counter_shard("payments_pending_approval")
+    _update(CounterModel, (shard.counter_id,),
+            payments_pending_approval=shard.payments_pending_approval + 1)
+
+
+def _grant_changed_with_the_balance(s: Seeded) -> None:
+    _update(CreditLedgerModel, (s.paid_account, f"payment#{s.paid_payment}"), amount=999)
+    _update(AccountModel, (s.paid_account,), credits=999)
+
+
+def _grant_deleted_with_the_balance(s: Seeded) -> None:
+    CreditLedgerModel.get(s.paid_account, f"payment#{s.paid_payment}").delete()
+    _update(AccountModel, (s.paid_account,), credits=0)
+
+
+def _number_of(invoice_id: str) -> str:
+    return InvoiceModel.get(invoice_id, consistent_read=True).invoice_number
+
+
+CREDITS = "account credits equal the sum of their ledger entries"
+TRIAL = "trial accounts hold the free plan's credits and no subscription or invoice"
+PAID_IFF_ONE = "an invoice is paid iff exactly one of its payments succeeded"
+ONE_PENDING = "no invoice has two payments pending_approval"
+POINTER = "an invoice's pending_payment_id names its payment awaiting approval"
+PAYMENT_MATCHES = "a payment matches its invoice and is queued iff pending_approval"
+ACCOUNT_ACTIVE = "a paid-signup account is active iff its invoice is paid"
+SUBSCRIPTION_ACTIVE = "a subscription is active iff its invoice is paid"
+AUDIT = "every state change has its audit event"
+ORPHAN_AUDIT = "every audit trail belongs to an existing entity"
+LEDGER_CAUSES = "each ledger grant references its cause (trial, or a succeeded payment of the account)"
+GRANTED_ONCE = "every succeeded payment granted its credits exactly once"
+NUMBERS = "invoice numbers are unique and issued by their year's sequence"
+COUNTERS = "status counters (all shards) equal the actual counts"
+
+# Two pending payments on one invoice also leave its pending_payment_id naming neither of them:
+# no store breaks the first rule without the second.
+INSEPARABLE = {ONE_PENDING: {POINTER}}
+
+
+@dataclass
+class Corruption:
+    """What is corrupted behind the app's back, the rule that must name it with the offending
+    id, and the other rules the same corruption breaks (none, for the ones isolating a rule)."""
+
+    corrupt: Callable[[Seeded], object]
+    rule: str
+    offender: Callable[[Seeded], str]
+    also: frozenset[str] = frozenset()
+
+
+CORRUPTIONS: dict[str, Corruption] = {
+    "credits bumped": Corruption(
         lambda s: _update(AccountModel, (s.paid_account,), credits=1001),
-        "account credits equal the sum of their ledger entries", lambda s: s.paid_account),
-    "invoice paid without a payment": (
+        CREDITS, lambda s: s.paid_account),
+    "invoice paid without a payment": Corruption(
         lambda s: _update(InvoiceModel, (s.pending_invoice,), status="paid", paid_at="2026-01-01T00:00:00Z"),
-        "an invoice is paid iff exactly one of its payments succeeded", lambda s: s.pending_invoice),
-    "audit event deleted": (
+        PAID_IFF_ONE, lambda s: s.pending_invoice,
+        also=frozenset({ACCOUNT_ACTIVE, SUBSCRIPTION_ACTIVE, AUDIT})),
+    "invoice paid without paid_at": Corruption(
+        lambda s: _update(InvoiceModel, (s.paid_invoice,), paid_at=None),
+        PAID_IFF_ONE, lambda s: s.paid_invoice),
+    "audit event deleted": Corruption(
         lambda s: _delete_audit(s.paid_payment, "approved"),
-        "every state change has its audit event", lambda s: s.paid_payment),
-    "account activated without payment": (
+        AUDIT, lambda s: s.paid_payment),
+    "account activated without payment": Corruption(
         lambda s: _update(AccountModel, (s.pending_account,), status="active"),
-        "a paid-signup account is active iff its invoice is paid", lambda s: s.pending_account),
-    "second pending payment": (
+        ACCOUNT_ACTIVE, lambda s: s.pending_account, also=frozenset({AUDIT, COUNTERS})),
+    "pending account pointing at a paid invoice": Corruption(
+        lambda s: _update(AccountModel, (s.pending_account,), pending_invoice_id=s.paid_invoice),
+        ACCOUNT_ACTIVE, lambda s: s.pending_account),
+    "second pending payment": Corruption(
         lambda s: _copy_payment(s.pending_payment, "pay_copy"),
-        "no invoice has two payments pending_approval", lambda s: s.pending_invoice),
-    "payment granted twice": (
+        ONE_PENDING, lambda s: s.pending_invoice, also=frozenset({POINTER, AUDIT, COUNTERS})),
+    "second pending payment with its audit event and counter": Corruption(
+        _second_pending_payment_with_its_trail, ONE_PENDING, lambda s: s.pending_invoice,
+        also=frozenset(INSEPARABLE[ONE_PENDING])),
+    "pending payment not on its invoice": Corruption(
+        lambda s: _update(InvoiceModel, (s.pending_invoice,), pending_payment_id=None),
+        POINTER, lambda s: s.pending_invoice),
+    "payment amount differing from its invoice": Corruption(
+        lambda s: _update(PaymentModel, (s.pending_payment,), amount_minor=100),
+        PAYMENT_MATCHES, lambda s: s.pending_payment),
+    "active subscription without a period": Corruption(
+        lambda s: _update(SubscriptionModel, (s.paid_subscription,), current_period_end=None),
+        SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
+    "audit trail of a missing invoice": Corruption(
+        lambda s: AuditEventModel("inv_ghost", "2026-01-01T00:00:00.000000Z#0", entity_type="invoice",
+                                  action="created", from_status=None, to_status="pending",
+                                  actor="x", at="2026-01-01T00:00:00.000000Z").save(),
+        ORPHAN_AUDIT, lambda s: "inv_ghost"),
+    "payment granted twice": Corruption(
         lambda s: CreditLedgerModel(s.paid_account, "bonus", amount=1000, reason="plan_purchase",
                                     reference=s.paid_payment, actor="x", created_at="2026").save(),
-        "every succeeded payment granted its credits exactly once", lambda s: s.paid_payment),
-    "grant of a failed payment": (
+        GRANTED_ONCE, lambda s: s.paid_payment, also=frozenset({CREDITS, LEDGER_CAUSES})),
+    "grant of a succeeded payment deleted with the balance": Corruption(
+        _grant_deleted_with_the_balance, GRANTED_ONCE, lambda s: s.paid_payment),
+    "grant of a failed payment": Corruption(
         lambda s: _update(PaymentModel, (s.paid_payment,), status="failed"),
-        "each ledger grant references its cause (trial, or a succeeded payment of the account)",
-        lambda s: s.paid_account),
-    "counter shard off by one": (
+        LEDGER_CAUSES, lambda s: s.paid_account, also=frozenset({PAID_IFF_ONE, AUDIT})),
+    "grant not the plan's credits, balance in step": Corruption(
+        _grant_changed_with_the_balance, LEDGER_CAUSES, lambda s: s.paid_account),
+    "invoice number used twice": Corruption(
+        lambda s: _update(InvoiceModel, (s.pending_invoice,), invoice_number=_number_of(s.paid_invoice)),
+        NUMBERS, lambda s: s.pending_invoice),
+    "invoice number beyond its year's sequence": Corruption(
+        lambda s: _update(InvoiceModel, (s.pending_invoice,),
+                          invoice_number=_number_of(s.pending_invoice)[:9] + "999999"),
+        NUMBERS, lambda s: s.pending_invoice),
+    "counter shard off by one": Corruption(
         lambda s: _update(CounterModel, (_counter_shard().counter_id,),
                           accounts_active=_counter_shard().accounts_active + 1),
-        "status counters (all shards) equal the actual counts", lambda s: "accounts_active"),
-    "trial credits changed with the ledger": (
+        COUNTERS, lambda s: "accounts_active"),
+    "trial credits changed with the ledger": Corruption(
         lambda s: (_update(AccountModel, (s.trial_account,), credits=5),
                    _update(CreditLedgerModel, (s.trial_account, "trial"), amount=5)),
-        "trial accounts hold the free plan's credits and no subscription or invoice",
-        lambda s: s.trial_account),
+        TRIAL, lambda s: s.trial_account),
 }
+
+
+def test_every_rule_has_a_corruption_only_it_catches():
+    rules = [rule.name for rule in integrity.check(integrity.Snapshot()).rules]
+    assert len(rules) == len(set(rules)) == 14
+    isolating = {c.rule for c in CORRUPTIONS.values() if c.also <= INSEPARABLE.get(c.rule, set())}
+    assert isolating == set(rules), set(rules) - isolating
 
 
 @pytest.mark.parametrize("name", CORRUPTIONS)
 def test_a_corruption_is_named_and_fails_verify(seeded, capsys, name):
-    corrupt, rule, offender = CORRUPTIONS[name]
+    corruption = CORRUPTIONS[name]
+    rule, offender = corruption.rule, corruption.offender(seeded)
     # Given the seed's workflows' store, with one item corrupted behind the app's back
-    corrupt(seeded)
+    corruption.corrupt(seeded)
     # When the checker runs
     report = integrity.verify()
     # Then the rule that covers it fails and names the offending id
     failures = report.failures_of(rule)
-    assert any(offender(seeded) in failure for failure in failures), "\n".join(report.lines())
+    assert any(offender in failure for failure in failures), "\n".join(report.lines())
+    # And no rule fails but that one and those the same corruption must break too
+    failing = {result.name for result in report.rules if not result.ok}
+    assert failing == {rule} | corruption.also, "\n".join(report.lines())
     # And manage.py verify prints it with ✗ and the failing share, and exits 1
     code, lines = run_verify(capsys)
     assert code == 1
     assert f"✗ {rule}: " in "\n".join(lines)
-    assert any(offender(seeded) in line for line in lines)
+    assert any(offender in line for line in lines)
+    assert sum(line.startswith("✗ ") for line in lines) == len(failing)
     assert lines[-1] == (f"Data integrity: {report.summary().split(': ')[1]}")
     assert lines[-1].endswith(f"({report.failing} of {report.total} checks failing)")
-
 
 def test_the_summary_line_floors_the_passing_share():
     def report(checked: int, failing: int) -> integrity.Report:
