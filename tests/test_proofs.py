@@ -22,7 +22,6 @@ from tests.helpers import (  # noqa: F401
     audit_of,
     aws,
     moto_module,
-    store_snapshot,
     store_unchanged,
 )
 
