@@ -22,38 +22,90 @@ def test_a_paid_signup_gets_a_valid_payment_reference_on_its_invoice(api: Api, p
     assert me["pending_invoice"]["payment_reference"] == shown["payment_reference"]
 
 
+def _claim(claim_id: str) -> tuple[str, str, bool]:
+    """A bank-reference claim as (payment, account, released)."""
+    claim = PaymentClaimModel.get(claim_id, consistent_read=True)
+    return claim.payment_id, claim.account_id, claim.released
+
+
+def _payments(invoice_id: str) -> list[tuple[str, str, str]]:
+    """The invoice's payments as (id, status, reference), oldest first."""
+    return [(p.payment_id, p.status, p.manual_reference) for p in payments_of(invoice_id)]
+
+
+def _awaiting(invoice_id: str) -> tuple[str, str | None]:
+    """The invoice's (status, payment awaiting approval)."""
+    stored = invoice(invoice_id)
+    return stored.status, stored.pending_payment_id
+
+
 def test_a_bank_reference_used_by_another_payment_is_refused_with_409(api: Api, paid_signup: PaidSignup) -> None:
-    assert api.confirm(paid_signup.token, paid_signup.invoice_id, reference="HBL-55120").status == 201
+    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="HBL-55120")
+    assert first.status == 201, first.body
+    # The reference is claimed by that payment, which now holds its invoice
+    assert _claim("bank_transfer#HBL55120") == (first.body["id"], paid_signup.account_id, False)
+    assert _awaiting(paid_signup.invoice_id) == ("pending", first.body["id"])
     token, other_invoice = _other_signup(api)
     with store_unchanged():
         reply = api.confirm(token, other_invoice, reference="hbl 55120")  # case and spaces differ
     error = assert_error(reply, 409, "duplicate_reference")
     assert error_fields(reply) == {"manual_reference"}
     assert "already used" in error["message"]
+    # No payment, no claim and no hold on the other invoice; the first payment keeps its claim
     assert payments_of(other_invoice) == []
+    assert _awaiting(other_invoice) == ("pending", None)
+    assert _claim("bank_transfer#HBL55120") == (first.body["id"], paid_signup.account_id, False)
+    assert [c.claim_id for c in PaymentClaimModel.scan()] == ["bank_transfer#HBL55120"]
 
 
 def test_the_same_reference_with_another_method_is_a_different_payment(api: Api, paid_signup: PaidSignup) -> None:
-    assert api.confirm(paid_signup.token, paid_signup.invoice_id, reference="TX-1001").status == 201
+    mine = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="TX-1001")
+    assert mine.status == 201, mine.body
     token, other_invoice = _other_signup(api)
-    assert api.confirm(token, other_invoice, reference="TX-1001", method="jazzcash").status == 201
+    theirs = api.confirm(token, other_invoice, reference="TX-1001", method="jazzcash")
+    assert theirs.status == 201, theirs.body
+    # Two payments, each holding its own invoice, and two claims: one per (method, reference)
+    other_account = theirs.body["account_id"]
+    assert _payments(paid_signup.invoice_id) == [(mine.body["id"], "pending_approval", "TX-1001")]
+    assert _payments(other_invoice) == [(theirs.body["id"], "pending_approval", "TX-1001")]
+    assert _awaiting(paid_signup.invoice_id) == ("pending", mine.body["id"])
+    assert _awaiting(other_invoice) == ("pending", theirs.body["id"])
+    assert _claim("bank_transfer#TX1001") == (mine.body["id"], paid_signup.account_id, False)
+    assert _claim("jazzcash#TX1001") == (theirs.body["id"], other_account, False)
+    assert other_account != paid_signup.account_id
 
 
 def test_a_rejected_payment_frees_its_reference_for_the_corrected_resubmission(
         api: Api, paid_signup: PaidSignup) -> None:
-    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="MEEZAN-7781").body
-    api.reject(api.admin_token(), first["id"], "Amount arrived short")
+    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="MEEZAN-7781")
+    assert first.status == 201, first.body
+    assert api.reject(api.admin_token(), first.body["id"], "Amount arrived short").status == 200
+    # The rejection released the reference and the invoice
+    assert _claim("bank_transfer#MEEZAN7781") == (first.body["id"], paid_signup.account_id, True)
+    assert _awaiting(paid_signup.invoice_id) == ("pending", None)
     again = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="MEEZAN-7781")
     assert again.status == 201, again.body
     claim = PaymentClaimModel.get("bank_transfer#MEEZAN7781")
     assert (claim.payment_id, claim.released) == (again.body["id"], False)
+    assert claim.account_id == paid_signup.account_id
+    assert _payments(paid_signup.invoice_id) == [(first.body["id"], "failed", "MEEZAN-7781"),
+                                                 (again.body["id"], "pending_approval", "MEEZAN-7781")]
+    assert _awaiting(paid_signup.invoice_id) == ("pending", again.body["id"])
 
 
 def test_a_succeeded_payment_keeps_its_reference_forever(api: Api, paid_signup: PaidSignup) -> None:
     paid = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="UBL-9").body
-    api.approve(api.admin_token(), paid["id"])
+    assert api.approve(api.admin_token(), paid["id"]).status == 200
     token, other_invoice = _other_signup(api)
-    assert_error(api.confirm(token, other_invoice, reference="UBL-9"), 409, "duplicate_reference")
+    with store_unchanged():
+        reply = api.confirm(token, other_invoice, reference="UBL-9")
+    assert_error(reply, 409, "duplicate_reference")
+    # The paid payment keeps the claim; the other invoice has no payment and is still payable
+    assert _claim("bank_transfer#UBL9") == (paid["id"], paid_signup.account_id, False)
+    assert _payments(paid_signup.invoice_id) == [(paid["id"], "succeeded", "UBL-9")]
+    assert _awaiting(paid_signup.invoice_id) == ("paid", None)
+    assert payments_of(other_invoice) == []
+    assert _awaiting(other_invoice) == ("pending", None)
 
 
 def test_a_resubmission_within_a_day_is_flagged_as_a_near_duplicate_not_refused(

@@ -182,12 +182,54 @@ def test_list_limit_outside_1_to_100_is_400(api, paid_signup, path, limit):
     assert error_fields(reply) == {"limit"}
 
 
+def three_of_each(api, signup) -> dict[str, list[str]]:
+    """The signup's account with three invoices and three payments; their ids, newest first.
+
+    A signup makes one invoice, and no route makes another for the same account yet, so the two
+    older ones are written to the store as earlier invoices of that account (paid ones). The
+    payments are made through the routes: confirm, reject, confirm, reject, confirm."""
+    current = invoice(signup.invoice_id)
+    older = []
+    for month in (1, 2):
+        earlier = InvoiceModel(
+            f"inv_earlier_{month}", **{name: getattr(current, name) for name in (
+                "account_id", "subscription_id", "amount_minor", "currency", "plan", "plan_credits",
+                "billing_snapshot", "billing_country", "due_date")},
+            invoice_number=f"INV-2024-00000{month}", status="paid",
+            created_at=f"2024-0{month}-01T00:00:00Z", paid_at=f"2024-0{month}-02T00:00:00Z")
+        earlier.save()
+        older.insert(0, earlier.invoice_id)
+    admin = api.admin_token()
+    payments = []
+    for n in range(3):
+        reply = api.confirm(signup.token, signup.invoice_id, reference=f"BT-PAGE-{n}")
+        assert reply.status == 201, reply.body
+        payments.insert(0, reply.body["id"])
+        if n < 2:
+            assert api.reject(admin, reply.body["id"]).status == 200
+    return {INVOICES: [signup.invoice_id, *older], PAYMENTS: payments}
+
+
 @pytest.mark.parametrize("path", [INVOICES, PAYMENTS])
-@pytest.mark.parametrize("limit", ["1", "100"])
-def test_list_limit_at_the_bounds_is_accepted(api, paid_signup, path, limit):
-    reply = api.get(f"{path}?limit={limit}", token=paid_signup.token)
-    assert reply.status == 200, reply.body
-    assert set(reply.body) == {"items", "next_cursor"}
+@pytest.mark.parametrize("limit", ["1", "2", "100"])
+def test_list_limit_cuts_pages_and_the_cursor_continues_them(api, paid_signup, path, limit):
+    # Given three invoices and three payments of the caller, and another account's
+    newest_first = three_of_each(api, paid_signup)[path]
+    signup(api, "other@khan.pk")
+    # When the caller pages through with the limit, following each cursor
+    pages, cursor = [], None
+    while True:
+        query = f"?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        reply = api.get(path + query, token=paid_signup.token)
+        assert reply.status == 200, reply.body
+        assert set(reply.body) == {"items", "next_cursor"}
+        pages.append([item["id"] for item in reply.body["items"]])
+        cursor = reply.body["next_cursor"]
+        if cursor is None or len(pages) > 3:
+            break
+    # Then each page holds `limit` items, newest first, the last page no cursor, none repeated
+    size = int(limit)
+    assert pages == [newest_first[i:i + size] for i in range(0, len(newest_first), size)]
 
 
 @pytest.mark.parametrize("path", [INVOICES, PAYMENTS])

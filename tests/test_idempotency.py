@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+import time
+import types
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 from chalicelib.api import idempotency
+from chalicelib.core.errors import Conflict
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.billing import PaymentModel
@@ -175,10 +179,89 @@ def test_a_request_whose_claim_was_taken_over_changes_nothing(api: Api, paid_sig
         tx.commit(response={"ok": True})
 
     # Then its transaction is refused whole: 409, and the account is as it was
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(Conflict) as raised:
         idempotency.run("scope", "stolen", "print", 200, steal_then_commit)
-    assert getattr(raised.value, "code", None) == "idempotency_in_progress"
+    assert (raised.value.status, raised.value.code, raised.value.retry_after) == (
+        409, "idempotency_in_progress", 1)
     assert account(paid_signup.account_id).credits == 0
+    # And the claim is the other request's, untouched by this one's failure
+    [record] = _records()
+    assert (record.status, record.claim_id) == ("in_progress", "other")
+
+
+def _hold(signup: PaidSignup, key: str, body: dict) -> str:
+    """Claim `key` as a first request that is still running would (its lock not expired); the
+    record's id."""
+    record_id = f"{paid_signup_user_id(signup)}#{key}"
+    IdempotencyModel(record_id, fingerprint=idempotency.fingerprint(
+        CONFIRM, {}, json.dumps(body).encode()), status="in_progress", claim_id="first",
+        locked_until=int(time.time()) + idempotency.LOCK_SECONDS,
+        expires_at=datetime.now(timezone.utc) + idempotency.RETENTION).save()
+    return record_id
+
+
+def _polls(monkeypatch: pytest.MonkeyPatch, on_poll: Any = None, give_up_after: float = 10) -> list[float]:
+    """Make idempotency's waits observable: each poll's time is recorded, `on_poll(n)` runs on the
+    n-th; a wait that goes on `give_up_after` seconds fails the test instead of hanging it."""
+    polls: list[float] = []
+    start = time.monotonic()
+
+    def sleep(seconds: float) -> None:
+        polls.append(time.monotonic() - start)
+        if polls[-1] > give_up_after:
+            pytest.fail("the retry is still waiting for the first request")
+        if on_poll is not None:
+            on_poll(len(polls))
+        time.sleep(seconds)
+
+    monkeypatch.setattr(idempotency, "time", types.SimpleNamespace(monotonic=time.monotonic,
+                                                                   sleep=sleep))
+    return polls
+
+
+def test_a_retry_while_the_first_request_still_runs_gives_up_with_409_after_the_wait(
+        api: Api, paid_signup: PaidSignup, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a first request that holds the key and does not finish
+    body = _confirm_body(paid_signup.invoice_id)
+    _hold(paid_signup, "still-running", body)
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.3)
+    polls = _polls(monkeypatch)
+    # When the client retries with the same key and body
+    started = time.monotonic()
+    with store_unchanged():
+        reply = api.post(CONFIRM, body, token=paid_signup.token,
+                         headers={"idempotency-key": "still-running"})
+    waited = time.monotonic() - started
+    # Then it waited for the first request, then gave up: 409 with Retry-After, nothing changed
+    assert_error(reply, 409, "idempotency_in_progress")
+    assert reply.headers["retry-after"] == "1"
+    assert len(polls) >= 2 and waited >= 0.3
+    assert payments_of(paid_signup.invoice_id) == []
+    [record] = _records()
+    assert (record.status, record.claim_id) == ("in_progress", "first")
+
+
+def test_a_retry_that_arrives_while_the_first_request_runs_gets_its_response_once_done(
+        api: Api, paid_signup: PaidSignup, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a first request that holds the key and finishes while the retry waits
+    body = _confirm_body(paid_signup.invoice_id)
+    record_id = _hold(paid_signup, "finishes", body)
+    first = {"id": "pay_first", "status": "pending_approval"}
+
+    def first_finishes(poll: int) -> None:
+        if poll == 2:
+            IdempotencyModel(record_id).update(actions=[
+                IdempotencyModel.status.set("completed"), IdempotencyModel.status_code.set(201),
+                IdempotencyModel.response.set(json.dumps(first))])
+
+    polls = _polls(monkeypatch, first_finishes)
+    # When the retry comes
+    reply = api.post(CONFIRM, body, token=paid_signup.token, headers={"idempotency-key": "finishes"})
+    # Then it waited, and answers with the first request's response without running again
+    assert (reply.status, reply.body) == (201, first)
+    assert reply.headers["idempotent-replayed"] == "true"
+    assert len(polls) == 2
+    assert payments_of(paid_signup.invoice_id) == []
 
 
 def test_a_key_costs_one_more_round_trip(api: Api, paid_signup: PaidSignup,

@@ -37,6 +37,18 @@ def _mailbox(stack: LiveStack, expected: int, timeout: float = 15) -> list[email
         time.sleep(0.2)
 
 
+def _mail_lines(stack: LiveStack, expected: int, timeout: float = 15) -> list[str]:
+    """The devserver's "Mail:" lines once it printed `expected` of them (it prints each after
+    writing its .eml file), or what it printed by the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in stack.output.read_text().splitlines()
+                 if line.startswith("Mail:     to ")]
+        if len(lines) >= expected or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 def test_the_seed_workflows_leave_submitted_approved_and_rejected_emails_in_the_mailbox(mail_stack):
     base = f"{mail_stack.base_url}/api/v1"
     # A paid signup from Pakistan
@@ -82,7 +94,6 @@ def test_the_seed_workflows_leave_submitted_approved_and_rejected_emails_in_the_
     assert "89.00 USD" in approved_text and "BT-2025-001" in approved_text
     assert by_template["payment_approved"].get_body(("html",)) is not None
     # and the devserver printed one line per email
-    time.sleep(0.3)
-    lines = [line for line in mail_stack.output.read_text().splitlines() if line.startswith("Mail:     to ")]
+    lines = _mail_lines(mail_stack, expected=7)
     assert len(lines) == 7, lines
     assert all(str(mail_stack.mailbox) in line for line in lines)

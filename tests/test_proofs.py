@@ -5,16 +5,25 @@ import base64
 import json
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
 from chalicelib.billing import proofs
 from chalicelib.core.config import get_settings
 from chalicelib.storage.models.billing import PaymentModel
 from ops import integrity
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, Api, LiveStack, PaidSignup, http
-from tests.helpers import assert_error, audit_of, aws, moto_module, store_unchanged  # noqa: F401
+from tests.helpers import (  # noqa: F401
+    assert_error,
+    audit_of,
+    aws,
+    moto_module,
+    store_unchanged,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"0" * 64
@@ -128,6 +137,121 @@ def test_a_second_proof_is_refused(api: Api, paid_signup: PaidSignup, payment: s
     _put(key, PNG)
     assert _complete(api, paid_signup.token, payment).status == 200
     assert_error(_start(api, paid_signup.token, payment), 409, "proof_already_attached")
+
+
+# S3 faults: 503 in the error shape, nothing attached, and the same request works afterwards ---------
+# moto's S3 cannot throttle or go away, so a botocore `before-call` hook on the app's S3 client
+# raises what S3 would (as test_faults.py does for DynamoDB).
+
+def s3_throttled(operation: str) -> Exception:
+    return ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                        "ResponseMetadata": {"HTTPStatusCode": 503}}, operation)
+
+
+def s3_unreachable(operation: str) -> Exception:
+    return EndpointConnectionError(endpoint_url="https://s3.us-east-1.amazonaws.com")
+
+
+S3_FAULTS = {"throttled": s3_throttled, "unreachable": s3_unreachable}
+
+
+@pytest.fixture
+def s3_fault() -> Iterator[Callable[[str, Callable[[str], Exception]], Callable[[], None]]]:
+    """s3_fault(operation, fault): every call of that S3 operation ("*": of any) fails until the
+    returned function is called or the test ends."""
+    events = proofs.s3_client().meta.events
+    added: list[tuple[str, Any]] = []
+
+    def add(operation: str, fault: Callable[[str], Exception]) -> Callable[[], None]:
+        def fail(model: Any = None, **_: Any) -> None:
+            raise fault(getattr(model, "name", operation))
+        event = "before-call.s3" if operation == "*" else f"before-call.s3.{operation}"
+        events.register(event, fail)
+        added.append((event, fail))
+        return lambda: events.unregister(event, fail)
+
+    yield add
+    for event, handler in added:
+        events.unregister(event, handler)
+
+
+@pytest.mark.parametrize("fault", S3_FAULTS)
+def test_the_upload_form_is_signed_without_calling_s3_so_an_s3_outage_does_not_stop_it(
+        api: Api, paid_signup: PaidSignup, payment: str, s3_fault: Any, fault: str) -> None:
+    s3_fault("*", S3_FAULTS[fault])
+    reply = _start(api, paid_signup.token, payment)
+    assert reply.status == 201, reply.body
+    assert PaymentModel.get(payment).proof_upload_key == reply.body["upload"]["fields"]["key"]
+
+
+@pytest.mark.parametrize("error", [NoCredentialsError(),
+                                   EndpointConnectionError(endpoint_url="http://169.254.170.2/creds")],
+                         ids=["no_credentials", "credentials_unreachable"])
+def test_an_upload_form_that_cannot_be_signed_is_503_and_changes_nothing(
+        api: Api, paid_signup: PaidSignup, payment: str, monkeypatch: pytest.MonkeyPatch,
+        error: Exception) -> None:
+    # Given the container cannot sign (its credentials are missing or cannot be fetched)
+    def cannot_sign(*_: Any, **__: Any) -> None:
+        raise error
+
+    monkeypatch.setattr(proofs.s3_client(), "generate_presigned_post", cannot_sign)
+    # When the user asks for an upload form
+    with store_unchanged():
+        reply = _start(api, paid_signup.token, payment)
+    # Then 503 with Retry-After, and the payment expects no upload
+    assert_error(reply, 503, "service_unavailable")
+    assert reply.headers["retry-after"] == "5"
+    assert PaymentModel.get(payment).proof_upload_key is None
+    # And once signing works, the same request gets its form
+    monkeypatch.undo()
+    again = _start(api, paid_signup.token, payment)
+    assert again.status == 201, again.body
+    assert PaymentModel.get(payment).proof_upload_key == again.body["upload"]["fields"]["key"]
+
+
+@pytest.mark.parametrize("fault", S3_FAULTS)
+@pytest.mark.parametrize("operation", ["HeadObject", "GetObject"])
+def test_completing_while_s3_fails_is_503_attaches_nothing_and_works_after(
+        api: Api, paid_signup: PaidSignup, payment: str, s3_fault: Any, operation: str,
+        fault: str) -> None:
+    # Given an uploaded PNG, and S3 failing on reading it
+    key = _start(api, paid_signup.token, payment).body["upload"]["fields"]["key"]
+    _put(key, PNG)
+    recover = s3_fault(operation, S3_FAULTS[fault])
+    # When the user says it is there
+    with store_unchanged():
+        reply = _complete(api, paid_signup.token, payment)
+    # Then 503 with Retry-After, nothing attached, the file kept
+    assert_error(reply, 503, "service_unavailable")
+    assert reply.headers["retry-after"] == "2"
+    assert PaymentModel.get(payment).proof_key is None
+    recover()
+    assert _exists(key)
+    # And once S3 is back, the same request attaches it
+    done = _complete(api, paid_signup.token, payment)
+    assert done.status == 200, done.body
+    assert PaymentModel.get(payment).proof_key == key
+    assert [entry[0] for entry in audit_of(payment)].count("proof_attached") == 1
+
+
+@pytest.mark.parametrize("fault", S3_FAULTS)
+def test_a_refused_file_that_s3_cannot_delete_is_503_and_refused_again_once_it_can(
+        api: Api, paid_signup: PaidSignup, payment: str, s3_fault: Any, fault: str) -> None:
+    # Given a file that is not what it claims, and S3 failing on deleting it
+    key = _start(api, paid_signup.token, payment).body["upload"]["fields"]["key"]
+    _put(key, b"GIF89a" + b"\x00" * 20)
+    recover = s3_fault("DeleteObject", S3_FAULTS[fault])
+    # When the user says it is there
+    with store_unchanged():
+        reply = _complete(api, paid_signup.token, payment)
+    # Then 503 in the error shape (not a 500), nothing attached
+    assert_error(reply, 503, "service_unavailable")
+    assert reply.headers["retry-after"] == "2"
+    recover()
+    # And once S3 is back, the retry refuses the file and deletes it
+    assert_error(_complete(api, paid_signup.token, payment), 422, "proof_invalid_type")
+    assert not _exists(key)
+    assert PaymentModel.get(payment).proof_key is None
 
 
 # Over real HTTP: the browser's multipart POST to the (moto) bucket, then the admin's link ------------

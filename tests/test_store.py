@@ -21,6 +21,7 @@ from chalicelib.core.errors import BadRequest, Conflict, Unavailable
 from chalicelib.storage import models, store
 from chalicelib.storage.models.accounts import UserModel
 from chalicelib.storage.models.base import IntegerAttribute
+from chalicelib.storage.models.billing import PaymentModel
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.models.records import CounterModel
 
@@ -318,6 +319,62 @@ def test_integer_attribute_refuses_a_stored_fraction() -> None:
 def test_integer_attribute_reads_an_integral_number_in_any_notation() -> None:
     assert IntegerAttribute().deserialize("8900") == 8900
     assert IntegerAttribute().deserialize("89E2") == 8900
+
+
+# Tables and indexes ---------------------------------------------------------------------------
+
+def _indexes(model: type) -> set[str]:
+    described = store.connection().describe_table(model.Meta.table_name)
+    return {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+
+
+def _payment(payment_id: str, created_at: str, queue: str | None) -> PaymentModel:
+    return PaymentModel(payment_id, invoice_id="inv_old", account_id="acc_old", subscription_id="sub_old",
+                        status="pending_approval" if queue else "failed", payment_method="bank_transfer",
+                        amount_minor=8900, currency="USD", manual_reference=payment_id,
+                        created_at=created_at, queue=queue)
+
+
+@pytest.fixture
+def payments_table_without_the_queue_index(db: SeedReport, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The payments table as a version before the approval queue made it (no `approval_queue`
+    index, nor the `queue` attribute it keys on); emptied afterwards, the index back."""
+    full = PaymentModel._get_schema()
+    indexes = [i for i in full["global_secondary_indexes"] if i["index_name"] != "approval_queue"]
+    keys = {k["AttributeName"] for k in full["key_schema"]} | {
+        k["AttributeName"] for index in indexes for k in index["key_schema"]}
+    older = {**full, "global_secondary_indexes": indexes,
+             "attribute_definitions": [d for d in full["attribute_definitions"]
+                                       if d["AttributeName"] in keys]}
+    PaymentModel.delete_table()
+    monkeypatch.setattr(PaymentModel, "_get_schema", classmethod(lambda cls: older))
+    PaymentModel.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    monkeypatch.undo()
+    yield
+    with PaymentModel.batch_write() as batch:
+        for item in PaymentModel.scan():
+            batch.delete(item)
+    models.create_missing_tables()
+
+
+def test_a_kept_table_gets_the_index_it_lacks_and_its_items_are_found_through_it(
+        payments_table_without_the_queue_index: None) -> None:
+    # Given a kept payments table without the approval-queue index, holding payments already
+    assert _indexes(PaymentModel) == {"by_account", "by_invoice"}
+    _payment("pay_waiting", "2025-01-01T00:00:00Z", queue="pending").save()
+    _payment("pay_decided", "2025-01-02T00:00:00Z", queue=None).save()
+    # When the tables are created where missing (as every start of the local stack does)
+    created = models.create_missing_tables()
+    # Then that index, and only it, is added to the kept table
+    assert created == [f"{PaymentModel.Meta.table_name}.approval_queue"]
+    assert _indexes(PaymentModel) == {"approval_queue", "by_account", "by_invoice"}
+    # And the items already there are found through it, as are new ones
+    assert [p.payment_id for p in PaymentModel.approval_queue.query("pending")] == ["pay_waiting"]
+    _payment("pay_new", "2025-01-03T00:00:00Z", queue="pending").save()
+    assert [p.payment_id for p in PaymentModel.approval_queue.query("pending")] == [
+        "pay_waiting", "pay_new"]
+    # And a second run finds nothing missing
+    assert models.create_missing_tables() == []
 
 
 # Seeding and reference data ----------------------------------------------------------------

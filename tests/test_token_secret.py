@@ -12,12 +12,13 @@ from typing import Any
 import boto3
 import jwt
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.core.config import Settings, get_settings, reset_settings, table_variable
 from chalicelib.core.secrets import hash_key, read_parameter
 from chalicelib.storage import models
 from tests.conftest import Api, aws_spy, operations_of
-from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
+from tests.helpers import assert_error, aws, moto_module, store_unchanged  # noqa: F401 - fixtures
 
 PARAMETER = "/billing/prod/jwt-secret"
 SSM_SECRET = "ssm-secret-" + "s" * 40
@@ -125,3 +126,79 @@ def test_prod_keys_its_hashes_with_a_key_derived_from_the_ssm_secret(api: Api) -
     assert bucket == hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
     assert bucket != hmac.new(b"", message, hashlib.sha256).hexdigest()[:32]
     assert bucket != hmac.new(SSM_SECRET.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+# SSM failing: a throttled read is a 503 to retry, a refused one a 500, and neither is kept ------
+
+@pytest.fixture
+def ssm_outage() -> Iterator[dict[str, Any]]:
+    """While `outage["error"]` is set, every SSM call raises it; `outage["calls"]` counts the
+    SSM calls made, failed or not."""
+    outage: dict[str, Any] = {"error": None, "calls": 0}
+
+    def fail(service: str, operation: str, params: dict[str, Any]) -> None:
+        if service == "ssm":
+            outage["calls"] += 1
+            if outage["error"] is not None:
+                raise outage["error"]
+
+    with aws_spy(fail):
+        yield outage
+
+
+def ssm_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": f"{code} for {PARAMETER}"}}, "GetParameter")
+
+
+@pytest.mark.parametrize("error", [
+    ssm_error("ThrottlingException"), ssm_error("InternalServerError"),
+    EndpointConnectionError(endpoint_url="https://ssm.us-east-1.amazonaws.com"),
+], ids=["throttled", "internal_error", "unreachable"])
+def test_a_transient_ssm_failure_is_503_with_retry_after_and_is_not_kept(
+        api: Api, ssm_outage: dict[str, Any], error: Exception) -> None:
+    # Given the secret in SSM, and SSM failing for now
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name=PARAMETER, Value=SSM_SECRET, Type="SecureString", Overwrite=True)
+    with environment(JWT_SECRET_PARAMETER=PARAMETER, JWT_SECRET=None):
+        ssm_outage.update(error=error, calls=0)
+        # When a user signs up
+        with store_unchanged():
+            reply = api.register("ssm-busy@example.com")
+        # Then 503 with Retry-After, naming no secret, and nothing was written
+        assert_error(reply, 503, "service_unavailable")
+        assert reply.headers["retry-after"] == "2"
+        assert PARAMETER not in str(reply.body) and SSM_SECRET not in str(reply.body)
+        assert ssm_outage["calls"] == 1
+        # And once SSM works, the same request reads the secret again and goes through
+        ssm_outage["error"] = None
+        again = api.register("ssm-busy@example.com")
+        assert again.status == 201, again.body
+        claims = jwt.decode(again.body["access_token"], SSM_SECRET, algorithms=["HS256"],
+                            audience="billing-api")
+        assert claims["email"] == "ssm-busy@example.com"
+        assert ssm_outage["calls"] == 2
+        # And the value read is then kept: no more SSM calls
+        assert api.get("/api/v1/auth/me", token=again.body["access_token"]).status == 200
+        assert ssm_outage["calls"] == 2
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ParameterNotFound"])
+def test_a_refused_ssm_read_is_a_500_misconfigured_naming_no_secret_and_is_not_kept(
+        api: Api, ssm_outage: dict[str, Any], code: str) -> None:
+    # Given a stage whose role may not read the parameter (or names one that is missing)
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name=PARAMETER, Value=SSM_SECRET, Type="SecureString", Overwrite=True)
+    with environment(JWT_SECRET_PARAMETER=PARAMETER, JWT_SECRET=None):
+        ssm_outage.update(error=ssm_error(code), calls=0)
+        with store_unchanged():
+            reply = api.register("ssm-denied@example.com")
+        # Then a 500 that says the secret is misconfigured, and names neither it nor its value
+        error = assert_error(reply, 500, "misconfigured")
+        assert "retry-after" not in reply.headers
+        assert PARAMETER not in str(reply.body) and SSM_SECRET not in str(reply.body)
+        assert "secret" in error["message"].lower()
+        # And once the role may read it, the next request reads it and goes through
+        ssm_outage["error"] = None
+        again = api.register("ssm-denied@example.com")
+        assert again.status == 201, again.body
+        assert ssm_outage["calls"] == 2

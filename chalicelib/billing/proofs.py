@@ -69,6 +69,13 @@ def start_upload(principal: Principal, payment_id: str, body: dict[str, Any]) ->
     settings = get_settings()
     key = (f"proofs/{payment.account_id}/{payment.payment_id}/"
            f"{secrets.token_hex(8)}.{TYPES[content_type]}")
+    try:  # signed before the key is recorded: a form that cannot be made changes nothing
+        form = s3_client().generate_presigned_post(
+            settings.proof_bucket, key, Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, MAX_BYTES]],
+            ExpiresIn=UPLOAD_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - signing needs credentials; none is a server fault
+        raise Unavailable("Uploads are not available right now; retry shortly.", retry_after=5) from exc
     with store.guard():
         try:
             payment.update(actions=[PaymentModel.proof_upload_key.set(key)],
@@ -79,13 +86,6 @@ def start_upload(principal: Principal, payment_id: str, body: dict[str, Any]) ->
             if store.aws_code(exc) == "ConditionalCheckFailedException":
                 raise Conflict("The payment changed meanwhile; reload it.", code="payment_not_pending") from exc
             raise
-    try:
-        form = s3_client().generate_presigned_post(
-            settings.proof_bucket, key, Fields={"Content-Type": content_type},
-            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, MAX_BYTES]],
-            ExpiresIn=UPLOAD_SECONDS)
-    except Exception as exc:  # noqa: BLE001 - signing needs credentials; none is a server fault
-        raise Unavailable("Uploads are not available right now; retry shortly.", retry_after=5) from exc
     return {"upload": {"url": form["url"], "fields": form["fields"]}, "content_type": content_type,
             "max_bytes": MAX_BYTES, "expires_in": UPLOAD_SECONDS}
 
@@ -120,7 +120,10 @@ def complete_upload(principal: Principal, payment_id: str, body: dict[str, Any])
                           code="proof_invalid_type",
                           details={"fields": {"file": "must be a PNG, JPEG or PDF"}})
     if problem is not None:
-        client.delete_object(Bucket=bucket, Key=key)
+        try:
+            client.delete_object(Bucket=bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:  # refused files are deleted: retry once it can
+            raise Unavailable("The file store is unavailable; retry shortly.", retry_after=2) from exc
         raise problem
     at = stamp()
     tx = Tx()
