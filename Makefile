@@ -10,7 +10,7 @@ STAGE ?= dev
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test verify install clean reset jobs package policies bench openapi
+.PHONY: dev test test-fast verify install clean reset jobs package policies bench openapi
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -27,8 +27,13 @@ $(CHROMIUM):
 dev: $(INSTALLED)
 	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WEB_PORT=$(WEB_PORT) $(PY) -m devserver
 
+# Everything, as CI runs it: in-process tests, live HTTP against devservers, browser tests.
 test: $(INSTALLED) $(CHROMIUM)
 	$(PY) -m pytest
+
+# The edit loop: in-process tests only (no devserver subprocess, no Chromium).
+test-fast: $(INSTALLED)
+	$(PY) -m pytest -m "not live and not browser"
 
 # build/sam.json + build/deployment.zip of STAGE (dev or prod): chalice package --stage $(STAGE)
 # --merge-template <tables, streams, secrets, gateway errors derived from the code> build/

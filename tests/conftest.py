@@ -1,11 +1,14 @@
 """Shared fixtures: moto in-process for fast tests, a devserver subprocess for real HTTP."""
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 import uuid
@@ -46,6 +49,70 @@ PASSWORD = "correct horse battery"
 BILLING_PK = {"billing_name": "Khan Media (Pvt) Ltd", "billing_email": "billing@khan.pk",
               "address_line1": "12 Mall Road", "city": "Lahore", "postal_code": "54000",
               "country": "PK", "tax_id": "1234567-8"}
+
+
+# Marks: `-m "not live and not browser"` runs in-process only ----------------------------------
+
+BROWSER_DIR = PROJECT_DIR / "tests" / "browser"
+# every collected test (before -m selects): its marks and the fixtures it uses
+COLLECTED = pytest.StashKey[dict[str, tuple[set[str], set[str]]]]()
+_running: list[pytest.Item] = []  # the test being run
+_starts: dict[Any, bool] = {}
+
+
+def _starts_a_devserver(function: Any) -> bool:
+    """Whether the function's code calls `devserver(...)` (comments and strings do not count)."""
+    if function not in _starts:
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        except (OSError, TypeError, SyntaxError):
+            tree = None
+        _starts[function] = tree is not None and any(
+            isinstance(node, ast.Call) and "devserver" in (getattr(node.func, "id", None),
+                                                           getattr(node.func, "attr", None))
+            for node in ast.walk(tree))
+    return _starts[function]
+
+
+def _functions_of(item: pytest.Item) -> list[Any]:
+    """The test function and every fixture function it uses (directly or through fixtures)."""
+    info = getattr(item, "_fixtureinfo", None)
+    fixtures = [d.func for defs in (info.name2fixturedefs.values() if info else []) for d in defs]
+    return [getattr(item, "obj", None), *fixtures]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark by what a test starts, before `-m` selects: every test under tests/browser is `browser`
+    (and, through `web`, `live`); a test that calls `devserver()` or uses a fixture that does
+    (`live_stack` and the modules' own stacks) is `live`. `devserver()` and the `browser` fixture
+    fail a test that lacks the mark, for the cases this cannot see (a helper that starts one)."""
+    for item in items:
+        if BROWSER_DIR in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+        if any(_starts_a_devserver(function) for function in _functions_of(item)):
+            item.add_marker(pytest.mark.live)
+    config.stash[COLLECTED] = {
+        item.nodeid: ({mark.name for mark in item.iter_markers()}, set(getattr(item, "fixturenames", ())))
+        for item in items}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
+def require_mark(name: str, what: str) -> None:
+    """Fail the running test unless it is marked `name` (it `what`: starts a devserver, Chromium)."""
+    item = _running[-1] if _running else None
+    if item is not None and item.get_closest_marker(name) is None:
+        pytest.fail(f"{item.nodeid} {what} but is not marked {name!r}: mark it "
+                    f"(`@pytest.mark.{name}`), so that `-m \"not live and not browser\"` leaves "
+                    f"it out", pytrace=False)
 
 
 @pytest.fixture
@@ -214,7 +281,9 @@ class LiveStack:
 
 @contextmanager
 def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
-    """Run `python -m devserver` on free ports until the block ends; its files go in `folder`."""
+    """Run `python -m devserver` on free ports until the block ends; its files go in `folder`.
+    Only for tests marked `live` (the test fails otherwise)."""
+    require_mark("live", "starts a devserver")
     port, dynamodb_port, web_port = free_port(), free_port(), free_port()
     output, mailbox = folder / "output.log", folder / "mailbox"
     folder.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,6 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from devserver.dynamo import Journal, SerializedApp
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, http
 
-pytestmark = pytest.mark.live
 SIGNUPS = 50
 
 
@@ -35,6 +34,7 @@ def _logs_in(base: str, email: str) -> bool:
 FAST_HASHING = {"PASSWORD_HASH_PROFILE": "cheapest"}  # this is about the store, not about argon2
 
 
+@pytest.mark.live
 def test_fifty_signups_at_once_all_log_in_and_survive_a_crash_and_a_restart(tmp_path: Path) -> None:
     with devserver(tmp_path, **FAST_HASHING) as stack:
         with ThreadPoolExecutor(max_workers=SIGNUPS) as pool:
@@ -138,6 +138,7 @@ def test_a_line_cut_short_by_a_crash_is_skipped_and_the_rest_applies(tmp_path: P
     assert json.loads(path.read_bytes().splitlines()[0])["op"] == "CreateTable"
 
 
+@pytest.mark.live
 def test_an_uploaded_proof_of_payment_survives_a_crash(tmp_path: Path) -> None:
     from tests.test_proofs import PNG, _multipart
 
