@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import json
 import os
@@ -32,12 +33,17 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 import botocore.client  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
+from moto.core.base_backend import BackendDict  # noqa: E402
+from moto.dynamodb.models import dynamodb_backends  # noqa: E402
+from moto.s3.models import s3_backends  # noqa: E402
 
 import app as app_module  # noqa: E402
 from chalicelib.accounts.admins import create_admin  # noqa: E402
 from chalicelib.billing import proofs
-from chalicelib.catalog.reference_data import seed  # noqa: E402
+from chalicelib.catalog.reference_data import SeedReport, seed  # noqa: E402
 from chalicelib.core.config import get_settings, reset_settings  # noqa: E402
+from chalicelib.core.secrets import read_parameter  # noqa: E402
 from chalicelib.storage import store  # noqa: E402
 from chalicelib.storage import models
 from devserver.gateway import Gateway  # noqa: E402
@@ -115,17 +121,127 @@ def require_mark(name: str, what: str) -> None:
                     f"it out", pytrace=False)
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
-    """A fresh moto DynamoDB with the tables, reference data and an admin."""
-    with mock_aws():
+# AWS in-process (moto) --------------------------------------------------------------------------
+#
+# moto's backends are global to the process. Each test module gets a moto of its own with the
+# tables, the reference data, the admin and the proofs bucket (`moto_module`); each test that asks
+# for `aws` (or `api`, `paid_signup`) gets it back in that state in a few milliseconds. A test that
+# needs a moto with nothing in it (no table yet) uses `fresh_moto()`.
+
+
+def _dynamodb() -> Any:
+    """moto's DynamoDB of this account and region (a new one after moto resets its backends)."""
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
+
+
+def stored_items(model: type) -> list[dict[str, Any]]:
+    """A model's items as stored (DynamoDB JSON), read from moto's backend: what a Scan returns,
+    without the Scan's cost (moto spends most of a Scan serializing the response)."""
+    table = _dynamodb().get_table(model.Meta.table_name)
+    return [item.to_json()["Attributes"] for item in table.all_items()]
+
+
+def _s3() -> Any:
+    """moto's S3 of this account (one for the partition)."""
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+
+
+def _reset_other_services() -> None:
+    """Every moto service but DynamoDB back to empty: SES (its verified senders and sent
+    messages), S3 (buckets and objects), SSM (parameters), ..."""
+    for backends in list(BackendDict._instances):
+        if backends.service_name != "dynamodb":
+            for account_backends in list(backends.values()):
+                account_backends.reset()
+
+
+@dataclass
+class _SetUp:
+    """What setting a moto up through the API made, kept to put into each module's moto."""
+
+    seed_report: SeedReport
+    tables: Any
+    buckets: Any
+    connection: Any
+    bindings: dict[type, tuple[Any, ...]]
+
+
+class MotoStore:
+    """A moto set up as the app expects a stage, that `restore()` puts back to that state.
+
+    Set up: the tables, the reference data, the proofs bucket and the admin, made through the API
+    in the first module's moto (creating the tables is the slow part) and copied into each later
+    module's. Restored: the DynamoDB tables as set up (items, indexes, streams: deep copies, as moto
+    restores a backup), the bucket as set up (no object), every other service empty, the models
+    bound to the one shared connection again, the settings and the SSM cache dropped.
+    """
+
+    _set_up: _SetUp | None = None  # once per run
+
+    def __init__(self) -> None:
         reset_settings()
-        store.init()
-        models.create_missing_tables()
-        seed()
-        proofs.ensure_bucket(get_settings().web_origin)
-        create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-        yield
+        read_parameter.cache_clear()
+        if MotoStore._set_up is None:
+            store.init()
+            models.create_missing_tables()
+            report = seed()
+            proofs.ensure_bucket(get_settings().web_origin)
+            create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+            MotoStore._set_up = _SetUp(
+                report, self.checkpoint(), copy.deepcopy(_s3().buckets), store._connection,
+                {model: (model.Meta.table_name, model.Meta.region, model.Meta.host,
+                         model._connection) for model in models.ALL_MODELS})
+        self._set_up = MotoStore._set_up
+        self.seed_report = self._set_up.seed_report  # seeding empty tables: 19 created
+        self.restore()
+
+    def checkpoint(self) -> Any:
+        """DynamoDB's tables as they are now, for `restore(checkpoint)`: a module that builds a
+        world once restores it for each test (S3 and the other services are not kept)."""
+        return copy.deepcopy(_dynamodb().tables)
+
+    def restore(self, checkpoint: Any = None) -> None:
+        """Back to the state set up, or with DynamoDB as it was at `checkpoint`."""
+        reset_settings()
+        read_parameter.cache_clear()
+        _reset_other_services()
+        _s3().buckets = copy.deepcopy(self._set_up.buckets)
+        _dynamodb().tables = copy.deepcopy(self._set_up.tables if checkpoint is None else checkpoint)
+        store._connection = self._set_up.connection
+        for model, (table_name, region, host, connection) in self._set_up.bindings.items():
+            model.Meta.table_name, model.Meta.region, model.Meta.host = table_name, region, host
+            model._connection = connection
+
+
+@pytest.fixture(scope="module")
+def moto_module() -> Iterator[MotoStore]:
+    """One moto for the test module, set up once (see `MotoStore`)."""
+    with mock_aws():
+        yield MotoStore()
+    reset_settings()
+
+
+@pytest.fixture
+def aws(moto_module: MotoStore) -> Iterator[None]:
+    """The module's moto as set up: the tables with the reference data and the admin, the empty
+    proofs bucket, nothing else in any service; what a fresh moto set up for this test would hold."""
+    moto_module.restore()
+    yield
+
+
+@contextmanager
+def fresh_moto() -> Iterator[None]:
+    """A moto with nothing in it (no table, no bucket) for the block, and nothing left behind;
+    inside a module's moto too (its next `aws` restores it)."""
+    with mock_aws():
+        BackendDict.reset()
+        reset_settings()
+        read_parameter.cache_clear()
+        try:
+            yield
+        finally:
+            BackendDict.reset()
+            reset_settings()
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib.core.config import get_settings
 from tests.conftest import BILLING_PK, PASSWORD, Api
-from tests.helpers import assert_error, aws, error_fields, moto_module, store_unchanged  # noqa: F401
+from tests.helpers import assert_error, error_fields, store_unchanged
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"

@@ -12,7 +12,6 @@ from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
 from ops import integrity
-from tests.helpers import aws, moto_module  # noqa: F401 - `aws` and `moto_module` are fixtures
 
 SUMMARY_OK = "Data integrity: 100% ({} checks passing)"
 

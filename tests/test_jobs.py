@@ -10,7 +10,7 @@ from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, Subscr
 from chalicelib.storage.models.platform import OutboxModel
 from ops import integrity
 from tests.conftest import Api, PaidSignup
-from tests.helpers import audit_of, aws, invoice, moto_module  # noqa: F401
+from tests.helpers import audit_of, invoice
 
 
 def _day(invoice_id: str, offset_days: int, hour: int = 9) -> datetime:

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from devserver.dynamo import Journal, SerializedApp
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, http
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, fresh_moto, http
 
 SIGNUPS = 50
 
@@ -75,14 +74,14 @@ def _app(journal: Path) -> SerializedApp:
 
 
 # moto's backends are global to the process: each in-process "server" below lives inside its own
-# mock_aws(), which starts it empty and leaves nothing behind for other tests.
+# fresh_moto(), which starts it empty and leaves nothing behind for other tests.
 
 
 def test_a_snapshot_recreates_tables_indexes_ttl_streams_and_items(tmp_path: Path) -> None:
-    with mock_aws():
+    with fresh_moto():
         lines = _fill_and_snapshot(_app(tmp_path / "one.journal"))
     (tmp_path / "two.journal").write_bytes(b"".join(lines))
-    with mock_aws():
+    with fresh_moto():
         second = _app(tmp_path / "two.journal")
         assert second.replay() == len(lines)
         _assert_restored(second)
@@ -124,14 +123,14 @@ def _assert_restored(second: SerializedApp) -> None:
 
 def test_a_line_cut_short_by_a_crash_is_skipped_and_the_rest_applies(tmp_path: Path) -> None:
     path = tmp_path / "cut.journal"
-    with mock_aws():
+    with fresh_moto():
         app = _app(path)
         app.call("us-east-1", "CreateTable", {
             "TableName": "cut", "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]})
         path.write_bytes(b"".join(app.snapshot()) + b'{"region":"us-east-1","op":"PutI')
-    with mock_aws():
+    with fresh_moto():
         again = _app(path)
         assert again.replay() == 1
         assert again.call("us-east-1", "DescribeTable", {"TableName": "cut"})["Table"]["TableName"] == "cut"

@@ -27,17 +27,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
-from pynamodb.models import Model
 
-from chalicelib.accounts.admins import create_admin
 from chalicelib.billing import references
-from chalicelib.core.config import get_settings
 from chalicelib.storage import models
 from ops import integrity
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api
-from tests.helpers import moto_module  # noqa: F401 - a fixture
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, stored_items
 
 PLANS = {"starter": "89.00", "growth": "249.00", "scale": "699.00"}
 METHODS_PK = ("bank_transfer", "jazzcash", "easypaisa", "raast", "wise")
@@ -74,7 +68,7 @@ class Run:
     """What the examples of one test run share: the app, the seeded rows, counts."""
 
     api: Api | None = None
-    seeded: dict = field(default_factory=dict)
+    store: MotoStore | None = None  # the module's moto, as seeded by `restore()`
     dirty: bool = True  # a request may have written since the store was last made fresh
     admin_token: str | None = None
     examples: int = 0
@@ -93,25 +87,12 @@ def _claim(body: dict) -> tuple[str, str]:
 
 
 def fresh_store() -> None:
-    """Empty the tables a request can write, put back what seeding wrote, add the admin
-    (skipped when no request ran since it was last done)."""
+    """The store as seeded, and the admin (skipped when no request ran since it was last done)."""
     if not RUN.dirty:
         return
     RUN.dirty, RUN.admin_token = False, None
-    for model, seeded in RUN.seeded.items():
-        with model.batch_write() as batch:
-            for raw in _stored(model):
-                batch.delete(model.from_raw_data(raw))
-        with model.batch_write() as batch:
-            for item in seeded:
-                batch.save(item)
-    create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-
-
-def _stored(model: type[Model]) -> list[dict]:
-    """The raw items of a table, straight from moto's backend."""
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
-    return [item.to_json()["Attributes"] for item in backend.get_table(model.Meta.table_name).all_items()]
+    assert RUN.store is not None
+    RUN.store.restore()
 
 
 _SNAPSHOT_FIELDS = {
@@ -124,14 +105,14 @@ _SNAPSHOT_FIELDS = {
 
 def stored_snapshot() -> integrity.Snapshot:
     """What `integrity.load_snapshot()` scans, read from moto's tables."""
-    return integrity.Snapshot(**{name: [model.from_raw_data(raw) for raw in _stored(model)]
+    return integrity.Snapshot(**{name: [model.from_raw_data(raw) for raw in stored_items(model)]
                                  for name, model in _SNAPSHOT_FIELDS.items()})
 
 
 def store_state() -> dict[str, list[str]]:
     """Every item of every table (but the reference data), comparable between two moments."""
     return {model.Meta.table_name: sorted(json.dumps(raw, sort_keys=True, default=str)
-                                          for raw in _stored(model))
+                                          for raw in stored_items(model))
             for model in models.ALL_MODELS
             if model not in (models.PlanModel, models.PaymentMethodModel)}
 
@@ -387,7 +368,7 @@ class BillingMachine(RuleBasedStateMachine):
 
 
 def test_random_workflows_keep_the_store_consistent(moto_module, capsys):
-    RUN.__init__(api=Api(), seeded=moto_module)  # type: ignore[misc]
+    RUN.__init__(api=Api(), store=moto_module)  # type: ignore[misc]
     run_state_machine_as_test(BillingMachine, settings=SETTINGS)
     steps = RUN.invariant_checks - RUN.examples
     with capsys.disabled():

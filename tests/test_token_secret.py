@@ -17,7 +17,6 @@ from chalicelib.core.config import Settings, get_settings, reset_settings, table
 from chalicelib.core.secrets import hash_key, read_parameter
 from chalicelib.storage import models
 from tests.conftest import Api, aws_spy, operations_of
-from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 
 PARAMETER = "/billing/prod/jwt-secret"
 SSM_SECRET = "ssm-secret-" + "s" * 40
