@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
 from ops import integrity
+from tests.conftest import Api, MotoStore
 
 SUMMARY_OK = "Data integrity: 100% ({} checks passing)"
 
@@ -32,8 +34,22 @@ class Seeded:
     pending_payment: str
 
 
+@pytest.fixture(scope="module")
+def built(moto_module: MotoStore) -> tuple[Seeded, Any]:
+    """The seed's workflows, run once for the module, and the store as they left it."""
+    moto_module.restore()
+    return _run_seed_workflows(Api()), moto_module.checkpoint()
+
+
 @pytest.fixture
-def seeded(api) -> Seeded:
+def seeded(built: tuple[Seeded, Any], moto_module: MotoStore) -> Seeded:
+    """The store as the seed's workflows left it (restored for each test: a test corrupts it)."""
+    result, checkpoint = built
+    moto_module.restore(checkpoint)
+    return result
+
+
+def _run_seed_workflows(api: Api) -> Seeded:
     admin = api.admin_token()
     trial = api.register("trial@khan.pk")
     assert trial.status == 201, trial.body
