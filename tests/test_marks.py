@@ -7,7 +7,7 @@ import pytest
 
 from tests import conftest
 
-STACK_FIXTURES = {"live_stack", "web"}  # the shared stack, and the browser tests' view of it
+STACK_FIXTURES = {"live_stack"}  # the shared local stack (the browser tests use it through `web`)
 
 
 def test_an_unmarked_test_that_starts_a_devserver_fails() -> None:
