@@ -398,8 +398,10 @@ class LiveStack:
 @contextmanager
 def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
     """Run `python -m devserver` on free ports until the block ends; its files go in `folder`.
-    Only for tests marked `live` (the test fails otherwise)."""
+    Only for tests marked `live` (the test fails otherwise). A start costs seconds: use the shared
+    `live_stack` unless the test must stop or kill the server, or needs a store of its own."""
     require_mark("live", "starts a devserver")
+    DEVSERVER_STARTS.append(_running[-1].nodeid if _running else "?")
     port, dynamodb_port, web_port = free_port(), free_port(), free_port()
     output, mailbox = folder / "output.log", folder / "mailbox"
     folder.mkdir(parents=True, exist_ok=True)
@@ -434,9 +436,18 @@ def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
             process.kill()
 
 
+DEVSERVER_STARTS: list[str] = []  # the test that started each devserver of this run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if DEVSERVER_STARTS:
+        terminalreporter.write_line(f"devserver started {len(DEVSERVER_STARTS)} time(s): "
+                                    + ", ".join(sorted(set(DEVSERVER_STARTS))))
+
+
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    """One local stack shared by the live tests of a run."""
+    """One local stack shared by the live tests of a run (the browser tests' too)."""
     with devserver(tmp_path_factory.mktemp("devserver")) as stack:
         yield stack
 
