@@ -10,16 +10,29 @@ Deterministic: derandomized, no example database.
 Speed: a Scan through moto spends ~90% of its time serializing the response, and the invariants
 run after every step, so they read moto's tables directly (the same stored items, without the
 wire format); at the end of each example the checker's own Scans must give the same report.
+
+More than CI: `make fuzz` sets FUZZ_SEED (a random seed, printed) and FUZZ_EXAMPLES (more
+examples; never fewer than CI's 30): Hypothesis then draws from that seed instead of replaying the
+derandomized case set. `make fuzz FUZZ_SEED=<n> FUZZ_EXAMPLES=<m>` replays a run.
+
+When a run fails, record it as a regression case:
+- add `(seed, examples)` of the failing run to REGRESSION_SEEDS below: every run, CI's included,
+  replays it after the derandomized one (it finds the failure again as long as the rules and
+  strategies draw the same way);
+- and for a case that outlives changes to the rules, copy the failing program Hypothesis prints
+  (`state = BillingMachine()`, then one `state.<rule>(...)` per step) into a test of its own that
+  sets up `RUN` as `_run` does and calls `state.the_store_is_consistent()` after each step.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -46,6 +59,10 @@ PICK = st.integers(min_value=0, max_value=7)  # which user or payment a rule act
 SETTINGS = settings(max_examples=30, stateful_step_count=20, deadline=None, derandomize=True,
                     database=None, suppress_health_check=[HealthCheck.too_slow],
                     print_blob=False)
+FUZZ_SEED = int(os.environ["FUZZ_SEED"]) if os.environ.get("FUZZ_SEED") else None  # None: CI's
+FUZZ_EXAMPLES = max(SETTINGS.max_examples, int(os.environ.get("FUZZ_EXAMPLES") or 0))
+# (seed, examples) of runs that found a bug, replayed by every run: see the module's docstring
+REGRESSION_SEEDS: list[tuple[int, int]] = []
 
 
 @dataclass
@@ -367,14 +384,27 @@ class BillingMachine(RuleBasedStateMachine):
             assert integrity.verify().lines() == integrity.check(stored_snapshot()).lines()
 
 
+def _run(store: MotoStore, fuzz_seed: int | None, examples: int) -> None:
+    """Run the state machine: derandomized (CI's case set) without a seed, else from the seed."""
+    RUN.__init__(api=Api(), store=store)  # type: ignore[misc]
+    factory = BillingMachine
+    if fuzz_seed is not None:
+        factory = seed(fuzz_seed)(lambda: BillingMachine())
+    run_state_machine_as_test(factory, settings=settings(SETTINGS, max_examples=examples))
+
+
 def test_random_workflows_keep_the_store_consistent(moto_module, capsys):
-    RUN.__init__(api=Api(), store=moto_module)  # type: ignore[misc]
-    run_state_machine_as_test(BillingMachine, settings=SETTINGS)
+    _run(moto_module, FUZZ_SEED, FUZZ_EXAMPLES)
     steps = RUN.invariant_checks - RUN.examples
+    drawn = "derandomized" if FUZZ_SEED is None else f"FUZZ_SEED={FUZZ_SEED}"
     with capsys.disabled():
-        print(f"\nhypothesis: {RUN.examples} examples ({RUN.examples_with_requests} with requests), "
+        print(f"\nhypothesis ({drawn}, FUZZ_EXAMPLES={FUZZ_EXAMPLES}): {RUN.examples} examples "
+              f"({RUN.examples_with_requests} with requests), "
               f"{steps} steps, {RUN.requests} requests checked, "
               f"responses {dict(sorted(RUN.statuses.items()))}")
     assert RUN.examples_with_requests >= 20 and RUN.requests >= 300
     # The runs reached every outcome the rules model
     assert {200, 201, 409, 422} <= set(RUN.statuses)
+    # And the runs that once failed pass
+    for fuzz_seed, examples in REGRESSION_SEEDS:
+        _run(moto_module, fuzz_seed, examples)
