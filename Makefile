@@ -41,9 +41,10 @@ test-fast: $(INSTALLED)
 # a failure as a regression case: the docstrings of the two test modules.
 fuzz: $(INSTALLED)
 	@seed=$${FUZZ_SEED:-$$($(PY) -c 'import random; print(random.randrange(2**32))')}; \
-	echo "make fuzz FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)  (the same command replays this run)"; \
-	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_stateful_billing.py tests/test_fuzz_openapi.py \
-	  || { echo "failed with FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)"; exit 1; }
+	run="FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)"; \
+	echo "make fuzz $$run  (replays this run)"; \
+	env $$run $(PY) -m pytest tests/test_stateful_billing.py tests/test_fuzz_openapi.py \
+	  || { echo "make fuzz failed with $$run"; exit 1; }
 
 # build/sam.json + build/deployment.zip of STAGE (dev or prod): chalice package --stage $(STAGE)
 # --merge-template <tables, streams, secrets, gateway errors derived from the code> build/

@@ -99,7 +99,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if any(_starts_a_devserver(function) for function in _functions_of(item)):
             item.add_marker(pytest.mark.live)
     config.stash[COLLECTED] = {
-        item.nodeid: ({mark.name for mark in item.iter_markers()}, set(getattr(item, "fixturenames", ())))
+        item.nodeid: ({mark.name for mark in item.iter_markers()},
+                      set(getattr(item, "fixturenames", ())))
         for item in items}
 
 
@@ -113,7 +114,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def require_mark(name: str, what: str) -> None:
-    """Fail the running test unless it is marked `name` (it `what`: starts a devserver, Chromium)."""
+    """Fail the running test unless it is marked `name` (it `what`: starts a devserver...)."""
     item = _running[-1] if _running else None
     if item is not None and item.get_closest_marker(name) is None:
         pytest.fail(f"{item.nodeid} {what} but is not marked {name!r}: mark it "
@@ -206,7 +207,8 @@ class MotoStore:
         read_parameter.cache_clear()
         _reset_other_services()
         _s3().buckets = copy.deepcopy(self._set_up.buckets)
-        _dynamodb().tables = copy.deepcopy(self._set_up.tables if checkpoint is None else checkpoint)
+        tables = self._set_up.tables if checkpoint is None else checkpoint
+        _dynamodb().tables = copy.deepcopy(tables)
         store._connection = self._set_up.connection
         for model, (table_name, region, host, connection) in self._set_up.bindings.items():
             model.Meta.table_name, model.Meta.region, model.Meta.host = table_name, region, host
@@ -224,7 +226,7 @@ def moto_module() -> Iterator[MotoStore]:
 @pytest.fixture
 def aws(moto_module: MotoStore) -> Iterator[None]:
     """The module's moto as set up: the tables with the reference data and the admin, the empty
-    proofs bucket, nothing else in any service; what a fresh moto set up for this test would hold."""
+    proofs bucket, nothing else in any service (what a fresh moto set up for the test would hold)."""
     moto_module.restore()
     yield
 

@@ -13,7 +13,9 @@ import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from devserver.dynamo import Journal, SerializedApp
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, fresh_moto, http
+from tests.conftest import (
+    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, fresh_moto, http,
+)
 
 SIGNUPS = 50
 
