@@ -6,11 +6,12 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8011
 DYNAMODB_PORT ?= 8000
 WEB_PORT ?= 8012
+FUZZ_EXAMPLES ?= 100
 STAGE ?= dev
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test verify install clean reset jobs package policies bench openapi
+.PHONY: dev test test-fast fuzz verify install clean reset jobs package policies bench openapi
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -27,8 +28,23 @@ $(CHROMIUM):
 dev: $(INSTALLED)
 	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WEB_PORT=$(WEB_PORT) $(PY) -m devserver
 
+# Everything, as CI runs it: in-process tests, live HTTP against devservers, browser tests.
 test: $(INSTALLED) $(CHROMIUM)
 	$(PY) -m pytest
+
+# The edit loop: in-process tests only (no devserver subprocess, no Chromium).
+test-fast: $(INSTALLED)
+	$(PY) -m pytest -m "not live and not browser"
+
+# The fuzzers (Hypothesis's state machine, Schemathesis against a local stack) with a random seed
+# and FUZZ_EXAMPLES examples, where CI replays fixed ones; FUZZ_SEED=<n> replays a run. How to keep
+# a failure as a regression case: the docstrings of the two test modules.
+fuzz: $(INSTALLED)
+	@seed=$${FUZZ_SEED:-$$($(PY) -c 'import random; print(random.randrange(2**32))')}; \
+	run="FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)"; \
+	echo "make fuzz $$run  (replays this run)"; \
+	env $$run $(PY) -m pytest tests/test_stateful_billing.py tests/test_fuzz_openapi.py \
+	  || { echo "make fuzz failed with $$run"; exit 1; }
 
 # build/sam.json + build/deployment.zip of STAGE (dev or prod): chalice package --stage $(STAGE)
 # --merge-template <tables, streams, secrets, gateway errors derived from the code> build/

@@ -1,11 +1,15 @@
 """Shared fixtures: moto in-process for fast tests, a devserver subprocess for real HTTP."""
 from __future__ import annotations
 
+import ast
+import copy
+import inspect
 import json
 import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 import uuid
@@ -29,12 +33,17 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 import botocore.client  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
+from moto.core.base_backend import BackendDict  # noqa: E402
+from moto.dynamodb.models import dynamodb_backends  # noqa: E402
+from moto.s3.models import s3_backends  # noqa: E402
 
 import app as app_module  # noqa: E402
 from chalicelib.accounts.admins import create_admin  # noqa: E402
 from chalicelib.billing import proofs
-from chalicelib.catalog.reference_data import seed  # noqa: E402
+from chalicelib.catalog.reference_data import SeedReport, seed  # noqa: E402
 from chalicelib.core.config import get_settings, reset_settings  # noqa: E402
+from chalicelib.core.secrets import read_parameter  # noqa: E402
 from chalicelib.storage import store  # noqa: E402
 from chalicelib.storage import models
 from devserver.gateway import Gateway  # noqa: E402
@@ -48,17 +57,193 @@ BILLING_PK = {"billing_name": "Khan Media (Pvt) Ltd", "billing_email": "billing@
               "country": "PK", "tax_id": "1234567-8"}
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
-    """A fresh moto DynamoDB with the tables, reference data and an admin."""
-    with mock_aws():
+# Marks: `-m "not live and not browser"` runs in-process only ----------------------------------
+
+BROWSER_DIR = PROJECT_DIR / "tests" / "browser"
+# every collected test (before -m selects): its marks and the fixtures it uses
+COLLECTED = pytest.StashKey[dict[str, tuple[set[str], set[str]]]]()
+_running: list[pytest.Item] = []  # the test being run
+_starts: dict[Any, bool] = {}
+
+
+def _starts_a_devserver(function: Any) -> bool:
+    """Whether the function's code calls `devserver(...)` (comments and strings do not count)."""
+    if function not in _starts:
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        except (OSError, TypeError, SyntaxError):
+            tree = None
+        _starts[function] = tree is not None and any(
+            isinstance(node, ast.Call) and "devserver" in (getattr(node.func, "id", None),
+                                                           getattr(node.func, "attr", None))
+            for node in ast.walk(tree))
+    return _starts[function]
+
+
+def _functions_of(item: pytest.Item) -> list[Any]:
+    """The test function and every fixture function it uses (directly or through fixtures)."""
+    info = getattr(item, "_fixtureinfo", None)
+    fixtures = [d.func for defs in (info.name2fixturedefs.values() if info else []) for d in defs]
+    return [getattr(item, "obj", None), *fixtures]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark by what a test starts, before `-m` selects: every test under tests/browser is `browser`
+    (and, through `web`, `live`); a test that calls `devserver()` or uses a fixture that does
+    (`live_stack` and the modules' own stacks) is `live`. `devserver()` and the `browser` fixture
+    fail a test that lacks the mark, for the cases this cannot see (a helper that starts one)."""
+    for item in items:
+        if BROWSER_DIR in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+        if any(_starts_a_devserver(function) for function in _functions_of(item)):
+            item.add_marker(pytest.mark.live)
+    config.stash[COLLECTED] = {
+        item.nodeid: ({mark.name for mark in item.iter_markers()},
+                      set(getattr(item, "fixturenames", ())))
+        for item in items}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
+
+
+def require_mark(name: str, what: str) -> None:
+    """Fail the running test unless it is marked `name` (it `what`: starts a devserver...)."""
+    item = _running[-1] if _running else None
+    if item is not None and item.get_closest_marker(name) is None:
+        pytest.fail(f"{item.nodeid} {what} but is not marked {name!r}: mark it "
+                    f"(`@pytest.mark.{name}`), so that `-m \"not live and not browser\"` leaves "
+                    f"it out", pytrace=False)
+
+
+# AWS in-process (moto) --------------------------------------------------------------------------
+#
+# moto's backends are global to the process. Each test module gets a moto of its own with the
+# tables, the reference data, the admin and the proofs bucket (`moto_module`); each test that asks
+# for `aws` (or `api`, `paid_signup`) gets it back in that state in a few milliseconds. A test that
+# needs a moto with nothing in it (no table yet) uses `fresh_moto()`.
+
+
+def _dynamodb() -> Any:
+    """moto's DynamoDB of this account and region (a new one after moto resets its backends)."""
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
+
+
+def stored_items(model: type) -> list[dict[str, Any]]:
+    """A model's items as stored (DynamoDB JSON), read from moto's backend: what a Scan returns,
+    without the Scan's cost (moto spends most of a Scan serializing the response)."""
+    table = _dynamodb().get_table(model.Meta.table_name)
+    return [item.to_json()["Attributes"] for item in table.all_items()]
+
+
+def _s3() -> Any:
+    """moto's S3 of this account (one for the partition)."""
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+
+
+def _reset_other_services() -> None:
+    """Every moto service but DynamoDB back to empty: SES (its verified senders and sent
+    messages), S3 (buckets and objects), SSM (parameters), ..."""
+    for backends in list(BackendDict._instances):
+        if backends.service_name != "dynamodb":
+            for account_backends in list(backends.values()):
+                account_backends.reset()
+
+
+@dataclass
+class _SetUp:
+    """What setting a moto up through the API made, kept to put into each module's moto."""
+
+    seed_report: SeedReport
+    tables: Any
+    buckets: Any
+    connection: Any
+    bindings: dict[type, tuple[Any, ...]]
+
+
+class MotoStore:
+    """A moto set up as the app expects a stage, that `restore()` puts back to that state.
+
+    Set up: the tables, the reference data, the proofs bucket and the admin, made through the API
+    in the first module's moto (creating the tables is the slow part) and copied into each later
+    module's. Restored: the DynamoDB tables as set up (items, indexes, streams: deep copies, as moto
+    restores a backup), the bucket as set up (no object), every other service empty, the models
+    bound to the one shared connection again, the settings and the SSM cache dropped.
+    """
+
+    _set_up: _SetUp | None = None  # once per run
+
+    def __init__(self) -> None:
         reset_settings()
-        store.init()
-        models.create_missing_tables()
-        seed()
-        proofs.ensure_bucket(get_settings().web_origin)
-        create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-        yield
+        read_parameter.cache_clear()
+        if MotoStore._set_up is None:
+            store.init()
+            models.create_missing_tables()
+            report = seed()
+            proofs.ensure_bucket(get_settings().web_origin)
+            create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
+            MotoStore._set_up = _SetUp(
+                report, self.checkpoint(), copy.deepcopy(_s3().buckets), store._connection,
+                {model: (model.Meta.table_name, model.Meta.region, model.Meta.host,
+                         model._connection) for model in models.ALL_MODELS})
+        self._set_up = MotoStore._set_up
+        self.seed_report = self._set_up.seed_report  # seeding empty tables: 19 created
+        self.restore()
+
+    def checkpoint(self) -> Any:
+        """DynamoDB's tables as they are now, for `restore(checkpoint)`: a module that builds a
+        world once restores it for each test (S3 and the other services are not kept)."""
+        return copy.deepcopy(_dynamodb().tables)
+
+    def restore(self, checkpoint: Any = None) -> None:
+        """Back to the state set up, or with DynamoDB as it was at `checkpoint`."""
+        reset_settings()
+        read_parameter.cache_clear()
+        _reset_other_services()
+        _s3().buckets = copy.deepcopy(self._set_up.buckets)
+        tables = self._set_up.tables if checkpoint is None else checkpoint
+        _dynamodb().tables = copy.deepcopy(tables)
+        store._connection = self._set_up.connection
+        for model, (table_name, region, host, connection) in self._set_up.bindings.items():
+            model.Meta.table_name, model.Meta.region, model.Meta.host = table_name, region, host
+            model._connection = connection
+
+
+@pytest.fixture(scope="module")
+def moto_module() -> Iterator[MotoStore]:
+    """One moto for the test module, set up once (see `MotoStore`)."""
+    with mock_aws():
+        yield MotoStore()
+    reset_settings()
+
+
+@pytest.fixture
+def aws(moto_module: MotoStore) -> Iterator[None]:
+    """The module's moto as set up: the tables with the reference data and the admin, the empty
+    proofs bucket, nothing else in any service (what a fresh moto set up for the test would hold)."""
+    moto_module.restore()
+    yield
+
+
+@contextmanager
+def fresh_moto() -> Iterator[None]:
+    """A moto with nothing in it (no table, no bucket) for the block, and nothing left behind;
+    inside a module's moto too (its next `aws` restores it)."""
+    with mock_aws():
+        BackendDict.reset()
+        reset_settings()
+        read_parameter.cache_clear()
+        try:
+            yield
+        finally:
+            BackendDict.reset()
+            reset_settings()
 
 
 @dataclass
@@ -214,7 +399,11 @@ class LiveStack:
 
 @contextmanager
 def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
-    """Run `python -m devserver` on free ports until the block ends; its files go in `folder`."""
+    """Run `python -m devserver` on free ports until the block ends; its files go in `folder`.
+    Only for tests marked `live` (the test fails otherwise). A start costs seconds: use the shared
+    `live_stack` unless the test must stop or kill the server, or needs a store of its own."""
+    require_mark("live", "starts a devserver")
+    DEVSERVER_STARTS.append(_running[-1].nodeid if _running else "?")
     port, dynamodb_port, web_port = free_port(), free_port(), free_port()
     output, mailbox = folder / "output.log", folder / "mailbox"
     folder.mkdir(parents=True, exist_ok=True)
@@ -249,9 +438,18 @@ def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
             process.kill()
 
 
+DEVSERVER_STARTS: list[str] = []  # the test that started each devserver of this run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if DEVSERVER_STARTS:
+        terminalreporter.write_line(f"devserver started {len(DEVSERVER_STARTS)} time(s): "
+                                    + ", ".join(sorted(set(DEVSERVER_STARTS))))
+
+
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    """One local stack shared by the live tests of a run."""
+    """One local stack shared by the live tests of a run (the browser tests' too)."""
     with devserver(tmp_path_factory.mktemp("devserver")) as stack:
         yield stack
 

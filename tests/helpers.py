@@ -1,10 +1,6 @@
-"""Helpers for the HTTP and workflow tests: the error shape, store snapshots, a fast fresh store.
+"""Helpers for the HTTP and workflow tests: the error shape, store snapshots and look-ups.
 
-`aws` here means what conftest's does (a fresh DynamoDB with the tables, the reference data and the
-admin) but keeps one moto mock per test module and empties the tables for each test: a new moto
-per test costs ~2 s (botocore clients are rebuilt), emptying a few small tables a few ms. A test
-module that does `from tests.helpers import aws, moto_module  # noqa: F401` overrides conftest's
-`aws`, so conftest's `api` and `paid_signup` fixtures run on it unchanged.
+(The store itself, one moto per module restored for each test, is conftest's `aws`.)
 
 `competing_commit` makes a race deterministic: a competing change commits between a request's
 reads and its commit.
@@ -19,58 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from moto import mock_aws
-from pynamodb.models import Model
-
-from chalicelib.accounts.admins import create_admin
-from chalicelib.billing import proofs
-from chalicelib.catalog.reference_data import seed
-from chalicelib.core.config import get_settings, reset_settings
 from chalicelib.storage import models, store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
-from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.models.records import AuditEventModel, CreditLedgerModel
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Reply
+from tests.conftest import Reply, stored_items
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 AMOUNT = re.compile(r"^\d+\.\d{2}$")
 INVOICE_NUMBER = re.compile(r"^INV-\d{4}-\d{6}$")
-
-
-# Fixtures -----------------------------------------------------------------------------------
-
-_REFERENCE = (PlanModel, PaymentMethodModel)
-
-
-@pytest.fixture(scope="module")
-def moto_module() -> Iterator[dict[type[Model], list[Model]]]:
-    """One moto DynamoDB for the whole test module, with the tables and the reference data;
-    yields what seeding wrote outside the plan and method tables (e.g. the reference counter)."""
-    with mock_aws():
-        reset_settings()
-        store.init()
-        models.create_missing_tables()
-        seed()
-        proofs.ensure_bucket(get_settings().web_origin)
-        yield {model: list(model.scan()) for model in models.ALL_MODELS if model not in _REFERENCE}
-
-
-@pytest.fixture
-def aws(moto_module: dict[type[Model], list[Model]]) -> Iterator[None]:
-    """A fresh store for this test: the reference data as seeded and the admin, nothing else.
-    No route writes plans or payment methods, so those tables are kept; the others are emptied
-    and given back what seeding wrote in them."""
-    for model, seeded in moto_module.items():
-        with model.batch_write() as batch:
-            for item in model.scan():
-                batch.delete(item)
-        with model.batch_write() as batch:
-            for item in seeded:
-                batch.save(item)
-    create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-    yield
 
 
 # Response shape -----------------------------------------------------------------------------
@@ -112,11 +65,10 @@ def assert_no_floats(value: Any, path: str = "$") -> None:
 # Store state --------------------------------------------------------------------------------
 
 def store_snapshot() -> dict[str, list[str]]:
-    """Every item of every table that a route can write (all but the plans and payment methods),
-    serialized, so that two snapshots compare exactly."""
-    return {model.Meta.table_name: sorted(json.dumps(item.serialize(), sort_keys=True)
-                                          for item in model.scan())
-            for model in models.ALL_MODELS if model not in _REFERENCE}
+    """Every item of every table, as stored, serialized so that two snapshots compare exactly."""
+    return {model.Meta.table_name: sorted(json.dumps(raw, sort_keys=True, default=str)
+                                          for raw in stored_items(model))
+            for model in models.ALL_MODELS}
 
 
 @contextmanager

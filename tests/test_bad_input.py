@@ -1,7 +1,8 @@
 """Bad requests, one per row: each gets its documented 4xx in the error shape and changes nothing.
 
 Every row runs against the same store (a paid signup with a pending invoice, another account with
-a payment awaiting approval, the admin) and asserts the whole store is unchanged afterwards.
+a payment awaiting approval, the admin), built once for the module and restored for each row, and
+asserts the whole store is unchanged afterwards.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import jwt
 import pytest
 
 from chalicelib.core.config import get_settings
-from tests.conftest import BILLING_PK, PASSWORD, Api
-from tests.helpers import assert_error, aws, error_fields, moto_module, store_unchanged  # noqa: F401
+from tests.conftest import BILLING_PK, PASSWORD, Api, MotoStore
+from tests.helpers import assert_error, error_fields, store_unchanged
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -221,14 +222,33 @@ def _tokens(api: Api, world: dict[str, str]) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def world(api: Api) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def built(moto_module: MotoStore) -> tuple[dict[str, str], Any]:
+    """The world, built once for the module, and the store as it left it."""
+    moto_module.restore()
+    api = Api()
     mine = api.register("ayesha@khan.pk", plan="starter", payment_method="bank_transfer").body
     theirs = api.register("bilal@khan.pk", plan="starter", payment_method="bank_transfer").body
     payment = api.confirm(theirs["access_token"], theirs["invoice"]["id"]).body
-    return {"token": mine["access_token"], "user_id": mine["user"]["id"],
-            "account_id": mine["account"]["id"], "invoice": mine["invoice"]["id"],
-            "other_invoice": theirs["invoice"]["id"], "payment": payment["id"]}
+    world = {"token": mine["access_token"], "user_id": mine["user"]["id"],
+             "account_id": mine["account"]["id"], "invoice": mine["invoice"]["id"],
+             "other_invoice": theirs["invoice"]["id"], "payment": payment["id"]}
+    return world, moto_module.checkpoint()
+
+
+@pytest.fixture
+def world(built: tuple[dict[str, str], Any], moto_module: MotoStore) -> dict[str, str]:
+    """The world's ids; the store restored to what building it left, so that each row starts
+    from exactly that store, whatever the rows before it did."""
+    world, checkpoint = built
+    moto_module.restore(checkpoint)
+    return world
+
+
+@pytest.fixture
+def api(world: dict[str, str]) -> Api:
+    """The app on the world's store (conftest's `api` would restore a store without the world)."""
+    return Api()
 
 
 def _fill(value: Any, world: dict[str, str]) -> Any:

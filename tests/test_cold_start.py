@@ -11,7 +11,6 @@ import pytest
 
 from bench import coldstart
 from tests.conftest import PROJECT_DIR, Api
-from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 
 MAX_RATIO = 1.3
 

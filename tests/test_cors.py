@@ -1,6 +1,8 @@
 """CORS: browsers may call the API from the configured web origin only."""
 from __future__ import annotations
 
+import pytest
+
 from chalicelib.core.config import get_settings
 from tests.conftest import Api, LiveStack, http
 
@@ -29,6 +31,7 @@ def test_error_responses_carry_cors_headers_so_the_browser_can_read_them(aws: No
     assert reply.headers["access-control-allow-origin"] == ORIGIN
 
 
+@pytest.mark.live
 def test_preflight_names_the_origin_methods_and_headers(live_stack: LiveStack) -> None:
     # Over real HTTP: Chalice's test client cannot carry a preflight's empty body. The live stack
     # serves its web app on a free port and sets WEB_APP_URL to it, so that is the allowed origin.

@@ -23,7 +23,6 @@ from chalicelib.notifications import delivery
 from chalicelib.storage import outbox, store
 from chalicelib.storage.models.platform import OutboxModel
 from tests.conftest import Api, PaidSignup
-from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 
 ABANDONED = "The last attempt did not finish (the worker stopped)."
 

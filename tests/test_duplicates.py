@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalicelib.billing import references
 from chalicelib.storage.models.billing import PaymentClaimModel, PaymentModel
 from tests.conftest import Api, PaidSignup
-from tests.helpers import assert_error, aws, error_fields, invoice, moto_module, payments_of, store_unchanged  # noqa: F401,E501
+from tests.helpers import assert_error, error_fields, invoice, payments_of, store_unchanged
 
 QUEUE = "/api/v1/billing/admin/payments"
 

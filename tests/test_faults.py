@@ -15,7 +15,7 @@ from chalicelib.storage import store
 from chalicelib.storage.models.platform import IdempotencyModel
 from chalicelib.storage.models.records import CounterModel
 from tests.conftest import Api, PaidSignup, Reply
-from tests.helpers import assert_error, aws, moto_module, payments_of, store_snapshot  # noqa: F401
+from tests.helpers import assert_error, payments_of, store_snapshot
 
 
 def throttled(operation: str) -> Exception:

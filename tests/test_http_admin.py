@@ -6,16 +6,14 @@ import pytest
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import SubscriptionModel
 from tests.conftest import ADMIN_EMAIL
-from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
+from tests.helpers import (
     TIMESTAMP,
     account,
     assert_error,
     assert_no_floats,
-    aws,
     error_fields,
     invoice,
     ledger_of,
-    moto_module,
     payments_of,
     store_unchanged,
 )

@@ -13,14 +13,12 @@ import pytest
 from chalicelib.storage.models.accounts import UserModel
 from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
 from tests.conftest import ADMIN_EMAIL, BILLING_PK, PASSWORD
-from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
+from tests.helpers import (
     TIMESTAMP,
     account,
     assert_error,
     assert_no_floats,
-    aws,
     error_fields,
-    moto_module,
     store_unchanged,
 )
 

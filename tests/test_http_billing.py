@@ -8,15 +8,13 @@ import pytest
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
 from tests.conftest import BILLING_PK
-from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
+from tests.helpers import (
     AMOUNT,
     TIMESTAMP,
     assert_error,
     assert_no_floats,
-    aws,
     error_fields,
     invoice,
-    moto_module,
     payments_of,
     store_unchanged,
 )

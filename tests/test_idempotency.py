@@ -16,13 +16,11 @@ from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.billing import PaymentModel
 from chalicelib.storage.models.platform import IdempotencyModel
 from tests.conftest import PASSWORD, Api, PaidSignup
-from tests.helpers import (  # noqa: F401
+from tests.helpers import (
     account,
     assert_error,
-    aws,
     invoice,
     ledger_of,
-    moto_module,
     payments_of,
     store_unchanged,
 )

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 import manage
-from chalicelib.storage import models
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
-from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
 from ops import integrity
-from tests.helpers import aws, moto_module  # noqa: F401 - `aws` and `moto_module` are fixtures
+from tests.conftest import Api, MotoStore
 
 SUMMARY_OK = "Data integrity: 100% ({} checks passing)"
 
@@ -40,34 +39,22 @@ class Seeded:
     pending_payment: str
 
 
-# Every table a workflow writes (the plans and payment methods are seeded reference data).
-_WRITTEN = [model for model in models.ALL_MODELS if model not in (PlanModel, PaymentMethodModel)]
-
-
 @pytest.fixture(scope="module")
-def seed_cache() -> dict[str, object]:
-    """The seeded store of this module's first test, restored for the others (the workflows take
-    over a second; writing their few dozen items back, a few milliseconds)."""
-    return {}
+def built(moto_module: MotoStore) -> tuple[Seeded, Any]:
+    """The seed's workflows, run once for the module, and the store as they left it."""
+    moto_module.restore()
+    return _run_seed_workflows(Api()), moto_module.checkpoint()
 
 
 @pytest.fixture
-def seeded(api, seed_cache) -> Seeded:
-    if seed_cache:
-        for model in _WRITTEN:
-            with model.batch_write() as batch:
-                for item in model.scan():
-                    batch.delete(item)
-            with model.batch_write() as batch:
-                for item in seed_cache["items"][model]:
-                    batch.save(item)
-        return seed_cache["ids"]
-    ids = _run_seed_workflows(api)
-    seed_cache.update(ids=ids, items={model: list(model.scan()) for model in _WRITTEN})
-    return ids
+def seeded(built: tuple[Seeded, Any], moto_module: MotoStore) -> Seeded:
+    """The store as the seed's workflows left it (restored for each test: a test corrupts it)."""
+    result, checkpoint = built
+    moto_module.restore(checkpoint)
+    return result
 
 
-def _run_seed_workflows(api) -> Seeded:
+def _run_seed_workflows(api: Api) -> Seeded:
     admin = api.admin_token()
     trial = api.register("trial@khan.pk")
     assert trial.status == 201, trial.body

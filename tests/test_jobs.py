@@ -17,15 +17,13 @@ from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, Subscr
 from chalicelib.storage.models.platform import OutboxModel
 from ops import integrity
 from tests.conftest import Api, PaidSignup
-from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
+from tests.helpers import (
     account,
     assert_error,
     audit_of,
-    aws,
     competing_commit,
     invoice,
     ledger_of,
-    moto_module,
     payments_of,
 )
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from devserver.dynamo import Journal, SerializedApp
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, http
+from tests.conftest import (
+    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, devserver, fresh_moto, http,
+)
 
-pytestmark = pytest.mark.live
 SIGNUPS = 50
 
 
@@ -35,6 +35,7 @@ def _logs_in(base: str, email: str) -> bool:
 FAST_HASHING = {"PASSWORD_HASH_PROFILE": "cheapest"}  # this is about the store, not about argon2
 
 
+@pytest.mark.live
 def test_fifty_signups_at_once_all_log_in_and_survive_a_crash_and_a_restart(tmp_path: Path) -> None:
     with devserver(tmp_path, **FAST_HASHING) as stack:
         with ThreadPoolExecutor(max_workers=SIGNUPS) as pool:
@@ -75,14 +76,14 @@ def _app(journal: Path) -> SerializedApp:
 
 
 # moto's backends are global to the process: each in-process "server" below lives inside its own
-# mock_aws(), which starts it empty and leaves nothing behind for other tests.
+# fresh_moto(), which starts it empty and leaves nothing behind for other tests.
 
 
 def test_a_snapshot_recreates_tables_indexes_ttl_streams_and_items(tmp_path: Path) -> None:
-    with mock_aws():
+    with fresh_moto():
         lines = _fill_and_snapshot(_app(tmp_path / "one.journal"))
     (tmp_path / "two.journal").write_bytes(b"".join(lines))
-    with mock_aws():
+    with fresh_moto():
         second = _app(tmp_path / "two.journal")
         assert second.replay() == len(lines)
         _assert_restored(second)
@@ -124,20 +125,21 @@ def _assert_restored(second: SerializedApp) -> None:
 
 def test_a_line_cut_short_by_a_crash_is_skipped_and_the_rest_applies(tmp_path: Path) -> None:
     path = tmp_path / "cut.journal"
-    with mock_aws():
+    with fresh_moto():
         app = _app(path)
         app.call("us-east-1", "CreateTable", {
             "TableName": "cut", "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]})
         path.write_bytes(b"".join(app.snapshot()) + b'{"region":"us-east-1","op":"PutI')
-    with mock_aws():
+    with fresh_moto():
         again = _app(path)
         assert again.replay() == 1
         assert again.call("us-east-1", "DescribeTable", {"TableName": "cut"})["Table"]["TableName"] == "cut"
     assert json.loads(path.read_bytes().splitlines()[0])["op"] == "CreateTable"
 
 
+@pytest.mark.live
 def test_an_uploaded_proof_of_payment_survives_a_crash(tmp_path: Path) -> None:
     from tests.test_proofs import PNG, _multipart
 

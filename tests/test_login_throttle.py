@@ -8,7 +8,7 @@ import pytest
 from chalicelib.accounts import login
 from chalicelib.storage.models.accounts import LoginFailureModel
 from tests.conftest import PASSWORD, Api
-from tests.helpers import assert_error, aws, moto_module  # noqa: F401
+from tests.helpers import assert_error
 
 LOGIN = "/api/v1/auth/login"
 WINDOW = 900  # the default LOGIN_WINDOW_SECONDS

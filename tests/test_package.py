@@ -32,13 +32,18 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """`make package` of each stage, into a temp folder (what `make package STAGE=...` runs)."""
-    out = {}
+    """`make package` of each stage, into a temp folder (what `make package STAGE=...` runs); the
+    stages are packaged at the same time."""
+    out, running = {}, {}
     for stage in STAGES:
         folder = tmp_path_factory.mktemp(f"package-{stage}")
-        subprocess.run([sys.executable, "-m", "deploy.package", "--stage", stage, "--out", str(folder),
-                        "--check-policies"], cwd=PROJECT_DIR, check=True, capture_output=True)
+        running[stage] = subprocess.Popen(
+            [sys.executable, "-m", "deploy.package", "--stage", stage, "--out", str(folder),
+             "--check-policies"], cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         out[stage] = folder
+    for stage, process in running.items():
+        output, _ = process.communicate()
+        assert process.returncode == 0, f"make package STAGE={stage}:\n{output.decode()}"
     return out
 
 

@@ -26,7 +26,6 @@ from chalicelib.storage.models.platform import OutboxModel
 from deploy import policy, tables
 from deploy.stage import Stage, stage_names
 from tests.conftest import PROJECT_DIR, Api, aws_spy
-from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 from tests.test_token_secret import environment
 
 # A transaction is authorized item by item (it has no IAM action of its own).

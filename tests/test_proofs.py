@@ -17,13 +17,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.storage.models.billing import PaymentModel
 from ops import integrity
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, Api, LiveStack, PaidSignup, http
-from tests.helpers import (  # noqa: F401
-    assert_error,
-    audit_of,
-    aws,
-    moto_module,
-    store_unchanged,
-)
+from tests.helpers import assert_error, audit_of, store_unchanged
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"0" * 64

@@ -22,16 +22,14 @@ from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.models.records import AuditEventModel
 from ops import integrity
 from tests.conftest import ADMIN_PASSWORD, Api, PaidSignup
-from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
+from tests.helpers import (
     account,
     assert_error,
     audit_of,
-    aws,
     competing_commit,
     invoice,
     labels,
     ledger_of,
-    moto_module,
     payments_of,
 )
 

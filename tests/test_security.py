@@ -8,7 +8,7 @@ import subprocess
 from chalicelib.storage import models
 from chalicelib.storage.models.accounts import UserModel
 from tests.conftest import PASSWORD, PROJECT_DIR, Api
-from tests.helpers import assert_error, aws, moto_module  # noqa: F401
+from tests.helpers import assert_error
 
 
 def _two_accounts_with_payments(api: Api) -> tuple[dict, dict]:

@@ -1,4 +1,4 @@
-"""A first check of the fixtures: each test of a module on tests/helpers.py's fast `aws` (one moto per
+"""A first check of the fixtures: each test of a module on conftest's fast `aws` (one moto per
 module) starts from the store a fresh moto gives, the reference data and the admin, whatever the
 test before it wrote.
 
@@ -23,7 +23,7 @@ from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.models.platform import IdempotencyModel, OutboxModel
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
 from tests.conftest import ADMIN_EMAIL, BILLING_PK, PASSWORD, Api
-from tests.helpers import INVOICE_NUMBER, aws, moto_module  # noqa: F401 - fixtures
+from tests.helpers import INVOICE_NUMBER
 
 WRITTEN_BY_A_WORKFLOW = (InvoiceModel, PaymentModel, SubscriptionModel, PaymentClaimModel,
                          OutboxModel, IdempotencyModel, LoginFailureModel, CreditLedgerModel)

@@ -10,16 +10,29 @@ Deterministic: derandomized, no example database.
 Speed: a Scan through moto spends ~90% of its time serializing the response, and the invariants
 run after every step, so they read moto's tables directly (the same stored items, without the
 wire format); at the end of each example the checker's own Scans must give the same report.
+
+More than CI: `make fuzz` sets FUZZ_SEED (a random seed, printed) and FUZZ_EXAMPLES (more
+examples; never fewer than CI's 30): Hypothesis then draws from that seed instead of replaying the
+derandomized case set. `make fuzz FUZZ_SEED=<n> FUZZ_EXAMPLES=<m>` replays a run.
+
+When a run fails, record it as a regression case:
+- add `(seed, examples)` of the failing run to REGRESSION_SEEDS below: every run, CI's included,
+  replays it after the derandomized one (it finds the failure again as long as the rules and
+  strategies draw the same way);
+- and for a case that outlives changes to the rules, copy the failing program Hypothesis prints
+  (`state = BillingMachine()`, then one `state.<rule>(...)` per step) into a test of its own that
+  sets up `RUN` as `_run` does and calls `state.the_store_is_consistent()` after each step.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -27,17 +40,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
-from pynamodb.models import Model
 
-from chalicelib.accounts.admins import create_admin
 from chalicelib.billing import references
-from chalicelib.core.config import get_settings
 from chalicelib.storage import models
 from ops import integrity
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api
-from tests.helpers import moto_module  # noqa: F401 - a fixture
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, stored_items
 
 PLANS = {"starter": "89.00", "growth": "249.00", "scale": "699.00"}
 METHODS_PK = ("bank_transfer", "jazzcash", "easypaisa", "raast", "wise")
@@ -52,6 +59,10 @@ PICK = st.integers(min_value=0, max_value=7)  # which user or payment a rule act
 SETTINGS = settings(max_examples=30, stateful_step_count=20, deadline=None, derandomize=True,
                     database=None, suppress_health_check=[HealthCheck.too_slow],
                     print_blob=False)
+FUZZ_SEED = int(os.environ["FUZZ_SEED"]) if os.environ.get("FUZZ_SEED") else None  # None: CI's
+FUZZ_EXAMPLES = max(SETTINGS.max_examples, int(os.environ.get("FUZZ_EXAMPLES") or 0))
+# (seed, examples) of runs that found a bug, replayed by every run: see the module's docstring
+REGRESSION_SEEDS: list[tuple[int, int]] = []
 
 
 @dataclass
@@ -74,7 +85,7 @@ class Run:
     """What the examples of one test run share: the app, the seeded rows, counts."""
 
     api: Api | None = None
-    seeded: dict = field(default_factory=dict)
+    store: MotoStore | None = None  # the module's moto, as seeded by `restore()`
     dirty: bool = True  # a request may have written since the store was last made fresh
     admin_token: str | None = None
     examples: int = 0
@@ -93,25 +104,12 @@ def _claim(body: dict) -> tuple[str, str]:
 
 
 def fresh_store() -> None:
-    """Empty the tables a request can write, put back what seeding wrote, add the admin
-    (skipped when no request ran since it was last done)."""
+    """The store as seeded, and the admin (skipped when no request ran since it was last done)."""
     if not RUN.dirty:
         return
     RUN.dirty, RUN.admin_token = False, None
-    for model, seeded in RUN.seeded.items():
-        with model.batch_write() as batch:
-            for raw in _stored(model):
-                batch.delete(model.from_raw_data(raw))
-        with model.batch_write() as batch:
-            for item in seeded:
-                batch.save(item)
-    create_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
-
-
-def _stored(model: type[Model]) -> list[dict]:
-    """The raw items of a table, straight from moto's backend."""
-    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
-    return [item.to_json()["Attributes"] for item in backend.get_table(model.Meta.table_name).all_items()]
+    assert RUN.store is not None
+    RUN.store.restore()
 
 
 _SNAPSHOT_FIELDS = {
@@ -124,14 +122,14 @@ _SNAPSHOT_FIELDS = {
 
 def stored_snapshot() -> integrity.Snapshot:
     """What `integrity.load_snapshot()` scans, read from moto's tables."""
-    return integrity.Snapshot(**{name: [model.from_raw_data(raw) for raw in _stored(model)]
+    return integrity.Snapshot(**{name: [model.from_raw_data(raw) for raw in stored_items(model)]
                                  for name, model in _SNAPSHOT_FIELDS.items()})
 
 
 def store_state() -> dict[str, list[str]]:
     """Every item of every table (but the reference data), comparable between two moments."""
     return {model.Meta.table_name: sorted(json.dumps(raw, sort_keys=True, default=str)
-                                          for raw in _stored(model))
+                                          for raw in stored_items(model))
             for model in models.ALL_MODELS
             if model not in (models.PlanModel, models.PaymentMethodModel)}
 
@@ -386,14 +384,27 @@ class BillingMachine(RuleBasedStateMachine):
             assert integrity.verify().lines() == integrity.check(stored_snapshot()).lines()
 
 
+def _run(store: MotoStore, fuzz_seed: int | None, examples: int) -> None:
+    """Run the state machine: derandomized (CI's case set) without a seed, else from the seed."""
+    RUN.__init__(api=Api(), store=store)  # type: ignore[misc]
+    factory = BillingMachine
+    if fuzz_seed is not None:
+        factory = seed(fuzz_seed)(lambda: BillingMachine())
+    run_state_machine_as_test(factory, settings=settings(SETTINGS, max_examples=examples))
+
+
 def test_random_workflows_keep_the_store_consistent(moto_module, capsys):
-    RUN.__init__(api=Api(), seeded=moto_module)  # type: ignore[misc]
-    run_state_machine_as_test(BillingMachine, settings=SETTINGS)
+    _run(moto_module, FUZZ_SEED, FUZZ_EXAMPLES)
     steps = RUN.invariant_checks - RUN.examples
+    drawn = "derandomized" if FUZZ_SEED is None else f"FUZZ_SEED={FUZZ_SEED}"
     with capsys.disabled():
-        print(f"\nhypothesis: {RUN.examples} examples ({RUN.examples_with_requests} with requests), "
+        print(f"\nhypothesis ({drawn}, FUZZ_EXAMPLES={FUZZ_EXAMPLES}): {RUN.examples} examples "
+              f"({RUN.examples_with_requests} with requests), "
               f"{steps} steps, {RUN.requests} requests checked, "
               f"responses {dict(sorted(RUN.statuses.items()))}")
     assert RUN.examples_with_requests >= 20 and RUN.requests >= 300
     # The runs reached every outcome the rules model
     assert {200, 201, 409, 422} <= set(RUN.statuses)
+    # And the runs that once failed pass
+    for fuzz_seed, examples in REGRESSION_SEEDS:
+        _run(moto_module, fuzz_seed, examples)

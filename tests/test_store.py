@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
-from moto import mock_aws
 from pynamodb.exceptions import (
     CancellationReason,
     GetError,
@@ -16,7 +15,6 @@ from pynamodb.exceptions import (
 )
 
 from chalicelib.catalog.reference_data import GLOBAL, PAYMENT_METHODS, PLANS, SeedReport, seed
-from chalicelib.core.config import reset_settings
 from chalicelib.core.errors import BadRequest, Conflict, Unavailable
 from chalicelib.storage import models, store
 from chalicelib.storage.models.accounts import UserModel
@@ -24,21 +22,14 @@ from chalicelib.storage.models.base import IntegerAttribute
 from chalicelib.storage.models.billing import PaymentModel
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.models.records import CounterModel
+from tests.conftest import MotoStore
 
 
-@pytest.fixture(scope="module")
-def db() -> Iterator[SeedReport]:
-    """One moto DynamoDB for this module, set up like conftest's `aws` (tables, reference data).
-
-    Module-scoped because binding the models makes a botocore client per table (~2 s under moto);
-    tests use their own keys, and the few that edit reference data put it back.
-    """
-    with mock_aws():
-        reset_settings()
-        store.init()
-        models.create_missing_tables()
-        yield seed()
-    reset_settings()
+@pytest.fixture
+def db(aws: None, moto_module: MotoStore) -> SeedReport:
+    """The store as conftest's `aws` makes it (tables, reference data, the admin); what seeding
+    reported when the module's moto was set up, on empty tables."""
+    return moto_module.seed_report
 
 
 def counter(counter_id: str) -> int | None:
@@ -51,7 +42,7 @@ def counter(counter_id: str) -> int | None:
 
 @pytest.fixture
 def ids(request: pytest.FixtureRequest) -> Any:
-    """Counter ids of this test only (the module shares one store): ids.c -> '<test>#c'."""
+    """Counter ids named after this test: ids.c -> '<test>#c'."""
     class _Ids:
         def __getattr__(self, name: str) -> str:
             return f"{request.node.name}#{name}"

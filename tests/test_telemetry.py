@@ -12,7 +12,6 @@ from chalicelib.core import telemetry
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Unavailable
 from tests.conftest import PASSWORD, Api, PaidSignup
-from tests.helpers import aws, moto_module  # noqa: F401 - fixtures
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from chalicelib.core.config import Settings, get_settings, reset_settings, table
 from chalicelib.core.secrets import hash_key, read_parameter
 from chalicelib.storage import models
 from tests.conftest import Api, aws_spy, operations_of
-from tests.helpers import assert_error, aws, moto_module, store_unchanged  # noqa: F401 - fixtures
+from tests.helpers import assert_error, store_unchanged
 
 PARAMETER = "/billing/prod/jwt-secret"
 SSM_SECRET = "ssm-secret-" + "s" * 40

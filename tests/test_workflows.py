@@ -9,14 +9,12 @@ from datetime import datetime, timezone
 
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from tests.conftest import ADMIN_EMAIL, BILLING_PK
-from tests.helpers import (  # noqa: F401 - `aws` and `moto_module` are fixtures
+from tests.helpers import (
     INVOICE_NUMBER,
     account,
     audit_of,
-    aws,
     invoice,
     ledger_of,
-    moto_module,
     payments_of,
 )
 

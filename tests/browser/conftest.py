@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, PROJECT_DIR, LiveStack, http
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, PROJECT_DIR, LiveStack, http, require_mark
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -27,12 +27,12 @@ TIMEOUT_MS = 10_000
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, started once per run."""
+    """Debian's Chromium, headless, started once per run (root conftest marks every test here
+    `browser`; the fixture fails a test elsewhere that is not)."""
+    require_mark("browser", "starts Chromium")
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium).")
     from playwright.sync_api import expect, sync_playwright
