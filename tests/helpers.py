@@ -8,18 +8,24 @@ reads and its commit.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
+
+from chalicelib.core.config import Settings, get_settings, reset_settings
+from chalicelib.core.secrets import read_parameter
 from chalicelib.storage import models, store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
 from chalicelib.storage.models.records import AuditEventModel, CreditLedgerModel
-from tests.conftest import Reply, stored_items
+from tests.conftest import BILLING_PK, PASSWORD, Reply, http, stored_items
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 AMOUNT = re.compile(r"^\d+\.\d{2}$")
@@ -157,3 +163,80 @@ def _in_another_thread(call: Callable[[], Any]) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+# Builders shared by the test modules ------------------------------------------------------------
+
+def confirm_body(invoice_id: str, *, amount: str = "89.00", method: str = "bank_transfer",
+                 reference: str = "BT-2025-001", **extra: Any) -> dict[str, Any]:
+    """The body of a payment confirmation (the seed card's transfer unless told otherwise)."""
+    return {"invoice_id": invoice_id, "payment_method": method, "amount": amount,
+            "manual_reference": reference, **extra}
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[Settings]:
+    """Settings read with these variables set (None: unset); everything restored afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_settings()
+        read_parameter.cache_clear()
+        yield get_settings()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_settings()
+        read_parameter.cache_clear()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def multipart(fields: dict[str, str], data: bytes, filename: str) -> tuple[bytes, str]:
+    """A multipart/form-data body for a presigned POST: (body, content type)."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+             for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                 f"Content-Type: {fields['Content-Type']}\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+# The live stack (real HTTP) --------------------------------------------------------------------
+
+def live_token(base: str, email: str, password: str = PASSWORD) -> str:
+    """Log in on a live stack; the access token."""
+    reply = http("POST", f"{base}/api/v1/auth/login/", {"email": email, "password": password})
+    assert reply.status == 200, reply.body
+    return reply.body["access_token"]
+
+
+def live_paid_signup(base: str) -> tuple[str, str, str]:
+    """A paid signup with its payment confirmed on a live stack: (token, account id, payment id)."""
+    email = f"{uuid.uuid4().hex[:10]}@example.pk"
+    reply = http("POST", f"{base}/api/v1/auth/register/", {
+        "email": email, "password": PASSWORD, "name": "Ayesha Khan", "plan": "starter",
+        "billing": BILLING_PK, "payment_method": "bank_transfer"})
+    assert reply.status == 201, reply.body
+    token, invoice = reply.body["access_token"], reply.body["invoice"]
+    confirm = http("POST", f"{base}/api/v1/billing/admin/payments/confirm/", {
+        "invoice_id": invoice["id"], "payment_method": "bank_transfer", "amount": invoice["amount"],
+        "manual_reference": f"BT-{uuid.uuid4().hex[:8]}"}, token=token)
+    assert confirm.status == 201, confirm.body
+    return token, reply.body["account"]["id"], confirm.body["id"]
+
+
+def live_ledger(endpoint: str, account_id: str) -> list[dict]:
+    """An account's credit-ledger items, read straight from a live stack's DynamoDB."""
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    return client.query(TableName="billing-dev-credit_ledger",
+                        KeyConditionExpression="account_id = :a",
+                        ExpressionAttributeValues={":a": {"S": account_id}})["Items"]
+

@@ -16,6 +16,7 @@ from chalicelib.storage.models.platform import IdempotencyModel
 from chalicelib.storage.models.records import CounterModel
 from tests.conftest import Api, PaidSignup, Reply
 from tests.helpers import assert_error, payments_of, store_snapshot
+from tests.helpers import confirm_body
 
 
 def throttled(operation: str) -> Exception:
@@ -168,7 +169,7 @@ def test_a_fault_while_claiming_a_key_answers_503_and_keeps_no_claim(
         api: Api, paid_signup: PaidSignup, inject: Any) -> None:
     before = store_snapshot()
     inject("PutItem", throttled)
-    reply = api.post("/api/v1/billing/admin/payments/confirm", _confirm_body(paid_signup),
+    reply = api.post("/api/v1/billing/admin/payments/confirm", confirm_body(paid_signup.invoice_id, reference="BT-FAULT"),
                      token=paid_signup.token, headers=KEY)
     assert_error(reply, 503, "service_unavailable")
     assert store_snapshot() == before
@@ -180,16 +181,11 @@ def test_a_fault_after_the_claim_releases_the_key_so_the_retry_runs(
     error, status, code, _ = FAULTS[fault]
     before = store_snapshot()
     inject("TransactWriteItems", error)
-    reply = api.post("/api/v1/billing/admin/payments/confirm", _confirm_body(paid_signup),
+    reply = api.post("/api/v1/billing/admin/payments/confirm", confirm_body(paid_signup.invoice_id, reference="BT-FAULT"),
                      token=paid_signup.token, headers=KEY)
     assert_error(reply, status, code)
     assert store_snapshot() == before  # the claim is gone too
     assert list(IdempotencyModel.scan()) == []
-
-
-def _confirm_body(signup: PaidSignup) -> dict[str, str]:
-    return {"invoice_id": signup.invoice_id, "payment_method": "bank_transfer", "amount": "89.00",
-            "manual_reference": "BT-FAULT"}
 
 
 def test_the_retry_after_a_fault_with_the_same_key_succeeds_once(
@@ -204,11 +200,11 @@ def test_the_retry_after_a_fault_with_the_same_key_succeeds_once(
 
     events.register("before-call.dynamodb.TransactWriteItems", fail_once)
     try:
-        first = api.post("/api/v1/billing/admin/payments/confirm", _confirm_body(paid_signup),
+        first = api.post("/api/v1/billing/admin/payments/confirm", confirm_body(paid_signup.invoice_id, reference="BT-FAULT"),
                          token=paid_signup.token, headers=KEY)
-        second = api.post("/api/v1/billing/admin/payments/confirm", _confirm_body(paid_signup),
+        second = api.post("/api/v1/billing/admin/payments/confirm", confirm_body(paid_signup.invoice_id, reference="BT-FAULT"),
                           token=paid_signup.token, headers=KEY)
-        third = api.post("/api/v1/billing/admin/payments/confirm", _confirm_body(paid_signup),
+        third = api.post("/api/v1/billing/admin/payments/confirm", confirm_body(paid_signup.invoice_id, reference="BT-FAULT"),
                          token=paid_signup.token, headers=KEY)
     finally:
         events.unregister("before-call.dynamodb.TransactWriteItems", fail_once)

@@ -18,6 +18,7 @@ from tests.helpers import (
     payments_of,
     store_unchanged,
 )
+from tests.helpers import confirm_body
 
 PLANS = "/api/v1/billing/plans"
 METHODS = "/api/v1/billing/admin/payment-methods"
@@ -463,15 +464,10 @@ def test_confirm_without_the_trailing_slash_reaches_the_same_route(api):
 
 # Idempotency-Key (api.md, General) --------------------------------------------------------------
 
-def _confirm_body(invoice_id: str, reference: str = "BT-2025-001") -> dict:
-    return {"invoice_id": invoice_id, "payment_method": "bank_transfer", "amount": "89.00",
-            "manual_reference": reference}
-
-
 def test_confirm_retried_with_the_same_idempotency_key_returns_the_first_response(api, paid_signup):
     # Given a confirmation sent with an Idempotency-Key
     key = {"idempotency-key": "confirm-7f3a"}
-    sent = _confirm_body(paid_signup.invoice_id)
+    sent = confirm_body(paid_signup.invoice_id)
     first = api.post(CONFIRM, sent, token=paid_signup.token, headers=key)
     assert first.status == 201, first.body
     # When the client retries it with the same key and body (e.g. after a timeout)
@@ -485,11 +481,11 @@ def test_confirm_retried_with_the_same_idempotency_key_returns_the_first_respons
 def test_confirm_reusing_an_idempotency_key_with_another_body_is_422(api, paid_signup):
     # Given a confirmation sent with an Idempotency-Key
     key = {"idempotency-key": "confirm-7f3a"}
-    first = api.post(CONFIRM, _confirm_body(paid_signup.invoice_id), token=paid_signup.token,
+    first = api.post(CONFIRM, confirm_body(paid_signup.invoice_id), token=paid_signup.token,
                      headers=key)
     assert first.status == 201, first.body
     # When the same key comes with a different body
-    reply = api.post(CONFIRM, _confirm_body(paid_signup.invoice_id, "BT-OTHER"),
+    reply = api.post(CONFIRM, confirm_body(paid_signup.invoice_id, reference="BT-OTHER"),
                      token=paid_signup.token, headers=key)
     # Then 422 and still the one payment
     assert_error(reply, 422)
@@ -499,12 +495,12 @@ def test_confirm_reusing_an_idempotency_key_with_another_body_is_422(api, paid_s
 def test_the_same_idempotency_key_from_two_users_never_mixes_their_requests(api, paid_signup):
     # Given one user's confirmation with an Idempotency-Key
     key = {"idempotency-key": "same-key"}
-    mine = api.post(CONFIRM, _confirm_body(paid_signup.invoice_id), token=paid_signup.token,
+    mine = api.post(CONFIRM, confirm_body(paid_signup.invoice_id), token=paid_signup.token,
                     headers=key)
     assert mine.status == 201, mine.body
     # When another user sends their own confirmation with the same key
     other_token, other_invoice = signup(api, "other@khan.pk")
-    theirs = api.post(CONFIRM, _confirm_body(other_invoice, "BT-THEIRS"), token=other_token, headers=key)
+    theirs = api.post(CONFIRM, confirm_body(other_invoice, reference="BT-THEIRS"), token=other_token, headers=key)
     # Then it creates their own payment, never a replay of the first user's
     assert theirs.status == 201, theirs.body
     assert (theirs.body["invoice_id"], theirs.body["id"] != mine.body["id"]) == (other_invoice, True)

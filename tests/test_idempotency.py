@@ -24,6 +24,7 @@ from tests.helpers import (
     payments_of,
     store_unchanged,
 )
+from tests.helpers import confirm_body
 
 REGISTER = "/api/v1/auth/register"
 CONFIRM = "/api/v1/billing/admin/payments/confirm"
@@ -31,11 +32,6 @@ CONFIRM = "/api/v1/billing/admin/payments/confirm"
 
 def _records() -> list[IdempotencyModel]:
     return list(IdempotencyModel.scan(consistent_read=True))
-
-
-def _confirm_body(invoice_id: str, reference: str = "BT-2025-001", amount: str = "89.00") -> dict:
-    return {"invoice_id": invoice_id, "payment_method": "bank_transfer", "amount": amount,
-            "manual_reference": reference}
 
 
 def _signup_body(email: str = "retry@khan.pk") -> dict:
@@ -106,7 +102,7 @@ def test_a_key_reused_on_another_route_is_422_and_changes_nothing(
 def test_the_same_body_with_keys_in_another_order_is_the_same_request(
         api: Api, paid_signup: PaidSignup) -> None:
     key = {"idempotency-key": "confirm-order"}
-    body = _confirm_body(paid_signup.invoice_id)
+    body = confirm_body(paid_signup.invoice_id)
     first = api.post(CONFIRM, body, token=paid_signup.token, headers=key)
     reordered = json.dumps(dict(reversed(list(body.items())))).encode()
     again = api.request("POST", CONFIRM, raw=reordered, token=paid_signup.token, headers=key)
@@ -118,10 +114,10 @@ def test_a_failed_request_keeps_nothing_so_the_key_can_be_used_again(
         api: Api, paid_signup: PaidSignup) -> None:
     key = {"idempotency-key": "confirm-fix"}
     with store_unchanged():
-        wrong = api.post(CONFIRM, _confirm_body(paid_signup.invoice_id, amount="88.00"),
+        wrong = api.post(CONFIRM, confirm_body(paid_signup.invoice_id, amount="88.00"),
                          token=paid_signup.token, headers=key)
     assert_error(wrong, 422, "amount_mismatch")
-    right = api.post(CONFIRM, _confirm_body(paid_signup.invoice_id), token=paid_signup.token,
+    right = api.post(CONFIRM, confirm_body(paid_signup.invoice_id), token=paid_signup.token,
                      headers=key)
     assert right.status == 201, right.body
     assert [p.payment_id for p in payments_of(paid_signup.invoice_id)] == [right.body["id"]]
@@ -131,19 +127,19 @@ def test_a_failed_request_keeps_nothing_so_the_key_can_be_used_again(
 def test_a_malformed_key_is_400_and_changes_nothing(api: Api, paid_signup: PaidSignup,
                                                     bad_key: str) -> None:
     with store_unchanged():
-        reply = api.post(CONFIRM, _confirm_body(paid_signup.invoice_id), token=paid_signup.token,
+        reply = api.post(CONFIRM, confirm_body(paid_signup.invoice_id), token=paid_signup.token,
                          headers={"idempotency-key": bad_key})
     assert_error(reply, 400, "invalid_idempotency_key")
 
 
 def test_an_expired_record_no_longer_replays(api: Api, paid_signup: PaidSignup) -> None:
     key = {"idempotency-key": "old-key"}
-    first = api.post(CONFIRM, _confirm_body(paid_signup.invoice_id), token=paid_signup.token,
+    first = api.post(CONFIRM, confirm_body(paid_signup.invoice_id), token=paid_signup.token,
                      headers=key)
     [record] = _records()
     record.update(actions=[IdempotencyModel.expires_at.set(
         datetime.now(timezone.utc) - timedelta(seconds=5))])
-    again = api.post(CONFIRM, _confirm_body(paid_signup.invoice_id), token=paid_signup.token,
+    again = api.post(CONFIRM, confirm_body(paid_signup.invoice_id), token=paid_signup.token,
                      headers=key)
     # Run again, not replayed: the invoice already has a payment awaiting approval.
     assert_error(again, 409, "payment_already_pending")
@@ -154,7 +150,7 @@ def test_a_claim_left_by_a_dead_request_is_taken_over_once_its_lock_expires(
         api: Api, paid_signup: PaidSignup) -> None:
     key = "dead-claim"
     scope = paid_signup_user_id(paid_signup)
-    body = _confirm_body(paid_signup.invoice_id)
+    body = confirm_body(paid_signup.invoice_id)
     IdempotencyModel(f"{scope}#{key}", fingerprint=idempotency.fingerprint(
         CONFIRM, {}, json.dumps(body).encode()), status="in_progress", claim_id="dead",
         locked_until=0, expires_at=datetime.now(timezone.utc) + timedelta(hours=1)).save()
@@ -220,7 +216,7 @@ def _polls(monkeypatch: pytest.MonkeyPatch, on_poll: Any = None, give_up_after: 
 def test_a_retry_while_the_first_request_still_runs_gives_up_with_409_after_the_wait(
         api: Api, paid_signup: PaidSignup, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a first request that holds the key and does not finish
-    body = _confirm_body(paid_signup.invoice_id)
+    body = confirm_body(paid_signup.invoice_id)
     _hold(paid_signup, "still-running", body)
     monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.3)
     polls = _polls(monkeypatch)
@@ -242,7 +238,7 @@ def test_a_retry_while_the_first_request_still_runs_gives_up_with_409_after_the_
 def test_a_retry_that_arrives_while_the_first_request_runs_gets_its_response_once_done(
         api: Api, paid_signup: PaidSignup, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a first request that holds the key and finishes while the retry waits
-    body = _confirm_body(paid_signup.invoice_id)
+    body = confirm_body(paid_signup.invoice_id)
     record_id = _hold(paid_signup, "finishes", body)
     first = {"id": "pay_first", "status": "pending_approval"}
 
@@ -264,11 +260,11 @@ def test_a_retry_that_arrives_while_the_first_request_runs_gets_its_response_onc
 
 def test_a_key_costs_one_more_round_trip(api: Api, paid_signup: PaidSignup,
                                          ddb_calls: list[str]) -> None:
-    api.post(CONFIRM, _confirm_body(paid_signup.invoice_id), token=paid_signup.token,
+    api.post(CONFIRM, confirm_body(paid_signup.invoice_id), token=paid_signup.token,
              headers={"idempotency-key": "count-me"})
     assert ddb_calls == ["PutItem", "GetItem", "BatchGetItem", "Query", "TransactWriteItems"]
     ddb_calls.clear()
-    api.post(CONFIRM, _confirm_body(paid_signup.invoice_id), token=paid_signup.token,
+    api.post(CONFIRM, confirm_body(paid_signup.invoice_id), token=paid_signup.token,
              headers={"idempotency-key": "count-me"})
     assert ddb_calls == ["PutItem", "GetItem"]  # the failed claim, then the kept response
 

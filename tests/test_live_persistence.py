@@ -141,7 +141,7 @@ def test_a_line_cut_short_by_a_crash_is_skipped_and_the_rest_applies(tmp_path: P
 
 @pytest.mark.live
 def test_an_uploaded_proof_of_payment_survives_a_crash(tmp_path: Path) -> None:
-    from tests.test_proofs import PNG, _multipart
+    from tests.helpers import PNG, multipart
 
     with devserver(tmp_path, **FAST_HASHING) as stack:
         base = stack.base_url
@@ -154,7 +154,7 @@ def test_an_uploaded_proof_of_payment_survives_a_crash(tmp_path: Path) -> None:
             "manual_reference": "BT-PROOF-1"}, token=token).body["id"]
         form = http("POST", f"{base}/api/v1/billing/payments/{payment}/proof",
                     {"content_type": "image/png"}, token=token).body["upload"]
-        body, content_type = _multipart(form["fields"], PNG, "receipt.png")
+        body, content_type = multipart(form["fields"], PNG, "receipt.png")
         upload = urllib.request.Request(form["url"], data=body, method="POST",
                                         headers={"Content-Type": content_type})
         urllib.request.urlopen(upload, timeout=10).close()

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, LiveStack, Reply, http
-from tests.test_live_http import _ledger, _paid_signup_with_payment, _token
+from tests.helpers import live_ledger, live_paid_signup, live_token
 
 pytestmark = pytest.mark.live
 THREADS = 8
@@ -26,7 +26,7 @@ ROUNDS = 2
 
 @pytest.fixture(scope="module")
 def admin(live_stack: LiveStack) -> str:
-    return _token(live_stack.base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    return live_token(live_stack.base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 def _together(calls: list[Callable[[], Reply]]) -> list[Reply]:
@@ -52,7 +52,7 @@ def _decide(base: str, admin: str, payment_id: str, verb: str, headers: dict[str
 def test_approve_racing_reject_one_decision_wins_and_the_state_matches_it(
         live_stack: LiveStack, admin: str, round_: int) -> None:
     base = live_stack.base_url
-    token, account_id, payment_id = _paid_signup_with_payment(base)
+    token, account_id, payment_id = live_paid_signup(base)
     verbs = ["approve", "reject"] * (THREADS // 2)
     replies = _together([_decide(base, admin, payment_id, verb) for verb in verbs])
 
@@ -61,7 +61,7 @@ def test_approve_racing_reject_one_decision_wins_and_the_state_matches_it(
     winner = verbs[[reply.status for reply in replies].index(200)]
     detail = http("GET", f"{base}/api/v1/billing/admin/payments/{payment_id}", token=admin).body
     me = http("GET", f"{base}/api/v1/auth/me", token=token).body
-    ledger = _ledger(live_stack.dynamodb_endpoint, account_id)
+    ledger = live_ledger(live_stack.dynamodb_endpoint, account_id)
     decisions = [event for event in detail["history"] if event["action"] in ("approved", "rejected")]
     if winner == "approve":
         assert detail["payment"]["status"] == "succeeded" and me["account"]["status"] == "active"
@@ -126,11 +126,11 @@ def test_retries_with_one_idempotency_key_arriving_together_get_one_response(
 def test_approval_retries_with_one_key_arriving_together_grant_once(
         live_stack: LiveStack, admin: str, round_: int) -> None:
     base = live_stack.base_url
-    token, account_id, payment_id = _paid_signup_with_payment(base)
+    token, account_id, payment_id = live_paid_signup(base)
     key = {"Idempotency-Key": f"approve-{uuid.uuid4()}"}
     replies = _together([_decide(base, admin, payment_id, "approve", key) for _ in range(THREADS)])
 
     assert [reply.status for reply in replies] == [200] * THREADS
     assert all(reply.body == replies[0].body for reply in replies)
-    assert len(_ledger(live_stack.dynamodb_endpoint, account_id)) == 1
+    assert len(live_ledger(live_stack.dynamodb_endpoint, account_id)) == 1
     assert http("GET", f"{base}/api/v1/auth/me", token=token).body["account"]["credits"] == 1000

@@ -26,6 +26,7 @@ from chalicelib.core.errors import AppError
 from chalicelib.core.validation import Obj, Text, validate
 from chalicelib.storage.models.catalog import PlanModel
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR
+from tests.helpers import confirm_body
 
 DOC_URI = "urn:billing-api:openapi"
 CONFIRM = "/api/v1/billing/admin/payments/confirm/"
@@ -155,12 +156,6 @@ def _register_paid(contract: Contract, email: str, plan: str = "starter",
 def _login(contract: Contract, email: str, password: str = PASSWORD) -> str:
     return contract.post("/api/v1/auth/login", {"email": email, "password": password},
                          expect=200).body["access_token"]
-
-
-def _confirm_body(invoice_id: str, amount: str = "89.00", method: str = "bank_transfer",
-                  reference: str = "BT-2025-001", **extra: Any) -> dict[str, Any]:
-    return {"invoice_id": invoice_id, "payment_method": method, "amount": amount,
-            "manual_reference": reference, **extra}
 
 
 # The document -------------------------------------------------------------------------------
@@ -321,7 +316,7 @@ def test_workflow_responses_match_the_spec(contract):
     c.get(f"/api/v1/billing/invoices/{invoice_id}", 200, token=token)
     assert c.get("/api/v1/billing/payments/", 200, token=token).body["items"] == []
     # And confirms a payment, which the admin finds in the queue and rejects
-    first = c.post(CONFIRM, _confirm_body(invoice_id, manual_notes="Sent from Meezan\nat noon"),
+    first = c.post(CONFIRM, confirm_body(invoice_id, manual_notes="Sent from Meezan\nat noon"),
                    expect=201, token=token).body
     me = c.get("/api/v1/auth/me", 200, token=token).body
     assert me["pending_invoice"]["latest_payment"]["id"] == first["id"]
@@ -333,7 +328,7 @@ def test_workflow_responses_match_the_spec(contract):
                       {"admin_notes": "Reference not found"}, expect=200, token=admin).body
     assert (rejected["payment"]["status"], rejected["invoice"]["status"]) == ("failed", "pending")
     # And the user confirms again, pages through the payments, and the admin approves
-    second = c.post(CONFIRM, _confirm_body(invoice_id, reference="BT-2025-002"),
+    second = c.post(CONFIRM, confirm_body(invoice_id, reference="BT-2025-002"),
                     expect=201, token=token).body
     page = c.get("/api/v1/billing/payments?limit=1", 200, token=token).body
     assert [p["id"] for p in page["items"]] == [second["id"]] and page["next_cursor"]
@@ -362,7 +357,7 @@ def test_workflow_responses_match_the_spec(contract):
     growth = _register_paid(c, "dev@example.in", plan="growth", method="upi",
                             billing={**BILLING_PK, "country": "in", "address_line2": None}).body
     growth_token = growth["access_token"]
-    payment = c.post(CONFIRM, _confirm_body(growth["invoice"]["id"], amount="249.00", method="upi"),
+    payment = c.post(CONFIRM, confirm_body(growth["invoice"]["id"], amount="249.00", method="upi"),
                      expect=201, token=growth_token).body
     approved = c.post(f"/api/v1/billing/admin/payments/{payment['id']}/approve", raw=b"",
                       expect=200, token=admin).body
@@ -385,7 +380,7 @@ def test_error_responses_match_the_spec(contract, paid_signup):
     c.request("POST", "/api/v1/auth/register", 400, raw=b"[]")
     c.request("POST", "/api/v1/auth/register", 400, raw=b"")
     c.post("/api/v1/auth/login", {"email": "a@b.co", "password": PASSWORD, "remember": True}, 400)
-    c.post(CONFIRM, {**_confirm_body(invoice_id), "amount": 89.0}, 400, token=token)
+    c.post(CONFIRM, {**confirm_body(invoice_id), "amount": 89.0}, 400, token=token)
     c.post("/api/v1/auth/register", {"email": "x@y.co", "password": PASSWORD, "name": "X",
                                      "billing": "PK"}, 400)
     c.get("/api/v1/billing/invoices?limit=0", 400, token=token)
@@ -399,7 +394,7 @@ def test_error_responses_match_the_spec(contract, paid_signup):
     c.get("/api/v1/auth/me", 401)
     c.get("/api/v1/billing/invoices", 401, token="not.a.jwt")
     c.get("/api/v1/billing/payments", 401, headers={"authorization": "Basic YTpi"})
-    c.post(CONFIRM, _confirm_body(invoice_id), 401)
+    c.post(CONFIRM, confirm_body(invoice_id), 401)
     c.get("/api/v1/billing/admin/status", 401)
     c.post("/api/v1/auth/login", {"email": paid_signup.email, "password": "wrong password"}, 401)
     # 403: a user on admin routes
@@ -414,15 +409,15 @@ def test_error_responses_match_the_spec(contract, paid_signup):
     other = c.post("/api/v1/auth/register", {"email": "other@example.com", "password": PASSWORD,
                                              "name": "Other"}, 201).body["access_token"]
     c.get(f"/api/v1/billing/invoices/{invoice_id}", 404, token=other)
-    c.post(CONFIRM, _confirm_body(invoice_id), 404, token=other)
+    c.post(CONFIRM, confirm_body(invoice_id), 404, token=other)
     c.get("/api/v1/billing/admin/payments/pay_missing", 404, token=admin)
     c.post("/api/v1/billing/admin/payments/pay_missing/approve", {}, 404, token=admin)
     c.post("/api/v1/billing/admin/payments/pay_missing/reject", {"admin_notes": "x"}, 404,
            token=admin)
     # 422: well-formed but invalid
-    c.post(CONFIRM, _confirm_body(invoice_id, amount="90.00"), 422, token=token)
-    c.post(CONFIRM, _confirm_body(invoice_id, method="upi"), 422, token=token)
-    c.post(CONFIRM, {k: v for k, v in _confirm_body(invoice_id).items() if k != "manual_reference"},
+    c.post(CONFIRM, confirm_body(invoice_id, amount="90.00"), 422, token=token)
+    c.post(CONFIRM, confirm_body(invoice_id, method="upi"), 422, token=token)
+    c.post(CONFIRM, {k: v for k, v in confirm_body(invoice_id).items() if k != "manual_reference"},
            422, token=token)
     c.post("/api/v1/auth/login", {}, 422)
     c.post("/api/v1/auth/register", {"email": "n@y.co", "password": "short", "name": "N"}, 422)
@@ -436,8 +431,8 @@ def test_error_responses_match_the_spec(contract, paid_signup):
     # 409: state conflicts
     c.post("/api/v1/auth/register", {"email": paid_signup.email.upper(), "password": PASSWORD,
                                      "name": "Again"}, 409)
-    payment = c.post(CONFIRM, _confirm_body(invoice_id), 201, token=token).body
-    c.post(CONFIRM, _confirm_body(invoice_id, reference="again"), 409, token=token)
+    payment = c.post(CONFIRM, confirm_body(invoice_id), 201, token=token).body
+    c.post(CONFIRM, confirm_body(invoice_id, reference="again"), 409, token=token)
     c.post(f"/api/v1/billing/admin/payments/{payment['id']}/reject", {}, 422, token=admin)
     c.post(f"/api/v1/billing/admin/payments/{payment['id']}/approve", {"admin_notes": "ok"}, 200,
            token=admin)
@@ -445,7 +440,7 @@ def test_error_responses_match_the_spec(contract, paid_signup):
            token=admin)
     c.post(f"/api/v1/billing/admin/payments/{payment['id']}/reject", {"admin_notes": "no"}, 409,
            token=admin)
-    c.post(CONFIRM, _confirm_body(invoice_id, reference="paid already"), 409, token=token)
+    c.post(CONFIRM, confirm_body(invoice_id, reference="paid already"), 409, token=token)
     # 404 for a path the API does not have
     c.get("/api/v1/nope", 404)
     c.get(f"/api/v1/billing/invoices/{invoice_id}/pdf", 404, token=token)
@@ -477,7 +472,7 @@ def test_transport_errors_match_the_spec(contract, monkeypatch):
 @pytest.mark.parametrize("amount", ["089.00", "12345678901.00", "1.000"])
 def test_confirm_with_an_amount_money_cannot_parse_is_a_422(contract, paid_signup, amount):
     # Was a 500: the field spec accepted amounts that money.parse_amount rejected
-    reply = contract.post(CONFIRM, _confirm_body(paid_signup.invoice_id, amount=amount),
+    reply = contract.post(CONFIRM, confirm_body(paid_signup.invoice_id, amount=amount),
                           token=paid_signup.token)
     assert reply.status == 422 and "amount" in reply.body["error"]["details"]["fields"]
 

@@ -26,7 +26,7 @@ from chalicelib.storage.models.platform import OutboxModel
 from deploy import policy, tables
 from deploy.stage import Stage, stage_names
 from tests.conftest import PROJECT_DIR, Api, aws_spy
-from tests.test_token_secret import environment
+from tests.helpers import environment
 
 # A transaction is authorized item by item (it has no IAM action of its own).
 _TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",

@@ -18,8 +18,8 @@ from chalicelib.storage.models.billing import PaymentModel
 from ops import integrity
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, Api, LiveStack, PaidSignup, http
 from tests.helpers import assert_error, audit_of, store_unchanged
+from tests.helpers import PNG, multipart
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"0" * 64
 
 
@@ -250,15 +250,6 @@ def test_a_refused_file_that_s3_cannot_delete_is_503_and_refused_again_once_it_c
 
 # Over real HTTP: the browser's multipart POST to the (moto) bucket, then the admin's link ------------
 
-def _multipart(fields: dict[str, str], data: bytes, filename: str) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                 f"Content-Type: {fields['Content-Type']}\r\n\r\n".encode() + data + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
 @pytest.mark.live
 def test_the_form_uploads_over_http_and_the_admin_downloads_it(live_stack: LiveStack, tmp_path: Path) -> None:
     base = live_stack.base_url
@@ -271,7 +262,7 @@ def test_the_form_uploads_over_http_and_the_admin_downloads_it(live_stack: LiveS
         "manual_reference": f"BT-{uuid.uuid4().hex[:8]}"}, token=token).body["id"]
     form = http("POST", f"{base}/api/v1/billing/payments/{payment}/proof", {"content_type": "image/png"},
                 token=token).body["upload"]
-    body, content_type = _multipart(form["fields"], PNG, "receipt.png")
+    body, content_type = multipart(form["fields"], PNG, "receipt.png")
     request = urllib.request.Request(form["url"], data=body, method="POST",
                                      headers={"Content-Type": content_type})
     with urllib.request.urlopen(request, timeout=10) as response:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -14,37 +12,14 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from chalicelib.core.config import Settings, get_settings, reset_settings, table_variable
-from chalicelib.core.secrets import hash_key, read_parameter
+from chalicelib.core.config import get_settings, reset_settings, table_variable
+from chalicelib.core.secrets import hash_key
 from chalicelib.storage import models
 from tests.conftest import Api, aws_spy, operations_of
-from tests.helpers import assert_error, store_unchanged
+from tests.helpers import assert_error, environment, store_unchanged
 
 PARAMETER = "/billing/prod/jwt-secret"
 SSM_SECRET = "ssm-secret-" + "s" * 40
-
-
-@contextmanager
-def environment(**values: str | None) -> Iterator[Settings]:
-    """Settings read with these variables set (None: unset); everything restored afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        reset_settings()
-        read_parameter.cache_clear()
-        yield get_settings()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        reset_settings()
-        read_parameter.cache_clear()
 
 
 @pytest.fixture
