@@ -43,7 +43,7 @@ fuzz: $(INSTALLED)
 	@seed=$${FUZZ_SEED:-$$($(PY) -c 'import random; print(random.randrange(2**32))')}; \
 	run="FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)"; \
 	echo "make fuzz $$run  (replays this run)"; \
-	env $$run $(PY) -m pytest tests/test_stateful_billing.py tests/test_fuzz_openapi.py \
+	env $$run $(PY) -m pytest tests/billing/test_stateful_billing.py tests/api/test_fuzz_openapi.py \
 	  || { echo "make fuzz failed with $$run"; exit 1; }
 
 # build/sam.json + build/deployment.zip of STAGE (dev or prod): chalice package --stage $(STAGE)

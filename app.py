@@ -1,5 +1,6 @@
 """The composition root: the Chalice app, its middleware, every capability's routes, and the
-functions that run on events (the outbox stream, the schedules)."""
+functions that run on events (the outbox stream, the schedules), which import their own code when
+they first run, so an API cold start does not load it."""
 from __future__ import annotations
 
 import logging
@@ -14,12 +15,10 @@ from chalicelib.accounts.routes import routes as accounts_routes
 from chalicelib.admin.routes import routes as admin_routes
 from chalicelib.api.routes import routes as api_routes
 from chalicelib.api.routing import compose, error_shape
-from chalicelib.billing import jobs
 from chalicelib.billing.routes import routes as billing_routes
 from chalicelib.catalog.routes import routes as catalog_routes
 from chalicelib.core import telemetry
 from chalicelib.core.config import outbox_stream_arn
-from chalicelib.notifications import delivery
 from chalicelib.storage import store
 
 app = Chalice(app_name="billing")
@@ -59,6 +58,8 @@ if _OUTBOX_STREAM_ARN:
     @app.on_dynamodb_record(stream_arn=_OUTBOX_STREAM_ARN, batch_size=10)
     def deliver_new_emails(event: Any) -> None:
         """Send the emails just written to the outbox (the stream's INSERTs)."""
+        from chalicelib.notifications import delivery  # the event functions' own code: loaded there
+
         store.ready()
         ids = [record.keys["message_id"]["S"] for record in event if record.event_name == "INSERT"]
         delivery.deliver_many(ids)
@@ -67,6 +68,8 @@ if _OUTBOX_STREAM_ARN:
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def billing_jobs(event: Any) -> None:
     """Reminders before the due date, voiding after the grace period, overdue-review alerts."""
+    from chalicelib.billing import jobs
+
     store.ready()
     app.log.info("billing jobs: %s", jobs.run().counts())
 
@@ -74,6 +77,8 @@ def billing_jobs(event: Any) -> None:
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def drain_outbox(event: Any) -> None:
     """Retry the emails that are due again (failed sends back off) and any the stream missed."""
+    from chalicelib.notifications import delivery
+
     store.ready()
     deliveries = delivery.drain()
     if deliveries:

@@ -3,7 +3,7 @@ concurrency.
 
 Each round starts its threads behind a barrier so that their requests reach the server together.
 Which request wins, and what the losers get, is tested deterministically in-process by
-tests/test_races.py (and tests/test_jobs.py for the billing jobs): here a few rounds per scenario
+tests/billing/test_races.py (and tests/billing/test_jobs.py for the billing jobs): here a few rounds per scenario
 show that the conditions hold over HTTP too.
 """
 from __future__ import annotations

@@ -14,7 +14,7 @@ When a run fails, record it as a regression case:
   fuzzes again with it after CI's seed (on a stack whose store has moved on, so it may draw the
   same requests and still not meet the same state);
 - and, for a case that outlives changes to the spec, turn the request Schemathesis prints
-  ("Reproduce with: curl ...") into an in-process test (tests/test_http_*.py, tests/test_openapi.py)
+  ("Reproduce with: curl ...") into an in-process test (tests/test_http_*.py, tests/api/test_openapi.py)
   that asserts the documented answer.
 """
 from __future__ import annotations
@@ -59,7 +59,7 @@ CHECKS = (
 #   country code must be an assigned one (400/422), a cursor must be one the list returned (400),
 #   an email can be taken (409).
 # - object_level_authorization needs two users' credentials in one run; another account's
-#   invoice being a 404 is asserted in tests/test_http_billing.py.
+#   invoice being a 404 is asserted in tests/billing/test_http_billing.py.
 ADMIN_ONLY = r"^/api/v1/billing/admin/(payments/\{payment_id\}.*|payments|status|notifications)$"
 
 

@@ -2,7 +2,7 @@
 commits (`competing_commit`), then the first one commits, and its transaction's conditions, not
 its earlier reads, decide. The loser gets a 409 and changes nothing; the store stays consistent.
 
-tests/test_live_races.py shows the same over real HTTP with many threads at once, as a smoke test.
+tests/stack/test_live_races.py shows the same over real HTTP with many threads at once, as a smoke test.
 """
 from __future__ import annotations
 

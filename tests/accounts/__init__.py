@@ -1,0 +1,1 @@
+"""Tests of accounts (chalicelib/accounts): signup, login, throttling, tokens, isolation."""

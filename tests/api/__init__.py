@@ -1,0 +1,1 @@
+"""Tests of the HTTP layer (chalicelib/api): idempotency, OpenAPI, bad input, CORS, budgets."""

@@ -1,0 +1,1 @@
+"""Tests of billing (chalicelib/billing): confirm, decide, references, proofs, jobs, races."""

@@ -1,0 +1,1 @@
+"""Tests of the platform underneath (chalicelib/core): money, validation, telemetry, secrets."""

@@ -1,0 +1,1 @@
+"""Tests of the local stack (devserver/) over HTTP: make dev, persistence, races, the client."""

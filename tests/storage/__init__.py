@@ -1,0 +1,1 @@
+"""Tests of the DynamoDB layer (chalicelib/storage): transactions, cursors, tables, AWS faults."""
