@@ -28,13 +28,16 @@ $(CHROMIUM):
 dev: $(INSTALLED)
 	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WEB_PORT=$(WEB_PORT) $(PY) -m devserver
 
-# Everything, as CI runs it: in-process tests, live HTTP against devservers, browser tests.
+# Everything, as CI runs it: in-process tests, live HTTP against devservers, browser tests. Two
+# workers (this machine's cores): one runs the tests on the local stack (group "stack"), the other
+# the in-process tests, and takes a share of the stack's when it is done.
+XDIST := -n $(or $(TEST_WORKERS),2) --dist loadgroup
 test: $(INSTALLED) $(CHROMIUM)
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 # The edit loop: in-process tests only (no devserver subprocess, no Chromium).
 test-fast: $(INSTALLED)
-	$(PY) -m pytest -m "not live and not browser"
+	$(PY) -m pytest $(XDIST) -m "not live and not browser"
 
 # The fuzzers (Hypothesis's state machine, Schemathesis against a local stack) with a random seed
 # and FUZZ_EXAMPLES examples, where CI replays fixed ones; FUZZ_SEED=<n> replays a run. How to keep

@@ -98,6 +98,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if any(_starts_a_devserver(function) for function in _functions_of(item)):
             item.add_marker(pytest.mark.live)
+        if item.get_closest_marker("live") or item.get_closest_marker("browser"):
+            # One xdist worker runs the tests on the local stack (one shared stack, one browser)
+            # while the other runs the in-process tests.
+            item.add_marker(pytest.mark.xdist_group("stack"))
     config.stash[COLLECTED] = {
         item.nodeid: ({mark.name for mark in item.iter_markers()},
                       set(getattr(item, "fixturenames", ())))
@@ -439,9 +443,31 @@ def devserver(folder: Path, **env_overrides: str) -> Iterator[LiveStack]:
 
 
 DEVSERVER_STARTS: list[str] = []  # the test that started each devserver of this run
+REPORT: list[str] = []  # lines for the run's summary (what the fuzzers drew and checked)
+
+
+def report(line: str) -> None:
+    """Say `line` in the run's summary (also from an xdist worker)."""
+    REPORT.append(line)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the lines to the controller
+        workeroutput["report"] = list(REPORT)
+        workeroutput["devserver_starts"] = list(DEVSERVER_STARTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    output = getattr(node, "workeroutput", {})
+    REPORT.extend(output.get("report", []))
+    DEVSERVER_STARTS.extend(output.get("devserver_starts", []))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in REPORT:
+        terminalreporter.write_line(line)
     if DEVSERVER_STARTS:
         terminalreporter.write_line(f"devserver started {len(DEVSERVER_STARTS)} time(s): "
                                     + ", ".join(sorted(set(DEVSERVER_STARTS))))

@@ -30,6 +30,7 @@ import pytest
 
 from tests.conftest import (
     ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR, LiveStack, devserver, http,
+    report,
 )
 
 pytestmark = pytest.mark.live
@@ -128,9 +129,9 @@ def _fuzz(stack: LiveStack, folder: Path, seed: int, examples: int) -> None:
                                parameters={"path.payment_id": confirmed.body["id"]},
                                seed=seed, examples=examples),
     }
-    print(f"\nschemathesis FUZZ_SEED={seed} FUZZ_EXAMPLES={examples}:")
+    report(f"schemathesis FUZZ_SEED={seed} FUZZ_EXAMPLES={examples}:")
     for who, (_, output) in runs.items():
-        print(f"  {who} token: {_summary(output)}")
+        report(f"  {who} token: {_summary(output)}")
 
     # Then neither run found a failure
     for who, (code, output) in runs.items():
@@ -144,12 +145,11 @@ def _fuzz(stack: LiveStack, folder: Path, seed: int, examples: int) -> None:
     assert detail.body["payment"]["status"] in ("succeeded", "failed"), detail.body
 
 
-def test_schemathesis_finds_no_server_error_and_no_spec_violation(fuzz_stack, tmp_path, capsys):
-    with capsys.disabled():
-        _fuzz(fuzz_stack, tmp_path, SEED, MAX_EXAMPLES)
-        # And the runs that once failed pass
-        for seed, examples in REGRESSION_SEEDS:
-            _fuzz(fuzz_stack, tmp_path, seed, examples)
+def test_schemathesis_finds_no_server_error_and_no_spec_violation(fuzz_stack, tmp_path):
+    _fuzz(fuzz_stack, tmp_path, SEED, MAX_EXAMPLES)
+    # And the runs that once failed pass
+    for seed, examples in REGRESSION_SEEDS:
+        _fuzz(fuzz_stack, tmp_path, seed, examples)
 
     # And the store the fuzzing left behind still passes every integrity check
     env = {**os.environ, "DYNAMODB_ENDPOINT_URL": fuzz_stack.dynamodb_endpoint,
@@ -157,5 +157,4 @@ def test_schemathesis_finds_no_server_error_and_no_spec_violation(fuzz_stack, tm
     verify = subprocess.run([sys.executable, "manage.py", "verify"], cwd=PROJECT_DIR, env=env,
                             capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    with capsys.disabled():
-        print(f"after the fuzzing: {verify.stdout.splitlines()[-1]}")
+    report(f"after the fuzzing: {verify.stdout.splitlines()[-1]}")

@@ -44,7 +44,9 @@ from hypothesis.stateful import (
 from chalicelib.billing import references
 from chalicelib.storage import models
 from ops import integrity
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, stored_items
+from tests.conftest import (
+    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, report, stored_items,
+)
 
 PLANS = {"starter": "89.00", "growth": "249.00", "scale": "699.00"}
 METHODS_PK = ("bank_transfer", "jazzcash", "easypaisa", "raast", "wise")
@@ -393,15 +395,14 @@ def _run(store: MotoStore, fuzz_seed: int | None, examples: int) -> None:
     run_state_machine_as_test(factory, settings=settings(SETTINGS, max_examples=examples))
 
 
-def test_random_workflows_keep_the_store_consistent(moto_module, capsys):
+def test_random_workflows_keep_the_store_consistent(moto_module):
     _run(moto_module, FUZZ_SEED, FUZZ_EXAMPLES)
     steps = RUN.invariant_checks - RUN.examples
     drawn = "derandomized" if FUZZ_SEED is None else f"FUZZ_SEED={FUZZ_SEED}"
-    with capsys.disabled():
-        print(f"\nhypothesis ({drawn}, FUZZ_EXAMPLES={FUZZ_EXAMPLES}): {RUN.examples} examples "
-              f"({RUN.examples_with_requests} with requests), "
-              f"{steps} steps, {RUN.requests} requests checked, "
-              f"responses {dict(sorted(RUN.statuses.items()))}")
+    report(f"hypothesis ({drawn}, FUZZ_EXAMPLES={FUZZ_EXAMPLES}): {RUN.examples} examples "
+           f"({RUN.examples_with_requests} with requests), "
+           f"{steps} steps, {RUN.requests} requests checked, "
+           f"responses {dict(sorted(RUN.statuses.items()))}")
     assert RUN.examples_with_requests >= 20 and RUN.requests >= 300
     # The runs reached every outcome the rules model
     assert {200, 201, 409, 422} <= set(RUN.statuses)
