@@ -13,6 +13,7 @@ from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
 from chalicelib.billing import references
 from chalicelib.billing.invoices import own_invoice
+from chalicelib.billing.periods import period
 from chalicelib.billing.views import invoice_view, payment_view, subscription_view
 from chalicelib.catalog.plans import offered_method
 from chalicelib.core.clock import new_id, now, stamp
@@ -201,8 +202,10 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
     if invoice is None or subscription is None or account is None:
         raise Conflict("The payment's invoice, subscription or account is missing.",
                        code="state_conflict")
-    at = stamp()
-    period_end = stamp(now() + timedelta(days=30))
+    moment = now()
+    at = stamp(moment)
+    _, end = period(moment, 0)  # the first approval anchors the subscription's periods
+    period_end = stamp(end)
     tx = Tx()
     _decide_payment(tx, payment, "succeeded", admin, notes, at)
     tx.update("invoice", invoice,
