@@ -168,8 +168,13 @@ def view_url(payment: PaymentModel) -> str | None:
     """A link to the proof that works for a few minutes (for the admin's review)."""
     if not payment.proof_key:
         return None
-    return str(s3_client().generate_presigned_url(
-        "get_object", Params={"Bucket": get_settings().proof_bucket, "Key": payment.proof_key,
-                              "ResponseContentType": payment.proof_content_type or "application/octet-stream",
-                              "ResponseContentDisposition": "inline"},
-        ExpiresIn=VIEW_SECONDS))
+    try:
+        return str(s3_client().generate_presigned_url(
+            "get_object", Params={"Bucket": get_settings().proof_bucket, "Key": payment.proof_key,
+                                  "ResponseContentType": payment.proof_content_type
+                                  or "application/octet-stream",
+                                  "ResponseContentDisposition": "inline"},
+            ExpiresIn=VIEW_SECONDS))
+    except Exception as exc:  # noqa: BLE001 - signing needs credentials; none is a server fault
+        raise Unavailable("The receipt's link cannot be made right now; retry shortly.",
+                          retry_after=5) from exc

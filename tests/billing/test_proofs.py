@@ -181,6 +181,33 @@ def test_the_upload_form_is_signed_without_calling_s3_so_an_s3_outage_does_not_s
 @pytest.mark.parametrize("error", [NoCredentialsError(),
                                    EndpointConnectionError(endpoint_url="http://169.254.170.2/creds")],
                          ids=["no_credentials", "credentials_unreachable"])
+def test_a_receipt_link_that_cannot_be_signed_is_503_and_the_detail_works_after(
+        api: Api, paid_signup: PaidSignup, payment: str, monkeypatch: pytest.MonkeyPatch,
+        error: Exception) -> None:
+    # Given a payment with its receipt attached
+    key = _start(api, paid_signup.token, payment).body["upload"]["fields"]["key"]
+    _put(key, PNG)
+    assert _complete(api, paid_signup.token, payment).status == 200
+    admin = api.admin_token()
+
+    def cannot_sign(*_: Any, **__: Any) -> None:
+        raise error
+
+    # When the admin opens the payment while the container cannot sign
+    monkeypatch.setattr(proofs.s3_client(), "generate_presigned_url", cannot_sign)
+    with store_unchanged():
+        reply = api.get(f"/api/v1/billing/admin/payments/{payment}", token=admin)
+    # Then 503 with Retry-After (not a 500), and once signing works the detail has its link
+    assert_error(reply, 503, "service_unavailable")
+    assert reply.headers["retry-after"] == "5"
+    monkeypatch.undo()
+    again = api.get(f"/api/v1/billing/admin/payments/{payment}", token=admin)
+    assert again.status == 200 and "X-Amz-Signature=" in again.body["proof_url"]
+
+
+@pytest.mark.parametrize("error", [NoCredentialsError(),
+                                   EndpointConnectionError(endpoint_url="http://169.254.170.2/creds")],
+                         ids=["no_credentials", "credentials_unreachable"])
 def test_an_upload_form_that_cannot_be_signed_is_503_and_changes_nothing(
         api: Api, paid_signup: PaidSignup, payment: str, monkeypatch: pytest.MonkeyPatch,
         error: Exception) -> None:
