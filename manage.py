@@ -10,6 +10,7 @@ import argparse
 import getpass
 import os
 import sys
+from datetime import datetime, timezone
 
 from chalice.cli.factory import CLIFactory
 
@@ -27,6 +28,16 @@ def _use_stage(stage: str) -> None:
     store.init()
 
 
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time: one with an offset is that moment, one without is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2030-01-10T03:00 or 2030-01-10T08:00+05:00")
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="manage.py", description=__doc__)
     parser.add_argument("--stage", default="dev", help="stage in .chalice/config.json (default dev)")
@@ -38,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed", help="add missing plans and payment methods")
     jobs = commands.add_parser("run-jobs", help="send due reminders, void unpaid invoices, alert "
                                                 "admins of overdue reviews (what the schedule runs)")
-    jobs.add_argument("--at", help="run as of this ISO 8601 time, UTC unless it has an offset "
-                                   "(default now)")
+    jobs.add_argument("--at", type=_moment, help="run as of this ISO 8601 time, UTC unless it has "
+                                                 "an offset (default now)")
     commands.add_parser("verify", help="check the data's integrity (scans every table); "
                         "exit 1 if any check fails")
     args = parser.parse_args(argv)
@@ -56,15 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Admin password: ")
             print(f"{args.email}: {create_admin(args.email, password, args.name)}")
         elif args.command == "run-jobs":
-            from datetime import datetime, timezone
-
             from chalicelib.billing import jobs
 
-            moment = datetime.fromisoformat(args.at) if args.at else None
-            if moment is not None:  # a time with an offset is that moment; one without is UTC
-                moment = (moment.astimezone(timezone.utc) if moment.tzinfo
-                          else moment.replace(tzinfo=timezone.utc))
-            report = jobs.run(moment)
+            report = jobs.run(args.at)
             for name, ids in (("reminded", report.reminded), ("voided", report.voided),
                               ("overdue alerts", report.overdue_alerts)):
                 print(f"{name}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))

@@ -25,6 +25,7 @@ from tests.helpers import (
     invoice,
     ledger_of,
     payments_of,
+    store_unchanged,
 )
 
 
@@ -356,3 +357,17 @@ def test_an_overdue_alert_about_a_payment_whose_invoice_is_missing_still_goes_an
     email = delivery.compose(alert)
     assert payment in email.text and "Invoice:    -" in email.text
     assert "{{" not in email.text and "{{" not in email.html
+
+
+def test_manage_run_jobs_refuses_a_time_it_cannot_read_with_a_usage_error(
+        api: Api, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a store with a signup whose invoice is far past due
+    assert api.register("late@khan.pk", plan="starter").status == 201
+    with store_unchanged():
+        # When the operator mistypes the time
+        with pytest.raises(SystemExit) as exited:
+            manage.main(["run-jobs", "--at", "next tuesday"])
+    # Then it is argparse's usage error (exit 2) naming the option, and nothing ran
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "--at" in error and "'next tuesday' is not an ISO 8601 time" in error
