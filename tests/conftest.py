@@ -12,7 +12,6 @@ import sys
 import textwrap
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass

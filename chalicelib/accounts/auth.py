@@ -56,10 +56,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def _secret() -> str:
-    return token_key()
-
-
 def issue_token(principal: Principal) -> tuple[str, int]:
     """A signed access token for the principal and its lifetime in seconds."""
     settings = get_settings()
@@ -69,14 +65,14 @@ def issue_token(principal: Principal) -> tuple[str, int]:
         "role": principal.role, "iat": issued, "exp": issued + settings.jwt_ttl_seconds,
         "iss": settings.jwt_issuer, "aud": _AUDIENCE,
     }
-    return jwt.encode(claims, _secret(), algorithm=_ALGORITHM), settings.jwt_ttl_seconds
+    return jwt.encode(claims, token_key(), algorithm=_ALGORITHM), settings.jwt_ttl_seconds
 
 
 def verify_token(token: str) -> Principal:
     """The principal of a valid token; Unauthorized for anything forged, tampered or expired."""
     try:
         claims = jwt.decode(
-            token, _secret(), algorithms=[_ALGORITHM], audience=_AUDIENCE,
+            token, token_key(), algorithms=[_ALGORITHM], audience=_AUDIENCE,
             issuer=get_settings().jwt_issuer,
             options={"require": ["exp", "iat", "sub", "acct", "email", "role"]},
         )

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.api.openapi.shared import extended
+from chalicelib.billing.schemas import SCHEMAS as BILLING
+
 SCHEMAS: dict[str, Any] = {
     "ReviewHints": {
         "type": "object",
@@ -33,57 +36,6 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
         },
-    },
-    "QueuedPayment": {
-        "type": "object",
-        "required": [
-            "id",
-            "invoice_id",
-            "account_id",
-            "status",
-            "payment_method",
-            "amount",
-            "currency",
-            "manual_reference",
-            "manual_notes",
-            "admin_notes",
-            "created_at",
-            "decided_at",
-            "decided_by",
-            "account",
-            "payment_reference",
-            "flags",
-            "proof",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "invoice_id": {"type": "string"},
-            "account_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["pending_approval", "succeeded", "failed"]},
-            "payment_method": {"type": "string"},
-            "amount": {"$ref": "#/components/schemas/Amount"},
-            "currency": {"$ref": "#/components/schemas/Currency"},
-            "manual_reference": {"type": "string"},
-            "manual_notes": {"type": ["string", "null"]},
-            "admin_notes": {"type": ["string", "null"]},
-            "created_at": {"type": "string", "format": "date-time"},
-            "decided_at": {"type": ["string", "null"], "format": "date-time"},
-            "decided_by": {
-                "type": ["string", "null"],
-                "description": "The deciding admin's email.",
-            },
-            "account": {
-                "type": "object",
-                "required": ["id", "name"],
-                "properties": {"id": {"type": "string"}, "name": {"type": ["string", "null"]}},
-            },
-            "payment_reference": {
-                "$ref": "#/components/schemas/ReviewHints/properties/payment_reference",
-            },
-            "flags": {"$ref": "#/components/schemas/ReviewHints/properties/flags"},
-            "proof": {"$ref": "#/components/schemas/Proof"},
-        },
-        "description": "A payment awaiting approval with its account's name.",
     },
     "ApprovalQueuePage": {
         "type": "object",
@@ -186,3 +138,10 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+SCHEMAS["QueuedPayment"] = extended(
+    BILLING["Payment"], "A payment awaiting approval with its account's name.",
+    account={"type": "object", "required": ["id", "name"],
+             "properties": {"id": {"type": "string"}, "name": {"type": ["string", "null"]}}},
+    payment_reference={"$ref": "#/components/schemas/ReviewHints/properties/payment_reference"},
+    flags={"$ref": "#/components/schemas/ReviewHints/properties/flags"},
+)

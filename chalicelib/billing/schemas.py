@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.api.openapi.shared import extended
+
 SCHEMAS: dict[str, Any] = {
     "Subscription": {
         "type": "object",
@@ -90,56 +92,6 @@ SCHEMAS: dict[str, Any] = {
                 "examples": ["PR-7K4Q-X9MP"],
             },
         },
-    },
-    "PendingInvoice": {
-        "type": "object",
-        "required": [
-            "id",
-            "invoice_number",
-            "account_id",
-            "subscription_id",
-            "status",
-            "amount",
-            "currency",
-            "plan",
-            "billing_snapshot",
-            "preferred_payment_method",
-            "due_date",
-            "created_at",
-            "paid_at",
-            "payment_reference",
-            "latest_payment",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "invoice_number": {
-                "type": "string",
-                "pattern": "^INV-[0-9]{4}-[0-9]{6,}$",
-                "examples": ["INV-2026-000042"],
-            },
-            "account_id": {"type": "string"},
-            "subscription_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["pending", "paid", "void"]},
-            "amount": {"$ref": "#/components/schemas/Amount"},
-            "currency": {"$ref": "#/components/schemas/Currency"},
-            "plan": {"type": "string"},
-            "billing_snapshot": {"$ref": "#/components/schemas/BillingSnapshot"},
-            "preferred_payment_method": {
-                "type": ["string", "null"],
-                "description": "The method chosen at signup, if any.",
-            },
-            "due_date": {"type": "string", "format": "date"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "paid_at": {"type": ["string", "null"], "format": "date-time"},
-            "latest_payment": {
-                "anyOf": [{"$ref": "#/components/schemas/Payment"}, {"type": "null"}],
-            },
-            "payment_reference": {
-                "$ref": "#/components/schemas/Invoice/properties/payment_reference",
-            },
-        },
-        "description": ("The invoice awaiting payment, with its latest payment (or null when none was "
-                        "confirmed yet)."),
     },
     "Payment": {
         "type": "object",
@@ -260,3 +212,8 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+SCHEMAS["PendingInvoice"] = extended(
+    SCHEMAS["Invoice"],
+    "The invoice awaiting payment, with its latest payment (or null when none was confirmed yet).",
+    latest_payment={"anyOf": [{"$ref": "#/components/schemas/Payment"}, {"type": "null"}]},
+)

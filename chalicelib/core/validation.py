@@ -16,11 +16,11 @@ from chalicelib.core.errors import BadRequest, Invalid, PayloadTooLarge
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-# The characters a field refuses, as JSON Schema character classes (single-line fields also refuse
-# line breaks; tabs are allowed).
+# The characters a field refuses, as character classes that Python and JSON Schema read alike
+# (single-line fields also refuse line breaks; tabs are allowed).
 CONTROL_SCHEMA = r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]"
 CONTROL_SCHEMA_MULTILINE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]"
+_CONTROL = re.compile(CONTROL_SCHEMA_MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,7 @@ def init() -> None:
 
 def ready() -> None:
     """Bind the models once per container (the first request or event does it)."""
-    if _connection is None:
-        init()
+    connection()
 
 
 def connection() -> Connection:

@@ -212,4 +212,4 @@ def test_a_secret_of_exactly_32_bytes_is_enough(monkeypatch: pytest.MonkeyPatch)
 def test_the_environment_secret_is_restored_after_the_secret_tests() -> None:
     assert len(os.environ["JWT_SECRET"]) >= 32
     assert get_settings().jwt_secret == os.environ["JWT_SECRET"]
-    assert auth._secret() == os.environ["JWT_SECRET"]
+    assert auth.token_key() == os.environ["JWT_SECRET"]

@@ -19,7 +19,6 @@ from tests.conftest import PASSWORD, Api, PaidSignup
 from tests.helpers import (
     account,
     assert_error,
-    invoice,
     ledger_of,
     payments_of,
     store_unchanged,

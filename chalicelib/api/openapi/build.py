@@ -107,8 +107,14 @@ def _doc(docstring: str) -> tuple[str, str]:
 
 
 def _camel(name: str) -> str:
+    """`get_payment_detail` -> `getPaymentDetail` (operation ids)."""
     head, *tail = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in tail)
+
+
+def _pascal(name: str) -> str:
+    """`payment_id` -> `PaymentId` (the parameter component of a path parameter)."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
 def _operation(route: Declared, requests: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +128,7 @@ def _operation(route: Declared, requests: dict[str, Any]) -> dict[str, Any]:
     operation["security"] = [{"bearerAuth": []}] if route.auth else []
     if route.auth == ADMIN:
         operation["x-required-role"] = ADMIN
-    parameters = [_ref("parameters", _camel("_" + name))
+    parameters = [_ref("parameters", _pascal(name))
                   for name in re.findall(r"{(\w+)}", route.path)]
     parameters += [_ref("parameters", name) for name in route.query]
     if route.idempotent:

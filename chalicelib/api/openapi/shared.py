@@ -2,6 +2,7 @@
 shape, money, the shared parameters and error responses, and the bearer scheme."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 DESCRIPTION = """\
@@ -250,3 +251,13 @@ SECURITY_SCHEMES: dict[str, Any] = {
                         "Roles: user, admin."),
     },
 }
+
+
+def extended(base: dict[str, Any], description: str, **properties: Any) -> dict[str, Any]:
+    """`base`'s object schema with more properties, all required: for a view that shows an entity
+    with a few fields more (the queue's payment, the pending invoice), declared once."""
+    schema = copy.deepcopy(base)
+    schema["required"] = [*base["required"], *properties]
+    schema["properties"] = {**schema["properties"], **properties}
+    schema["description"] = description
+    return schema
