@@ -34,8 +34,10 @@ def renewal_needed(sub: SubscriptionModel) -> bool:
 
 
 def next_invoice_at(sub: SubscriptionModel) -> datetime | None:
-    """When the renewal invoice of the next period is (or was to be) issued; None if none will be."""
-    if sub.status != "active" or sub.cancel_at_period_end or not sub.current_period_end:
+    """When the renewal invoice of the next period will be issued (a time past if it is late);
+    None once it is issued or paid, or if none will be."""
+    if (sub.status != "active" or sub.cancel_at_period_end or not sub.current_period_end
+            or sub.renewal_invoice_id):
         return None
     if (sub.paid_through or 0) > (sub.period or 0):
         return None
@@ -95,20 +97,27 @@ def move_subscription(tx: Tx, sub: SubscriptionModel, status: str, actions: list
                       action: str, actor: str, at: str, condition: Any = None) -> None:
     """One update of the subscription (status, its due time, plus `actions`) and its audit event."""
     before = sub.status
-    read = (SubscriptionModel.status == before) & _sweep_unchanged(sub)
+    read = (SubscriptionModel.status == before) & unchanged(sub)
     sub.status = status
     tx.update("subscription", sub, [SubscriptionModel.status.set(status),
                                     SubscriptionModel.updated_at.set(at), *actions,
-                                    *sweep_actions(sub)],
+                                    *sweep_actions(sub), *next_version(sub)],
               condition=read & condition if condition is not None else read)
     add_audit(tx, entity_type="subscription", entity_id=sub.subscription_id, action=action,
               from_status=before, to_status=status, actor=actor, at=at)
 
 
-def _sweep_unchanged(sub: SubscriptionModel) -> Any:
-    if sub.sweep_at:
-        return SubscriptionModel.sweep_at == sub.sweep_at
-    return SubscriptionModel.sweep_at.does_not_exist()
+def unchanged(sub: SubscriptionModel) -> Any:
+    """The subscription is as it was read (its version; items before versions: none)."""
+    if sub.version is not None:
+        return SubscriptionModel.version == sub.version
+    return SubscriptionModel.version.does_not_exist()
+
+
+def next_version(sub: SubscriptionModel) -> list[Any]:
+    """Raise the version (call once per transaction, after `unchanged`)."""
+    sub.version = (sub.version or 0) + 1
+    return [SubscriptionModel.version.set(sub.version)]
 
 
 def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceModel,

@@ -15,7 +15,7 @@ from chalicelib.billing.lifecycle import SYSTEM
 from chalicelib.core.clock import parse_stamp, stamp
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
+from chalicelib.storage.models.billing import SWEEP, InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
@@ -96,15 +96,15 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
 def _reschedule(sub: SubscriptionModel, at: str, when: str | None = None,
                 paused: bool = False) -> str | None:
     """Move the subscription's due time (to what its state says, or to `when`)."""
-    read = sub.sweep_at
+    read, condition = sub.sweep_at, lifecycle.unchanged(sub)
     actions = lifecycle.sweep_actions(sub)
     if when is not None:
-        sub.sweep, sub.sweep_at = store.spread("due", sub.subscription_id), when
+        sub.sweep, sub.sweep_at = store.spread(SWEEP, sub.subscription_id), when
         actions = [SubscriptionModel.sweep.set(sub.sweep), SubscriptionModel.sweep_at.set(when)]
     if sub.sweep_at == read:
         return None
     tx = Tx()
-    tx.update("subscription", sub, actions, condition=SubscriptionModel.sweep_at == read)
+    tx.update("subscription", sub, [*actions, *lifecycle.next_version(sub)], condition=condition)
     return ("paused" if paused else "rescheduled") if _commit(tx, sub.subscription_id) else None
 
 

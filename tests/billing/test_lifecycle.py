@@ -21,7 +21,7 @@ from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.platform import OutboxModel
 from ops import integrity
 from tests.conftest import BILLING_PK, Api
-from tests.helpers import account, ledger_of
+from tests.helpers import account, competing_commit, labels, ledger_of
 
 UTC = timezone.utc
 ANCHOR = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)  # a 31st: February clamps to the 28th
@@ -404,4 +404,44 @@ def test_expired_and_cancelled_accounts_subscribe_again(api: Api) -> None:
         assert missing.status == 422 and "billing" in missing.body["error"]["details"]["fields"]
         ok = api.post("/api/v1/billing/subscription", {**subscribe, "billing": BILLING_PK}, token=token)
     assert ok.status == 201 and ok.body["account"]["status"] == "pending_payment"
+    _consistent()
+
+
+def test_a_job_run_racing_the_approval_at_the_period_end_does_not_make_it_past_due(api: Api) -> None:
+    customer = Customer(api)
+    sub = _started(customer)
+    end = parse_stamp(sub.current_period_end)
+    _run(end - 7 * DAY + HOUR)
+    [renewal] = _renewals(customer.subscription_id)
+    payment = customer.pay(renewal.invoice_id, end - HOUR, approve=False)
+    # When the admin approves (just before the end: it only marks the period paid) between the
+    # job's read of the subscription at the end and its commit of "past due"
+    moment = end + HOUR
+    with clock.travel(moment), competing_commit(
+            lambda: customer.decide(payment, end - 60 * timedelta(seconds=1), approve=True),
+            when=lambda tx: "subscription" in labels(tx)) as race:
+        report = jobs.run(moment)
+    assert race.ran and "past_due" not in report.steps
+    # Then the job saw the subscription changed and skipped; the next run rolls the period
+    assert _sub(customer.subscription_id).status == "active"
+    _run(moment + HOUR)
+    sub = _sub(customer.subscription_id)
+    assert (sub.status, sub.period) == ("active", 1)
+    assert account(customer.account_id).status == "active" and _mail("subscription_past_due") == []
+    _consistent()
+
+
+def test_two_job_runs_at_once_issue_one_renewal_and_one_email(api: Api) -> None:
+    customers = [Customer(api, email=f"c{n}@khan.pk") for n in range(3)]
+    for customer in customers:
+        customer.pay(customer.first_invoice["id"], ANCHOR + HOUR)
+    moment = period(ANCHOR + HOUR, 1)[0] - 7 * DAY + HOUR
+    with clock.travel(moment), competing_commit(lambda: jobs.run(moment),
+                                                when=lambda tx: "renewal" in labels(tx)) as race:
+        slower = jobs.run(moment)
+    issued = race.result.steps.get("renewal_issued", []) + slower.steps.get("renewal_issued", [])
+    assert sorted(issued) == sorted(c.subscription_id for c in customers)
+    for customer in customers:
+        assert len(_renewals(customer.subscription_id)) == 1
+    assert len(_mail("renewal_invoice")) == 3
     _consistent()
