@@ -1,12 +1,13 @@
 // The banners of an account's state that are not about paying an invoice: a cancellation or a
 // downgrade waiting for the period end, a trial's end, and an ended trial or plan ("Choose a plan").
+// They are marked data-notice (data-banner is the invoice to pay).
 import { date, h } from "../dom.js";
 import { actionAlert, keepPlanButton, resumeButton } from "./plan-actions.js";
 
 const choosePlanLink = (text = "Choose a plan") => h("a", { class: "btn", href: "/billing/plans" }, text);
 
 function banner(tone, name, title, ...content) {
-  return h("section", { class: `banner banner-${tone}`, "aria-labelledby": `banner-${name}`, dataset: { banner: name } },
+  return h("section", { class: `banner banner-${tone}`, "aria-labelledby": `banner-${name}`, dataset: { notice: name } },
     h("h2", { id: `banner-${name}` }, title), content);
 }
 
