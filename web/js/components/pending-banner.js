@@ -151,6 +151,6 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
     h("h2", { id: "banner-title" }, due.title),
     due.lines,
     preferred ? h("div", { class: "pay-box" }, methodCard(preferred, { reference: invoice.payment_reference })) : null,
-    methods.length > 1 ? h("p", { class: "small muted" }, "Other ways to pay are listed on the invoice.") : null,
+    methods.length > 1 && showInvoiceLink ? h("p", { class: "small muted" }, "Other ways to pay are listed on the invoice.") : null,
     h("div", { class: "actions" }, confirmButton, invoiceLink));
 }

@@ -106,7 +106,8 @@ export async function invoiceView(ctx) {
       h("section", { class: "card" },
         h("h2", {}, "Summary"),
         h("dl", { class: "kv" },
-          h("dt", {}, "For"), h("dd", {}, invoiceLabel(invoice, plans)),
+          h("dt", {}, "For"), h("dd", {}, invoice.kind === "renewal"
+            ? `Renewal of the ${planLabel(invoice.plan, plans)} plan` : invoiceLabel(invoice, plans)),
           invoice.period_start ? [h("dt", {}, "Period"), h("dd", {}, period(invoice.period_start, invoice.period_end))] : null,
           h("dt", {}, "Amount"), h("dd", { "data-amount": invoice.amount }, `${money(invoice.amount, invoice.currency)} ${invoice.currency}`),
           pending && invoice.amount_due && invoice.amount_due !== invoice.amount

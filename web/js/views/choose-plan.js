@@ -63,6 +63,7 @@ export async function choosePlanView(ctx, me, plans) {
 
   form.elements.namedItem("billing.billing_name").value = account.name ?? "";
   form.elements.namedItem("billing.billing_email").value = me.user.email ?? "";
+  form.elements.namedItem("billing.country").value = account.billing_country ?? "";
   const country = () => (state.needsBilling ? form.elements.namedItem("billing.country").value : account.billing_country);
 
   function drawSummary() {
@@ -128,8 +129,8 @@ export async function choosePlanView(ctx, me, plans) {
         showBilling();
         await loadMethods();
         delete fields.billing;
-        return showErrors(form, { ...fields, "billing.billing_name": "Enter the billing details for your invoice" },
-          "We need your billing details for the invoice.");
+        return showErrors(form, { ...billingProblems(values(form)), ...fields },
+          "We need your billing details for the invoice: fill them in and subscribe again.");
       }
       if (typeof fields.billing === "string") {
         fields["billing.billing_name"] = fields.billing;
