@@ -18,19 +18,36 @@ SCHEMAS: dict[str, Any] = {
     },
     "Account": {
         "type": "object",
-        "required": ["id", "name", "status", "credits", "plan", "billing_country", "created_at"],
+        "required": ["id", "name", "status", "credits", "credit_buckets", "trial_ends_at", "balance",
+                     "balance_currency", "plan", "billing_country", "created_at"],
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string"},
             "status": {
                 "type": "string",
-                "enum": ["trial", "pending_payment", "active", "suspended"],
+                "enum": ["trial", "pending_payment", "active", "past_due", "suspended", "expired",
+                         "cancelled"],
             },
-            "credits": {"type": "integer"},
+            "credits": {"type": "integer", "minimum": 0,
+                        "description": "allowance + extra; the sum of the account's ledger."},
+            "credit_buckets": {"$ref": "#/components/schemas/CreditBuckets"},
+            "trial_ends_at": {"type": ["string", "null"], "format": "date-time",
+                              "description": "When a trial ends (null unless `trial`)."},
+            "balance": {"$ref": "#/components/schemas/Amount"},
+            "balance_currency": {"type": ["string", "null"]},
             "plan": {"type": "string"},
             "billing_country": {"type": ["string", "null"], "pattern": "^[A-Z]{2}$"},
             "created_at": {"type": "string", "format": "date-time"},
         },
+    },
+    "CreditBuckets": {
+        "type": "object",
+        "description": ("`allowance`: the plan's credits for the current period (a trial's credits "
+                        "during the trial), reset each period; `extra`: carried-over trial credits, "
+                        "top-ups and grants, never expiring. Use takes from `allowance` first."),
+        "required": ["allowance", "extra"],
+        "properties": {"allowance": {"type": "integer", "minimum": 0},
+                       "extra": {"type": "integer", "minimum": 0}},
     },
     "Token": {
         "type": "object",

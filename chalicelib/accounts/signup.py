@@ -2,28 +2,25 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from chalicelib.accounts.auth import hash_password
 from chalicelib.accounts.login import token_response
 from chalicelib.accounts.views import account_view
-from chalicelib.billing.references import new_reference
+from chalicelib.accounts import trials
+from chalicelib.billing.subscriptions import BILLING, open_subscription
 from chalicelib.billing.views import invoice_view, subscription_view
 from chalicelib.catalog.reference_data import GLOBAL
-from chalicelib.core.clock import new_id, now, stamp
-from chalicelib.core.config import get_settings
+from chalicelib.core.clock import new_id, stamp
 from chalicelib.core.errors import Conflict, Invalid
 from chalicelib.core.secrets import keyed_hash
-from chalicelib.core.validation import SLUG, Obj, Text, country_code, email, validate
+from chalicelib.core.validation import SLUG, Obj, Text, email, validate
 from chalicelib.credits.ledger import add_credit
 from chalicelib.notifications import messages
 from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
 from chalicelib.storage.models.accounts import AccountModel, UserModel
-from chalicelib.storage.models.billing import OPEN_INVOICE, InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
-from chalicelib.storage.models.records import CounterModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
 FREE_PLAN = "free"
@@ -32,17 +29,6 @@ FREE_PLAN = "free"
 ADMIN_PLAN = "internal"
 
 
-BILLING = {
-    "billing_name": Text(required=True, max_len=200),
-    "billing_email": email(required=True, doc="Lower-cased when stored."),
-    "address_line1": Text(required=True, max_len=200),
-    "address_line2": Text(max_len=200),
-    "city": Text(required=True, max_len=100),
-    "state": Text(max_len=100),
-    "postal_code": Text(max_len=20),
-    "country": country_code(required=True),
-    "tax_id": Text(max_len=50),
-}
 
 
 REGISTER = {
@@ -58,7 +44,7 @@ REGISTER = {
                  doc="A self-serve plan slug (see GET /api/v1/billing/plans); `free` when absent. "
                      "`internal` or an unknown slug is 422 plan_not_available."),
     "billing": Obj(BILLING, name="BillingDetails",
-                   doc="Billing details (signup.BILLING); required for a paid plan."),
+                   doc="Billing details; required for a paid plan."),
     "payment_method": Text(max_len=40, pattern=SLUG, pattern_message="must be a method slug",
                            doc="Preferred method for a paid plan; must be offered in the billing "
                                "country (else 422 method_not_offered). Ignored for free."),
@@ -112,22 +98,25 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
                      role="user", created_at=at)
     account = AccountModel(user.account_id, name=data["account_name"] or data["name"],
                            credits=0, plan=plan_slug, owner_user_id=user.user_id,
-                           billing_country=country, created_at=at, updated_at=at, status="trial")
+                           billing_country=country, created_at=at, updated_at=at, status="trial",
+                           allowance=0, extra=0, owner_email=user.email)
     tx = Tx()
     tx.put("user", user, UserModel.email.does_not_exist())
     subscription = invoice = None
     if paid:
-        subscription, invoice = _paid_signup(tx, account, plan, billing, wanted_method, at)
+        account.status = "pending_payment"
+        subscription, invoice = open_subscription(tx, account, plan, billing, wanted_method, at,
+                                                  actor=user.user_id)
     else:
-        account.credits = plan.credits
+        account.credits, account.allowance = plan.credits, plan.credits
+        trials.start(account, at)
         add_credit(tx, account_id=account.account_id, entry_id="trial", amount=plan.credits,
                    reason="trial_grant", reference=None, actor=user.user_id, at=at)
     tx.put("account", account, AccountModel.account_id.does_not_exist())
     add_audit(tx, entity_type="account", entity_id=account.account_id, action="created",
               from_status=None, to_status=account.status, actor=user.user_id, at=at)
     messages.queue_signup(tx, user=user, account=account, plan=plan, invoice=invoice, at=at)
-    counter = _status_counter(account.status)
-    tx.update("counter", CounterModel(store.shard_key()), [counter.add(1)])
+    tx.count(f"accounts_{account.status}", 1)
     response = {**token_response(user), "account": account_view(account),
                 "subscription": subscription_view(subscription), "invoice": invoice_view(invoice)}
     try:
@@ -137,37 +126,6 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
             raise Conflict("An account with this email already exists.", code="email_taken") from exc
         raise
     return response
-
-
-def _paid_signup(tx: Tx, account: AccountModel, plan: PlanModel, billing: dict[str, Any],
-                 method: str | None, at: str) -> tuple[SubscriptionModel, InvoiceModel]:
-    account.status = "pending_payment"
-    subscription = SubscriptionModel(new_id("sub"), account_id=account.account_id, plan=plan.slug,
-                                     status="pending_payment", created_at=at, updated_at=at)
-    year = at[:4]
-    number = store.next_sequence(f"invoice_number#{year}")
-    invoice = InvoiceModel(
-        new_id("inv"), invoice_number=f"INV-{year}-{number:06d}", account_id=account.account_id,
-        subscription_id=subscription.subscription_id, status="pending",
-        amount_minor=plan.price_minor, currency=plan.currency, plan=plan.slug,
-        plan_credits=plan.credits, billing_country=billing["country"],
-        billing_snapshot={k: v for k, v in billing.items() if v is not None},
-        preferred_payment_method=method,
-        due_date=(now() + timedelta(days=get_settings().invoice_due_days)).date().isoformat(),
-        created_at=at, payment_reference=new_reference(), open=OPEN_INVOICE)
-    account.subscription_id = subscription.subscription_id
-    account.pending_invoice_id = invoice.invoice_id
-    tx.put("subscription", subscription, SubscriptionModel.subscription_id.does_not_exist())
-    tx.put("invoice", invoice, InvoiceModel.invoice_id.does_not_exist())
-    for entity_type, entity_id, status in (("subscription", subscription.subscription_id, "pending_payment"),
-                                           ("invoice", invoice.invoice_id, "pending")):
-        add_audit(tx, entity_type=entity_type, entity_id=entity_id, action="created",
-                  from_status=None, to_status=status, actor=account.owner_user_id, at=at)
-    return subscription, invoice
-
-
-def _status_counter(status: str) -> Any:
-    return getattr(CounterModel, f"accounts_{status}")
 
 
 def _method_not_offered(method: str, country: str | None) -> Invalid:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.clock import public_time
+from chalicelib.credits.ledger import buckets
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 
 
@@ -14,8 +15,11 @@ def user_view(user: UserModel) -> dict[str, Any]:
 
 
 def account_view(account: AccountModel) -> dict[str, Any]:
-    """An account with its status and credit balance."""
+    """An account with its status, credits (in their buckets) and money balance."""
+    allowance, extra = buckets(account)
     return {"id": account.account_id, "name": account.name, "status": account.status,
-            "credits": account.credits, "plan": account.plan,
+            "credits": account.credits, "credit_buckets": {"allowance": allowance, "extra": extra},
+            "trial_ends_at": public_time(account.trial_ends_at) if account.status == "trial" else None,
+            "balance": "0.00", "balance_currency": None, "plan": account.plan,
             "billing_country": account.billing_country,
             "created_at": public_time(account.created_at)}

@@ -12,10 +12,9 @@ from chalicelib.billing.views import event_view, invoice_view, payment_view
 from chalicelib.core.errors import BadRequest, Invalid, NotFound
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
+from chalicelib.core.clock import public_time
+from chalicelib.storage.models.billing import OPEN_INVOICE, InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.records import AuditEventModel
-
-_QUEUE_KEY = ("payment_id", "queue", "created_at")
 
 
 def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -23,10 +22,8 @@ def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[s
     if status not in (None, "", PENDING):
         raise BadRequest("status must be pending_approval (the approval queue).",
                          code="invalid_query", details={"fields": {"status": "unsupported value"}})
-    start = store.decode_cursor(cursor, {"queue": PENDING}, _QUEUE_KEY) if cursor else None
-    query = PaymentModel.approval_queue.query(PENDING, scan_index_forward=True, limit=limit + 1,
-                                              last_evaluated_key=start)
-    payments, next_cursor = store.page(query, limit, _QUEUE_KEY)
+    payments, next_cursor = store.merged_page(PaymentModel.approval_queue, PENDING, "created_at",
+                                              "payment_id", limit, cursor)
     account_ids = sorted({p.account_id for p in payments})
     with store.guard():
         accounts = {a.account_id: a for a in AccountModel.batch_get(account_ids)} if account_ids else {}
@@ -36,6 +33,29 @@ def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[s
         items.append({**payment_view(payment),
                       "account": {"id": payment.account_id, "name": account.name if account else None},
                       **review_hints(payment)})
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def renewals(limit: int, cursor: str | None) -> dict[str, Any]:
+    """Unpaid renewal invoices, soonest due first, each with its subscription and account state."""
+    invoices, next_cursor = store.merged_page(
+        InvoiceModel.open_by_due_date, OPEN_INVOICE, "due_date", "invoice_id", limit, cursor,
+        range_condition=InvoiceModel.due_date >= "0", filter_condition=InvoiceModel.kind == "renewal")
+    keys = sorted({i.subscription_id for i in invoices})
+    account_ids = sorted({i.account_id for i in invoices})
+    with store.guard():
+        subs = {s.subscription_id: s for s in SubscriptionModel.batch_get(keys)} if keys else {}
+        accounts = {a.account_id: a for a in AccountModel.batch_get(account_ids)} if account_ids else {}
+    items = []
+    for invoice in invoices:
+        sub, account = subs.get(invoice.subscription_id), accounts.get(invoice.account_id)
+        items.append({**invoice_view(invoice),
+                      "payment_pending": bool(invoice.pending_payment_id),
+                      "subscription": sub and {"id": sub.subscription_id, "status": sub.status,
+                                               "plan": sub.plan,
+                                               "current_period_end": public_time(sub.current_period_end)},
+                      "account": account and {"id": account.account_id, "name": account.name,
+                                              "status": account.status}})
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -25,6 +25,18 @@ def list_approval_queue(caller: Principal) -> dict[str, Any]:
     return review.approval_queue(query("status"), query_limit(query("limit")), query("cursor"))
 
 
+@routes.get("/api/v1/billing/admin/renewals", auth=ADMIN, query=("Limit", "Cursor"),
+            response=("RenewalPage", "A page of unpaid renewal invoices."),
+            errors={400: "`invalid_query` (limit) or `invalid_cursor`."})
+def list_renewals(caller: Principal) -> dict[str, Any]:
+    """Unpaid renewal invoices, soonest due first
+
+    Each with its subscription's state (active, past_due, suspended) and account, and whether a
+    payment awaits approval.
+    """
+    return review.renewals(query_limit(query("limit")), query("cursor"))
+
+
 @routes.get("/api/v1/billing/admin/payments/{payment_id}", auth=ADMIN,
             response=("PaymentDetail", "The payment."),
             errors={404: "`payment_not_found`.",

@@ -110,12 +110,16 @@ SCHEMAS: dict[str, Any] = {
             "payment_methods_enabled": {"type": "integer", "minimum": 0},
             "accounts": {
                 "type": "object",
-                "required": ["trial", "pending_payment", "active", "suspended", "total"],
+                "required": ["trial", "pending_payment", "active", "past_due", "suspended", "expired",
+                             "cancelled", "total"],
                 "properties": {
                     "trial": {"type": "integer"},
                     "pending_payment": {"type": "integer"},
                     "active": {"type": "integer"},
+                    "past_due": {"type": "integer"},
                     "suspended": {"type": "integer"},
+                    "expired": {"type": "integer"},
+                    "cancelled": {"type": "integer"},
                     "total": {"type": "integer"},
                 },
             },
@@ -145,3 +149,22 @@ SCHEMAS["QueuedPayment"] = extended(
     payment_reference={"$ref": "#/components/schemas/ReviewHints/properties/payment_reference"},
     flags={"$ref": "#/components/schemas/ReviewHints/properties/flags"},
 )
+SCHEMAS["QueuedRenewal"] = extended(
+    BILLING["Invoice"], "An unpaid renewal invoice with its subscription's and account's state.",
+    payment_pending={"type": "boolean", "description": "A payment on it awaits approval."},
+    subscription={"anyOf": [{"type": "null"}, {
+        "type": "object", "required": ["id", "status", "plan", "current_period_end"],
+        "properties": {"id": {"type": "string"}, "status": {"type": "string"},
+                       "plan": {"type": "string"},
+                       "current_period_end": {"type": ["string", "null"], "format": "date-time"}}}]},
+    account={"anyOf": [{"type": "null"}, {
+        "type": "object", "required": ["id", "name", "status"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                       "status": {"type": "string"}}}]},
+)
+SCHEMAS["RenewalPage"] = {
+    "type": "object",
+    "required": ["items", "next_cursor"],
+    "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/QueuedRenewal"}},
+                   "next_cursor": {"type": ["string", "null"]}},
+}

@@ -9,7 +9,8 @@ from chalicelib.storage import outbox, store
 from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.models.records import CounterModel
 
-ACCOUNT_STATUSES = ("trial", "pending_payment", "active", "suspended")
+ACCOUNT_STATUSES = ("trial", "pending_payment", "active", "past_due", "suspended", "expired",
+                    "cancelled")
 
 
 _PARKED_KEY = ("message_id", "parked", "parked_at")

@@ -1,11 +1,16 @@
-"""The billing clock: reminders before the due date, voiding after a grace period, overdue reviews.
+"""The billing clock: subscriptions' renewals and dunning, trials' ends, reminders before the due
+date, voiding unpaid first invoices, overdue reviews.
 
-`run(moment)` runs the three jobs; AWS runs it on a schedule (`app.py`), `make jobs` by hand. Each
+`run(moment)` runs the jobs; AWS runs it on a schedule (`app.py`), `make jobs` by hand. Each
 change is a conditional transaction that also queues its email, and the condition is what makes
 it happen once: running the jobs twice (or two at once) sends nothing twice.
 
+- A subscription or trial whose `sweep_at` is due takes its steps (`sweep`, `accounts.trials`).
+  They are found through a sparse index sharded over INDEX_SHARDS keys, never a Scan, so a run
+  costs what is due; a run that reaches its time limit stops between items, and the next run
+  takes what is still due (each step's condition keeps it from happening twice).
 - An unpaid invoice due within REMINDER_DAYS_BEFORE days gets one reminder (`reminded_at`).
-- An invoice still unpaid INVOICE_GRACE_DAYS after its due date, with no payment awaiting
+- A first (signup) invoice still unpaid INVOICE_GRACE_DAYS after its due date, with no payment awaiting
   approval, is voided: invoice `void`, subscription `cancelled`, account `suspended` (it never
   had paid credits; an admin or a new signup brings it back). A payment under review holds
   the invoice open: the admins decide it first.
@@ -15,10 +20,14 @@ it happen once: running the jobs twice (or two at once) sends nothing twice.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.accounts import trials
+from chalicelib.billing import sweep
 from chalicelib.billing.payments import PENDING
 from chalicelib.core.clock import now as clock_now
 from chalicelib.core.clock import stamp
@@ -29,38 +38,90 @@ from chalicelib.storage.audit import add_audit
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import (
     OPEN_INVOICE,
+    SWEEP,
     InvoiceModel,
     PaymentModel,
     SubscriptionModel,
 )
-from chalicelib.storage.models.records import CounterModel
+from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
 log = logging.getLogger(__name__)
 SYSTEM = "system:billing-jobs"
+PAGE_SIZE = 100  # due items read per Query page
 
 
 @dataclass
 class Report:
-    """What one run did, by job: the ids changed."""
+    """What one run did, by job: the ids changed (a subscription's or trial's steps by name)."""
 
+    steps: dict[str, list[str]] = field(default_factory=dict)
     reminded: list[str] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
     overdue_alerts: list[str] = field(default_factory=list)
+    finished: bool = True  # False: the time limit came first; the next run continues
+
+    def took(self, entity_id: str, steps: list[str]) -> None:
+        for step in steps:
+            self.steps.setdefault(step, []).append(entity_id)
 
     def counts(self) -> dict[str, int]:
-        return {"reminded": len(self.reminded), "voided": len(self.voided),
+        steps = {name: len(ids) for name, ids in sorted(self.steps.items())
+                 if name not in ("rescheduled", "paused", "untracked")}
+        return {**steps, "reminded": len(self.reminded), "voided": len(self.voided),
                 "overdue_alerts": len(self.overdue_alerts)}
 
 
-def run(moment: datetime | None = None) -> Report:
-    """Run every job as of `moment` (now by default)."""
+def run(moment: datetime | None = None, time_limit: float | None = None) -> Report:
+    """Run every job as of `moment` (now by default), stopping between items after `time_limit`
+    seconds (JOB_TIME_LIMIT_SECONDS)."""
     moment = moment or clock_now()
+    limit = get_settings().job_time_limit_seconds if time_limit is None else time_limit
+    deadline = time.monotonic() + limit
     report = Report()
+    sweep_subscriptions(moment, report, deadline)
+    sweep_trials(moment, report, deadline)
     report.reminded = send_reminders(moment)
     report.voided = void_unpaid(moment)
     report.overdue_alerts = alert_overdue_reviews(moment)
     return report
+
+
+def _due(model: Any, moment: datetime) -> Iterator[Any]:
+    """The items of `model`'s sharded due index whose time has come, shard after shard, lazily
+    (a page at a time)."""
+    for shard in store.spreads(SWEEP):
+        with store.guard():
+            yield from model.due_by_time.query(shard, model.sweep_at <= stamp(moment),
+                                               page_size=PAGE_SIZE)
+
+
+def sweep_subscriptions(moment: datetime, report: Report, deadline: float) -> None:
+    """Every subscription step due by `moment` (renewal invoices, period ends, dunning)."""
+    with store.guard():
+        plans = _plans()
+    mail_at = _mail_time(moment)
+    for sub in _due(SubscriptionModel, moment):
+        if time.monotonic() > deadline:
+            report.finished = False
+            return
+        report.took(sub.subscription_id, sweep.advance(sub, moment, plans, mail_at))
+
+
+def sweep_trials(moment: datetime, report: Report, deadline: float) -> None:
+    """Every trial step due by `moment` (the ending email, the end)."""
+    mail_at = _mail_time(moment)
+    for account in _due(AccountModel, moment):
+        if time.monotonic() > deadline:
+            report.finished = False
+            return
+        report.took(account.account_id, trials.advance(account, moment, mail_at))
+
+
+def _plans() -> dict[str, PlanModel]:
+    """The self-serve plans (the only ones a subscription can have), one query per run."""
+    with store.guard():
+        return {plan.slug: plan for plan in PlanModel.catalog.query("self_serve")}
 
 
 def send_reminders(moment: datetime) -> list[str]:
@@ -82,11 +143,14 @@ def send_reminders(moment: datetime) -> list[str]:
 
 
 def void_unpaid(moment: datetime) -> list[str]:
-    """Void the invoices still unpaid a grace period after their due date."""
+    """Void the first invoices still unpaid a grace period after their due date (renewal and
+    upgrade invoices follow their subscription's period instead: `sweep`)."""
     cutoff = (moment.date() - timedelta(days=get_settings().invoice_grace_days)).isoformat()
     done = []
     for invoice in _open_invoices(InvoiceModel.due_date < cutoff,
-                                  InvoiceModel.pending_payment_id.does_not_exist()):
+                                  InvoiceModel.pending_payment_id.does_not_exist()
+                                  & (InvoiceModel.kind.does_not_exist()
+                                     | InvoiceModel.kind.is_in("signup", "topup"))):
         subscription, account = store.transact_get((SubscriptionModel, invoice.subscription_id),
                                                    (AccountModel, invoice.account_id))
         if subscription is None or account is None:
@@ -113,6 +177,10 @@ def _void(invoice: InvoiceModel, subscription: SubscriptionModel, account: Accou
         add_audit(tx, entity_type="subscription", entity_id=subscription.subscription_id,
                   action="cancelled_unpaid", from_status="pending_payment", to_status="cancelled",
                   actor=SYSTEM, at=at)
+    if account.status != "pending_payment" and account.pending_invoice_id == invoice.invoice_id:
+        # A trial that subscribed stays a trial; only the pointer to the voided invoice goes.
+        tx.update("account", account, [AccountModel.pending_invoice_id.remove()],
+                  condition=AccountModel.pending_invoice_id == invoice.invoice_id)
     if account.status == "pending_payment" and account.pending_invoice_id == invoice.invoice_id:
         tx.update("account", account,
                   [AccountModel.status.set("suspended"), AccountModel.pending_invoice_id.remove(),
@@ -121,8 +189,8 @@ def _void(invoice: InvoiceModel, subscription: SubscriptionModel, account: Accou
                   & (AccountModel.pending_invoice_id == invoice.invoice_id))
         add_audit(tx, entity_type="account", entity_id=account.account_id, action="suspended_unpaid",
                   from_status="pending_payment", to_status="suspended", actor=SYSTEM, at=at)
-        tx.update("counter", CounterModel(store.shard_key()),
-                  [CounterModel.accounts_pending_payment.add(-1), CounterModel.accounts_suspended.add(1)])
+        tx.count("accounts_pending_payment", -1)
+        tx.count("accounts_suspended", 1)
     messages.queue_invoice_voided(tx, invoice=invoice, at=mail_at or at)
     return _commit(tx, invoice.invoice_id)
 
@@ -130,10 +198,12 @@ def _void(invoice: InvoiceModel, subscription: SubscriptionModel, account: Accou
 def alert_overdue_reviews(moment: datetime) -> list[str]:
     """Alert the admins, once per payment, about payments awaiting approval for too long."""
     cutoff = stamp(moment - timedelta(hours=get_settings().approval_sla_hours))
-    with store.guard():
-        overdue = list(PaymentModel.approval_queue.query(
-            PENDING, PaymentModel.created_at < cutoff,
-            filter_condition=PaymentModel.sla_alerted_at.does_not_exist()))
+    overdue = []
+    for shard in store.spreads(PENDING):
+        with store.guard():
+            overdue += PaymentModel.approval_queue.query(
+                shard, PaymentModel.created_at < cutoff,
+                filter_condition=PaymentModel.sla_alerted_at.does_not_exist())
     done = []
     for payment in overdue:
         at = stamp(moment)
@@ -156,9 +226,12 @@ def _mail_time(moment: datetime) -> str:
 
 
 def _open_invoices(range_condition: Any, filter_condition: Any) -> list[InvoiceModel]:
-    with store.guard():
-        return list(InvoiceModel.open_by_due_date.query(OPEN_INVOICE, range_condition,
-                                                        filter_condition=filter_condition))
+    found: list[InvoiceModel] = []
+    for shard in store.spreads(OPEN_INVOICE):
+        with store.guard():
+            found += InvoiceModel.open_by_due_date.query(shard, range_condition,
+                                                         filter_condition=filter_condition)
+    return found
 
 
 def _commit(tx: Tx, entity_id: str) -> bool:

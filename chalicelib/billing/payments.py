@@ -11,16 +11,14 @@ from typing import Any
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
-from chalicelib.billing import references
+from chalicelib.billing import approval, references
 from chalicelib.billing.invoices import own_invoice
-from chalicelib.billing.periods import period
 from chalicelib.billing.views import invoice_view, payment_view, subscription_view
 from chalicelib.catalog.plans import offered_method
 from chalicelib.core.clock import new_id, now, stamp
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.money import AMOUNT, parse_amount
 from chalicelib.core.validation import SLUG, Text, validate
-from chalicelib.credits.ledger import add_credit
 from chalicelib.notifications import messages
 from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
@@ -31,7 +29,6 @@ from chalicelib.storage.models.billing import (
     PaymentModel,
     SubscriptionModel,
 )
-from chalicelib.storage.models.records import CounterModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
 PENDING = "pending_approval"
@@ -90,12 +87,13 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                       details={"fields": {"payment_method": "not offered for your country"}})
     at = stamp()
     near = _near_duplicates(invoice.account_id, data["payment_method"], amount)
+    payment_id = new_id("pay")
     payment = PaymentModel(
-        new_id("pay"), invoice_id=invoice.invoice_id, account_id=invoice.account_id,
+        payment_id, invoice_id=invoice.invoice_id, account_id=invoice.account_id,
         subscription_id=invoice.subscription_id, status=PENDING,
         payment_method=data["payment_method"], amount_minor=amount, currency=invoice.currency,
         manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
-        created_at=at, queue=PENDING, payer_email=principal.email, method_name=method.display_name,
+        created_at=at, queue=store.spread(PENDING, payment_id), payer_email=principal.email, method_name=method.display_name,
         invoice_reference=invoice.payment_reference, near_duplicate_of=near or None)
     tx = Tx()
     tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
@@ -112,8 +110,7 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
               from_status=None, to_status=PENDING, actor=principal.user_id, at=at,
               notes=data["manual_notes"])
     messages.queue_payment_submitted(tx, payment=payment, invoice=invoice, at=at)
-    tx.update("counter", CounterModel(store.shard_key()),
-              [CounterModel.payments_pending_approval.add(1)])
+    tx.count("payments_pending_approval", 1)
     response = payment_view(payment)
     try:
         tx.commit(response=response)
@@ -193,7 +190,7 @@ def _commit_decision(tx: Tx, response: dict[str, Any]) -> dict[str, Any]:
 
 
 def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Payment succeeded, invoice paid, subscription and account active, plan credits granted once."""
+    """Payment succeeded and invoice paid, with what its kind brings (approval.py), once."""
     notes = validate(body, APPROVE)["admin_notes"]
     payment = _pending_payment(payment_id)
     invoice, subscription, account = store.transact_get(
@@ -204,8 +201,6 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
                        code="state_conflict")
     moment = now()
     at = stamp(moment)
-    _, end = period(moment, 0)  # the first approval anchors the subscription's periods
-    period_end = stamp(end)
     tx = Tx()
     _decide_payment(tx, payment, "succeeded", admin, notes, at)
     tx.update("invoice", invoice,
@@ -213,38 +208,14 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
                InvoiceModel.pending_payment_id.remove(), InvoiceModel.open.remove()],
               condition=(InvoiceModel.status == "pending")
               & (InvoiceModel.pending_payment_id == payment.payment_id))
-    tx.update("subscription", subscription,
-              [SubscriptionModel.status.set("active"), SubscriptionModel.current_period_start.set(at),
-               SubscriptionModel.current_period_end.set(period_end), SubscriptionModel.updated_at.set(at)],
-              condition=SubscriptionModel.status == subscription.status)
-    account_actions = [AccountModel.status.set("active"), AccountModel.credits.add(invoice.plan_credits),
-                       AccountModel.plan.set(invoice.plan), AccountModel.updated_at.set(at)]
-    if account.pending_invoice_id == invoice.invoice_id:
-        account_actions.append(AccountModel.pending_invoice_id.remove())
-    tx.update("account", account, account_actions, condition=AccountModel.status == account.status)
-    add_credit(tx, account_id=account.account_id, entry_id=f"payment#{payment.payment_id}",
-               amount=invoice.plan_credits, reason="plan_purchase", reference=payment.payment_id,
-               actor=admin.email, at=at)
-    for entity_type, entity_id, before, after in (
-            ("invoice", invoice.invoice_id, "pending", "paid"),
-            ("subscription", subscription.subscription_id, subscription.status, "active"),
-            ("account", account.account_id, account.status, "active")):
-        if before != after:
-            add_audit(tx, entity_type=entity_type, entity_id=entity_id, action="payment_approved",
-                      from_status=before, to_status=after, actor=admin.email, at=at, notes=notes)
-    counter_actions = [CounterModel.payments_pending_approval.add(-1)]
-    if account.status != "active":
-        counter_actions += [getattr(CounterModel, f"accounts_{account.status}").add(-1),
-                            CounterModel.accounts_active.add(1)]
-    tx.update("counter", CounterModel(store.shard_key()), counter_actions)
-    messages.queue_payment_approved(tx, payment=payment, invoice=invoice,
-                                         period_end=period_end, at=at)
-    # The transaction's items are already serialized: the objects can now show the outcome.
+    add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id, action="payment_approved",
+              from_status="pending", to_status="paid", actor=admin.email, at=at, notes=notes)
+    tx.count("payments_pending_approval", -1)
     invoice.status, invoice.paid_at, invoice.pending_payment_id = "paid", at, None
-    subscription.status, subscription.current_period_start = "active", at
-    subscription.current_period_end = period_end
-    account.status, account.plan = "active", invoice.plan
-    account.credits += invoice.plan_credits
+    period_end = approval.apply(tx, payment, invoice, subscription, account, admin.email, moment,
+                                notes)
+    messages.queue_payment_approved(tx, payment=payment, invoice=invoice,
+                                    period_end=period_end, at=at)
     return _commit_decision(tx, {
         "payment": payment_view(payment), "invoice": invoice_view(invoice),
         "subscription": subscription_view(subscription), "account": account_view(account)})
@@ -270,8 +241,7 @@ def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str,
                                PaymentClaimModel.created_at.set(at)],
               condition=PaymentClaimModel.claim_id.does_not_exist()
               | (PaymentClaimModel.payment_id == payment.payment_id))
-    tx.update("counter", CounterModel(store.shard_key()),
-              [CounterModel.payments_pending_approval.add(-1)])
+    tx.count("payments_pending_approval", -1)
     messages.queue_payment_rejected(tx, payment=payment, invoice=invoice, at=at)
     invoice.pending_payment_id = None
     return _commit_decision(tx, {"payment": payment_view(payment), "invoice": invoice_view(invoice)})

@@ -1,11 +1,11 @@
-"""Routes of billing for the customer: invoices, payments, confirmations and proofs."""
+"""Routes of billing for the customer: the subscription, invoices, payments, confirmations, proofs."""
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.api.routing import BY_CALLER, USER, Body, Routes, query
-from chalicelib.billing import invoices, payments, proofs
+from chalicelib.billing import changes, invoices, payments, proofs, subscriptions
 from chalicelib.core.validation import query_limit
 
 routes = Routes(__name__, "Billing", "The caller's invoices and payments.")
@@ -108,3 +108,82 @@ def complete_proof_upload(caller: Principal, payment_id: str, body: dict[str, An
     what it claims, or over 5 MB, is deleted and refused. No body (or `{}`).
     """
     return proofs.complete_upload(caller, payment_id, body)
+
+
+_NO_SUBSCRIPTION = "`subscription_not_found`: the account has no subscription."
+_EMPTY = Body("EmptyRequest", {}, "Nothing, or an empty object.", required=False, empty_ok=True)
+_CHANGE_409 = ("`subscription_not_active` (`details.status`), `cancel_scheduled` (resume first), "
+               "`change_pending` (one change at a time; `details`), `renewal_already_paid` (the next "
+               "period is paid for the current plan), `renewal_payment_pending` (a payment on the "
+               "issued renewal awaits approval)")
+
+
+@routes.post(
+    "/api/v1/billing/subscription", status=201, auth=USER, idempotent=BY_CALLER,
+    body=Body("SubscribeRequest", subscriptions.subscribe_fields(), "The plan and how to pay."),
+    response=("SubscriptionWithInvoice", "The subscription awaiting its first payment, and its invoice."),
+    errors={409: "`subscription_exists`: the account has a subscription that is not cancelled.",
+            422: "`validation_failed` (e.g. `billing` when none is on file), `plan_not_available` "
+                 "(free, internal or unknown), `method_not_offered`."})
+def subscribe(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Subscribe to a paid plan
+
+    For a `trial`, `expired` or `cancelled` account. A trial stays `trial` (its credits usable)
+    until the invoice is approved; its remaining trial credits then move to `extra`.
+    """
+    return subscriptions.subscribe(caller, body)
+
+
+@routes.get("/api/v1/billing/subscription/change-preview", auth=USER, query=("Plan",),
+            response=("PlanChangePreview", "What the change would do, priced now."),
+            errors={404: _NO_SUBSCRIPTION, 409: _CHANGE_409,
+                    422: "`validation_failed` (no plan), `plan_not_available`."})
+def preview_plan_change(caller: Principal) -> dict[str, Any]:
+    """Preview a plan change
+
+    The prorated amount and credits of an upgrade, or when a downgrade takes effect; changes
+    nothing.
+    """
+    return changes.preview(caller, query("plan"))
+
+
+@routes.post(
+    "/api/v1/billing/subscription/change", auth=USER, idempotent=BY_CALLER,
+    body=Body("PlanChangeRequest", changes.CHANGE, "The plan to change to."),
+    response=("SubscriptionWithInvoice", "The subscription, and an upgrade's invoice (or null)."),
+    errors={404: _NO_SUBSCRIPTION, 409: _CHANGE_409,
+            422: "`validation_failed`, `plan_not_available` (free, internal or unknown)."})
+def change_plan(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Upgrade, downgrade, or keep the current plan
+
+    A higher price: an `upgrade` invoice for the price difference times the unused part of the
+    period (half-up to the cent); the plan switches when it is approved. A lower price:
+    `scheduled_plan`, from the period end. The current plan cancels a waiting change.
+    """
+    return changes.change_plan(caller, body)
+
+
+@routes.post(
+    "/api/v1/billing/subscription/cancel", auth=USER, idempotent=BY_CALLER, body=_EMPTY,
+    response=("SubscriptionResult", "The subscription, ending at its period end."),
+    errors={404: _NO_SUBSCRIPTION,
+            409: "`subscription_not_active`, `renewal_already_paid`, `renewal_payment_pending`."})
+def cancel_subscription(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Cancel at the period end
+
+    The service and credits last until `current_period_end`; an unpaid renewal invoice is
+    voided and no new one is issued. Cancelling twice changes nothing.
+    """
+    return subscriptions.cancel(caller, body)
+
+
+@routes.post(
+    "/api/v1/billing/subscription/resume", auth=USER, idempotent=BY_CALLER, body=_EMPTY,
+    response=("SubscriptionResult", "The subscription, renewing again."),
+    errors={404: _NO_SUBSCRIPTION, 409: "`subscription_not_active`, `not_cancelling`."})
+def resume_subscription(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Undo a cancellation before the period ends
+
+    The renewal invoice is issued again by the next job run if its time has come.
+    """
+    return subscriptions.resume(caller, body)

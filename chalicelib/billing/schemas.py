@@ -16,15 +16,36 @@ SCHEMAS: dict[str, Any] = {
             "current_period_start",
             "current_period_end",
             "created_at",
+            "cancel_at_period_end",
+            "scheduled_plan",
+            "next_invoice_at",
+            "renewal_invoice_id",
+            "upgrade_invoice_id",
+            "suspends_at",
+            "cancels_at",
         ],
         "properties": {
             "id": {"type": "string"},
             "account_id": {"type": "string"},
             "plan": {"type": "string"},
-            "status": {"type": "string", "enum": ["pending_payment", "active", "cancelled"]},
+            "status": {"type": "string",
+                       "enum": ["pending_payment", "active", "past_due", "suspended", "cancelled"]},
             "current_period_start": {"type": ["string", "null"], "format": "date-time"},
             "current_period_end": {"type": ["string", "null"], "format": "date-time"},
             "created_at": {"type": "string", "format": "date-time"},
+            "cancel_at_period_end": {"type": "boolean"},
+            "scheduled_plan": {"type": ["string", "null"],
+                               "description": "A downgrade waiting for the period end."},
+            "next_invoice_at": {"type": ["string", "null"], "format": "date-time",
+                                "description": "When the next renewal invoice is (or was to be) "
+                                               "issued; null if none will be."},
+            "renewal_invoice_id": {"type": ["string", "null"]},
+            "upgrade_invoice_id": {"type": ["string", "null"]},
+            "suspends_at": {"type": ["string", "null"], "format": "date-time",
+                            "description": "While past_due: when it is suspended if still unpaid."},
+            "cancels_at": {"type": ["string", "null"], "format": "date-time",
+                           "description": "While past_due or suspended: when it is cancelled if "
+                                          "still unpaid."},
         },
     },
     "BillingSnapshot": {
@@ -61,6 +82,11 @@ SCHEMAS: dict[str, Any] = {
             "created_at",
             "paid_at",
             "payment_reference",
+            "kind",
+            "period_start",
+            "period_end",
+            "amount_due",
+            "amount_paid",
         ],
         "properties": {
             "id": {"type": "string"},
@@ -91,6 +117,11 @@ SCHEMAS: dict[str, Any] = {
                                 "Null only on invoices made before references existed."),
                 "examples": ["PR-7K4Q-X9MP"],
             },
+            "kind": {"type": "string", "enum": ["signup", "renewal", "upgrade", "topup"]},
+            "period_start": {"type": ["string", "null"], "format": "date-time"},
+            "period_end": {"type": ["string", "null"], "format": "date-time"},
+            "amount_due": {"$ref": "#/components/schemas/Amount"},
+            "amount_paid": {"$ref": "#/components/schemas/Amount"},
         },
     },
     "Payment": {
@@ -210,6 +241,34 @@ SCHEMAS: dict[str, Any] = {
             "max_bytes": {"type": "integer", "const": 5242880},
             "expires_in": {"type": "integer", "description": "Seconds the form stays valid."},
         },
+    },
+}
+SCHEMAS["SubscriptionWithInvoice"] = {
+    "type": "object",
+    "required": ["subscription", "invoice"],
+    "properties": {
+        "subscription": {"$ref": "#/components/schemas/Subscription"},
+        "invoice": {"anyOf": [{"$ref": "#/components/schemas/Invoice"}, {"type": "null"}],
+                    "description": "The invoice to pay (null when nothing is to be paid)."},
+        "account": {"$ref": "#/components/schemas/Account"},
+    },
+}
+SCHEMAS["SubscriptionResult"] = {
+    "type": "object",
+    "required": ["subscription"],
+    "properties": {"subscription": {"$ref": "#/components/schemas/Subscription"}},
+}
+SCHEMAS["PlanChangePreview"] = {
+    "type": "object",
+    "required": ["plan", "change", "amount", "currency", "credits", "effective_at"],
+    "properties": {
+        "plan": {"type": "string"},
+        "change": {"type": "string", "enum": ["upgrade", "downgrade", "cancel_downgrade", "none"]},
+        "amount": {"$ref": "#/components/schemas/Amount"},
+        "currency": {"$ref": "#/components/schemas/Currency"},
+        "credits": {"type": "integer", "minimum": 0,
+                    "description": "Credits an upgrade adds once its invoice is approved."},
+        "effective_at": {"type": ["string", "null"], "format": "date-time"},
     },
 }
 SCHEMAS["PendingInvoice"] = extended(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.clock import public_time
+from chalicelib.core.clock import public_time, stamp
 from chalicelib.core.money import format_minor
 from chalicelib.storage.models.base import plain
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
@@ -16,10 +16,22 @@ def subscription_view(sub: SubscriptionModel | None) -> dict[str, Any] | None:
     """A subscription, or None."""
     if sub is None:
         return None
+    from chalicelib.billing import lifecycle
+
+    def moment(value: Any) -> str | None:
+        return public_time(stamp(value)) if value else None
+
     return {"id": sub.subscription_id, "account_id": sub.account_id, "plan": sub.plan,
             "status": sub.status, "current_period_start": public_time(sub.current_period_start),
             "current_period_end": public_time(sub.current_period_end),
-            "created_at": public_time(sub.created_at)}
+            "created_at": public_time(sub.created_at),
+            "cancel_at_period_end": bool(sub.cancel_at_period_end),
+            "scheduled_plan": sub.scheduled_plan,
+            "next_invoice_at": moment(lifecycle.next_invoice_at(sub)),
+            "renewal_invoice_id": sub.renewal_invoice_id,
+            "upgrade_invoice_id": sub.upgrade_invoice_id,
+            "suspends_at": moment(lifecycle.suspends_at(sub)),
+            "cancels_at": moment(lifecycle.cancels_at(sub))}
 
 
 def invoice_view(invoice: InvoiceModel | None) -> dict[str, Any] | None:
@@ -34,7 +46,11 @@ def invoice_view(invoice: InvoiceModel | None) -> dict[str, Any] | None:
             "preferred_payment_method": invoice.preferred_payment_method,
             "due_date": invoice.due_date, "created_at": public_time(invoice.created_at),
             "paid_at": public_time(invoice.paid_at),
-            "payment_reference": invoice.payment_reference}
+            "payment_reference": invoice.payment_reference, "kind": invoice.kind or "signup",
+            "period_start": public_time(invoice.period_start),
+            "period_end": public_time(invoice.period_end),
+            "amount_due": format_minor(invoice.amount_minor if invoice.status == "pending" else 0),
+            "amount_paid": format_minor(invoice.amount_minor if invoice.status == "paid" else 0)}
 
 
 def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:

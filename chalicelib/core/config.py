@@ -37,6 +37,13 @@ class Settings:
     reminder_days_before: int
     invoice_grace_days: int
     approval_sla_hours: int
+    renewal_lead_days: int
+    dunning_grace_days: int
+    cancel_after_days: int
+    trial_days: int
+    trial_ending_days: int
+    index_shards: int
+    job_time_limit_seconds: int
     proof_bucket: str
     s3_endpoint_url: str | None
     jwt_secret_parameter: str | None = None
@@ -97,6 +104,13 @@ def get_settings() -> Settings:
         reminder_days_before=max(0, _int("REMINDER_DAYS_BEFORE", 2)),
         invoice_grace_days=max(0, _int("INVOICE_GRACE_DAYS", 7)),
         approval_sla_hours=max(1, _int("APPROVAL_SLA_HOURS", 24)),
+        renewal_lead_days=max(0, _int("RENEWAL_LEAD_DAYS", 7)),
+        dunning_grace_days=max(0, _int("DUNNING_GRACE_DAYS", 7)),
+        cancel_after_days=max(1, _int("CANCEL_AFTER_DAYS", 30)),
+        trial_days=max(1, _int("TRIAL_DAYS", 14)),
+        trial_ending_days=max(0, _int("TRIAL_ENDING_DAYS", 3)),
+        index_shards=max(1, _int("INDEX_SHARDS", 4)),
+        job_time_limit_seconds=max(1, _int("JOB_TIME_LIMIT_SECONDS", 240)),
         proof_bucket=os.environ.get("PROOF_BUCKET") or f"{prefix}-proofs",
         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
         jwt_secret_parameter=os.environ.get("JWT_SECRET_PARAMETER") or None,

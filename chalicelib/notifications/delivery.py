@@ -19,6 +19,7 @@ from chalicelib.core import aws_clients
 from chalicelib.core.clock import now as clock_now
 from chalicelib.core.clock import stamp
 from chalicelib.core.config import get_settings
+from chalicelib.notifications.lifecycle_messages import RENEWAL_INVOICE
 from chalicelib.notifications.messages import SIGNUP_INVOICE, TEMPLATES_DIR
 from chalicelib.storage import outbox, store
 from chalicelib.storage.models.platform import OutboxModel
@@ -78,10 +79,11 @@ def render(template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def compose(message: OutboxModel) -> Email:
-    """Render an outbox message (a signup invoice also lists the country's payment methods)."""
+    """Render an outbox message (a signup or renewal invoice also lists the country's payment
+    methods)."""
     context: dict[str, Any] = dict(message.context.as_dict() if hasattr(message.context, "as_dict")
                                    else message.context or {})
-    if message.template == SIGNUP_INVOICE:
+    if message.template in (SIGNUP_INVOICE, RENEWAL_INVOICE):
         context["methods"] = _payment_methods(context.get("country"), context.get("preferred_method"))
     subject, text, html = render(message.template, context)
     return Email(message.message_id, message.template, get_settings().mail_from, message.recipient,

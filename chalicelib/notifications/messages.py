@@ -56,17 +56,19 @@ TEMPLATES = (WELCOME_TRIAL, SIGNUP_INVOICE, PAYMENT_SUBMITTED, PAYMENT_AWAITING_
 
 
 def queue_signup(tx: Tx, *, user: UserModel, account: AccountModel, plan: PlanModel,
-                 invoice: InvoiceModel | None, at: str) -> None:
-    """Welcome a free trial, or send a paid signup its invoice and how to pay it."""
+                 invoice: InvoiceModel | None, at: str, message_key: str | None = None) -> None:
+    """Welcome a free trial, or send a paid signup (or a later subscription: `message_key`, its
+    invoice) its invoice and how to pay it."""
     context: dict[str, Any] = {"name": user.name, "account_name": account.name,
                                "plan_name": plan.name, "credits": account.credits}
     template = WELCOME_TRIAL
     if invoice is not None:
         template = SIGNUP_INVOICE
-        context.update(_invoice_context(invoice), credits=invoice.plan_credits,
+        context.update(invoice_context(invoice), credits=invoice.plan_credits,
                        due_date=invoice.due_date, country=invoice.billing_country,
                        preferred_method=invoice.preferred_payment_method)
-    outbox.add_message(tx, message_id=f"signup:{account.account_id}:{USER}", template=template,
+    outbox.add_message(tx, message_id=f"signup:{message_key or account.account_id}:{USER}",
+                       template=template,
                        recipient=user.email, entity_id=account.account_id, context=context, at=at)
 
 
@@ -109,7 +111,7 @@ def queue_invoice_voided(tx: Tx, *, invoice: InvoiceModel, at: str) -> None:
 def queue_approval_overdue(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel | None,
                            at: str) -> None:
     """Alert the admins that a payment has awaited approval longer than the target."""
-    context = {**(_invoice_context(invoice) if invoice else {}), "payment_id": payment.payment_id,
+    context = {**(invoice_context(invoice) if invoice else {}), "payment_id": payment.payment_id,
                "amount": format_minor(payment.amount_minor), "currency": payment.currency,
                "method": payment.method_name or payment.payment_method,
                "reference": payment.manual_reference, "payer_email": payment.payer_email,
@@ -127,7 +129,7 @@ def _to_billing_contact(tx: Tx, event: str, template: str, invoice: InvoiceModel
     if not recipient:
         log.warning("invoice %s has no billing email; %s not queued", invoice.invoice_id, template)
         return
-    context = {**_invoice_context(invoice), "due_date": invoice.due_date, "plan": invoice.plan,
+    context = {**invoice_context(invoice), "due_date": invoice.due_date, "plan": invoice.plan,
                "grace_days": get_settings().invoice_grace_days}
     outbox.add_message(tx, message_id=f"{event}:{invoice.invoice_id}:{USER}", template=template,
                        recipient=recipient, entity_id=invoice.invoice_id, context=context, at=at)
@@ -143,7 +145,7 @@ def _to_payer(tx: Tx, event: str, template: str, payment: PaymentModel, context:
                        context=context, at=at)
 
 
-def _invoice_context(invoice: InvoiceModel) -> dict[str, Any]:
+def invoice_context(invoice: InvoiceModel) -> dict[str, Any]:
     snapshot = invoice.billing_snapshot
     billing = snapshot.as_dict() if hasattr(snapshot, "as_dict") else dict(snapshot or {})
     return {"invoice_id": invoice.invoice_id, "invoice_number": invoice.invoice_number,
@@ -153,7 +155,7 @@ def _invoice_context(invoice: InvoiceModel) -> dict[str, Any]:
 
 
 def _payment_context(payment: PaymentModel, invoice: InvoiceModel) -> dict[str, Any]:
-    return {**_invoice_context(invoice), "payment_id": payment.payment_id,
+    return {**invoice_context(invoice), "payment_id": payment.payment_id,
             "amount": format_minor(payment.amount_minor), "currency": payment.currency,
             "method": payment.method_name or payment.payment_method,
             "reference": payment.manual_reference, "notes": payment.manual_notes}

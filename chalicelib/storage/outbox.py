@@ -21,7 +21,7 @@ from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.store import Tx
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-QUEUE = "pending"  # the `queue` value of undelivered messages (the due index's hash key)
+QUEUE = "pending"  # the prefix of undelivered messages' `queue` (the due index's key; store.spread)
 PARKED = "failed"  # the `parked` value of messages given up on (the parked index's hash key)
 LEASE = timedelta(seconds=60)  # a claimed message is hidden this long; sending takes seconds
 MAX_BACKOFF = timedelta(hours=6)
@@ -33,15 +33,19 @@ def add_message(tx: Tx, *, message_id: str, template: str, recipient: str, entit
     """Queue one email in `tx`: it exists if and only if the change it tells about commits."""
     item = OutboxModel(message_id, template=template, recipient=recipient, entity_id=entity_id,
                        context={k: str(v) for k, v in context.items() if v is not None},
-                       status=PENDING, attempts=0, created_at=at, next_attempt_at=at, queue=QUEUE)
+                       status=PENDING, attempts=0, created_at=at, next_attempt_at=at,
+                       queue=store.spread(QUEUE, message_id))
     tx.put(f"outbox:{message_id}", item, condition=OutboxModel.message_id.does_not_exist())
 
 
 def due(now: datetime, limit: int) -> list[str]:
     """Ids of pending messages whose next attempt is due, the longest waiting first."""
-    with store.guard():
-        return [item.message_id for item in OutboxModel.due.query(
-            QUEUE, OutboxModel.next_attempt_at <= stamp(now), limit=limit)]
+    found: list[tuple[str, str]] = []
+    for shard in store.spreads(QUEUE):
+        with store.guard():
+            found += [(item.next_attempt_at, item.message_id) for item in OutboxModel.due.query(
+                shard, OutboxModel.next_attempt_at <= stamp(now), limit=limit)]
+    return [message_id for _, message_id in sorted(found)[:limit]]
 
 
 def backoff(attempts: int, base_seconds: int) -> timedelta:

@@ -11,6 +11,7 @@ import binascii
 import json
 import logging
 import random
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -129,6 +130,12 @@ class Tx:
         self._tx = TransactWrite(connection=connection())
         self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
         self._after_commit: list[Callable[[], None]] = []
+        self._counts: dict[str, int] = {}
+
+    def count(self, name: str, delta: int) -> None:
+        """Add `delta` to a status counter; one transaction's counts go to one random shard in one
+        update at commit (a transaction may not write an item twice)."""
+        self._counts[name] = self._counts.get(name, 0) + delta
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the transaction has committed (never if it does not)."""
@@ -157,6 +164,11 @@ class Tx:
         `response` is what the request will answer; when it came with an Idempotency-Key, that
         response is recorded in this same transaction.
         """
+        counts = {name: delta for name, delta in self._counts.items() if delta}
+        if counts:
+            self.update("counter", models.CounterModel(shard_key()),
+                        [getattr(models.CounterModel, name).add(delta) for name, delta in counts.items()])
+            self._counts = {}
         claim = pending_response.get()
         if claim is None or response is None or claim.completed:
             claim = None
@@ -232,6 +244,19 @@ def shard_keys() -> list[str]:
     return [f"status#{n}" for n in range(get_settings().counter_shards)]
 
 
+def spread(prefix: str, entity_id: str) -> str:
+    """The sharded key of a sparse index that would otherwise hold one value for every item (open
+    invoices, the approval queue, the outbox, the due lists): `<prefix>#<n>`, n from a stable hash
+    of the id, so writes spread over INDEX_SHARDS partitions. Raise INDEX_SHARDS, never lower it:
+    items keep the key they were written with."""
+    return f"{prefix}#{zlib.crc32(entity_id.encode()) % get_settings().index_shards}"
+
+
+def spreads(prefix: str) -> list[str]:
+    """Every shard of a sparse index's key (query each, merge)."""
+    return [f"{prefix}#{n}" for n in range(get_settings().index_shards)]
+
+
 def next_sequence(counter_id: str) -> int:
     """Atomically increment a counter and return its new value."""
     counter = models.CounterModel(counter_id)
@@ -274,3 +299,44 @@ def page(query: Any, limit: int, key_fields: tuple[str, ...]) -> tuple[list[Any]
     items = items[:limit]
     last = items[-1]
     return items, encode_cursor({name: getattr(last, name) for name in key_fields})
+
+
+def merged_page(index: Any, prefix: str, sort_attr: str, id_attr: str, limit: int,
+                cursor: str | None, range_condition: Any = None,
+                filter_condition: Any = None) -> tuple[list[Any], str | None]:
+    """One page, ascending by (`sort_attr`, `id_attr`), of a sparse index sharded by `spread`:
+    every shard is queried from the cursor on and the results merged. The cursor names the last
+    item returned, so ties of `sort_attr` across a page boundary are neither lost nor repeated."""
+    after: tuple[str, str] | None = None
+    if cursor:
+        key = decode_cursor(cursor, {}, (sort_attr, id_attr))
+        after = (key[sort_attr]["S"], key[id_attr]["S"])
+    sort_field = getattr(index._model, sort_attr)
+    items: list[Any] = []
+    for shard in spreads(prefix):
+        condition = sort_field >= after[0] if after else range_condition
+        items += _shard_items(index.query(shard, condition, filter_condition=filter_condition,
+                                          scan_index_forward=True, page_size=limit + 1),
+                              sort_attr, id_attr, after, limit + 1)
+    items.sort(key=lambda item: (getattr(item, sort_attr), getattr(item, id_attr)))
+    if len(items) <= limit:
+        return items, None
+    items = items[:limit]
+    last = items[-1]
+    return items, encode_cursor({sort_attr: getattr(last, sort_attr), id_attr: getattr(last, id_attr)})
+
+
+def _shard_items(query: Any, sort_attr: str, id_attr: str, after: tuple[str, str] | None,
+                 wanted: int) -> list[Any]:
+    """Up to `wanted` items of one shard after `after`, plus every item tied with the last one
+    (an index orders ties arbitrarily, so the page is cut only where the sort value changes)."""
+    taken: list[Any] = []
+    with guard():
+        for item in query:
+            position = (getattr(item, sort_attr), getattr(item, id_attr))
+            if after and position <= after:
+                continue
+            if len(taken) >= wanted and position[0] != getattr(taken[-1], sort_attr):
+                break
+            taken.append(item)
+    return taken

@@ -319,7 +319,7 @@ def test_status_summary_counts_what_happened(api):
     admin = api.admin_token()
     fresh = status_summary(api, admin)
     assert fresh == {"plans_configured": 5, "payment_methods_enabled": 14,
-                     "accounts": {"trial": 0, "pending_payment": 0, "active": 1, "suspended": 0,
+                     "accounts": {"trial": 0, "pending_payment": 0, "active": 1, "suspended": 0, "past_due": 0, "expired": 0, "cancelled": 0,
                                   "total": 1},
                      "payments_pending_approval": 0}
     # When two free trials and two paid signups register
@@ -328,7 +328,8 @@ def test_status_summary_counts_what_happened(api):
     paid = [api.register(f"paid{n}@khan.pk", plan="starter") for n in range(2)]
     # Then the accounts are counted by status
     assert status_summary(api, admin)["accounts"] == {
-        "trial": 2, "pending_payment": 2, "active": 1, "suspended": 0, "total": 5}
+        "trial": 2, "pending_payment": 2, "active": 1, "suspended": 0, "past_due": 0, "expired": 0,
+        "cancelled": 0, "total": 5}
     # When one confirms a payment, it awaits approval
     payment = api.confirm(paid[0].body["access_token"], paid[0].body["invoice"]["id"])
     assert status_summary(api, admin)["payments_pending_approval"] == 1
@@ -336,7 +337,7 @@ def test_status_summary_counts_what_happened(api):
     assert api.approve(admin, payment.body["id"]).status == 200
     after = status_summary(api, admin)
     assert after["payments_pending_approval"] == 0
-    assert after["accounts"] == {"trial": 2, "pending_payment": 1, "active": 2, "suspended": 0,
+    assert after["accounts"] == {"trial": 2, "pending_payment": 1, "active": 2, "suspended": 0, "past_due": 0, "expired": 0, "cancelled": 0,
                                  "total": 5}
     assert_no_floats(after)
 
@@ -354,7 +355,7 @@ def test_status_summary_counts_a_rejection_and_a_refused_approval(api, paid_sign
     # Then the counters moved once for each real change
     summary = status_summary(api, admin)
     assert summary["payments_pending_approval"] == 0
-    assert summary["accounts"] == {"trial": 0, "pending_payment": 0, "active": 2, "suspended": 0,
+    assert summary["accounts"] == {"trial": 0, "pending_payment": 0, "active": 2, "suspended": 0, "past_due": 0, "expired": 0, "cancelled": 0,
                                    "total": 2}
 
 

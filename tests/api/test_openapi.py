@@ -20,7 +20,7 @@ from referencing.jsonschema import DRAFT202012
 import app as app_module
 from chalicelib.accounts import login, signup
 from chalicelib.api.openapi import served as openapi
-from chalicelib.billing import payments, proofs
+from chalicelib.billing import changes, payments, proofs, subscriptions
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import AppError
 from chalicelib.core.validation import Obj, Text, validate
@@ -192,6 +192,7 @@ def test_spec_declares_security_and_statuses_per_route():
             responses = operation["responses"]
             success = {"201"} if path in ("/api/v1/auth/register",
                                           "/api/v1/billing/admin/payments/confirm",
+                                          "/api/v1/billing/subscription",
                                           "/api/v1/billing/payments/{payment_id}/proof") else {"200"}
             assert {code for code in responses if code < "300"} == success, (path, method)
             if (path, method) in public:
@@ -220,9 +221,11 @@ def test_import_app_neither_builds_the_spec_nor_imports_validators():
 
 # Request schemas against the code's field specs ------------------------------------------------
 
-FIELD_SPECS = [("RegisterRequest", signup.REGISTER), ("BillingDetails", signup.BILLING),
+FIELD_SPECS = [("RegisterRequest", signup.REGISTER), ("BillingDetails", subscriptions.BILLING),
                ("LoginRequest", login.LOGIN), ("ConfirmPaymentRequest", payments.CONFIRM),
-               ("ApproveRequest", payments.APPROVE), ("RejectRequest", payments.REJECT)]
+               ("ApproveRequest", payments.APPROVE), ("RejectRequest", payments.REJECT),
+               ("SubscribeRequest", subscriptions.subscribe_fields()),
+               ("PlanChangeRequest", changes.CHANGE)]
 
 
 def _samples(rule: Text) -> list[str]:
@@ -365,6 +368,21 @@ def test_workflow_responses_match_the_spec(contract):
     status = c.get("/api/v1/billing/admin/status", 200, token=admin).body
     assert status["accounts"]["active"] == 3 and status["payments_pending_approval"] == 0
     c.get("/api/v1/billing/admin/notifications?status=failed&limit=10", 200, token=admin)
+    # And the growth account previews and asks for an upgrade, cancels and resumes
+    preview = c.get("/api/v1/billing/subscription/change-preview?plan=scale", 200,
+                    token=growth_token).body
+    changed = c.post("/api/v1/billing/subscription/change", {"plan": "scale"}, expect=200,
+                     token=growth_token).body
+    assert changed["invoice"]["kind"] == "upgrade" and changed["invoice"]["amount"] == preview["amount"]
+    cancelled = c.post("/api/v1/billing/subscription/cancel", None, expect=200, token=growth_token).body
+    assert cancelled["subscription"]["cancel_at_period_end"] is True
+    c.post("/api/v1/billing/subscription/resume", {}, expect=200, token=growth_token)
+    assert c.get("/api/v1/billing/admin/renewals", 200, token=admin).body["items"] == []
+    # And the trial subscribes to a paid plan
+    subscribed = c.post("/api/v1/billing/subscription",
+                        {"plan": "starter", "payment_method": "bank_transfer", "billing": BILLING_PK},
+                        expect=201, token=free["access_token"]).body
+    assert subscribed["account"]["status"] == "trial" and subscribed["invoice"]["kind"] == "signup"
     # Then every operation's success response was seen and matched the spec
     expected = {(path, method, int(code)) for path, operations in contract.doc["paths"].items()
                 for method, operation in operations.items()

@@ -261,7 +261,7 @@ def test_a_fault_on_recording_a_failed_send_retries_it_after_the_lease(
     # Then the attempt is an error, the message stays claimed for its lease and nothing is sent
     assert result.outcome == "error" and sent == []
     claimed = stored(message_id)
-    assert (claimed.status, claimed.attempts, claimed.queue) == ("pending", 1, "pending")
+    assert (claimed.status, claimed.attempts, claimed.queue) == ("pending", 1, store.spread("pending", claimed.message_id))
     assert claimed.next_attempt_at == stamp(start + outbox.LEASE)
     # And once both are back, it is sent once after the lease
     recover()

@@ -126,6 +126,14 @@ PARAMETERS: dict[str, Any] = {
         "schema": {"type": "string", "pattern": "^(\\s*[A-Za-z]{2}\\s*)?$"},
         "example": "PK",
     },
+    "Plan": {
+        "name": "plan",
+        "in": "query",
+        "required": True,
+        "description": "The plan to change to (a self-serve paid plan's slug).",
+        "schema": {"type": "string", "maxLength": 40},
+        "example": "growth",
+    },
     "QueueStatus": {
         "name": "status",
         "in": "query",

@@ -1,10 +1,14 @@
 """Tables of who can sign in: users, accounts, failed-login windows."""
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
+    MapAttribute,
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.storage.models.base import IntegerAttribute, TableMeta
@@ -25,6 +29,17 @@ class UserModel(Model):
     created_at = UnicodeAttribute()
 
 
+class TrialSweepIndex(GlobalSecondaryIndex[Any]):
+    """Sparse and sharded (`due#<n>`): trials whose reminder or end is ahead, by when."""
+
+    class Meta:
+        index_name = "due_by_time"
+        projection = AllProjection()
+
+    sweep = UnicodeAttribute(hash_key=True)
+    sweep_at = UnicodeAttribute(range_key=True)
+
+
 class AccountModel(Model):
     """A customer account: status, credits and what it is waiting for."""
 
@@ -42,6 +57,17 @@ class AccountModel(Model):
     billing_country = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # credits = allowance + extra; None in items written before the buckets (all allowance).
+    allowance = IntegerAttribute(null=True)
+    extra = IntegerAttribute(null=True)
+    owner_email = UnicodeAttribute(null=True)
+    billing = MapAttribute(null=True)
+    trial_ends_at = UnicodeAttribute(null=True)
+    trial_reminded_at = UnicodeAttribute(null=True)
+    # Sparse: a trial with its ending ahead carries its shard and when (the subscriptions' index).
+    sweep = UnicodeAttribute(null=True)
+    sweep_at = UnicodeAttribute(null=True)
+    due_by_time = TrialSweepIndex()
 
 
 class LoginFailureModel(Model):

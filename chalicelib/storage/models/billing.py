@@ -18,6 +18,20 @@ from pynamodb.models import Model
 from chalicelib.storage.models.base import IntegerAttribute, TableMeta
 
 
+class SweepIndex(GlobalSecondaryIndex[Any]):
+    """Sparse and sharded (`due#<n>`): what the billing jobs must look at, by when (`sweep_at`)."""
+
+    class Meta:
+        index_name = "due_by_time"
+        projection = AllProjection()
+
+    sweep = UnicodeAttribute(hash_key=True)
+    sweep_at = UnicodeAttribute(range_key=True)
+
+
+SWEEP = "due"  # the prefix of `sweep` (a subscription's or a trial account's next time-driven step)
+
+
 class SubscriptionModel(Model):
     """An account's subscription to a paid plan."""
 
@@ -32,6 +46,25 @@ class SubscriptionModel(Model):
     current_period_end = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # The periods: calendar months from `anchor` (the first approval); `period` is the current
+    # one's number (0 first), `paid_through` the highest period number paid for.
+    anchor = UnicodeAttribute(null=True)
+    period = IntegerAttribute(null=True)
+    paid_through = IntegerAttribute(null=True)
+    cancel_at_period_end = BooleanAttribute(default=False)
+    scheduled_plan = UnicodeAttribute(null=True)
+    renewal_invoice_id = UnicodeAttribute(null=True)
+    renewal_revision = IntegerAttribute(default=0)
+    upgrade_invoice_id = UnicodeAttribute(null=True)
+    past_due_at = UnicodeAttribute(null=True)
+    # What the renewal invoices copy (the first invoice's billing details and method).
+    billing_snapshot = MapAttribute(default=dict)
+    billing_country = UnicodeAttribute(null=True)
+    preferred_payment_method = UnicodeAttribute(null=True)
+    # Sparse: a subscription with something time-driven ahead carries its shard and when.
+    sweep = UnicodeAttribute(null=True)
+    sweep_at = UnicodeAttribute(null=True)
+    due_by_time = SweepIndex()
 
 
 class ByAccountIndex(GlobalSecondaryIndex[Any]):
@@ -56,7 +89,8 @@ class InvoiceReferenceIndex(GlobalSecondaryIndex["InvoiceModel"]):
 
 
 class OpenInvoicesIndex(GlobalSecondaryIndex["InvoiceModel"]):
-    """Sparse: only unpaid invoices carry `open`, by due date (the reminder and expiry job)."""
+    """Sparse and sharded: only unpaid invoices carry `open` (`open#<n>`), by due date (the
+    reminder and expiry jobs, the renewal list)."""
 
     class Meta:
         index_name = "open_by_due_date"
@@ -66,7 +100,7 @@ class OpenInvoicesIndex(GlobalSecondaryIndex["InvoiceModel"]):
     due_date = UnicodeAttribute(range_key=True)
 
 
-OPEN_INVOICE = "open"  # the `open` value of an unpaid invoice (OpenInvoicesIndex)
+OPEN_INVOICE = "open"  # the prefix of an unpaid invoice's `open` (OpenInvoicesIndex; store.spread)
 
 
 class InvoiceModel(Model):
@@ -95,6 +129,12 @@ class InvoiceModel(Model):
     open = UnicodeAttribute(null=True)
     reminded_at = UnicodeAttribute(null=True)
     voided_at = UnicodeAttribute(null=True)
+    # signup (None in items written before kinds) | renewal | upgrade | topup
+    kind = UnicodeAttribute(null=True)
+    period = IntegerAttribute(null=True)
+    period_start = UnicodeAttribute(null=True)
+    period_end = UnicodeAttribute(null=True)
+    upgrade_credits = IntegerAttribute(null=True)
     by_account = ByAccountIndex()
     by_reference = InvoiceReferenceIndex()
     open_by_due_date = OpenInvoicesIndex()
@@ -112,7 +152,8 @@ class ByInvoiceIndex(GlobalSecondaryIndex["PaymentModel"]):
 
 
 class ApprovalQueueIndex(GlobalSecondaryIndex["PaymentModel"]):
-    """Sparse: only payments awaiting approval carry `queue`; oldest first."""
+    """Sparse and sharded: only payments awaiting approval carry `queue`
+    (`pending_approval#<n>`); oldest first."""
 
     class Meta:
         index_name = "approval_queue"

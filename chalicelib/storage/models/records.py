@@ -18,6 +18,7 @@ class CreditLedgerModel(Model):
     account_id = UnicodeAttribute(hash_key=True)
     entry_id = UnicodeAttribute(range_key=True)
     amount = IntegerAttribute()
+    bucket = UnicodeAttribute(null=True)  # allowance | extra; None (written before buckets) = allowance
     reason = UnicodeAttribute()
     reference = UnicodeAttribute(null=True)
     actor = UnicodeAttribute()
@@ -53,6 +54,9 @@ class CounterModel(Model):
     accounts_pending_payment = IntegerAttribute(null=True)
     accounts_active = IntegerAttribute(null=True)
     accounts_suspended = IntegerAttribute(null=True)
+    accounts_past_due = IntegerAttribute(null=True)
+    accounts_expired = IntegerAttribute(null=True)
+    accounts_cancelled = IntegerAttribute(null=True)
     payments_pending_approval = IntegerAttribute(null=True)
     plans_configured = IntegerAttribute(null=True)
     payment_methods_enabled = IntegerAttribute(null=True)
