@@ -14,14 +14,11 @@ export function accountStates(accounts) {
       badge(state), h("strong", { class: "state-count" }, count(accounts[state] ?? 0))))));
 }
 
-/** Whether a payment of the renewal awaits approval, and a link to it when the view names it. */
+/** Whether a payment of the renewal awaits approval (`payment_pending`; it is in the approval queue). */
 function awaiting(item) {
-  const latest = item.latest_payment;
-  const pending = latest?.status === "pending_approval" || item.payment_pending_approval === true
-    || item.awaiting_approval === true;
-  if (!pending) return h("span", { class: "muted" }, latest?.status === "failed" ? "Rejected, none since" : "None yet");
-  const text = h("span", { class: "badge badge-info", "data-awaiting": "true" }, "Awaiting approval");
-  return latest?.id ? h("a", { href: `/admin/payments/${encodeURIComponent(latest.id)}`, "aria-label": `Review the payment of ${item.invoice_number}` }, text) : text;
+  const pending = item.payment_pending === true || item.latest_payment?.status === "pending_approval";
+  if (!pending) return h("span", { class: "muted", "data-awaiting": "false" }, "None yet");
+  return h("span", { class: "badge badge-info", "data-awaiting": "true" }, "Awaiting approval");
 }
 
 function rows(items) {
