@@ -32,7 +32,8 @@ export function accountBanners(me, planName, { onPlansPage = false } = {}) {
     const next = planName(subscription.scheduled_plan);
     const alert = actionAlert();
     banners.push(banner("info", "downgrade_scheduled", `Changes to ${next} on ${periodEnd}`,
-      h("p", {}, `You stay on ${current} until ${periodEnd}. The next period is invoiced as ${next}.`),
+      h("p", {}, `You stay on ${current} until ${periodEnd}. The next period is invoiced as ${next}.`
+        + (onPlansPage ? ` To choose another plan, keep ${current} first.` : "")),
       alert,
       h("div", { class: "actions" }, keepPlanButton(alert, subscription.plan, current),
         onPlansPage ? null : h("a", { class: "btn btn-secondary", href: "/billing/plans" }, "See plans"))));

@@ -44,12 +44,15 @@ export function resumeButton(alert, planName) {
   });
 }
 
-/** "Keep <plan>": the current plan instead of the downgrade scheduled for the period end. */
-export function keepPlanButton(alert, plan, planName) {
+/**
+ * "Keep <plan>": the current plan instead of the change waiting (a downgrade scheduled for the
+ * period end, or an upgrade whose invoice is unpaid: its invoice is voided).
+ */
+export function keepPlanButton(alert, plan, planName, { label, done } = {}) {
   return actionButton({
-    label: `Keep ${planName}`, busyLabel: "Saving…", alert, secondary: true,
+    label: label ?? `Keep ${planName}`, busyLabel: "Saving…", alert, secondary: true,
     call: (key) => api.changePlan(plan, key),
-    done: () => `You stay on ${planName}; the scheduled change is cancelled.`,
+    done: () => done ?? `You stay on ${planName}; the scheduled change is cancelled.`,
     attrs: { "data-action": "keep-plan" },
   });
 }

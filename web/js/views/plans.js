@@ -7,18 +7,23 @@ import { busy } from "../forms.js";
 import { navigate, render } from "../router.js";
 import { accountBanners } from "../components/account-banners.js";
 import { confirmDialog } from "../components/dialog.js";
-import { actionAlert } from "../components/plan-actions.js";
+import { actionAlert, keepPlanButton } from "../components/plan-actions.js";
 import { choosePlanView } from "./choose-plan.js";
 import { planLabel } from "./dashboard.js";
 
 const cents = (amount) => Math.round(Number(amount) * 100);
 
 /** Why the plan cannot be changed now, or null when it can. */
-function changeBlocked(subscription, plans) {
+function changeBlocked(subscription, plans, planName) {
   if (subscription.status === "pending_payment") return "Your plan starts once its first invoice is paid; you can change it after that.";
   if (["past_due", "suspended"].includes(subscription.status)) return "Pay the renewal invoice first; then you can change your plan.";
-  if (subscription.upgrade_invoice_id) return `Your upgrade awaits payment of its invoice; pay it or wait until ${date(subscription.current_period_end)} for it to lapse before another change.`;
+  if (subscription.upgrade_invoice_id) {
+    return `Your upgrade awaits payment of its invoice. Pay it, or keep ${planName(subscription.plan)} to withdraw it `
+      + "before choosing another plan.";
+  }
+  // The banners above say these two (with Resume and Keep buttons).
   if (subscription.cancel_at_period_end) return "Your plan is cancelled at the period end. Resume it to change it.";
+  if (subscription.scheduled_plan) return `Keep ${planName(subscription.plan)} first to choose another plan.`;
   if (!plans.length) return "No plan is offered right now.";
   return null;
 }
@@ -130,11 +135,16 @@ function cancelCard(subscription, current, alert) {
     h("div", { class: "actions" }, button));
 }
 
-/** Why nothing can be changed now, with a link to the invoice to pay when that is the reason. */
-function blockedNote(text, subscription, pending) {
+/** Why nothing can be changed now, with the invoice to pay or the button that withdraws an upgrade. */
+function blockedNote(text, subscription, pending, planName) {
   const invoiceId = subscription.upgrade_invoice_id ?? (subscription.status !== "active" ? pending?.id : null);
-  return h("p", { class: "alert alert-info", role: "status", "data-blocked": true }, text,
-    invoiceId ? [" ", h("a", { href: `/billing/invoices/${encodeURIComponent(invoiceId)}` }, "See the invoice")] : null);
+  const alert = actionAlert();
+  return h("div", { class: "alert alert-info", role: "status", "data-blocked": true },
+    h("p", { style: "margin:0" }, text,
+      invoiceId ? [" ", h("a", { href: `/billing/invoices/${encodeURIComponent(invoiceId)}` }, "See the invoice")] : null),
+    subscription.upgrade_invoice_id && subscription.status === "active" ? [alert,
+      h("div", { class: "actions", style: "margin-top:.5rem" }, keepPlanButton(alert, subscription.plan, planName(subscription.plan),
+        { label: `Keep ${planName(subscription.plan)}`, done: "The upgrade is withdrawn and its invoice voided." }))] : null);
 }
 
 function manageView(ctx, me, plans) {
@@ -142,7 +152,8 @@ function manageView(ctx, me, plans) {
   const paid = plans.filter((plan) => plan.price !== "0.00");
   const current = plans.find((plan) => plan.slug === subscription.plan)
     ?? { slug: subscription.plan, name: planLabel(subscription.plan, plans), price: "0.00", credits: 0, features: [] };
-  const blocked = changeBlocked(subscription, paid);
+  const name = (slug) => planLabel(slug, plans);
+  const blocked = changeBlocked(subscription, paid, name);
   const alert = actionAlert();
 
   async function onChoose(plan, button) {
@@ -177,8 +188,9 @@ function manageView(ctx, me, plans) {
         h("h1", {}, "Plans"),
         h("p", {}, `${me.account.name} · ${current.name}, `, h("span", {}, price(current)), " · ",
           badge(subscription.status)))),
-    accountBanners(me, (slug) => planLabel(slug, plans), { onPlansPage: true }),
-    blocked && !subscription.cancel_at_period_end ? blockedNote(blocked, subscription, me.pending_invoice) : null,
+    accountBanners(me, name, { onPlansPage: true }),
+    blocked && !subscription.cancel_at_period_end && !subscription.scheduled_plan
+      ? blockedNote(blocked, subscription, me.pending_invoice, name) : null,
     alert,
     h("div", { class: "grid plan-grid" },
       shown.map((plan) => planCard(plan, { subscription, current, blocked, onChoose }))),
