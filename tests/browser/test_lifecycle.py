@@ -1,5 +1,6 @@
 """The subscription's life in the browser: the renewal invoice's banner, an upgrade on the plans
-page (its prorated price shown before it is asked for), and a suspended account's banner.
+page (its prorated price shown before it is asked for), a suspended account's banner, a downgrade
+and a cancellation at the period end, a trial choosing a plan, and the admin's unpaid renewals.
 
 The store reaches a renewal or a suspension by running the billing jobs as of a later time
 (`manage.py run-jobs --at`, what `make jobs AT=...` runs) against the live stack's DynamoDB. The
@@ -8,6 +9,7 @@ jobs see every account of the shared stack; each test looks only at its own.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -17,7 +19,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Web, unique_email
-from tests.browser.flows import log_in
+from tests.browser.flows import log_in, log_in_as_admin
 from tests.conftest import BILLING_PK, PASSWORD, PROJECT_DIR, http
 
 
@@ -202,3 +204,120 @@ def test_a_suspended_account_says_what_to_pay_to_reactivate_it(web, shot):
     expect(phone.locator("[data-banner=suspended]")).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(phone, "lifecycle-dashboard-suspended-phone")
+
+
+def test_a_downgrade_waits_for_the_period_end_and_a_cancellation_can_be_resumed(web, shot):
+    # Given a paid Growth account on the plans page
+    account = paid_account(web, plan="growth")
+    period_end = account["me"]["subscription"]["current_period_end"]
+    page = open_dashboard(web, account["email"])
+    page.goto(f"{web.url}/billing/plans")
+
+    # When they choose Starter, the app says it changes at the period end, with nothing to pay
+    page.get_by_role("button", name="Downgrade to Starter").click()
+    dialog = page.get_by_role("dialog", name=re.compile(r"^Switch to Starter on "))
+    expect(dialog).to_contain_text("Nothing")
+    shot(page, "lifecycle-downgrade-confirm")
+    dialog.get_by_role("button", name="Switch at the period end").click()
+
+    # Then the downgrade is scheduled and the page offers to keep Growth
+    notice = page.locator("[data-notice=downgrade_scheduled]")
+    expect(notice).to_contain_text("Changes to Starter on")
+    sub = web.me(account["email"], PASSWORD)["subscription"]
+    assert (sub["plan"], sub["scheduled_plan"], sub["current_period_end"]) == ("growth", "starter", period_end)
+    expect(page.get_by_role("button", name="Upgrade to Scale")).to_be_disabled()
+    shot(page, "lifecycle-downgrade-scheduled")
+    notice.get_by_role("button", name="Keep Growth").click()
+    expect(page.locator("[data-notice=downgrade_scheduled]")).to_have_count(0)
+    assert web.me(account["email"], PASSWORD)["subscription"]["scheduled_plan"] is None
+
+    # When they cancel at the period end (after confirming), the plan ends then
+    page.get_by_role("button", name="Cancel at period end").click()
+    dialog = page.get_by_role("dialog", name="Cancel at the period end?")
+    shot(page, "lifecycle-cancel-confirm")
+    dialog.get_by_role("button", name="Cancel at period end").click()
+    notice = page.locator("[data-notice=cancel_scheduled]")
+    expect(notice).to_contain_text("Your plan ends on")
+    assert web.me(account["email"], PASSWORD)["subscription"]["cancel_at_period_end"] is True
+    shot(page, "lifecycle-cancel-scheduled")
+
+    # And Resume undoes it
+    notice.get_by_role("button", name="Resume my plan").click()
+    expect(page.locator("[data-notice=cancel_scheduled]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Cancel at period end")).to_be_visible()
+    assert web.me(account["email"], PASSWORD)["subscription"]["cancel_at_period_end"] is False
+
+
+def test_a_trial_account_chooses_a_plan_with_billing_details_and_gets_its_invoice(web, shot):
+    # Given a free trial account (no billing details stored)
+    email_address = unique_email("trial-plan")
+    assert http("POST", f"{web.api}/auth/register", {
+        "email": email_address, "password": PASSWORD, "name": "Ayesha Khan",
+        "account_name": "Khan Media"}).status == 201
+    page = open_dashboard(web, email_address)
+    expect(page.locator("[data-notice=trial]")).to_contain_text("Trial ends on")
+
+    # When they choose a plan from the trial's banner
+    page.locator("[data-notice=trial]").get_by_role("link", name="Choose a plan").click()
+    expect(page.get_by_role("heading", name="Choose a plan")).to_be_visible()
+    page.get_by_role("radio", name="Growth").check()
+    # The billing details are asked for (and checked before anything is sent)
+    page.get_by_role("button", name="Subscribe and get the invoice").click()
+    expect(page.get_by_label("Address", exact=True)).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Address", exact=True).fill("12 Mall Road")
+    page.get_by_label("City").fill("Lahore")
+    page.get_by_label("Country").select_option("PK")
+    page.get_by_role("radio", name="JazzCash").check()
+    shot(page, "lifecycle-choose-plan")
+    page.get_by_role("button", name="Subscribe and get the invoice").click()
+
+    # Then the dashboard shows the invoice to pay, and the trial goes on until it is approved
+    expect(page).to_have_url(f"{web.url}/dashboard")
+    banner = page.locator("[data-banner=payment_due]")
+    expect(banner).to_contain_text("Payment due: $249.00 USD")
+    expect(banner).to_contain_text("JazzCash")
+    me = web.me(email_address, PASSWORD)
+    assert me["account"]["status"] == "trial" and me["pending_invoice"]["plan"] == "growth", me
+    assert me["subscription"]["status"] == "pending_payment", me["subscription"]
+    shot(page, "lifecycle-trial-invoice")
+
+
+def test_the_admin_console_lists_unpaid_renewals_and_accounts_by_state(web, shot):
+    # Given a paid account whose renewal invoice was issued, and a payment of it confirmed
+    account = paid_account(web)
+    period_end = _at(account["me"]["subscription"]["current_period_end"])
+    run_jobs(web, period_end - timedelta(days=6))
+    renewal = web.me(account["email"], PASSWORD)["pending_invoice"]
+    assert renewal["kind"] == "renewal", renewal
+    confirm = http("POST", f"{web.api}/billing/admin/payments/confirm", {
+        "invoice_id": renewal["id"], "payment_method": "bank_transfer",
+        "amount": renewal["amount_due"], "manual_reference": f"BT-{uuid.uuid4().hex[:10]}"},
+        token=account["token"])
+    assert confirm.status == 201, confirm.body
+
+    # When the admin opens the console
+    admin = web.page()
+    log_in_as_admin(admin, web.url)
+
+    # Then the renewal is listed with its account, plan, amount and a payment awaiting approval
+    section = admin.locator("#renewals")
+    row = section.locator("tr").filter(has_text=renewal["invoice_number"])
+    more = section.get_by_role("button", name="Load more")
+    while row.count() == 0 and more.is_visible():
+        more.click()
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Khan Media")
+    expect(row).to_contain_text(f"{_money(renewal['amount_due'])} USD")
+    expect(row.locator("[data-awaiting=true]")).to_have_text("Awaiting approval")
+    expect(row).to_contain_text("Active")
+    # And every account state is counted
+    states = admin.locator("[data-account-states]")
+    for label in ("Free trial", "Awaiting payment", "Active", "Past due", "Suspended", "Trial ended",
+                  "Cancelled"):
+        expect(states).to_contain_text(label)
+    shot(admin, "lifecycle-admin-renewals")
+    phone = web.page(PHONE)
+    log_in_as_admin(phone, web.url)
+    expect(phone.locator("#renewals")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(phone, "lifecycle-admin-renewals-phone")

@@ -130,7 +130,7 @@ export async function choosePlanView(ctx, me, plans) {
         await loadMethods();
         delete fields.billing;
         return showErrors(form, { ...billingProblems(values(form)), ...fields },
-          "We need your billing details for the invoice: fill them in and subscribe again.");
+          `${error.message} Fill them in and subscribe again.`);
       }
       if (typeof fields.billing === "string") {
         fields["billing.billing_name"] = fields.billing;
