@@ -94,7 +94,7 @@ def test_a_renewal_invoice_shows_as_the_renewal_banner_and_can_be_confirmed(web,
     expect(banner).to_contain_text(renewal["invoice_number"])
     expect(banner.locator("[data-payment-reference]")).to_have_text(renewal["payment_reference"])
     # The current period and the credit buckets are on the dashboard too
-    expect(page.locator("[data-metric=period]")).to_be_visible()
+    expect(page.locator("[data-metric=period]")).to_contain_text("renewal invoice for the next period is issued")
     expect(page.locator("[data-bucket=allowance]")).to_contain_text(
         f"{me['account']['credit_buckets']['allowance']:,} plan allowance")
     shot(page, "lifecycle-dashboard-renewal")
@@ -120,6 +120,9 @@ def test_an_upgrade_shows_its_prorated_price_first_and_then_its_invoice_is_pendi
     # Given a paid Starter account on the plans page
     account = paid_account(web)
     page = open_dashboard(web, account["email"])
+    # (its dashboard says when the renewal invoice comes)
+    assert account["me"]["subscription"]["next_invoice_at"], account["me"]["subscription"]
+    expect(page.locator("[data-metric=period]")).to_contain_text("Next invoice on")
     page.get_by_role("link", name="Plans", exact=True).click()
     expect(page.get_by_role("heading", name="Plans", exact=True)).to_be_visible()
     current = page.locator("[data-plan=starter]")
@@ -227,6 +230,11 @@ def test_a_downgrade_waits_for_the_period_end_and_a_cancellation_can_be_resumed(
     assert (sub["plan"], sub["scheduled_plan"], sub["current_period_end"]) == ("growth", "starter", period_end)
     expect(page.get_by_role("button", name="Upgrade to Scale")).to_be_disabled()
     shot(page, "lifecycle-downgrade-scheduled")
+    phone = open_dashboard(web, account["email"], PHONE)
+    phone.goto(f"{web.url}/billing/plans")
+    expect(phone.locator("[data-notice=downgrade_scheduled]")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(phone, "lifecycle-plans-phone")
     notice.get_by_role("button", name="Keep Growth").click()
     expect(page.locator("[data-notice=downgrade_scheduled]")).to_have_count(0)
     assert web.me(account["email"], PASSWORD)["subscription"]["scheduled_plan"] is None
@@ -269,6 +277,11 @@ def test_a_trial_account_chooses_a_plan_with_billing_details_and_gets_its_invoic
     page.get_by_label("Country").select_option("PK")
     page.get_by_role("radio", name="JazzCash").check()
     shot(page, "lifecycle-choose-plan")
+    phone = open_dashboard(web, email_address, PHONE)
+    phone.goto(f"{web.url}/billing/plans")
+    expect(phone.get_by_role("heading", name="Billing details")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(phone, "lifecycle-choose-plan-phone")
     page.get_by_role("button", name="Subscribe and get the invoice").click()
 
     # Then the dashboard shows the invoice to pay, and the trial goes on until it is approved

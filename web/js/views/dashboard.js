@@ -58,8 +58,8 @@ function periodCard(subscription) {
   let sub = "No billing period yet.";
   if (running && ["past_due", "suspended"].includes(subscription.status)) sub = "This period has ended; its renewal is unpaid.";
   else if (running && subscription.cancel_at_period_end) sub = "No renewal: your plan ends with this period.";
+  else if (running && subscription.renewal_invoice_id) sub = "The renewal invoice for the next period is issued.";
   else if (running && subscription.next_invoice_at) sub = `Next invoice on ${date(subscription.next_invoice_at)}.`;
-  else if (running && subscription.renewal_invoice_id) sub = "The renewal invoice has been issued.";
   return h("section", { class: "card metric", "aria-labelledby": "m-period", "data-metric": "period" },
     h("h2", { class: "label", id: "m-period" }, "Current period"),
     h("div", { class: "value value-text" }, running
