@@ -3,8 +3,9 @@ page (its prorated price shown before it is asked for), a suspended account's ba
 and a cancellation at the period end, a trial choosing a plan, and the admin's unpaid renewals.
 
 The store reaches a renewal or a suspension by running the billing jobs as of a later time
-(`manage.py run-jobs --at`, what `make jobs AT=...` runs) against the live stack's DynamoDB. The
-jobs see every account of the shared stack; each test looks only at its own.
+(`manage.py run-jobs --at`, what `make jobs AT=...` runs) against the stack's DynamoDB. The jobs
+change every account of the store they run on (renewals, suspensions, voided invoices), so this
+module has a stack of its own rather than the shared one; each test looks only at its own account.
 """
 from __future__ import annotations
 
@@ -13,14 +14,24 @@ import re
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, Web, unique_email
 from tests.browser.flows import log_in, log_in_as_admin
-from tests.conftest import BILLING_PK, PASSWORD, PROJECT_DIR, http
+from tests.conftest import BILLING_PK, PASSWORD, PROJECT_DIR, LiveStack, devserver, http
+
+
+@pytest.fixture(scope="module")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """This module's own stack (the `web` fixture's): the jobs it runs at later times must not
+    renew, suspend or void the accounts other tests keep on the shared one."""
+    with devserver(tmp_path_factory.mktemp("lifecycle-devserver")) as stack:
+        yield stack
 
 
 def _money(amount: str) -> str:
