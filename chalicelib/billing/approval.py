@@ -28,7 +28,8 @@ from chalicelib.storage.store import Tx
 
 def apply(tx: Tx, payment: PaymentModel, invoice: InvoiceModel, sub: SubscriptionModel,
           account: AccountModel, actor: str, moment: datetime, notes: str | None) -> str:
-    """Add the invoice kind's effects to `tx`; the end of the period the payment covers."""
+    """Add the invoice kind's effects to `tx`; the end of the period the payment covers. (A
+    renewal paid before its period starts leaves the subscription's period as it is.)"""
     kind = invoice.kind or "signup"
     if kind == "renewal":
         return _renewal(tx, invoice, sub, account, actor, moment)

@@ -445,3 +445,20 @@ def test_two_job_runs_at_once_issue_one_renewal_and_one_email(api: Api) -> None:
         assert len(_renewals(customer.subscription_id)) == 1
     assert len(_mail("renewal_invoice")) == 3
     _consistent()
+
+
+def test_the_approval_email_of_an_early_renewal_says_when_its_credits_come(api: Api) -> None:
+    from chalicelib.notifications.delivery import compose
+
+    customer = Customer(api)
+    sub = _started(customer)
+    end = parse_stamp(sub.current_period_end)
+    _run(end - 7 * DAY + HOUR)
+    [renewal] = _renewals(customer.subscription_id)
+    payment = customer.pay(renewal.invoice_id, end - 3 * DAY)
+    [message] = [m for m in _mail("payment_approved") if m.entity_id == payment]
+    email = compose(message)
+    day = end.date().isoformat()
+    assert "next period is paid" in email.subject
+    assert f"its 1000 credits are added on {day}" in email.text and day in email.html
+    assert account(customer.account_id).allowance == 1000  # the first period's, untouched
