@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
                                                 "(what the schedule runs)")
     jobs.add_argument("--at", type=_moment, help="run as of this ISO 8601 time, UTC unless it has "
                                                  "an offset (default now)")
+    commands.add_parser("migrate", help="bring items written before the subscription lifecycle up "
+                        "to date (sharded index keys, credit buckets, anchors); idempotent")
     commands.add_parser("verify", help="check the data's integrity (scans every table); "
                         "exit 1 if any check fails")
     args = parser.parse_args(argv)
@@ -80,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("stopped at the time limit: the next run continues")
         elif args.command == "create-tables":
             print("created:", ", ".join(models.create_missing_tables()) or "nothing")
+        elif args.command == "migrate":
+            from ops import migrate
+
+            print("\n".join(migrate.migrate().lines()))
         elif args.command == "verify":
             checked = integrity.verify()
             print("\n".join(checked.lines()))
