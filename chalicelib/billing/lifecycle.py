@@ -121,7 +121,8 @@ def next_version(sub: SubscriptionModel) -> list[Any]:
 
 
 def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceModel,
-         actor: str, at: str, *, paying: bool = False, extra: list[Any] | None = None) -> None:
+         actor: str, at: str, *, paying: bool = False, extra: list[Any] | None = None,
+         voided: tuple[str, ...] = ()) -> None:
     """Start the period the paid renewal invoice is for: the plan it was for, the allowance reset
     (the unused part expires), the subscription and account active. `paying`: the renewal's
     approval in this same transaction is what pays the period."""
@@ -147,9 +148,8 @@ def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invoice
                  reason="allowance_expired", reference=sub.subscription_id)
     credits.move(ALLOWANCE, renewal.plan_credits, entry_id=f"period#{sub.subscription_id}#{number}#granted",
                  reason="allowance_granted", reference=renewal.invoice_id)
-    actions = [*credits.actions(), AccountModel.plan.set(renewal.plan)]
-    if account.pending_invoice_id == renewal.invoice_id:
-        actions.append(AccountModel.pending_invoice_id.remove())
+    actions = [*credits.actions(), AccountModel.plan.set(renewal.plan),
+               *unpoint(account, renewal.invoice_id, *voided)]
     account.plan = renewal.plan
     move_account(tx, account, "active", actions, action="period_started", actor=actor, at=at,
                  condition=credits.condition())
@@ -158,7 +158,8 @@ def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invoice
 
 
 def past_due(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceModel | None,
-             at: str, mail_at: str, *, extra: list[Any] | None = None) -> None:
+             at: str, mail_at: str, *, extra: list[Any] | None = None,
+             voided: tuple[str, ...] = ()) -> None:
     """The period ended with its renewal unpaid: service goes on, the allowance expires."""
     sub.past_due_at = sub.current_period_end
     move_subscription(tx, sub, "past_due", [SubscriptionModel.past_due_at.set(sub.past_due_at),
@@ -168,7 +169,8 @@ def past_due(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Inv
     credits.move(ALLOWANCE, -credits.allowance,
                  entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
                  reason="allowance_expired", reference=sub.subscription_id)
-    move_account(tx, account, "past_due", credits.actions(), action="renewal_unpaid",
+    move_account(tx, account, "past_due", [*credits.actions(), *unpoint(account, *voided)],
+                 action="renewal_unpaid",
                  actor=SYSTEM, at=at, condition=credits.condition())
     mail.queue_past_due(tx, sub=sub, invoice=renewal, until=suspends_at(sub), at=mail_at)
 
@@ -182,7 +184,8 @@ def suspend(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invo
 
 
 def end(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceModel | None,
-        reason: str, actor: str, at: str, mail_at: str, *, extra: list[Any] | None = None) -> None:
+        reason: str, actor: str, at: str, mail_at: str, *, extra: list[Any] | None = None,
+        voided: tuple[str, ...] = ()) -> None:
     """The subscription ends (cancelled at the period end, or unpaid too long): its unpaid renewal
     is voided, the allowance expires, the account is cancelled (extra credits are kept)."""
     sub.cancel_at_period_end = False
@@ -194,15 +197,22 @@ def end(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceM
     credits.move(ALLOWANCE, -credits.allowance,
                  entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
                  reason="allowance_expired", reference=sub.subscription_id)
-    actions = credits.actions()
     if renewal is not None and renewal.status == "pending":
         void_invoice(tx, renewal, f"{reason}_cancelled", actor, at)
-        if account.pending_invoice_id == renewal.invoice_id:
-            actions.append(AccountModel.pending_invoice_id.remove())
+        voided = (*voided, renewal.invoice_id)
+    actions = [*credits.actions(), *unpoint(account, *voided)]
     move_account(tx, account, "cancelled", actions, action="subscription_ended",
                  actor=actor, at=at, condition=credits.condition())
     mail.queue_cancelled(tx, sub=sub, invoice=renewal if reason == "unpaid" else None,
                          reason=reason, at=mail_at)
+
+
+def unpoint(account: AccountModel, *invoice_ids: str) -> list[Any]:
+    """Remove the account's pending invoice if it is one of these (paid or voided now)."""
+    if account.pending_invoice_id and account.pending_invoice_id in invoice_ids:
+        account.pending_invoice_id = None
+        return [AccountModel.pending_invoice_id.remove()]
+    return []
 
 
 def void_invoice(tx: Tx, invoice: InvoiceModel, action: str, actor: str, at: str) -> None:

@@ -67,19 +67,22 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
         return None
     tx = Tx()
     if sub.status == "active":
+        clear: list[Any] = []
+        voided: tuple[str, ...] = ()
         if upgrade is not None and upgrade.status == "pending" and not upgrade.pending_payment_id:
             lifecycle.void_invoice(tx, upgrade, "upgrade_expired", SYSTEM, at)
             sub.upgrade_invoice_id = None
-        clear = [SubscriptionModel.upgrade_invoice_id.remove()] if sub.upgrade_invoice_id is None and upgrade else []
+            clear, voided = [SubscriptionModel.upgrade_invoice_id.remove()], (upgrade.invoice_id,)
         if sub.cancel_at_period_end:
             name = "cancelled"
-            lifecycle.end(tx, sub, account, renewal, "requested", SYSTEM, at, mail_at, extra=clear)
+            lifecycle.end(tx, sub, account, renewal, "requested", SYSTEM, at, mail_at, extra=clear,
+                          voided=voided)
         elif (sub.paid_through or 0) > (sub.period or 0) and renewal is not None:
             name = "period_started"
-            lifecycle.roll(tx, sub, account, renewal, SYSTEM, at, extra=clear)
+            lifecycle.roll(tx, sub, account, renewal, SYSTEM, at, extra=clear, voided=voided)
         else:
             name = "past_due"
-            lifecycle.past_due(tx, sub, account, renewal, at, mail_at, extra=clear)
+            lifecycle.past_due(tx, sub, account, renewal, at, mail_at, extra=clear, voided=voided)
     elif renewal is not None and renewal.pending_payment_id:
         return _reschedule(sub, at, stamp(moment + PAUSE_RECHECK), paused=True)
     elif sub.status == "past_due":

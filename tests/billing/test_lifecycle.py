@@ -462,3 +462,35 @@ def test_the_approval_email_of_an_early_renewal_says_when_its_credits_come(api: 
     assert "next period is paid" in email.subject
     assert f"its 1000 credits are added on {day}" in email.text and day in email.html
     assert account(customer.account_id).allowance == 1000  # the first period's, untouched
+
+
+def test_a_late_renewal_approval_voids_the_ended_periods_unpaid_upgrade(api: Api) -> None:
+    customer = Customer(api)
+    sub = _started(customer)
+    end = parse_stamp(sub.current_period_end)
+    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                            end - 9 * DAY)["invoice"]
+    _run(end - 7 * DAY + HOUR)
+    [renewal] = _renewals(customer.subscription_id)
+    # Paid two hours after the end, before a job run: the period rolls at the approval
+    customer.pay(renewal.invoice_id, end + 2 * HOUR)
+    sub = _sub(customer.subscription_id)
+    assert (sub.period, sub.plan, sub.upgrade_invoice_id) == (1, "starter", None)
+    assert InvoiceModel.get(upgrade["id"]).status == "void"
+    _consistent()
+
+
+def test_cancelling_with_an_upgrade_waiting_ends_with_nothing_left_to_pay(api: Api) -> None:
+    customer = Customer(api)
+    sub = _started(customer)
+    end = parse_stamp(sub.current_period_end)
+    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                            end - 9 * DAY)["invoice"]
+    assert account(customer.account_id).pending_invoice_id == upgrade["id"]
+    customer.post("/api/v1/billing/subscription/cancel", None, end - 8 * DAY)
+    _run(end + HOUR)
+    assert InvoiceModel.get(upgrade["id"]).status == "void"
+    acc = account(customer.account_id)
+    assert (acc.status, acc.pending_invoice_id) == ("cancelled", None)
+    assert customer.me(end + 2 * HOUR)["pending_invoice"] is None
+    _consistent()
