@@ -17,6 +17,8 @@ from chalicelib.api.routes import routes as api_routes
 from chalicelib.api.routing import compose, error_shape
 from chalicelib.billing.routes import routes as billing_routes
 from chalicelib.catalog.routes import routes as catalog_routes
+from chalicelib.credits.admin_routes import routes as credits_admin_routes
+from chalicelib.credits.routes import routes as credits_routes
 from chalicelib.core import telemetry
 from chalicelib.core.config import outbox_stream_arn
 from chalicelib.storage import store
@@ -46,7 +48,8 @@ def _observe(event: Any, get_response: Callable[[Any], Response]) -> Response:
                                    duration_ms=(time.perf_counter() - started) * 1000)
 
 
-ROUTES = (accounts_routes, catalog_routes, billing_routes, admin_routes, api_routes)
+ROUTES = (accounts_routes, catalog_routes, billing_routes, credits_routes, admin_routes,
+          credits_admin_routes, api_routes)
 compose(app, *ROUTES)
 
 

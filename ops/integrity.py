@@ -159,6 +159,7 @@ class _Index:
         self.plans = {p.slug: p for p in snap.plans}
         self.counters = {c.counter_id: c for c in snap.counters}
         self.ledger_of = _group(snap.ledger, lambda e: e.account_id)
+        self.ledger_entries = {(e.account_id, e.entry_id): e for e in snap.ledger}
         self.grants_of_payment = _group(snap.ledger, lambda e: e.reference)
         self.payments_of = _group(snap.payments, lambda p: p.invoice_id)
         self.invoices_of_account = _group(snap.invoices, lambda i: i.account_id)

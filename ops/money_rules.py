@@ -24,14 +24,25 @@ def _bucket(entry: Any) -> str:
     return entry.bucket or "allowance"
 
 
+def _split(entry: Any) -> tuple[int, int]:
+    """What the entry moved in (allowance, extra): a consumption or release says it in its
+    `taken_*`, any other entry moves its amount in its bucket."""
+    if entry.taken_allowance is not None or entry.taken_extra is not None:
+        sign = -1 if entry.amount < 0 else 1
+        return sign * (entry.taken_allowance or 0), sign * (entry.taken_extra or 0)
+    return (entry.amount, 0) if _bucket(entry) == "allowance" else (0, entry.amount)
+
+
 @_rule("account credits equal the sum of their ledger entries, bucket by bucket")
 def _credits_match_ledger(ix: _Index, result: RuleResult) -> None:
     for account in ix.snap.accounts:
         result.checked += 1
         entries = ix.ledger_of.get(account.account_id, [])
-        sums = Counter()
+        sums: Counter[str] = Counter()
         for entry in entries:
-            sums[_bucket(entry)] += entry.amount
+            moved_allowance, moved_extra = _split(entry)
+            sums["allowance"] += moved_allowance
+            sums["extra"] += moved_extra
         extra = account.extra or 0
         allowance = account.allowance if account.allowance is not None else account.credits - extra
         problems = []
@@ -40,6 +51,8 @@ def _credits_match_ledger(ix: _Index, result: RuleResult) -> None:
         if (allowance, extra) != (sums["allowance"], sums["extra"]):
             problems.append(f"buckets allowance {allowance} / extra {extra}, ledger "
                             f"{sums['allowance']} / {sums['extra']}")
+        if sum(_split(e)[0] + _split(e)[1] for e in entries) != sum(e.amount for e in entries):
+            problems.append("an entry's bucket split does not add up to its amount")
         if allowance + extra != account.credits or min(allowance, extra) < 0:
             problems.append(f"allowance {allowance} + extra {extra} vs credits {account.credits}")
         if problems:
@@ -178,6 +191,28 @@ def _cause_problem(ix: _Index, entry: Any) -> str | None:
         return None
     if reason == "allowance_expired":
         return None if entry.amount < 0 and entry_id.startswith("period#") else "not a period's expiry"
+    if reason == "topup":
+        if invoice is None or invoice.status != "paid" or invoice.kind != "topup":
+            return f"topup {entry.reference} is not paid"
+        if (entry_id != f"topup#{invoice.invoice_id}" or entry.amount != invoice.plan_credits
+                or _bucket(entry) != "extra"):
+            return f"does not match topup {invoice.invoice_id}"
+        return None
+    if reason in ("admin_grant", "admin_correction"):
+        good = entry_id.startswith("admin#") and (entry.amount > 0) == (reason == "admin_grant")
+        return None if good and entry.reference else "an admin entry without its sign or reason"
+    if reason == "consumed":
+        taken = (entry.taken_allowance or 0) + (entry.taken_extra or 0)
+        return None if entry_id.startswith("consume#") and entry.amount == -taken < 0 else \
+            "a consumption whose amount is not what it took"
+    if reason == "released":
+        consumed = ix.ledger_entries.get((entry.account_id, entry.reference or ""))
+        if consumed is None or consumed.reason != "consumed" or entry_id != f"release#{consumed.entry_id}":
+            return f"releases {entry.reference}, which is no consumption of the account"
+        if (entry.taken_allowance or 0) > (consumed.taken_allowance or 0) or (
+                entry.taken_extra or 0) > (consumed.taken_extra or 0):
+            return f"gives back more than {consumed.entry_id} took"
+        return None
     return f"unknown reason {reason}"
 
 
@@ -200,10 +235,10 @@ def _granted_once(ix: _Index, result: RuleResult) -> None:
         sub = ix.subscriptions.get(payment.subscription_id)
         grants = len(ix.grants_of_payment.get(payment.payment_id, []))
         expected = 1
-        if invoice is not None and invoice.kind in ("renewal", "upgrade"):
+        if invoice is not None and invoice.kind in ("renewal", "upgrade", "topup"):
             grants = len(ix.grants_of_payment.get(invoice.invoice_id, []))
             reached = sub is not None and (sub.period or 0) >= (invoice.period or 0)
-            expected = 1 if invoice.kind == "upgrade" or reached else 0
+            expected = 1 if invoice.kind in ("upgrade", "topup") or reached else 0
             expected = 0 if invoice.kind == "upgrade" and not invoice.upgrade_credits else expected
         if grants != expected:
             result.failures.append(f"{payment.payment_id}: {grants} ledger grants, {expected} due")

@@ -110,8 +110,10 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
     else:
         account.credits, account.allowance = plan.credits, plan.credits
         trials.start(account, at)
+        account.allowance_since = at
         add_credit(tx, account_id=account.account_id, entry_id="trial", amount=plan.credits,
-                   reason="trial_grant", reference=None, actor=user.user_id, at=at)
+                   reason="trial_grant", reference=None, actor=user.user_id, at=at,
+                   balance_after=plan.credits)
     tx.put("account", account, AccountModel.account_id.does_not_exist())
     add_audit(tx, entity_type="account", entity_id=account.account_id, action="created",
               from_status=None, to_status=account.status, actor=user.user_id, at=at)

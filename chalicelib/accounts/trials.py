@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib.billing.lifecycle import SYSTEM, move_account
 from chalicelib.core.clock import parse_stamp, stamp
 from chalicelib.core.config import get_settings
-from chalicelib.credits.ledger import ALLOWANCE, Buckets
+from chalicelib.credits.ledger import Buckets
 from chalicelib.notifications import lifecycle_messages as mail
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
@@ -69,8 +69,7 @@ def _step(account: AccountModel, moment: datetime, mail_at: str) -> str | None:
         name = "trial_ending"
     else:
         credits = Buckets(tx, account, actor=SYSTEM, at=at)
-        expired = credits.allowance
-        credits.move(ALLOWANCE, -expired, entry_id="trial#expired", reason="trial_expired")
+        expired = credits.expire_allowance(entry_id="trial#expired", reason="trial_expired")
         # A trial that subscribed waits for its first invoice's approval; others expire.
         status = "pending_payment" if account.pending_invoice_id else "expired"
         move_account(tx, account, status, [*credits.actions(), *stop_actions()],

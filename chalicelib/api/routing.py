@@ -8,6 +8,7 @@ declarations are what `api.openapi.build` describes.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from chalicelib.storage import store
 
 JSON = {"Content-Type": "application/json"}
 USER, ADMIN = "user", "admin"  # the least role a route needs (None: public)
+SERVICE = "service"  # a service key of the SaaS's backend (credits), never a user's or admin's token
 _request: ContextVar[Any] = ContextVar("request", default=None)  # set by compose()'s middleware
 log = logging.getLogger("billing")
 
@@ -75,11 +77,25 @@ class Declared:
     store: bool  # False: answers without the data store (no 503)
 
 
+class _Blueprint(Blueprint):
+    """A blueprint that can be registered into more than one app: Chalice pops a route's `methods`
+    out of the kwargs it keeps, so a second app (tests import a second copy of app.py) would get
+    every route as GET; each registration here gets its own copy."""
+
+    def _register_handler(self, handler_type: str, name: str, user_handler: Any,
+                          wrapped_handler: Any, kwargs: dict[str, Any],
+                          options: dict[Any, Any] | None = None) -> None:
+        def register(app: Chalice, options: dict[Any, Any]) -> None:
+            app._register_handler(handler_type, name, user_handler, wrapped_handler,
+                                  copy.deepcopy(kwargs), options)
+        self._deferred_registrations.append(register)
+
+
 class Routes:
     """One capability's routes: a Chalice blueprint and the declarations of its routes."""
 
     def __init__(self, import_name: str, tag: str, description: str) -> None:
-        self.blueprint = Blueprint(import_name)
+        self.blueprint = _Blueprint(import_name)
         self.tag, self.description = tag, description
         self.declared: list[Declared] = []
 
@@ -88,6 +104,9 @@ class Routes:
 
     def post(self, path: str, **declaration: Any) -> Callable[..., Any]:
         return self.route(path, "POST", **declaration)
+
+    def delete(self, path: str, **declaration: Any) -> Callable[..., Any]:
+        return self.route(path, "DELETE", **declaration)
 
     def route(self, path: str, method: str, *, response: tuple[str, str], status: int = 200,
               auth: str | None = None, idempotent: Idempotent | None = None,
@@ -124,7 +143,12 @@ def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
                 return view(**args)
 
             if idempotent is None or key is None:
-                return Response(body=run(), status_code=status, headers=dict(JSON))
+                result = run()
+                if isinstance(result, Response):  # a view that sets its own headers
+                    return result
+                if status == 204:
+                    return Response(body="", status_code=204, headers={})
+                return Response(body=result, status_code=status, headers=dict(JSON))
             return _run_idempotent(idempotent, caller, key, path, params, status, run)
         except AppError as error:
             if error.status >= 500:
@@ -153,9 +177,16 @@ def current_request() -> Any:
     return _request.get()
 
 
-def authenticate(role: str) -> Principal:
-    """The caller of this request, who must hold at least `role`."""
-    principal = principal_from_header(current_request().headers.get("authorization"))
+def authenticate(role: str) -> Any:
+    """The caller of this request, who must hold at least `role` (a service key for SERVICE)."""
+    header = current_request().headers.get("authorization")
+    if role == SERVICE:
+        from chalicelib.credits import service_keys
+
+        caller = service_keys.authenticate(header)
+        telemetry.annotate(actor=f"service_key:{caller.key_id}")
+        return caller
+    principal = principal_from_header(header)
     telemetry.annotate(actor=principal.user_id)
     if role == ADMIN and not principal.is_admin:
         raise Forbidden("This route is for admins.")

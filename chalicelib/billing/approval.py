@@ -6,6 +6,7 @@
 - renewal: the next period is paid. Before the period end it only says so (the jobs roll the
   period at its end: an early payment adds no period); at or after it (a past-due or suspended
   subscription) the period rolls now and the subscription and account are active again.
+- topup: the pack's credits go to `extra`; nothing else changes.
 - upgrade: the plan switches now and the allowance grows by the invoice's prorated credits; an
   issued, unpaid renewal for the old plan is voided so that the jobs issue it for the new plan.
 """
@@ -35,6 +36,8 @@ def apply(tx: Tx, payment: PaymentModel, invoice: InvoiceModel, sub: Subscriptio
         return _renewal(tx, invoice, sub, account, actor, moment)
     if kind == "upgrade":
         return _upgrade(tx, invoice, sub, account, actor, moment)
+    if kind == "topup":
+        return _topup(tx, invoice, sub, account, actor, moment)
     return _signup(tx, payment, invoice, sub, account, actor, moment, notes)
 
 
@@ -56,6 +59,7 @@ def _signup(tx: Tx, payment: PaymentModel, invoice: InvoiceModel, sub: Subscript
         credits.move(EXTRA, carried, entry_id="trial#carried_in", reason="trial_carried_over")
     credits.move(ALLOWANCE, invoice.plan_credits, entry_id=f"payment#{payment.payment_id}",
                  reason="plan_purchase", reference=payment.payment_id)
+    credits.renewed = True  # the plan's first allowance
     actions = [*credits.actions(), AccountModel.plan.set(invoice.plan), *trials.stop_actions()]
     if account.pending_invoice_id == invoice.invoice_id:
         actions.append(AccountModel.pending_invoice_id.remove())
@@ -129,3 +133,15 @@ def _upgrade(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: Acc
                             old_plan=old_plan, new_plan=invoice.plan,
                             credits=invoice.upgrade_credits or 0)
     return sub.current_period_end
+
+
+def _topup(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: AccountModel,
+           actor: str, moment: datetime) -> str:
+    at = stamp(moment)
+    credits = Buckets(tx, account, actor=actor, at=at)
+    credits.move(EXTRA, invoice.plan_credits, entry_id=f"topup#{invoice.invoice_id}", reason="topup",
+                 reference=invoice.invoice_id)
+    lifecycle.move_account(tx, account, account.status,
+                           [*credits.actions(), *lifecycle.unpoint(account, invoice.invoice_id)],
+                           action="credits_bought", actor=actor, at=at, condition=credits.condition())
+    return sub.current_period_end or at

@@ -144,8 +144,8 @@ def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invoice
         action="period_started", actor=actor, at=at,
         condition=None if paying else SubscriptionModel.paid_through >= number)
     credits = Buckets(tx, account, actor=actor, at=at)
-    credits.move(ALLOWANCE, -credits.allowance, entry_id=f"period#{sub.subscription_id}#{number - 1}#expired",
-                 reason="allowance_expired", reference=sub.subscription_id)
+    credits.expire_allowance(entry_id=f"period#{sub.subscription_id}#{number - 1}#expired",
+                             reason="allowance_expired", reference=sub.subscription_id)
     credits.move(ALLOWANCE, renewal.plan_credits, entry_id=f"period#{sub.subscription_id}#{number}#granted",
                  reason="allowance_granted", reference=renewal.invoice_id)
     actions = [*credits.actions(), AccountModel.plan.set(renewal.plan),
@@ -166,9 +166,8 @@ def past_due(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Inv
                                             *(extra or [])],
                       action="renewal_unpaid", actor=SYSTEM, at=at)
     credits = Buckets(tx, account, actor=SYSTEM, at=at)
-    credits.move(ALLOWANCE, -credits.allowance,
-                 entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
-                 reason="allowance_expired", reference=sub.subscription_id)
+    credits.expire_allowance(entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
+                             reason="allowance_expired", reference=sub.subscription_id)
     move_account(tx, account, "past_due", [*credits.actions(), *unpoint(account, *voided)],
                  action="renewal_unpaid",
                  actor=SYSTEM, at=at, condition=credits.condition())
@@ -194,9 +193,8 @@ def end(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceM
                       action="cancelled_unpaid" if reason == "unpaid" else "cancelled_requested",
                       actor=actor, at=at)
     credits = Buckets(tx, account, actor=actor, at=at)
-    credits.move(ALLOWANCE, -credits.allowance,
-                 entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
-                 reason="allowance_expired", reference=sub.subscription_id)
+    credits.expire_allowance(entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
+                             reason="allowance_expired", reference=sub.subscription_id)
     if renewal is not None and renewal.status == "pending":
         void_invoice(tx, renewal, f"{reason}_cancelled", actor, at)
         voided = (*voided, renewal.invoice_id)

@@ -3,19 +3,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.catalog.reference_data import GLOBAL
+from chalicelib.catalog.reference_data import GLOBAL, PACKS
 from chalicelib.catalog.views import method_view, plan_view
 from chalicelib.core.countries import normalize_country
 from chalicelib.core.errors import BadRequest
+from chalicelib.core.money import format_minor
 from chalicelib.storage import store
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 
 
 def list_plans() -> dict[str, Any]:
-    """The self-serve plans in display order (one query of a sparse index)."""
+    """The self-serve plans in display order (one query of a sparse index) and the top-up packs."""
     with store.guard():
         plans = list(PlanModel.catalog.query("self_serve"))
-    return {"items": [plan_view(plan) for plan in plans]}
+    return {"items": [plan_view(plan) for plan in plans], "packs": [pack_view(p) for p in PACKS]}
+
+
+def pack(slug: str) -> dict[str, Any] | None:
+    """A top-up pack of the price list, or None."""
+    return next((p for p in PACKS if p["slug"] == slug), None)
+
+
+def pack_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {"slug": item["slug"], "name": item["name"], "credits": item["credits"],
+            "price": format_minor(item["price_minor"]), "currency": item["currency"]}
 
 
 def parse_country(raw: str | None) -> str | None:

@@ -30,6 +30,15 @@ PLANS: tuple[dict[str, Any], ...] = (
      "features": ["Staff and admin accounts"]},
 )
 
+# Top-up packs: credits bought once, into the `extra` bucket (never expire). A price list of the
+# code, not a table: a pack's price is what its invoice copies when it is issued.
+PACKS: tuple[dict[str, Any], ...] = (
+    {"slug": "pack_1000", "name": "1,000 extra credits", "credits": 1000, "price_minor": 1500,
+     "currency": "USD"},
+    {"slug": "pack_5000", "name": "5,000 extra credits", "credits": 5000, "price_minor": 6000,
+     "currency": "USD"},
+)
+
 _REF = "Write your invoice's payment reference (PR-...) in the transfer's description."
 
 PAYMENT_METHODS: tuple[dict[str, Any], ...] = (

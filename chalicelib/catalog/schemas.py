@@ -38,10 +38,21 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Pack": {
+        "type": "object",
+        "description": "Credits bought once, into the `extra` bucket (they never expire).",
+        "required": ["slug", "name", "credits", "price", "currency"],
+        "properties": {"slug": {"type": "string", "examples": ["pack_1000"]},
+                       "name": {"type": "string"}, "credits": {"type": "integer", "minimum": 1},
+                       "price": {"$ref": "#/components/schemas/Amount"},
+                       "currency": {"$ref": "#/components/schemas/Currency"}},
+    },
     "PlanList": {
         "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Plan"}}},
+        "required": ["items", "packs"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Plan"}},
+                       "packs": {"type": "array", "items": {"$ref": "#/components/schemas/Pack"},
+                                 "description": "Top-up packs (POST /api/v1/billing/topups)."}},
     },
     "PaymentMethodList": {
         "type": "array",

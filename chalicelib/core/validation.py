@@ -42,6 +42,17 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Int:
+    """A whole-number field: a JSON integer (not a string, float or boolean) within bounds."""
+
+    required: bool = False
+    minimum: int = 1
+    maximum: int = 1_000_000_000
+    nonzero: bool = False
+    doc: str | None = None
+
+
+@dataclass(frozen=True)
 class Obj:
     """A nested object with its own fields."""
 
@@ -100,6 +111,8 @@ def _validate_object(body: Mapping[str, Any], spec: Mapping[str, Any], prefix: s
             if rule.required:
                 errors.invalid[path] = "is required"
             cleaned[name] = None
+        elif isinstance(rule, Int):
+            cleaned[name] = _validate_int(value, rule, path, errors)
         elif isinstance(rule, Obj):
             if not isinstance(value, dict):
                 errors.malformed[path] = "must be an object"
@@ -109,6 +122,19 @@ def _validate_object(body: Mapping[str, Any], spec: Mapping[str, Any], prefix: s
         else:
             cleaned[name] = _validate_text(value, rule, path, errors)
     return cleaned
+
+
+def _validate_int(value: Any, rule: Int, path: str, errors: _Errors) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.invalid[path] = "must be a whole number"  # 1.5, "10", true: a wrong value, not shape
+        return None
+    if not rule.minimum <= value <= rule.maximum:
+        errors.invalid[path] = f"must be from {rule.minimum} to {rule.maximum}"
+    elif rule.nonzero and value == 0:
+        errors.invalid[path] = "must not be 0"
+    else:
+        return value
+    return None
 
 
 def _validate_text(value: Any, rule: Text, path: str, errors: _Errors) -> str | None:

@@ -20,11 +20,16 @@ ALLOWANCE, EXTRA = "allowance", "extra"
 
 
 def add_credit(tx: Tx, *, account_id: str, entry_id: str, amount: int, reason: str,
-               reference: str | None, actor: str, at: str, bucket: str = ALLOWANCE) -> None:
-    """Put a ledger entry whose id names its cause, so the same grant cannot be written twice."""
+               reference: str | None, actor: str, at: str, bucket: str = ALLOWANCE,
+               balance_after: int | None = None, position: int = 0, **more: Any) -> CreditLedgerModel:
+    """Put a ledger entry whose id names its cause, so the same grant cannot be written twice.
+    `position` orders the entries one transaction writes (`ordered_at`)."""
     entry = CreditLedgerModel(account_id, entry_id, amount=amount, bucket=bucket, reason=reason,
-                              reference=reference, actor=actor, created_at=at)
-    tx.put(f"ledger:{entry_id}", entry, condition=CreditLedgerModel.entry_id.does_not_exist())
+                              reference=reference, actor=actor, created_at=at,
+                              balance_after=balance_after, ordered_at=f"{at}#{position:02d}", **more)
+    tx.put(f"ledger:{entry_id}", entry, condition=CreditLedgerModel.entry_id.does_not_exist(),
+           return_old=bool(more.get("fingerprint")))
+    return entry
 
 
 def buckets(account: AccountModel) -> tuple[int, int]:
@@ -41,6 +46,8 @@ class Buckets:
         self.tx, self.account, self.actor, self.at = tx, account, actor, at
         self.read = buckets(account)
         self.allowance, self.extra = self.read
+        self.entries = 0
+        self.renewed = False  # the allowance was reset or expired: `allowance_since` moves
 
     def move(self, bucket: str, amount: int, *, entry_id: str, reason: str,
              reference: str | None = None) -> None:
@@ -52,7 +59,16 @@ class Buckets:
         else:
             self.extra += amount
         add_credit(self.tx, account_id=self.account.account_id, entry_id=entry_id, amount=amount,
-                   reason=reason, reference=reference, actor=self.actor, at=self.at, bucket=bucket)
+                   reason=reason, reference=reference, actor=self.actor, at=self.at, bucket=bucket,
+                   balance_after=self.allowance + self.extra, position=self.entries)
+        self.entries += 1
+
+    def expire_allowance(self, *, entry_id: str, reason: str, reference: str | None = None) -> int:
+        """The whole allowance expires (a period or trial ends, or it is replaced); how much."""
+        expired = self.allowance
+        self.move(ALLOWANCE, -expired, entry_id=entry_id, reason=reason, reference=reference)
+        self.renewed = True
+        return expired
 
     @property
     def changed(self) -> bool:
@@ -62,8 +78,12 @@ class Buckets:
         """The account's update actions (absolute values), and the view's values set on the model."""
         self.account.allowance, self.account.extra = self.allowance, self.extra
         self.account.credits = self.allowance + self.extra
-        return [AccountModel.allowance.set(self.allowance), AccountModel.extra.set(self.extra),
-                AccountModel.credits.set(self.allowance + self.extra)]
+        actions = [AccountModel.allowance.set(self.allowance), AccountModel.extra.set(self.extra),
+                   AccountModel.credits.set(self.allowance + self.extra)]
+        if self.renewed:
+            self.account.allowance_since = self.at
+            actions.append(AccountModel.allowance_since.set(self.at))
+        return actions
 
     def condition(self) -> Condition:
         """The values read are still there (no use or grant happened meanwhile)."""

@@ -90,7 +90,7 @@ def queue_payment_approved(tx: Tx, *, payment: PaymentModel, invoice: InvoiceMod
     credits = invoice.upgrade_credits if invoice.kind == "upgrade" else invoice.plan_credits
     context = {**_payment_context(payment, invoice), "credits": credits or 0,
                "plan": invoice.plan, "paid_at": at[:10], "period_end": period_end[:10],
-               "starts_on": starts_on[:10] if starts_on else None}
+               "starts_on": starts_on[:10] if starts_on else None, "kind": invoice.kind or "signup"}
     _to_payer(tx, "payment_approved", PAYMENT_APPROVED, payment, context, at)
 
 

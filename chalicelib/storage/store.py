@@ -79,11 +79,14 @@ def connection() -> Connection:
 
 
 class TransactionCancelled(Exception):
-    """A transaction's condition failed; `failed` names the items (by label) that caused it."""
+    """A transaction's condition failed; `failed` names the items (by label) that caused it, and
+    `items` holds, by label, what an item asked for with `return_old` was when its condition failed
+    (None: it did not exist)."""
 
-    def __init__(self, failed: list[str]) -> None:
+    def __init__(self, failed: list[str], items: dict[str, Any] | None = None) -> None:
         super().__init__(", ".join(failed) or "unknown")
         self.failed = failed
+        self.items = items or {}
 
 
 def aws_code(exc: BaseException) -> str | None:
@@ -147,15 +150,17 @@ class Tx:
         self._tx.condition_check(model_cls, hash_key, range_key, condition=condition)
         self._labels["check"].append(label)
 
-    def put(self, label: str, item: Model, condition: Condition | None = None) -> None:
-        """Write a whole item."""
-        self._tx.save(item, condition=condition)
+    def put(self, label: str, item: Model, condition: Condition | None = None,
+            return_old: bool = False) -> None:
+        """Write a whole item (`return_old`: a failed condition returns what the item was)."""
+        self._tx.save(item, condition=condition, return_values="ALL_OLD" if return_old else None)
         self._labels["put"].append(label)
 
     def update(self, label: str, item: Model, actions: list[Action],
-               condition: Condition | None = None) -> None:
-        """Apply update actions to an item (keys taken from `item`)."""
-        self._tx.update(item, actions, condition=condition)
+               condition: Condition | None = None, return_old: bool = False) -> None:
+        """Apply update actions to an item (keys taken from `item`; `return_old` as for put)."""
+        self._tx.update(item, actions, condition=condition,
+                        return_values="ALL_OLD" if return_old else None)
         self._labels["update"].append(label)
 
     def commit(self, response: Any = None) -> None:
@@ -190,7 +195,9 @@ class Tx:
                                "changed.", code="idempotency_in_progress", retry_after=1) from exc
             failed = [label for label in failed if label != IDEMPOTENCY_LABEL]
             if failed:
-                raise TransactionCancelled(failed) from exc
+                items = {label: reason.raw_item for label, reason in zip(ordered, reasons)
+                         if reason is not None and reason.code == "ConditionalCheckFailed"}
+                raise TransactionCancelled(failed, items) from exc
             raise
         for callback in self._after_commit:
             try:

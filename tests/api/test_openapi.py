@@ -104,6 +104,12 @@ class Contract:
     def check(self, method: str, path: str, reply: Any) -> None:
         method = method.lower()
         what = f"{method.upper()} {path} -> {reply.status}"
+        if reply.status == 204:  # no content: documented without a body
+            template = self.template(path)
+            assert reply.body is None and "content" not in (
+                self.doc["paths"][template][method]["responses"]["204"]), what
+            self.seen.add((template, method, 204))
+            return
         assert reply.headers.get("content-type", "").startswith("application/json"), what
         if reply.status >= 400:
             self.validate(DOC_URI + _pointer("components", "schemas", "Error"), reply.body, what)
@@ -190,19 +196,24 @@ def test_spec_declares_security_and_statuses_per_route():
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            success = {"201"} if path in ("/api/v1/auth/register",
-                                          "/api/v1/billing/admin/payments/confirm",
-                                          "/api/v1/billing/subscription",
-                                          "/api/v1/billing/payments/{payment_id}/proof") else {"200"}
+            created = ("/api/v1/auth/register", "/api/v1/billing/admin/payments/confirm",
+                       "/api/v1/billing/subscription", "/api/v1/billing/topups",
+                       "/api/v1/billing/payments/{payment_id}/proof")
+            success = ({"201"} if path in created or (path, method) == (
+                "/api/v1/billing/admin/service-keys", "post") else {"204"} if method == "delete"
+                else {"200"})
             assert {code for code in responses if code < "300"} == success, (path, method)
             if (path, method) in public:
                 wrong_login = path == "/api/v1/auth/login"
                 assert operation["security"] == [] and ("401" in responses) == wrong_login, path
+            elif path.startswith("/api/v1/credits/"):  # the SaaS backend's: service keys only
+                assert operation["security"] == [{"serviceKey": []}] and "401" in responses, path
+                assert "403" in responses and "Admin only" not in operation["description"], path
             else:
                 assert operation["security"] == [{"bearerAuth": []}] and "401" in responses, path
             admin_only = ("/admin/" in path and (path, method) not in public
                           and not path.endswith("/confirm"))
-            assert ("403" in responses) == admin_only, path
+            assert ("403" in responses) == (admin_only or path.startswith("/api/v1/credits/")), path
             assert ("Admin only" in operation["description"]) == admin_only, path
             assert ("413" in responses) == ("requestBody" in operation), path
             assert "415" in responses and "500" in responses, path
@@ -383,6 +394,24 @@ def test_workflow_responses_match_the_spec(contract):
                         {"plan": "starter", "payment_method": "bank_transfer", "billing": BILLING_PK},
                         expect=201, token=free["access_token"]).body
     assert subscribed["account"]["status"] == "trial" and subscribed["invoice"]["kind"] == "signup"
+    # And the SaaS's backend spends the growth account's credits with a service key
+    key = c.post("/api/v1/billing/admin/service-keys", {"name": "backend"}, expect=201,
+                 token=admin).body
+    assert c.get("/api/v1/billing/admin/service-keys", 200, token=admin).body["items"][0]["id"] == key["id"]
+    growth_account = growth["account"]["id"]
+    used = c.post("/api/v1/credits/consume", {"account_id": growth_account, "amount": 5,
+                                              "reason": "a render"}, expect=200, token=key["key"],
+                  headers={"Idempotency-Key": "render-1"}).body
+    c.post("/api/v1/credits/release", {"entry_id": used["entry_id"]}, expect=200, token=key["key"],
+           headers={"Idempotency-Key": "release-1"})
+    c.get("/api/v1/billing/credits?limit=5", 200, token=growth_token)
+    c.request("DELETE", f"/api/v1/billing/admin/service-keys/{key['id']}", 204, token=admin)
+    # And buys a top-up; an admin grants credits and looks at the account
+    c.post("/api/v1/billing/topups", {"pack": "pack_1000", "payment_method": "upi"}, expect=201,
+           token=growth_token)
+    c.post(f"/api/v1/billing/admin/accounts/{growth_account}/credits",
+           {"amount": 10, "bucket": "extra", "reason": "goodwill"}, expect=200, token=admin)
+    c.get(f"/api/v1/billing/admin/accounts/{growth_account}", 200, token=admin)
     # Then every operation's success response was seen and matched the spec
     expected = {(path, method, int(code)) for path, operations in contract.doc["paths"].items()
                 for method, operation in operations.items()

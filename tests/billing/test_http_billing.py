@@ -59,7 +59,7 @@ def test_plans_lists_the_four_self_serve_plans_in_order_without_a_token(api, pat
     reply = api.get(path)
     # Then the four self-serve plans come in display order, never the internal one
     assert reply.status == 200, reply.body
-    assert set(reply.body) == {"items"}
+    assert set(reply.body) == {"items", "packs"}
     items = reply.body["items"]
     assert [p["slug"] for p in items] == ["free", "starter", "growth", "scale"]
     assert all(set(p) == PLAN_KEYS for p in items)

@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib.api.openapi import fields, shared
 from chalicelib.api.openapi.served import PATH
-from chalicelib.api.routing import ADMIN, Declared, Routes
+from chalicelib.api.routing import ADMIN, SERVICE, Declared, Routes
 
 _JSON = "application/json"
 _BAD_BODY = ("`invalid_json` (empty body, not JSON, or not a JSON object) or `invalid_request` (an "
@@ -45,9 +45,10 @@ def schema_modules() -> list[Any]:
     from chalicelib.admin import schemas as admin
     from chalicelib.billing import schemas as billing
     from chalicelib.catalog import schemas as catalog
+    from chalicelib.credits import schemas as credits
     from chalicelib.notifications import schemas as notifications
 
-    return [accounts, catalog, billing, admin, notifications]
+    return [accounts, catalog, billing, admin, notifications, credits]
 
 
 def build(tables: Iterable[Routes] | None = None) -> dict[str, Any]:
@@ -125,7 +126,8 @@ def _operation(route: Declared, requests: dict[str, Any]) -> dict[str, Any]:
                                  "summary": summary}
     if description:
         operation["description"] = description
-    operation["security"] = [{"bearerAuth": []}] if route.auth else []
+    scheme = "serviceKey" if route.auth == SERVICE else "bearerAuth"
+    operation["security"] = [{scheme: []}] if route.auth else []
     if route.auth == ADMIN:
         operation["x-required-role"] = ADMIN
     parameters = [_ref("parameters", _pascal(name))
@@ -153,6 +155,8 @@ def _responses(route: Declared) -> dict[str, Any]:
     schema, description = route.response
     answers: dict[int, Any] = {route.status: {"description": description,
                                               "content": _json(_ref("schemas", schema))}}
+    if route.status == 204:
+        answers[204] = {"description": description}
     texts = dict(route.errors)
     if route.body is not None:
         texts.setdefault(400, _BAD_BODY)
@@ -162,7 +166,7 @@ def _responses(route: Declared) -> dict[str, Any]:
     shared_refs = {415: "UnsupportedMediaType", 500: "InternalError"}
     if route.auth:
         shared_refs[401] = "Unauthorized"
-    if route.auth == ADMIN:
+    if route.auth in (ADMIN, SERVICE):
         shared_refs[403] = "Forbidden"
     if route.body is not None:
         shared_refs[413] = "PayloadTooLarge"

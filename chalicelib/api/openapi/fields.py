@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.core.validation import CONTROL_SCHEMA, CONTROL_SCHEMA_MULTILINE, Obj, Text
+from chalicelib.core.validation import CONTROL_SCHEMA, CONTROL_SCHEMA_MULTILINE, Int, Obj, Text
 
 _VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"  # a character that is neither space nor control
 
@@ -26,9 +26,22 @@ def object_schema(fields: Mapping[str, Any], description: str | None, nullable: 
             components[rule.name] = object_schema(rule.fields, rule.doc, not rule.required,
                                                   components)
             properties[name] = {"$ref": f"#/components/schemas/{rule.name}"}
+        elif isinstance(rule, Int):
+            properties[name] = int_schema(rule)
         else:
             properties[name] = text_schema(rule)
     schema["properties"] = properties
+    return schema
+
+
+def int_schema(rule: Int) -> dict[str, Any]:
+    """What a whole-number field accepts."""
+    schema: dict[str, Any] = {"type": "integer" if rule.required else ["integer", "null"],
+                              "minimum": rule.minimum, "maximum": rule.maximum}
+    if rule.nonzero:
+        schema["not"] = {"const": 0}
+    if rule.doc:
+        schema["description"] = rule.doc
     return schema
 
 

@@ -126,6 +126,15 @@ PARAMETERS: dict[str, Any] = {
         "schema": {"type": "string", "pattern": "^(\\s*[A-Za-z]{2}\\s*)?$"},
         "example": "PK",
     },
+    "IdempotencyKeyRequired": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": True,
+        "description": ("One per unit of work (400 `idempotency_key_required` without): a retry with the "
+                        "same key and body answers the first response (`Idempotent-Replayed: true`) and "
+                        "changes nothing; the same key with another body is 422 `idempotency_key_reused`."),
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    },
     "Plan": {
         "name": "plan",
         "in": "query",
@@ -156,6 +165,18 @@ PARAMETERS: dict[str, Any] = {
     },
     "InvoiceId": {
         "name": "invoice_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    },
+    "KeyId": {
+        "name": "key_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    },
+    "AccountId": {
+        "name": "account_id",
         "in": "path",
         "required": True,
         "schema": {"type": "string", "minLength": 1},
@@ -251,6 +272,13 @@ RESPONSES: dict[str, Any] = {
     },
 }
 SECURITY_SCHEMES: dict[str, Any] = {
+    "serviceKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "sk_<id>_<secret>",
+        "description": ("A service key of the SaaS's own backend (POST /api/v1/billing/admin/service-keys);"
+                        " a user's or admin's token is 403 on these routes."),
+    },
     "bearerAuth": {
         "type": "http",
         "scheme": "bearer",

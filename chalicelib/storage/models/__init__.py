@@ -23,6 +23,7 @@ from chalicelib.storage.models.platform import (
     OutboxDueIndex,
     OutboxModel,
     OutboxParkedIndex,
+    ServiceKeyModel,
 )
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
 from chalicelib.storage.models.tables import ALL_MODELS, bind, create_missing_tables
@@ -32,6 +33,6 @@ __all__ = [
     "ByAccountIndex", "ByInvoiceIndex", "CounterModel", "CreditLedgerModel", "IdempotencyModel",
     "InvoiceModel", "InvoiceReferenceIndex", "LoginFailureModel", "MethodOrderIndex", "OpenInvoicesIndex",
     "OutboxDueIndex", "OutboxModel", "OutboxParkedIndex", "PaymentClaimModel", "PaymentMethodModel",
-    "PaymentModel", "PlanCatalogIndex", "PlanModel", "SubscriptionModel", "UserModel", "bind",
+    "PaymentModel", "PlanCatalogIndex", "PlanModel", "ServiceKeyModel", "SubscriptionModel", "UserModel", "bind",
     "create_missing_tables",
 ]

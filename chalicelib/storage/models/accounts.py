@@ -60,6 +60,7 @@ class AccountModel(Model):
     # credits = allowance + extra; None in items written before the buckets (all allowance).
     allowance = IntegerAttribute(null=True)
     extra = IntegerAttribute(null=True)
+    allowance_since = UnicodeAttribute(null=True)  # when the allowance was last reset or expired
     owner_email = UnicodeAttribute(null=True)
     billing = MapAttribute(null=True)
     trial_ends_at = UnicodeAttribute(null=True)

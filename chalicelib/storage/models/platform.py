@@ -91,3 +91,32 @@ class IdempotencyModel(Model):
     expires_at = TTLAttribute()
     status_code = IntegerAttribute(null=True)
     response = UnicodeAttribute(null=True)
+
+
+class ServiceKeyListIndex(GlobalSecondaryIndex["ServiceKeyModel"]):
+    """Every service key, newest first (a handful: one partition is plenty)."""
+
+    class Meta:
+        index_name = "listing"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ServiceKeyModel(Model):
+    """A key of the SaaS's own backend (`sk_<key_id>_<secret>`): only a keyed hash of the secret
+    is stored."""
+
+    class Meta(TableMeta):
+        entity = "service_keys"
+
+    key_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    last_used_at = UnicodeAttribute(null=True)
+    revoked_at = UnicodeAttribute(null=True)
+    listing = UnicodeAttribute(default="keys")
+    by_listing = ServiceKeyListIndex()

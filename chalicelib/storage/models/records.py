@@ -4,9 +4,21 @@ from __future__ import annotations
 from pynamodb.attributes import (
     UnicodeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.storage.models.base import IntegerAttribute, TableMeta
+
+
+class LedgerTimeIndex(GlobalSecondaryIndex["CreditLedgerModel"]):
+    """An account's entries in the order they were written (`ordered_at`: time, then position)."""
+
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    ordered_at = UnicodeAttribute(range_key=True)
 
 
 class CreditLedgerModel(Model):
@@ -23,6 +35,18 @@ class CreditLedgerModel(Model):
     reference = UnicodeAttribute(null=True)
     actor = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # The account's credits just after this entry, and its place in the account's order (entries
+    # written before these have neither, and are not in the time index).
+    balance_after = IntegerAttribute(null=True)
+    ordered_at = UnicodeAttribute(null=True)
+    # A consumption: what it took from each bucket, the allowance it took from (`allowance_since`),
+    # its request's fingerprint and its response (a replay answers that).
+    taken_allowance = IntegerAttribute(null=True)
+    taken_extra = IntegerAttribute(null=True)
+    allowance_since = UnicodeAttribute(null=True)
+    fingerprint = UnicodeAttribute(null=True)
+    response = UnicodeAttribute(null=True)
+    by_time = LedgerTimeIndex()
 
 
 class AuditEventModel(Model):

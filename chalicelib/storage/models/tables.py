@@ -16,13 +16,13 @@ from chalicelib.storage.models.billing import (
     SubscriptionModel,
 )
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
-from chalicelib.storage.models.platform import IdempotencyModel, OutboxModel
+from chalicelib.storage.models.platform import IdempotencyModel, OutboxModel, ServiceKeyModel
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
 
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel, AccountModel, PlanModel, PaymentMethodModel, SubscriptionModel, InvoiceModel,
     PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel, IdempotencyModel,
-    LoginFailureModel, PaymentClaimModel,
+    LoginFailureModel, PaymentClaimModel, ServiceKeyModel,
 )
 
 

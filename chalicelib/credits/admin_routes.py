@@ -1,0 +1,75 @@
+"""Routes of the admin's side of credits: service keys, an account's credits, grants."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.accounts.auth import Principal
+from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Routes
+from chalicelib.credits import service_keys, statement
+
+routes = Routes(__name__, "Admin credits", "Service keys, an account's credits, grants (admins).")
+
+_NO_ACCOUNT = "`account_not_found`."
+
+
+@routes.post(
+    "/api/v1/billing/admin/service-keys", status=201, auth=ADMIN, idempotent=BY_CALLER,
+    body=Body("ServiceKeyRequest", service_keys.CREATE, "The key's name."),
+    response=("NewServiceKey", "The key, with its secret: shown this once."),
+    errors={422: "`validation_failed`: no name."})
+def create_service_key(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Create a service key
+
+    For the SaaS's own backend to consume and release credits. The `key` is shown once; only
+    a keyed hash of it is stored.
+    """
+    return service_keys.create(caller, body)
+
+
+@routes.get("/api/v1/billing/admin/service-keys", auth=ADMIN,
+            response=("ServiceKeyList", "Every service key, newest first (no secrets)."))
+def list_service_keys(caller: Principal) -> dict[str, Any]:
+    """The service keys
+
+    With their names, creators, last use and revocation; never a secret.
+    """
+    return service_keys.list_keys()
+
+
+@routes.delete("/api/v1/billing/admin/service-keys/{key_id}", status=204, auth=ADMIN,
+               response=("ServiceKeyList", "Revoked (also when it already was)."),
+               errors={404: "`service_key_not_found`."})
+def revoke_service_key(caller: Principal, key_id: str) -> None:
+    """Revoke a service key
+
+    Refused everywhere within 60 seconds (a container keeps a checked key at most that long).
+    """
+    service_keys.revoke(key_id)
+
+
+@routes.get("/api/v1/billing/admin/accounts/{account_id}", auth=ADMIN,
+            response=("AdminAccount", "The account, its subscription and its credits."),
+            errors={404: _NO_ACCOUNT})
+def get_admin_account(caller: Principal, account_id: str) -> dict[str, Any]:
+    """An account with its subscription and credits
+
+    The credits as the customer sees them (buckets, ledger, use), for the admin console.
+    """
+    return statement.admin_account(account_id)
+
+
+@routes.post(
+    "/api/v1/billing/admin/accounts/{account_id}/credits", auth=ADMIN, idempotent=BY_CALLER,
+    body=Body("CreditGrantRequest", statement.GRANT, "How many, which bucket, why."),
+    response=("CreditGrant", "The ledger entry and the account after it."),
+    errors={404: _NO_ACCOUNT,
+            409: "`insufficient_credits`: the bucket would go below zero; `state_conflict` (retry).",
+            422: "`validation_failed`: amount 0 or not a whole number, bucket not allowance or "
+                 "extra, no reason."})
+def grant_credits(caller: Principal, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Grant or correct credits
+
+    A positive amount adds to the bucket (`admin_grant`), a negative one takes away
+    (`admin_correction`), never below zero; with its reason in the ledger and the audit trail.
+    """
+    return statement.grant(caller, account_id, body)

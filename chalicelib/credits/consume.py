@@ -1,0 +1,244 @@
+"""Using credits from the SaaS's backend: consume and release, synchronous, exact, never below zero.
+
+A consumption is one conditional transaction: the account's buckets are set to their new values
+(the allowance first, then `extra`) on the condition that they are still what this container last
+saw, and the ledger entry, whose id derives from the service key and the Idempotency-Key, is put on
+the condition that it does not exist. So:
+
+- with the key cached and the account as this container last saw it (its own last consumption, or
+  a read), it is **one DynamoDB call**, and the response's balance is exact;
+- if another container changed the account meanwhile, the failed condition returns the account as
+  it is now (ReturnValuesOnConditionCheckFailure), and the next attempt uses that: one more call
+  per concurrent change, never a wrong balance; the balance cannot go below zero because the new
+  values are computed from the ones the condition guarantees;
+- a retry with the same Idempotency-Key finds its entry (returned by the same failed condition) and
+  answers the first response, changing nothing.
+
+A release puts a second entry whose id derives from the consumption's (so a consumption is given
+back once), returning what it took to the buckets it came from; the allowance part only if that
+allowance has not expired since (a new period's allowance is not raised by an old period's use).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.api import idempotency
+from chalicelib.core.clock import stamp
+from chalicelib.core.errors import BadRequest, Conflict, Invalid, NotFound
+from chalicelib.core.validation import Int, Text, validate
+from chalicelib.credits import service_keys
+from chalicelib.credits.ledger import ALLOWANCE, EXTRA, add_credit
+from chalicelib.credits.service_keys import ServiceCaller
+from chalicelib.storage import store
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.records import CreditLedgerModel
+from chalicelib.storage.store import TransactionCancelled, Tx
+
+USABLE = ("trial", "active", "past_due")
+BOTH = "both"  # the bucket of an entry that moved both (its taken_allowance and taken_extra say how)
+MAX_ATTEMPTS = 32  # each attempt after the first follows a change another request committed
+_VIEW_LIMIT = 10_000
+
+CONSUME = {
+    "account_id": Text(required=True, max_len=64, doc="The customer account to charge."),
+    "amount": Int(required=True, minimum=1, maximum=1_000_000_000,
+                  doc="Credits to use: a whole number from 1 to 1,000,000,000."),
+    "reason": Text(required=True, max_len=200, doc="What they were used for (shown to the customer)."),
+}
+RELEASE = {"entry_id": Text(required=True, max_len=400, doc="The `entry_id` a consume returned.")}
+
+
+@dataclass(frozen=True)
+class View:
+    """An account's credit state as this container last saw it committed."""
+
+    status: str
+    allowance: int
+    extra: int
+    since: str | None
+
+    @property
+    def credits(self) -> int:
+        return self.allowance + self.extra
+
+
+_views: dict[str, View] = {}
+_lock = threading.Lock()
+
+
+def _remember(account_id: str, view: View | None) -> None:
+    with _lock:
+        if view is None:
+            _views.pop(account_id, None)
+            return
+        if len(_views) >= _VIEW_LIMIT:
+            _views.clear()
+        _views[account_id] = view
+
+
+def _view_of(account: AccountModel) -> View:
+    extra = account.extra or 0
+    allowance = account.allowance if account.allowance is not None else account.credits - extra
+    return View(account.status, allowance, extra, account.allowance_since)
+
+
+def _view_from_raw(raw: dict[str, Any] | None) -> View | None:
+    return None if not raw else _view_of(AccountModel.from_raw_data(raw))
+
+
+def _current(account_id: str) -> View | None:
+    with _lock:
+        view = _views.get(account_id)
+    if view is not None:
+        return view
+    account = store.get(AccountModel, account_id, consistent=True)
+    view = _view_of(account) if account else None
+    _remember(account_id, view)
+    return view
+
+
+def _condition(view: View) -> Any:
+    """The account is exactly as `view` says."""
+    extra = (AccountModel.extra == view.extra) if view.extra else (
+        (AccountModel.extra == 0) | AccountModel.extra.does_not_exist())
+    return (AccountModel.status == view.status) & (AccountModel.credits == view.credits) & extra
+
+
+def _buckets_actions(allowance: int, extra: int) -> list[Any]:
+    return [AccountModel.allowance.set(allowance), AccountModel.extra.set(extra),
+            AccountModel.credits.set(allowance + extra)]
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def required_key(headers: Any) -> str:
+    key = idempotency.read_key(headers)
+    if key is None:
+        raise BadRequest("This route needs an Idempotency-Key header (one per unit of work), so "
+                         "that a retry never charges twice.", code="idempotency_key_required")
+    return key
+
+
+def _replay(raw: dict[str, Any] | None, fingerprint: str) -> dict[str, Any]:
+    entry = CreditLedgerModel.from_raw_data(raw) if raw else None
+    if entry is None or entry.fingerprint != fingerprint or not entry.response:
+        raise Invalid("This Idempotency-Key was used with another request.",
+                      code="idempotency_key_reused")
+    return json.loads(entry.response)
+
+
+def _bucket(allowance: int, extra: int) -> str:
+    """The `bucket` of an entry that moved these amounts ("both" when it moved both)."""
+    return BOTH if allowance and extra else (EXTRA if extra else ALLOWANCE)
+
+
+def _buckets(allowance: int, extra: int) -> dict[str, int]:
+    return {"allowance": allowance, "extra": extra}
+
+
+def consume(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Use credits of an account; (response, replayed)."""
+    data = validate(body, CONSUME)
+    account_id, amount = data["account_id"], data["amount"]
+    entry_id = f"consume#{account_id}#{caller.key_id}#{key}"
+    fingerprint = _fingerprint("consume", account_id, amount, data["reason"])
+    view = _current(account_id)
+    for _ in range(MAX_ATTEMPTS):
+        if view is None:
+            raise NotFound("No such account.", code="account_not_found")
+        if view.status not in USABLE:
+            raise Conflict(f"The account is {view.status}: its credits cannot be used.",
+                           code="account_not_active", details={"status": view.status})
+        if view.credits < amount:
+            raise Conflict(f"The account has {view.credits} credits; {amount} were asked for.",
+                           code="insufficient_credits", details={"credits": view.credits})
+        taken_allowance = min(amount, view.allowance)
+        taken_extra = amount - taken_allowance
+        allowance, extra = view.allowance - taken_allowance, view.extra - taken_extra
+        at = stamp()
+        response = {"entry_id": entry_id, "account_id": account_id, "consumed": amount,
+                    "credits": allowance + extra, "credit_buckets": _buckets(allowance, extra)}
+        tx = Tx()
+        tx.update("account", AccountModel(account_id), _buckets_actions(allowance, extra),
+                  condition=_condition(view), return_old=True)
+        add_credit(tx, account_id=account_id, entry_id=entry_id, amount=-amount,
+                   bucket=_bucket(taken_allowance, taken_extra), reason="consumed",
+                   reference=data["reason"], actor=f"service_key:{caller.name}", at=at,
+                   balance_after=allowance + extra, taken_allowance=taken_allowance,
+                   taken_extra=taken_extra, allowance_since=view.since, fingerprint=fingerprint,
+                   response=json.dumps(response))
+        service_keys.note_use(tx, caller, at)
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if f"ledger:{entry_id}" in exc.failed:
+                return _replay(exc.items.get(f"ledger:{entry_id}"), fingerprint), True
+            if "account" not in exc.failed:
+                raise
+            view = _view_from_raw(exc.items.get("account"))
+            _remember(account_id, view)
+            continue
+        _remember(account_id, View(view.status, allowance, extra, view.since))
+        return response, False
+    raise Conflict("The account is changing too fast; retry with the same Idempotency-Key.",
+                   code="transaction_conflict", retry_after=1)
+
+
+def release(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Give a consumption back, once, to the buckets it came from; (response, replayed)."""
+    consumed_id = validate(body, RELEASE)["entry_id"]
+    parts = consumed_id.split("#", 3)
+    if len(parts) != 4 or parts[0] != "consume" or parts[2] != caller.key_id:
+        raise NotFound("No consumption of this service key has this entry_id.", code="entry_not_found")
+    account_id = parts[1]
+    consumed = store.get(CreditLedgerModel, account_id, consumed_id)
+    if consumed is None:
+        raise NotFound("No consumption has this entry_id.", code="entry_not_found")
+    entry_id = f"release#{consumed_id}"
+    fingerprint = _fingerprint("release", consumed_id, key)
+    view = _current(account_id)
+    for _ in range(MAX_ATTEMPTS):
+        if view is None:
+            raise NotFound("No such account.", code="account_not_found")
+        revived = consumed.taken_allowance or 0
+        if view.since != consumed.allowance_since:
+            revived = 0  # that allowance has expired since: it is not raised again
+        back_extra = consumed.taken_extra or 0
+        allowance, extra = view.allowance + revived, view.extra + back_extra
+        at = stamp()
+        response = {"entry_id": entry_id, "released_entry_id": consumed_id, "account_id": account_id,
+                    "released": revived + back_extra, "credits": allowance + extra,
+                    "credit_buckets": _buckets(allowance, extra)}
+        tx = Tx()
+        tx.update("account", AccountModel(account_id), _buckets_actions(allowance, extra),
+                  condition=_condition(view), return_old=True)
+        add_credit(tx, account_id=account_id, entry_id=entry_id, amount=revived + back_extra,
+                   bucket=_bucket(revived, back_extra), reason="released", reference=consumed_id,
+                   actor=f"service_key:{caller.name}", at=at, balance_after=allowance + extra,
+                   taken_allowance=revived, taken_extra=back_extra, fingerprint=fingerprint,
+                   response=json.dumps(response))
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if f"ledger:{entry_id}" in exc.failed:
+                try:
+                    return _replay(exc.items.get(f"ledger:{entry_id}"), fingerprint), True
+                except Invalid:
+                    raise Conflict("This consumption was already released.",
+                                   code="already_released") from None
+            if "account" not in exc.failed:
+                raise
+            view = _view_from_raw(exc.items.get("account"))
+            _remember(account_id, view)
+            continue
+        _remember(account_id, View(view.status, allowance, extra, view.since))
+        return response, False
+    raise Conflict("The account is changing too fast; retry with the same Idempotency-Key.",
+                   code="transaction_conflict", retry_after=1)
+

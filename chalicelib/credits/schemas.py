@@ -1,0 +1,115 @@
+"""Response schemas of credits, next to the views that build them (credits.consume, statement,
+service_keys)."""
+from __future__ import annotations
+
+from typing import Any
+
+_BUCKETS = {"$ref": "#/components/schemas/CreditBuckets"}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS: dict[str, Any] = {
+    "Consumption": {
+        "type": "object",
+        "required": ["entry_id", "account_id", "consumed", "credits", "credit_buckets"],
+        "properties": {
+            "entry_id": {"type": "string", "description": "The ledger entry (what release takes)."},
+            "account_id": {"type": "string"},
+            "consumed": {"type": "integer", "minimum": 1},
+            "credits": {"type": "integer", "minimum": 0, "description": "The balance after."},
+            "credit_buckets": _BUCKETS,
+        },
+    },
+    "Release": {
+        "type": "object",
+        "required": ["entry_id", "released_entry_id", "account_id", "released", "credits",
+                     "credit_buckets"],
+        "properties": {
+            "entry_id": {"type": "string", "description": "The release's own ledger entry."},
+            "released_entry_id": {"type": "string"},
+            "account_id": {"type": "string"},
+            "released": {"type": "integer", "minimum": 0,
+                         "description": "Credits given back (less than consumed when the "
+                                        "allowance they came from has expired since)."},
+            "credits": {"type": "integer", "minimum": 0},
+            "credit_buckets": _BUCKETS,
+        },
+    },
+    "LedgerEntry": {
+        "type": "object",
+        "required": ["id", "amount", "bucket", "reason", "reference", "created_at", "balance_after"],
+        "properties": {
+            "id": {"type": "string"},
+            "amount": {"type": "integer", "description": "Negative for use, expiry, correction."},
+            "bucket": {"type": "string", "enum": ["allowance", "extra", "both"]},
+            "reason": {"type": "string", "examples": ["consumed", "allowance_granted", "topup"]},
+            "reference": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "balance_after": {"type": ["integer", "null"],
+                              "description": "The account's credits just after this entry."},
+        },
+    },
+    "CreditUsage": {
+        "type": ["object", "null"],
+        "required": ["start", "end", "days"],
+        "properties": {
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "days": {"type": "array", "items": {
+                "type": "object", "required": ["date", "consumed"],
+                "properties": {"date": {"type": "string", "format": "date"},
+                               "consumed": {"type": "integer"}}}},
+        },
+    },
+    "CreditStatement": {
+        "type": "object",
+        "required": ["credits", "credit_buckets", "allowance_expires_at", "items", "next_cursor",
+                     "usage"],
+        "properties": {
+            "credits": {"type": "integer", "minimum": 0},
+            "credit_buckets": _BUCKETS,
+            "allowance_expires_at": {**_TIME, "description": "When the allowance resets (the "
+                                                             "period's or the trial's end)."},
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/LedgerEntry"},
+                      "description": "Newest first."},
+            "next_cursor": {"type": ["string", "null"]},
+            "usage": {"type": "object", "required": ["current", "previous"],
+                      "properties": {"current": {"$ref": "#/components/schemas/CreditUsage"},
+                                     "previous": {"$ref": "#/components/schemas/CreditUsage"}}},
+        },
+    },
+    "NewServiceKey": {
+        "type": "object",
+        "required": ["id", "name", "key", "created_at"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                       "key": {"type": "string", "pattern": "^sk_", "description": "Shown once."},
+                       "created_at": {"type": "string", "format": "date-time"}},
+    },
+    "ServiceKey": {
+        "type": "object",
+        "required": ["id", "name", "created_at", "created_by", "last_used_at", "revoked_at"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                       "created_at": {"type": "string", "format": "date-time"},
+                       "created_by": {"type": "string"}, "last_used_at": _TIME,
+                       "revoked_at": _TIME},
+    },
+    "ServiceKeyList": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/ServiceKey"}}},
+    },
+    "AdminAccount": {
+        "type": "object",
+        "required": ["account", "subscription", "credits"],
+        "properties": {
+            "account": {"$ref": "#/components/schemas/Account"},
+            "subscription": {"anyOf": [{"$ref": "#/components/schemas/Subscription"}, {"type": "null"}]},
+            "credits": {"$ref": "#/components/schemas/CreditStatement"},
+        },
+    },
+    "CreditGrant": {
+        "type": "object",
+        "required": ["entry", "account"],
+        "properties": {"entry": {"$ref": "#/components/schemas/LedgerEntry"},
+                       "account": {"$ref": "#/components/schemas/Account"}},
+    },
+}
