@@ -47,10 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--name", default="Administrator")
     commands.add_parser("create-tables", help="create missing tables (local endpoints only)")
     commands.add_parser("seed", help="add missing plans and payment methods")
-    jobs = commands.add_parser("run-jobs", help="send due reminders, void unpaid invoices, alert "
-                                                "admins of overdue reviews (what the schedule runs)")
+    jobs = commands.add_parser("run-jobs", help="renewals, dunning and trials due, reminders, voids "
+                                                "of unpaid invoices, alerts of overdue reviews "
+                                                "(what the schedule runs)")
     jobs.add_argument("--at", type=_moment, help="run as of this ISO 8601 time, UTC unless it has "
                                                  "an offset (default now)")
+    commands.add_parser("migrate", help="bring items written before the subscription lifecycle up "
+                        "to date (sharded index keys, credit buckets, anchors); idempotent")
     commands.add_parser("verify", help="check the data's integrity (scans every table); "
                         "exit 1 if any check fails")
     args = parser.parse_args(argv)
@@ -70,11 +73,19 @@ def main(argv: list[str] | None = None) -> int:
             from chalicelib.billing import jobs
 
             report = jobs.run(args.at)
-            for name, ids in (("reminded", report.reminded), ("voided", report.voided),
+            steps = [(name.replace("_", " "), ids) for name, ids in sorted(report.steps.items())
+                     if name not in ("rescheduled", "paused", "untracked")]
+            for name, ids in (*steps, ("reminded", report.reminded), ("voided", report.voided),
                               ("overdue alerts", report.overdue_alerts)):
                 print(f"{name}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))
+            if not report.finished:
+                print("stopped at the time limit: the next run continues")
         elif args.command == "create-tables":
             print("created:", ", ".join(models.create_missing_tables()) or "nothing")
+        elif args.command == "migrate":
+            from ops import migrate
+
+            print("\n".join(migrate.migrate().lines()))
         elif args.command == "verify":
             checked = integrity.verify()
             print("\n".join(checked.lines()))

@@ -19,8 +19,9 @@ from typing import Any, Literal, TypedDict, cast
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8011/api/v1"
 
-AccountStatus = Literal["trial", "pending_payment", "active", "suspended"]
-SubscriptionStatus = Literal["pending_payment", "active", "cancelled"]
+AccountStatus = Literal["trial", "pending_payment", "active", "past_due", "suspended", "expired",
+                        "cancelled"]
+SubscriptionStatus = Literal["pending_payment", "active", "past_due", "suspended", "cancelled"]
 InvoiceStatus = Literal["pending", "paid", "void"]
 PaymentStatus = Literal["pending_approval", "succeeded", "failed"]
 
@@ -36,11 +37,20 @@ class User(TypedDict):
     created_at: str
 
 
+class CreditBuckets(TypedDict):
+    allowance: int
+    extra: int
+
+
 class Account(TypedDict):
     id: str
     name: str
     status: AccountStatus
     credits: int
+    credit_buckets: CreditBuckets
+    trial_ends_at: str | None
+    balance: str
+    balance_currency: str | None
     plan: str
     billing_country: str | None
     created_at: str
@@ -54,6 +64,13 @@ class Subscription(TypedDict):
     current_period_start: str | None
     current_period_end: str | None
     created_at: str
+    cancel_at_period_end: bool
+    scheduled_plan: str | None
+    next_invoice_at: str | None
+    renewal_invoice_id: str | None
+    upgrade_invoice_id: str | None
+    suspends_at: str | None
+    cancels_at: str | None
 
 
 class Invoice(TypedDict):
@@ -70,6 +87,26 @@ class Invoice(TypedDict):
     due_date: str
     created_at: str
     paid_at: str | None
+    payment_reference: str | None
+    kind: Literal["signup", "renewal", "upgrade", "topup"]
+    period_start: str | None
+    period_end: str | None
+    amount_due: str
+    amount_paid: str
+
+
+class SubscriptionWithInvoice(TypedDict):
+    subscription: Subscription
+    invoice: "Invoice | None"
+
+
+class PlanChangePreview(TypedDict):
+    plan: str
+    change: Literal["upgrade", "downgrade", "cancel_downgrade", "none"]
+    amount: str
+    currency: str
+    credits: int
+    effective_at: str | None
 
 
 class Payment(TypedDict):
@@ -169,7 +206,10 @@ class AccountCounts(TypedDict):
     trial: int
     pending_payment: int
     active: int
+    past_due: int
     suspended: int
+    expired: int
+    cancelled: int
     total: int
 
 
@@ -298,7 +338,43 @@ class BillingClient:
         return cast(Payment, self._call("POST", "/billing/admin/payments/confirm", body,
                                         idempotency_key=idempotency_key))
 
+    # Subscription (user)
+
+    def subscribe(self, *, plan: str, payment_method: str, billing: BillingDetails | None = None,
+                  idempotency_key: str | None = None) -> SubscriptionWithInvoice:
+        """A trial, expired or cancelled account subscribes to a paid plan: its first invoice."""
+        body: dict[str, Any] = {"plan": plan, "payment_method": payment_method}
+        if billing is not None:
+            body["billing"] = billing
+        return cast(SubscriptionWithInvoice, self._call("POST", "/billing/subscription", body,
+                                                        idempotency_key=idempotency_key))
+
+    def preview_plan_change(self, plan: str) -> PlanChangePreview:
+        """What changing to `plan` would do now (an upgrade's prorated amount and credits)."""
+        return cast(PlanChangePreview, self._call("GET", "/billing/subscription/change-preview",
+                                                  query={"plan": plan}))
+
+    def change_plan(self, plan: str, idempotency_key: str | None = None) -> SubscriptionWithInvoice:
+        """Upgrade (an invoice, applied once approved), downgrade at the period end, or keep."""
+        return cast(SubscriptionWithInvoice, self._call("POST", "/billing/subscription/change",
+                                                        {"plan": plan}, idempotency_key=idempotency_key))
+
+    def cancel_subscription(self, idempotency_key: str | None = None) -> dict[str, Subscription]:
+        """Cancel at the period end."""
+        return cast(dict[str, Subscription], self._call("POST", "/billing/subscription/cancel", {},
+                                                        idempotency_key=idempotency_key))
+
+    def resume_subscription(self, idempotency_key: str | None = None) -> dict[str, Subscription]:
+        """Undo a cancellation before the period ends."""
+        return cast(dict[str, Subscription], self._call("POST", "/billing/subscription/resume", {},
+                                                        idempotency_key=idempotency_key))
+
     # Admin
+
+    def renewals(self, limit: int = 25, cursor: str | None = None) -> Page:
+        """Unpaid renewal invoices, soonest due first, with their subscription's state."""
+        return cast(Page, self._call("GET", "/billing/admin/renewals",
+                                     query={"limit": limit, "cursor": cursor}))
 
     def approval_queue(self, limit: int = 25, cursor: str | None = None) -> Page:
         """Payments awaiting approval, oldest first (items are `QueuedPayment`)."""

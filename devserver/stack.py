@@ -126,11 +126,15 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     from chalicelib.core.config import get_settings, reset_settings
     from chalicelib.notifications import delivery
     from chalicelib.storage import models, store
+    from ops.migrate import migrate
 
     reset_settings()
     store.init()
     models.create_missing_tables()
     seed()
+    migrated = migrate().counts  # a store kept from before the lifecycle (make dev's .data)
+    if migrated:
+        print("migrated:", ", ".join(f"{name} {count}" for name, count in sorted(migrated.items())))
     settings = get_settings()
     if verify_sender:  # moto's SES, like SES's sandbox, only sends from a verified identity
         delivery.ses_client().verify_email_identity(EmailAddress=settings.mail_from)

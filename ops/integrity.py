@@ -21,7 +21,8 @@ from chalicelib.storage.models.records import AuditEventModel, CounterModel, Cre
 
 PENDING_APPROVAL = "pending_approval"
 FREE_PLAN = "free"
-ACCOUNT_STATUSES = ("trial", "pending_payment", "active", "suspended")
+ACCOUNT_STATUSES = ("trial", "pending_payment", "active", "past_due", "suspended", "expired",
+                    "cancelled")
 _SHARD_PREFIX = "status#"
 _SHOWN_IDS = 20
 
@@ -169,39 +170,6 @@ class _Index:
         return Counter(p.status for p in payments)
 
 
-@_rule("account credits equal the sum of their ledger entries")
-def _credits_match_ledger(ix: _Index, result: RuleResult) -> None:
-    for account in ix.snap.accounts:
-        result.checked += 1
-        total = sum(entry.amount for entry in ix.ledger_of.get(account.account_id, []))
-        if account.credits != total:
-            result.failures.append(f"{account.account_id}: credits {account.credits}, "
-                                   f"ledger sum {total}")
-
-
-@_rule("trial accounts hold the free plan's credits and no subscription or invoice")
-def _trial_accounts(ix: _Index, result: RuleResult) -> None:
-    free = ix.plans.get(FREE_PLAN)
-    for account in ix.snap.accounts:
-        if account.status != "trial":
-            continue
-        result.checked += 1
-        grants = [e for e in ix.ledger_of.get(account.account_id, []) if e.reason == "trial_grant"]
-        problems = []
-        if free is None:
-            problems.append("the free plan is missing")
-        elif account.credits != free.credits:
-            problems.append(f"credits {account.credits}, free plan gives {free.credits}")
-        if account.subscription_id or account.pending_invoice_id:
-            problems.append("has a subscription or pending invoice")
-        if ix.invoices_of_account.get(account.account_id, []):
-            problems.append("has invoices")
-        if len(grants) != 1:
-            problems.append(f"{len(grants)} trial grants in the ledger")
-        if problems:
-            result.failures.append(f"{account.account_id}: {'; '.join(problems)}")
-
-
 @_rule("an invoice is paid iff exactly one of its payments succeeded")
 def _paid_iff_one_success(ix: _Index, result: RuleResult) -> None:
     for invoice in ix.snap.invoices:
@@ -260,53 +228,6 @@ def _payment_matches_invoice(ix: _Index, result: RuleResult) -> None:
             result.failures.append(f"{payment.payment_id}: {'; '.join(problems)}")
 
 
-def _paid_invoice(invoices: list[InvoiceModel]) -> bool:
-    return any(invoice.status == "paid" for invoice in invoices)
-
-
-@_rule("a paid-signup account is active iff its invoice is paid")
-def _account_active_iff_paid(ix: _Index, result: RuleResult) -> None:
-    for account in ix.snap.accounts:
-        if not account.subscription_id or account.status not in ("active", "pending_payment"):
-            continue  # trial and admin accounts have no invoice; a suspension is an admin's call
-        result.checked += 1
-        invoices = ix.invoices_of_account.get(account.account_id, [])
-        paid = _paid_invoice(invoices)
-        problems = []
-        if not invoices:
-            problems.append("no invoice")
-        if (account.status == "active") != paid:
-            problems.append(f"{account.status} while its invoice is {'paid' if paid else 'unpaid'}")
-        pointer = ix.invoices.get(account.pending_invoice_id or "")
-        if account.status == "pending_payment" and (
-                pointer is None or pointer.status != "pending" or pointer.account_id != account.account_id):
-            problems.append(f"pending_invoice_id {account.pending_invoice_id} is not its pending invoice")
-        if account.status == "active" and account.pending_invoice_id:
-            problems.append(f"active with pending_invoice_id {account.pending_invoice_id}")
-        if problems:
-            result.failures.append(f"{account.account_id}: {'; '.join(problems)}")
-
-
-@_rule("a subscription is active iff its invoice is paid")
-def _subscription_matches_invoice(ix: _Index, result: RuleResult) -> None:
-    for sub in ix.snap.subscriptions:
-        result.checked += 1
-        invoices = ix.invoices_of_subscription.get(sub.subscription_id, [])
-        paid = _paid_invoice(invoices)
-        account = ix.accounts.get(sub.account_id)
-        problems = []
-        if not invoices:
-            problems.append("no invoice")
-        if sub.status in ("active", "pending_payment") and (sub.status == "active") != paid:
-            problems.append(f"{sub.status} while its invoice is {'paid' if paid else 'unpaid'}")
-        if sub.status == "active" and not (sub.current_period_start and sub.current_period_end):
-            problems.append("active without a period")
-        if account is None or account.subscription_id != sub.subscription_id:
-            problems.append(f"account {sub.account_id} does not point back at it")
-        if problems:
-            result.failures.append(f"{sub.subscription_id}: {'; '.join(problems)}")
-
-
 def _trail_problem(events: list[AuditEventModel], current: str) -> str | None:
     """Why the audit events do not replay creation → ... → `current`, or None if they do."""
     remaining = sorted(events, key=lambda e: (e.at, e.event_id))
@@ -351,40 +272,6 @@ def _no_orphan_audit(ix: _Index, result: RuleResult) -> None:
             result.failures.append(f"{kind} {entity_id}: {len(events)} audit events, no such {kind}")
 
 
-@_rule("each ledger grant references its cause (trial, or a succeeded payment of the account)")
-def _ledger_causes(ix: _Index, result: RuleResult) -> None:
-    for entry in ix.snap.ledger:
-        result.checked += 1
-        where = f"{entry.account_id}/{entry.entry_id}"
-        if entry.reason == "trial_grant":
-            if entry.entry_id != "trial" or entry.reference is not None:
-                result.failures.append(f"{where}: a trial grant must be entry 'trial' without reference")
-            continue
-        if entry.reason != "plan_purchase":
-            result.failures.append(f"{where}: unknown reason {entry.reason}")
-            continue
-        payment = ix.payments.get(entry.reference or "")
-        invoice = ix.invoices.get(payment.invoice_id) if payment else None
-        if payment is None or payment.status != "succeeded":
-            state = payment.status if payment else "missing"
-            result.failures.append(f"{where}: payment {entry.reference} is {state}")
-        elif (payment.account_id != entry.account_id or entry.entry_id != f"payment#{payment.payment_id}"
-              or invoice is None or entry.amount != invoice.plan_credits):
-            result.failures.append(f"{where}: does not match payment {payment.payment_id} "
-                                   "(account, entry id or plan credits)")
-
-
-@_rule("every succeeded payment granted its credits exactly once")
-def _granted_once(ix: _Index, result: RuleResult) -> None:
-    for payment in ix.snap.payments:
-        if payment.status != "succeeded":
-            continue
-        result.checked += 1
-        grants = len(ix.grants_of_payment.get(payment.payment_id, []))
-        if grants != 1:
-            result.failures.append(f"{payment.payment_id}: {grants} ledger grants")
-
-
 @_rule("invoice numbers are unique and issued by their year's sequence")
 def _invoice_numbers(ix: _Index, result: RuleResult) -> None:
     seen = Counter(invoice.invoice_number for invoice in ix.snap.invoices)
@@ -419,6 +306,8 @@ def _status_counters(ix: _Index, result: RuleResult) -> None:
         if counted != real:
             result.failures.append(f"reference.{name}: counter says {counted}, the tables hold {real}")
 
+
+from ops import money_rules  # noqa: E402,F401 - registers the rules of money and periods
 
 def check(snapshot: Snapshot) -> Report:
     """Evaluate every rule over the snapshot."""

@@ -28,7 +28,8 @@ from chalicelib.storage.store import Tx
 
 def apply(tx: Tx, payment: PaymentModel, invoice: InvoiceModel, sub: SubscriptionModel,
           account: AccountModel, actor: str, moment: datetime, notes: str | None) -> str:
-    """Add the invoice kind's effects to `tx`; the end of the period the payment covers."""
+    """Add the invoice kind's effects to `tx`; the end of the period the payment covers. (A
+    renewal paid before its period starts leaves the subscription's period as it is.)"""
     kind = invoice.kind or "signup"
     if kind == "renewal":
         return _renewal(tx, invoice, sub, account, actor, moment)
@@ -72,7 +73,15 @@ def _renewal(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: Acc
                        code="state_conflict")
     ended = parse_stamp(sub.current_period_end) <= moment
     if sub.status != "active" or ended:
-        lifecycle.roll(tx, sub, account, invoice, actor, at, paying=True)
+        extra: list[Any] = []
+        voided: tuple[str, ...] = ()
+        upgrade = InvoiceModel.get(sub.upgrade_invoice_id) if sub.upgrade_invoice_id else None
+        if upgrade is not None and upgrade.status == "pending" and not upgrade.pending_payment_id:
+            # the ended period's upgrade: void, as the jobs do at a period end
+            lifecycle.void_invoice(tx, upgrade, "upgrade_expired", actor, at)
+            sub.upgrade_invoice_id = None
+            extra, voided = [SubscriptionModel.upgrade_invoice_id.remove()], (upgrade.invoice_id,)
+        lifecycle.roll(tx, sub, account, invoice, actor, at, paying=True, extra=extra, voided=voided)
         return sub.current_period_end
     sub.paid_through = invoice.period
     lifecycle.move_subscription(tx, sub, "active",

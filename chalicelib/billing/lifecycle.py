@@ -34,8 +34,10 @@ def renewal_needed(sub: SubscriptionModel) -> bool:
 
 
 def next_invoice_at(sub: SubscriptionModel) -> datetime | None:
-    """When the renewal invoice of the next period is (or was to be) issued; None if none will be."""
-    if sub.status != "active" or sub.cancel_at_period_end or not sub.current_period_end:
+    """When the renewal invoice of the next period will be issued (a time past if it is late);
+    None once it is issued or paid, or if none will be."""
+    if (sub.status != "active" or sub.cancel_at_period_end or not sub.current_period_end
+            or sub.renewal_invoice_id):
         return None
     if (sub.paid_through or 0) > (sub.period or 0):
         return None
@@ -95,24 +97,32 @@ def move_subscription(tx: Tx, sub: SubscriptionModel, status: str, actions: list
                       action: str, actor: str, at: str, condition: Any = None) -> None:
     """One update of the subscription (status, its due time, plus `actions`) and its audit event."""
     before = sub.status
-    read = (SubscriptionModel.status == before) & _sweep_unchanged(sub)
+    read = (SubscriptionModel.status == before) & unchanged(sub)
     sub.status = status
     tx.update("subscription", sub, [SubscriptionModel.status.set(status),
                                     SubscriptionModel.updated_at.set(at), *actions,
-                                    *sweep_actions(sub)],
+                                    *sweep_actions(sub), *next_version(sub)],
               condition=read & condition if condition is not None else read)
     add_audit(tx, entity_type="subscription", entity_id=sub.subscription_id, action=action,
               from_status=before, to_status=status, actor=actor, at=at)
 
 
-def _sweep_unchanged(sub: SubscriptionModel) -> Any:
-    if sub.sweep_at:
-        return SubscriptionModel.sweep_at == sub.sweep_at
-    return SubscriptionModel.sweep_at.does_not_exist()
+def unchanged(sub: SubscriptionModel) -> Any:
+    """The subscription is as it was read (its version; items before versions: none)."""
+    if sub.version is not None:
+        return SubscriptionModel.version == sub.version
+    return SubscriptionModel.version.does_not_exist()
+
+
+def next_version(sub: SubscriptionModel) -> list[Any]:
+    """Raise the version (call once per transaction, after `unchanged`)."""
+    sub.version = (sub.version or 0) + 1
+    return [SubscriptionModel.version.set(sub.version)]
 
 
 def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceModel,
-         actor: str, at: str, *, paying: bool = False, extra: list[Any] | None = None) -> None:
+         actor: str, at: str, *, paying: bool = False, extra: list[Any] | None = None,
+         voided: tuple[str, ...] = ()) -> None:
     """Start the period the paid renewal invoice is for: the plan it was for, the allowance reset
     (the unused part expires), the subscription and account active. `paying`: the renewal's
     approval in this same transaction is what pays the period."""
@@ -138,9 +148,8 @@ def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invoice
                  reason="allowance_expired", reference=sub.subscription_id)
     credits.move(ALLOWANCE, renewal.plan_credits, entry_id=f"period#{sub.subscription_id}#{number}#granted",
                  reason="allowance_granted", reference=renewal.invoice_id)
-    actions = [*credits.actions(), AccountModel.plan.set(renewal.plan)]
-    if account.pending_invoice_id == renewal.invoice_id:
-        actions.append(AccountModel.pending_invoice_id.remove())
+    actions = [*credits.actions(), AccountModel.plan.set(renewal.plan),
+               *unpoint(account, renewal.invoice_id, *voided)]
     account.plan = renewal.plan
     move_account(tx, account, "active", actions, action="period_started", actor=actor, at=at,
                  condition=credits.condition())
@@ -149,7 +158,8 @@ def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invoice
 
 
 def past_due(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceModel | None,
-             at: str, mail_at: str, *, extra: list[Any] | None = None) -> None:
+             at: str, mail_at: str, *, extra: list[Any] | None = None,
+             voided: tuple[str, ...] = ()) -> None:
     """The period ended with its renewal unpaid: service goes on, the allowance expires."""
     sub.past_due_at = sub.current_period_end
     move_subscription(tx, sub, "past_due", [SubscriptionModel.past_due_at.set(sub.past_due_at),
@@ -159,7 +169,8 @@ def past_due(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Inv
     credits.move(ALLOWANCE, -credits.allowance,
                  entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
                  reason="allowance_expired", reference=sub.subscription_id)
-    move_account(tx, account, "past_due", credits.actions(), action="renewal_unpaid",
+    move_account(tx, account, "past_due", [*credits.actions(), *unpoint(account, *voided)],
+                 action="renewal_unpaid",
                  actor=SYSTEM, at=at, condition=credits.condition())
     mail.queue_past_due(tx, sub=sub, invoice=renewal, until=suspends_at(sub), at=mail_at)
 
@@ -173,7 +184,8 @@ def suspend(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invo
 
 
 def end(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceModel | None,
-        reason: str, actor: str, at: str, mail_at: str, *, extra: list[Any] | None = None) -> None:
+        reason: str, actor: str, at: str, mail_at: str, *, extra: list[Any] | None = None,
+        voided: tuple[str, ...] = ()) -> None:
     """The subscription ends (cancelled at the period end, or unpaid too long): its unpaid renewal
     is voided, the allowance expires, the account is cancelled (extra credits are kept)."""
     sub.cancel_at_period_end = False
@@ -185,15 +197,22 @@ def end(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceM
     credits.move(ALLOWANCE, -credits.allowance,
                  entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
                  reason="allowance_expired", reference=sub.subscription_id)
-    actions = credits.actions()
     if renewal is not None and renewal.status == "pending":
         void_invoice(tx, renewal, f"{reason}_cancelled", actor, at)
-        if account.pending_invoice_id == renewal.invoice_id:
-            actions.append(AccountModel.pending_invoice_id.remove())
+        voided = (*voided, renewal.invoice_id)
+    actions = [*credits.actions(), *unpoint(account, *voided)]
     move_account(tx, account, "cancelled", actions, action="subscription_ended",
                  actor=actor, at=at, condition=credits.condition())
     mail.queue_cancelled(tx, sub=sub, invoice=renewal if reason == "unpaid" else None,
                          reason=reason, at=mail_at)
+
+
+def unpoint(account: AccountModel, *invoice_ids: str) -> list[Any]:
+    """Remove the account's pending invoice if it is one of these (paid or voided now)."""
+    if account.pending_invoice_id and account.pending_invoice_id in invoice_ids:
+        account.pending_invoice_id = None
+        return [AccountModel.pending_invoice_id.remove()]
+    return []
 
 
 def void_invoice(tx: Tx, invoice: InvoiceModel, action: str, actor: str, at: str) -> None:

@@ -214,8 +214,9 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
     invoice.status, invoice.paid_at, invoice.pending_payment_id = "paid", at, None
     period_end = approval.apply(tx, payment, invoice, subscription, account, admin.email, moment,
                                 notes)
-    messages.queue_payment_approved(tx, payment=payment, invoice=invoice,
-                                    period_end=period_end, at=at)
+    later = invoice.kind == "renewal" and subscription.period != invoice.period
+    messages.queue_payment_approved(tx, payment=payment, invoice=invoice, period_end=period_end,
+                                    at=at, starts_on=invoice.period_start if later else None)
     return _commit_decision(tx, {
         "payment": payment_view(payment), "invoice": invoice_view(invoice),
         "subscription": subscription_view(subscription), "account": account_view(account)})

@@ -9,7 +9,7 @@ else comes from the subscription item the due index returned and the plan catalo
 from __future__ import annotations
 
 from datetime import datetime
-from chalicelib.billing.lifecycle import SYSTEM, sweep_actions
+from chalicelib.billing.lifecycle import SYSTEM, next_version, sweep_actions, unchanged
 from chalicelib.billing.periods import period
 from chalicelib.billing.references import new_reference
 from chalicelib.core.clock import parse_stamp, stamp
@@ -56,15 +56,13 @@ def add_renewal(tx: Tx, sub: SubscriptionModel, plan: PlanModel, at: str, mail_a
                           credits=plan.credits, due_date=start.date().isoformat(), at=at,
                           period_number=number, period_start=stamp(start), period_end=stamp(end))
     tx.put("renewal", invoice, InvoiceModel.invoice_id.does_not_exist())
-    read_sweep = sub.sweep_at
+    read = unchanged(sub)
     sub.renewal_invoice_id = invoice.invoice_id
     tx.update("subscription", sub, [SubscriptionModel.renewal_invoice_id.set(invoice.invoice_id),
-                                    SubscriptionModel.updated_at.set(at), *sweep_actions(sub)],
-              condition=(SubscriptionModel.status == "active")
-              & SubscriptionModel.renewal_invoice_id.does_not_exist()
-              & (SubscriptionModel.renewal_revision == (sub.renewal_revision or 0))
-              & ((SubscriptionModel.sweep_at == read_sweep) if read_sweep
-                 else SubscriptionModel.sweep_at.does_not_exist()))
+                                    SubscriptionModel.updated_at.set(at), *sweep_actions(sub),
+                                    *next_version(sub)],
+              condition=read & (SubscriptionModel.status == "active")
+              & SubscriptionModel.renewal_invoice_id.does_not_exist())
     tx.update("account", AccountModel(sub.account_id),
               [AccountModel.pending_invoice_id.set(invoice.invoice_id)],
               condition=AccountModel.account_id.exists())

@@ -37,8 +37,8 @@ SCHEMAS: dict[str, Any] = {
             "scheduled_plan": {"type": ["string", "null"],
                                "description": "A downgrade waiting for the period end."},
             "next_invoice_at": {"type": ["string", "null"], "format": "date-time",
-                                "description": "When the next renewal invoice is (or was to be) "
-                                               "issued; null if none will be."},
+                                "description": "When the next renewal invoice will be issued; null "
+                                               "once it is issued, or if none will be (cancelling)."},
             "renewal_invoice_id": {"type": ["string", "null"]},
             "upgrade_invoice_id": {"type": ["string", "null"]},
             "suspends_at": {"type": ["string", "null"], "format": "date-time",

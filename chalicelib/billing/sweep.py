@@ -15,7 +15,7 @@ from chalicelib.billing.lifecycle import SYSTEM
 from chalicelib.core.clock import parse_stamp, stamp
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
+from chalicelib.storage.models.billing import SWEEP, InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
@@ -69,19 +69,22 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
         return None
     tx = Tx()
     if sub.status == "active":
+        clear: list[Any] = []
+        voided: tuple[str, ...] = ()
         if upgrade is not None and upgrade.status == "pending" and not upgrade.pending_payment_id:
             lifecycle.void_invoice(tx, upgrade, "upgrade_expired", SYSTEM, at)
             sub.upgrade_invoice_id = None
-        clear = [SubscriptionModel.upgrade_invoice_id.remove()] if sub.upgrade_invoice_id is None and upgrade else []
+            clear, voided = [SubscriptionModel.upgrade_invoice_id.remove()], (upgrade.invoice_id,)
         if sub.cancel_at_period_end:
             name = "cancelled"
-            lifecycle.end(tx, sub, account, renewal, "requested", SYSTEM, at, mail_at, extra=clear)
+            lifecycle.end(tx, sub, account, renewal, "requested", SYSTEM, at, mail_at, extra=clear,
+                          voided=voided)
         elif (sub.paid_through or 0) > (sub.period or 0) and renewal is not None:
             name = "period_started"
-            lifecycle.roll(tx, sub, account, renewal, SYSTEM, at, extra=clear)
+            lifecycle.roll(tx, sub, account, renewal, SYSTEM, at, extra=clear, voided=voided)
         else:
             name = "past_due"
-            lifecycle.past_due(tx, sub, account, renewal, at, mail_at, extra=clear)
+            lifecycle.past_due(tx, sub, account, renewal, at, mail_at, extra=clear, voided=voided)
     elif renewal is not None and renewal.pending_payment_id:
         return _reschedule(sub, at, stamp(moment + PAUSE_RECHECK), paused=True)
     elif sub.status == "past_due":
@@ -98,15 +101,15 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
 def _reschedule(sub: SubscriptionModel, at: str, when: str | None = None,
                 paused: bool = False) -> str | None:
     """Move the subscription's due time (to what its state says, or to `when`)."""
-    read = sub.sweep_at
+    read, condition = sub.sweep_at, lifecycle.unchanged(sub)
     actions = lifecycle.sweep_actions(sub)
     if when is not None:
-        sub.sweep, sub.sweep_at = store.spread("due", sub.subscription_id), when
+        sub.sweep, sub.sweep_at = store.spread(SWEEP, sub.subscription_id), when
         actions = [SubscriptionModel.sweep.set(sub.sweep), SubscriptionModel.sweep_at.set(when)]
     if sub.sweep_at == read:
         return None
     tx = Tx()
-    tx.update("subscription", sub, actions, condition=SubscriptionModel.sweep_at == read)
+    tx.update("subscription", sub, [*actions, *lifecycle.next_version(sub)], condition=condition)
     return ("paused" if paused else "rescheduled") if _commit(tx, sub.subscription_id) else None
 
 

@@ -84,10 +84,13 @@ def queue_payment_submitted(tx: Tx, *, payment: PaymentModel, invoice: InvoiceMo
 
 
 def queue_payment_approved(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel,
-                           period_end: str, at: str) -> None:
-    """Tell the user the account is active, the credits added and the invoice paid."""
-    context = {**_payment_context(payment, invoice), "credits": invoice.plan_credits,
-               "plan": invoice.plan, "paid_at": at[:10], "period_end": period_end[:10]}
+                           period_end: str, at: str, starts_on: str | None = None) -> None:
+    """Tell the user the invoice is paid and what it brought: the account active with its credits,
+    or (a renewal paid before its period) the next period paid, its credits due on `starts_on`."""
+    credits = invoice.upgrade_credits if invoice.kind == "upgrade" else invoice.plan_credits
+    context = {**_payment_context(payment, invoice), "credits": credits or 0,
+               "plan": invoice.plan, "paid_at": at[:10], "period_end": period_end[:10],
+               "starts_on": starts_on[:10] if starts_on else None}
     _to_payer(tx, "payment_approved", PAYMENT_APPROVED, payment, context, at)
 
 

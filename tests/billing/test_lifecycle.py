@@ -21,7 +21,7 @@ from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.platform import OutboxModel
 from ops import integrity
 from tests.conftest import BILLING_PK, Api
-from tests.helpers import account, ledger_of
+from tests.helpers import account, competing_commit, labels, ledger_of
 
 UTC = timezone.utc
 ANCHOR = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)  # a 31st: February clamps to the 28th
@@ -404,4 +404,93 @@ def test_expired_and_cancelled_accounts_subscribe_again(api: Api) -> None:
         assert missing.status == 422 and "billing" in missing.body["error"]["details"]["fields"]
         ok = api.post("/api/v1/billing/subscription", {**subscribe, "billing": BILLING_PK}, token=token)
     assert ok.status == 201 and ok.body["account"]["status"] == "pending_payment"
+    _consistent()
+
+
+def test_a_job_run_racing_the_approval_at_the_period_end_does_not_make_it_past_due(api: Api) -> None:
+    customer = Customer(api)
+    sub = _started(customer)
+    end = parse_stamp(sub.current_period_end)
+    _run(end - 7 * DAY + HOUR)
+    [renewal] = _renewals(customer.subscription_id)
+    payment = customer.pay(renewal.invoice_id, end - HOUR, approve=False)
+    # When the admin approves (just before the end: it only marks the period paid) between the
+    # job's read of the subscription at the end and its commit of "past due"
+    moment = end + HOUR
+    with clock.travel(moment), competing_commit(
+            lambda: customer.decide(payment, end - 60 * timedelta(seconds=1), approve=True),
+            when=lambda tx: "subscription" in labels(tx)) as race:
+        report = jobs.run(moment)
+    assert race.ran and "past_due" not in report.steps
+    # Then the job saw the subscription changed and skipped; the next run rolls the period
+    assert _sub(customer.subscription_id).status == "active"
+    _run(moment + HOUR)
+    sub = _sub(customer.subscription_id)
+    assert (sub.status, sub.period) == ("active", 1)
+    assert account(customer.account_id).status == "active" and _mail("subscription_past_due") == []
+    _consistent()
+
+
+def test_two_job_runs_at_once_issue_one_renewal_and_one_email(api: Api) -> None:
+    customers = [Customer(api, email=f"c{n}@khan.pk") for n in range(3)]
+    for customer in customers:
+        customer.pay(customer.first_invoice["id"], ANCHOR + HOUR)
+    moment = period(ANCHOR + HOUR, 1)[0] - 7 * DAY + HOUR
+    with clock.travel(moment), competing_commit(lambda: jobs.run(moment),
+                                                when=lambda tx: "renewal" in labels(tx)) as race:
+        slower = jobs.run(moment)
+    issued = race.result.steps.get("renewal_issued", []) + slower.steps.get("renewal_issued", [])
+    assert sorted(issued) == sorted(c.subscription_id for c in customers)
+    for customer in customers:
+        assert len(_renewals(customer.subscription_id)) == 1
+    assert len(_mail("renewal_invoice")) == 3
+    _consistent()
+
+
+def test_the_approval_email_of_an_early_renewal_says_when_its_credits_come(api: Api) -> None:
+    from chalicelib.notifications.delivery import compose
+
+    customer = Customer(api)
+    sub = _started(customer)
+    end = parse_stamp(sub.current_period_end)
+    _run(end - 7 * DAY + HOUR)
+    [renewal] = _renewals(customer.subscription_id)
+    payment = customer.pay(renewal.invoice_id, end - 3 * DAY)
+    [message] = [m for m in _mail("payment_approved") if m.entity_id == payment]
+    email = compose(message)
+    day = end.date().isoformat()
+    assert "next period is paid" in email.subject
+    assert f"its 1000 credits are added on {day}" in email.text and day in email.html
+    assert account(customer.account_id).allowance == 1000  # the first period's, untouched
+
+
+def test_a_late_renewal_approval_voids_the_ended_periods_unpaid_upgrade(api: Api) -> None:
+    customer = Customer(api)
+    sub = _started(customer)
+    end = parse_stamp(sub.current_period_end)
+    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                            end - 9 * DAY)["invoice"]
+    _run(end - 7 * DAY + HOUR)
+    [renewal] = _renewals(customer.subscription_id)
+    # Paid two hours after the end, before a job run: the period rolls at the approval
+    customer.pay(renewal.invoice_id, end + 2 * HOUR)
+    sub = _sub(customer.subscription_id)
+    assert (sub.period, sub.plan, sub.upgrade_invoice_id) == (1, "starter", None)
+    assert InvoiceModel.get(upgrade["id"]).status == "void"
+    _consistent()
+
+
+def test_cancelling_with_an_upgrade_waiting_ends_with_nothing_left_to_pay(api: Api) -> None:
+    customer = Customer(api)
+    sub = _started(customer)
+    end = parse_stamp(sub.current_period_end)
+    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                            end - 9 * DAY)["invoice"]
+    assert account(customer.account_id).pending_invoice_id == upgrade["id"]
+    customer.post("/api/v1/billing/subscription/cancel", None, end - 8 * DAY)
+    _run(end + HOUR)
+    assert InvoiceModel.get(upgrade["id"]).status == "void"
+    acc = account(customer.account_id)
+    assert (acc.status, acc.pending_invoice_id) == ("cancelled", None)
+    assert customer.me(end + 2 * HOUR)["pending_invoice"] is None
     _consistent()

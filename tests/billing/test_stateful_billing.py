@@ -165,12 +165,12 @@ def own_invariants(snap: integrity.Snapshot) -> dict[str, list[str]]:
                 + [("invoice", i.invoice_id, i.status) for i in snap.invoices]
                 + [("payment", p.payment_id, p.status) for p in snap.payments])
     return {
-        "account credits equal the sum of their ledger entries": [
+        "account credits equal the sum of their ledger entries, bucket by bucket": [
             a.account_id for a in snap.accounts if a.credits != ledger[a.account_id]],
         "an invoice is paid iff exactly one of its payments succeeded": [
             i.invoice_id for i in snap.invoices
             if by_invoice[i.invoice_id]["succeeded"] != (1 if i.status == "paid" else 0)],
-        "a paid-signup account is active iff its invoice is paid": [
+        "an account's status agrees with its subscription's, and its pending invoice is pending": [
             a.account_id for a in snap.accounts if a.subscription_id
             and (a.status == "active") != (a.account_id in paid_accounts)],
         "no invoice has two payments pending_approval": [

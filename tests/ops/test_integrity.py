@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ import manage
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
+from chalicelib.billing import sweep
+from chalicelib.core.clock import parse_stamp, stamp
 from ops import integrity
 from tests.conftest import Api, MotoStore
 
@@ -37,6 +40,8 @@ class Seeded:
     pending_account: str
     pending_invoice: str
     pending_payment: str
+    renewal: str  # the paid account's period-1 renewal: paid, the period rolled
+    next_renewal: str  # its period-2 renewal: issued, unpaid
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +89,32 @@ def _run_seed_workflows(api: Api) -> Seeded:
     # A confirmation still awaiting approval
     token, pending_account, pending_invoice = paid("sana@khan.pk")
     pending_payment = confirm(token, pending_invoice, "BT-2025-002")
+    # The first subscription renews once (paid early, rolled at its end) and is invoiced again
+    renewal, next_renewal = _renew(api, admin, subscriptions[0], paid_account)
     return Seeded(trial.body["account"]["id"], paid_account, subscriptions[0], paid_invoice,
                   paid_payment, retried_invoice, rejected, pending_account, pending_invoice,
-                  pending_payment)
+                  pending_payment, renewal, next_renewal)
+
+
+def _renew(api: Api, admin: str, subscription_id: str, account_id: str) -> tuple[str, str]:
+    """Take the subscription's own time-driven steps (only its: the other seeded accounts keep
+    their states) through one paid renewal to the next renewal invoice."""
+    def step(at: datetime) -> None:
+        sub = SubscriptionModel.get(subscription_id, consistent_read=True)
+        sweep.advance(sub, at, {}, stamp(at))
+
+    end = parse_stamp(SubscriptionModel.get(subscription_id).current_period_end)
+    step(end - timedelta(days=7) + timedelta(hours=1))
+    renewal = SubscriptionModel.get(subscription_id).renewal_invoice_id
+    token = api.login("ayesha@khan.pk")
+    payment = api.confirm(token, renewal, reference="BT-RENEWAL-1")
+    assert payment.status == 201 and api.approve(admin, payment.body["id"]).status == 200
+    step(end + timedelta(hours=1))
+    following = parse_stamp(SubscriptionModel.get(subscription_id).current_period_end)
+    step(following - timedelta(days=7) + timedelta(hours=1))
+    next_renewal = SubscriptionModel.get(subscription_id).renewal_invoice_id
+    assert AccountModel.get(account_id).pending_invoice_id == next_renewal
+    return renewal, next_renewal
 
 
 def run_verify(capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
@@ -155,29 +183,53 @@ def _second_pending_payment_with_its_trail(s: Seeded) -> None:
 
 def _grant_changed_with_the_balance(s: Seeded) -> None:
     _update(CreditLedgerModel, (s.paid_account, f"payment#{s.paid_payment}"), amount=999)
-    _update(AccountModel, (s.paid_account,), credits=999)
+    _update(AccountModel, (s.paid_account,), credits=999, allowance=999)
 
 
 def _grant_deleted_with_the_balance(s: Seeded) -> None:
     CreditLedgerModel.get(s.paid_account, f"payment#{s.paid_payment}").delete()
-    _update(AccountModel, (s.paid_account,), credits=0)
+    _update(AccountModel, (s.paid_account,), credits=0, allowance=0)
+
+
+def _renewal_grant_doubled_with_the_balance(s: Seeded) -> None:
+    granted = next(e for e in CreditLedgerModel.query(s.paid_account) if e.reason == "allowance_granted")
+    _update(CreditLedgerModel, (s.paid_account, granted.entry_id), amount=2000)
+    _update(AccountModel, (s.paid_account,), credits=2000, allowance=2000)
+
+
+def _second_live_renewal_with_its_trail(s: Seeded) -> None:
+    """A second issued renewal for the period that already has one (a unique number, an audit
+    event: all a real one has)."""
+    copy = InvoiceModel.get(s.next_renewal, consistent_read=True)
+    copy.invoice_id = "inv_copy"
+    copy.invoice_number = copy.invoice_number[:9] + "000000"
+    copy.save()
+    AuditEventModel("inv_copy", "2026-01-01T00:00:00.000000Z#0", entity_type="invoice",
+                    action="renewal_issued", from_status=None, to_status="pending",
+                    actor="x", at="2026-01-01T00:00:00.000000Z").save()
+
+
+def _anchor_moved(s: Seeded) -> None:
+    sub = SubscriptionModel.get(s.paid_subscription, consistent_read=True)
+    _update(SubscriptionModel, (s.paid_subscription,),
+            anchor=stamp(parse_stamp(sub.anchor) + timedelta(days=1)))
 
 
 def _number_of(invoice_id: str) -> str:
     return InvoiceModel.get(invoice_id, consistent_read=True).invoice_number
 
 
-CREDITS = "account credits equal the sum of their ledger entries"
-TRIAL = "trial accounts hold the free plan's credits and no subscription or invoice"
+CREDITS = "account credits equal the sum of their ledger entries, bucket by bucket"
+TRIAL = "a trial was granted the free plan's credits once and holds no more, with no paid plan"
 PAID_IFF_ONE = "an invoice is paid iff exactly one of its payments succeeded"
 ONE_PENDING = "no invoice has two payments pending_approval"
 POINTER = "an invoice's pending_payment_id names its payment awaiting approval"
 PAYMENT_MATCHES = "a payment matches its invoice and is queued iff pending_approval"
-ACCOUNT_ACTIVE = "a paid-signup account is active iff its invoice is paid"
-SUBSCRIPTION_ACTIVE = "a subscription is active iff its invoice is paid"
+ACCOUNT_ACTIVE = "an account's status agrees with its subscription's, and its pending invoice is pending"
+SUBSCRIPTION_ACTIVE = "a subscription's periods are paid once each, contiguous from its anchor"
 AUDIT = "every state change has its audit event"
 ORPHAN_AUDIT = "every audit trail belongs to an existing entity"
-LEDGER_CAUSES = "each ledger grant references its cause (trial, or a succeeded payment of the account)"
+LEDGER_CAUSES = "each ledger entry references its cause (a trial, a paid invoice, a period's end)"
 GRANTED_ONCE = "every succeeded payment granted its credits exactly once"
 NUMBERS = "invoice numbers are unique and issued by their year's sequence"
 COUNTERS = "status counters (all shards) equal the actual counts"
@@ -261,9 +313,26 @@ CORRUPTIONS: dict[str, Corruption] = {
                           accounts_active=_counter_shard().accounts_active + 1),
         COUNTERS, lambda s: "accounts_active"),
     "trial credits changed with the ledger": Corruption(
-        lambda s: (_update(AccountModel, (s.trial_account,), credits=5),
+        lambda s: (_update(AccountModel, (s.trial_account,), credits=5, allowance=5),
                    _update(CreditLedgerModel, (s.trial_account, "trial"), amount=5)),
         TRIAL, lambda s: s.trial_account),
+    "trial pointing at a running subscription": Corruption(
+        lambda s: _update(AccountModel, (s.trial_account,), subscription_id=s.paid_subscription),
+        TRIAL, lambda s: s.trial_account, also=frozenset({ACCOUNT_ACTIVE})),
+    "credits moved between buckets": Corruption(
+        lambda s: _update(AccountModel, (s.paid_account,), allowance=0, extra=1000),
+        CREDITS, lambda s: s.paid_account),
+    "renewal grant doubled, balance in step": Corruption(
+        _renewal_grant_doubled_with_the_balance, LEDGER_CAUSES, lambda s: s.paid_account),
+    "renewal approved without rolling its period": Corruption(
+        lambda s: _update(SubscriptionModel, (s.paid_subscription,), paid_through=3),
+        SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
+    "anchor moved": Corruption(_anchor_moved, SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
+    "second live renewal for one period": Corruption(
+        _second_live_renewal_with_its_trail, SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
+    "active account of a past-due subscription": Corruption(
+        lambda s: _update(SubscriptionModel, (s.paid_subscription,), status="past_due"),
+        ACCOUNT_ACTIVE, lambda s: s.paid_account, also=frozenset({AUDIT})),
 }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 import sys
 
 import pytest
@@ -89,3 +90,26 @@ def test_an_unreachable_api_is_a_connection_error():
     with pytest.raises(BillingConnectionError) as error:
         client.plans()
     assert error.value.status == 0 and error.value.code == "connection_failed"
+
+
+def test_the_client_subscribes_a_trial_changes_cancels_and_resumes(live_stack):
+    api = BillingClient(f"{live_stack.base_url}/api/v1")
+    admin = BillingClient(api.base_url)
+    admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    api.register(email=f"client-{uuid.uuid4().hex[:8]}@example.pk", password="at least 10 chars",
+                 name="Client Trial")
+    billing = {"billing_name": "Khan Media", "billing_email": "billing@khan.pk",
+               "address_line1": "12 Mall Road", "city": "Lahore", "country": "PK"}
+    started = api.subscribe(plan="starter", payment_method="bank_transfer", billing=billing)
+    assert started["invoice"]["kind"] == "signup" and api.me()["account"]["status"] == "trial"
+    payment = api.confirm_payment(invoice_id=started["invoice"]["id"], payment_method="bank_transfer",
+                                  amount="89.00", manual_reference=f"BT-{uuid.uuid4().hex[:8]}")
+    admin.approve(payment["id"])
+    account = api.me()["account"]
+    assert account["credit_buckets"] == {"allowance": 1000, "extra": 1000}  # the trial's carried over
+    preview = api.preview_plan_change("growth")
+    upgrade = api.change_plan("growth")
+    assert preview["change"] == "upgrade" and upgrade["invoice"]["kind"] == "upgrade"
+    assert api.cancel_subscription()["subscription"]["cancel_at_period_end"] is True
+    assert api.resume_subscription()["subscription"]["cancel_at_period_end"] is False
+    assert admin.status()["accounts"]["active"] >= 1 and "items" in admin.renewals()

@@ -125,6 +125,12 @@ export const api = {
   startProofUpload: (paymentId, contentType) => post(`/billing/payments/${encodeURIComponent(paymentId)}/proof`,
     { content_type: contentType }),
   completeProofUpload: (paymentId) => request("POST", `/billing/payments/${encodeURIComponent(paymentId)}/proof/complete`),
+  // Subscription (user): choose a plan, change it, cancel at the period end, resume
+  subscribe: (body, idempotencyKey) => post("/billing/subscription", body, { idempotencyKey }),
+  changePreview: (plan) => request("GET", "/billing/subscription/change-preview", { query: { plan } }),
+  changePlan: (plan, idempotencyKey) => post("/billing/subscription/change", { plan }, { idempotencyKey }),
+  cancelSubscription: (idempotencyKey) => post("/billing/subscription/cancel", {}, { idempotencyKey }),
+  resumeSubscription: (idempotencyKey) => post("/billing/subscription/resume", {}, { idempotencyKey }),
   // Admin
   approvalQueue: (cursor) => request("GET", "/billing/admin/payments",
     { query: { status: "pending_approval", limit: 25, cursor } }),
@@ -134,6 +140,7 @@ export const api = {
   reject: (id, adminNotes, idempotencyKey) => post(`/billing/admin/payments/${encodeURIComponent(id)}/reject`,
     { admin_notes: adminNotes }, { idempotencyKey }),
   status: () => request("GET", "/billing/admin/status"),
+  renewals: (cursor) => request("GET", "/billing/admin/renewals", { query: { limit: 25, cursor } }),
   invoiceByReference: (reference) => request("GET",
     `/billing/admin/invoices/by-reference/${encodeURIComponent(reference)}`),
 };

@@ -5,6 +5,7 @@ import { isCurrent, navigate, route, match, start } from "./router.js";
 import { loginView, logoutView, signupView } from "./views/auth.js";
 import { dashboardView } from "./views/dashboard.js";
 import { billingView, invoiceView } from "./views/billing.js";
+import { plansView } from "./views/plans.js";
 import { adminConsoleView, adminPaymentView } from "./views/admin.js";
 
 const main = document.getElementById("main");
@@ -17,6 +18,8 @@ route("/signup", signupView);
 route("/dashboard", dashboardView);
 route("/billing", billingView);
 route("/billing/invoices/:id", invoiceView);
+route("/billing/plans", plansView);
+route("/billing/plan", (ctx) => ctx.redirect("/billing/plans"));
 route("/admin", adminConsoleView);
 route("/admin/payments/:id", adminPaymentView);
 
@@ -27,16 +30,19 @@ function homeView(ctx) {
 
 function renderNav(path) {
   const user = session.user;
-  const link = (href, text) => h("li", {}, h("a", {
-    href, "aria-current": path === href || (href !== "/" && path.startsWith(`${href}/`)) ? "page" : null,
-  }, text));
+  const hrefs = !user ? ["/login", "/signup"]
+    : user.role === "admin" ? ["/admin"] : ["/dashboard", "/billing", "/billing/plans"];
+  // The longest link that holds the path is the current one (/billing/plans, not /billing too).
+  const currentHref = hrefs.filter((href) => path === href || path.startsWith(`${href}/`))
+    .sort((a, b) => b.length - a.length)[0];
+  const link = (href, text) => h("li", {}, h("a", { href, "aria-current": href === currentHref ? "page" : null }, text));
   let items;
   if (!user) {
     items = [link("/login", "Log in"), link("/signup", "Sign up")];
   } else if (user.role === "admin") {
-    items = [link("/admin", "Approval queue"), h("li", { class: "who" }, user.email), link("/logout", "Log out")];
+    items = [link("/admin", "Admin console"), h("li", { class: "who" }, user.email), link("/logout", "Log out")];
   } else {
-    items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"),
+    items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"), link("/billing/plans", "Plans"),
       h("li", { class: "who" }, user.email), link("/logout", "Log out")];
   }
   replace(nav, h("ul", {}, items));

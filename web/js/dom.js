@@ -67,6 +67,15 @@ export function date(value) {
   return Number.isNaN(parsed.getTime()) ? value : dateFormat.format(parsed);
 }
 
+/** A period as one readable range: "Dec 1, 2026 – Jan 1, 2027" (or "—" without both ends). */
+export function period(start, end) {
+  if (!start || !end) return "—";
+  const from = new Date(start);
+  const to = new Date(end);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return `${start} – ${end}`;
+  return dateFormat.formatRange ? dateFormat.formatRange(from, to) : `${date(start)} – ${date(end)}`;
+}
+
 /** An ISO timestamp as a readable date and time (in the viewer's time zone). */
 export function dateTime(value) {
   if (!value) return "—";
@@ -111,8 +120,11 @@ const STATUS_TONES = {
   trial: ["info", "Free trial"],
   pending_payment: ["warning", "Awaiting payment"],
   active: ["success", "Active"],
+  past_due: ["warning", "Past due"],
   suspended: ["danger", "Suspended"],
+  expired: ["neutral", "Trial ended"],
   cancelled: ["neutral", "Cancelled"],
+  partially_paid: ["warning", "Partly paid"],
   pending: ["warning", "Pending"],
   paid: ["success", "Paid"],
   void: ["neutral", "Void"],

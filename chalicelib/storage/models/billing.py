@@ -57,6 +57,8 @@ class SubscriptionModel(Model):
     renewal_revision = IntegerAttribute(default=0)
     upgrade_invoice_id = UnicodeAttribute(null=True)
     past_due_at = UnicodeAttribute(null=True)
+    # Raised by every change of the lifecycle: each change is conditional on the version it read.
+    version = IntegerAttribute(null=True)
     # What the renewal invoices copy (the first invoice's billing details and method).
     billing_snapshot = MapAttribute(default=dict)
     billing_country = UnicodeAttribute(null=True)

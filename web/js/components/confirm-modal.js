@@ -6,6 +6,9 @@ import { busy, clearErrors, field, formAlert, showErrors, values } from "../form
 import { attachProof, checkProofFile, proofErrors, proofField } from "./proof.js";
 import { paymentReference } from "./reference.js";
 
+/** What an approved payment of each kind of invoice does. */
+const OUTCOMES = { renewal: "your plan is renewed", upgrade: "your plan is upgraded", topup: "the credits are added" };
+
 /**
  * Ask the user to confirm a payment of `invoice` made outside the app.
  * Resolves with the created payment, or null if the dialog was closed without submitting.
@@ -16,12 +19,13 @@ export function openConfirmModal({ invoice, methods, method }) {
     const keyFor = idempotencyKeys();
     const submit = h("button", { class: "btn", type: "submit" }, "Submit confirmation");
     const cancel = h("button", { class: "btn btn-secondary", type: "button" }, "Cancel");
+    const due = invoice.amount_due ?? invoice.amount;
     const selected = methods.some((m) => m.payment_method === method) ? method : methods[0]?.payment_method;
     const form = h("form", { novalidate: true },
       formAlert(),
       h("p", { class: "small muted", "data-intro": true },
         `Tell us about the payment you made for invoice ${invoice.invoice_number}. An admin checks it against `
-        + "the bank or wallet statement, then your plan is activated."),
+        + `the bank or wallet statement, then ${OUTCOMES[invoice.kind] ?? "your plan is activated"}.`),
       invoice.payment_reference ? h("p", { class: "small", "data-intro": true }, "The payment reference to write in the transfer's description: ",
         paymentReference(invoice.payment_reference)) : null,
       field({
@@ -29,8 +33,9 @@ export function openConfirmModal({ invoice, methods, method }) {
         options: methods.map((m) => [m.payment_method, m.display_name]),
       }),
       field({
-        label: "Amount paid", name: "amount", value: invoice.amount, inputmode: "decimal", affix: invoice.currency,
-        hint: `The invoice amount: ${money(invoice.amount, invoice.currency)} ${invoice.currency}.`,
+        label: "Amount paid", name: "amount", value: due, inputmode: "decimal", affix: invoice.currency,
+        hint: due === invoice.amount ? `The invoice amount: ${money(invoice.amount, invoice.currency)} ${invoice.currency}.`
+          : `Still to pay on this invoice: ${money(due, invoice.currency)} ${invoice.currency}.`,
       }),
       field({
         label: "Payment reference", name: "manual_reference", autocomplete: "off",
@@ -46,7 +51,7 @@ export function openConfirmModal({ invoice, methods, method }) {
         h("div", {},
           h("h2", { id: "confirm-title" }, "Confirm your payment"),
           h("p", { class: "muted small", style: "margin:0" },
-            `${invoice.invoice_number} · ${money(invoice.amount, invoice.currency)} ${invoice.currency}`)),
+            `${invoice.invoice_number} · ${money(due, invoice.currency)} ${invoice.currency}`)),
         h("button", { class: "close", type: "button", "aria-label": "Close", onclick: () => dialog.close() }, "×")),
       h("div", { class: "dialog-body" }, form));
 
@@ -116,6 +121,6 @@ export function openConfirmModal({ invoice, methods, method }) {
 
     document.body.append(dialog);
     dialog.showModal();
-    form.elements.namedItem(invoice.amount ? "manual_reference" : "amount").focus();
+    form.elements.namedItem(due ? "manual_reference" : "amount").focus();
   });
 }

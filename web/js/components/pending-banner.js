@@ -1,6 +1,7 @@
-// The banner shown while an account awaits payment or approval: what to pay, where, with which
-// reference; or "submitted, awaiting approval"; or "rejected: reason — submit again".
-import { date, dateTime, h, humanize, money, toast } from "../dom.js";
+// The banner shown while an account awaits payment or approval: what to pay (the first invoice, a
+// renewal or an upgrade), where, with which reference; or "submitted, awaiting approval"; or
+// "rejected: reason — submit again". A renewal unpaid after the period end says what happens when.
+import { date, dateTime, h, humanize, money, period, toast } from "../dom.js";
 import { render } from "../router.js";
 import { methodCard, methodName } from "./methods.js";
 import { openConfirmModal } from "./confirm-modal.js";
@@ -17,21 +18,102 @@ export async function confirmFlow(invoice, methods, method) {
   return payment;
 }
 
-/** The banner for an invoice awaiting payment (`me.pending_invoice`, with `latest_payment`). */
-export function pendingBanner(invoice, methods, { showInvoiceLink = true } = {}) {
-  if (!invoice || invoice.status !== "pending") return null;
+const planName = (slug, plans) => plans.find((plan) => plan.slug === slug)?.name ?? humanize(slug);
+
+/** What an invoice is for: "Renewal for Jan 1 – Feb 1, 2027", "Upgrade to Growth", or the plan. */
+export function invoiceLabel(invoice, plans = []) {
+  if (invoice.kind === "renewal") return `Renewal for ${period(invoice.period_start, invoice.period_end)}`;
+  if (invoice.kind === "upgrade") return `Upgrade to ${planName(invoice.plan, plans)}`;
+  if (invoice.kind === "topup") return "Extra credits";
+  return `${planName(invoice.plan, plans)} plan`;
+}
+
+/** What is still to pay on an invoice ("0.00" once paid), as "$89.00 USD". */
+export function amountDue(invoice) {
+  const amount = invoice.amount_due ?? invoice.amount;
+  return `${money(amount, invoice.currency)} ${invoice.currency}`;
+}
+
+/** Where a subscription stands with this invoice: "past_due" or "suspended" for its unpaid renewal. */
+function dunning(invoice, subscription) {
+  if (!subscription || !["past_due", "suspended"].includes(subscription.status)) return null;
+  const renewal = invoice.kind === "renewal" || invoice.id === subscription.renewal_invoice_id;
+  return renewal ? subscription.status : null;
+}
+
+/** The first lines of a due invoice: its title and what paying it does. */
+function dueText(invoice, { subscription, plans }) {
+  const number = h("strong", {}, invoice.invoice_number);
+  const amount = amountDue(invoice);
+  const state = dunning(invoice, subscription);
+  if (state === "past_due") {
+    return {
+      tone: "danger", banner: "past_due", title: "Your renewal is unpaid",
+      lines: [
+        h("p", {}, "Pay invoice ", number, ` (${amount}) by `, h("strong", {}, date(subscription.suspends_at)),
+          " to keep your service."),
+        h("p", {}, `${invoiceLabel(invoice, plans)}. Your extra credits stay usable until then; the plan's `
+          + "credits for the new period are added when the payment is approved."),
+      ],
+    };
+  }
+  if (state === "suspended") {
+    return {
+      tone: "danger", banner: "suspended", title: "Your account is suspended",
+      lines: [
+        h("p", {}, "Credits cannot be used. Pay invoice ", number, ` (${amount}) to reactivate it at once.`),
+        h("p", {}, `${invoiceLabel(invoice, plans)}. If it stays unpaid, your subscription is cancelled on `,
+          h("strong", {}, date(subscription.cancels_at)), "."),
+      ],
+    };
+  }
+  if (invoice.kind === "renewal") {
+    return {
+      tone: "warning", banner: "payment_due", title: `${invoiceLabel(invoice, plans)}: ${amount}`,
+      lines: [h("p", {}, "Invoice ", number, ` renews your ${planName(invoice.plan, plans)} plan. Pay it by `
+        + `${date(invoice.due_date)}, outside this site, then confirm the payment here.`)],
+    };
+  }
+  if (invoice.kind === "upgrade") {
+    return {
+      tone: "warning", banner: "payment_due", title: `${invoiceLabel(invoice, plans)}: ${amount}`,
+      lines: [h("p", {}, `Your plan changes to ${planName(invoice.plan, plans)} once invoice `, number,
+        ` is paid (due ${date(invoice.due_date)}). Pay outside this site, then confirm the payment here.`)],
+    };
+  }
+  return {
+    tone: "warning", banner: "payment_due", title: `Payment due: ${amount}`,
+    lines: [h("p", {}, `Your ${planName(invoice.plan, plans)} plan starts once invoice `, number,
+      ` is paid (due ${date(invoice.due_date)}). Pay outside this site, then confirm the payment here.`)],
+  };
+}
+
+/**
+ * The banner for an invoice awaiting payment (`me.pending_invoice`, with `latest_payment`).
+ * `subscription` (me.subscription) tells a renewal that is past due or suspended; `plans` names plans.
+ */
+export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscription = null, plans = [] } = {}) {
+  if (!invoice || !["pending", "partially_paid"].includes(invoice.status)) return null;
   const latest = invoice.latest_payment;
-  const amount = `${money(invoice.amount, invoice.currency)} ${invoice.currency}`;
+  const amount = amountDue(invoice);
+  const state = dunning(invoice, subscription);
   const invoiceLink = showInvoiceLink
     ? h("a", { class: "btn btn-secondary", href: `/billing/invoices/${encodeURIComponent(invoice.id)}` }, "View invoice")
     : null;
 
   if (latest?.status === "pending_approval") {
-    return h("section", { class: "banner banner-info", role: "status", "aria-labelledby": "banner-title", dataset: { banner: "awaiting_approval" } },
+    return h("section", {
+      class: "banner banner-info", role: "status", "aria-labelledby": "banner-title",
+      dataset: { banner: "awaiting_approval", invoiceKind: invoice.kind ?? "signup" },
+    },
       h("h2", { id: "banner-title" }, "Payment submitted — awaiting approval"),
+      invoice.kind && invoice.kind !== "signup"
+        ? h("p", { class: "small" }, `${invoiceLabel(invoice, plans)} · invoice ${invoice.invoice_number}`) : null,
       h("p", {}, `We received your confirmation of ${money(latest.amount, latest.currency)} ${latest.currency} by `,
         h("strong", {}, methodName(latest.payment_method, methods)), " with reference ",
         h("span", { class: "reference" }, latest.manual_reference), ` on ${dateTime(latest.created_at)}.`),
+      state === "past_due" ? h("p", {}, "Your service continues while it is checked.") : null,
+      state === "suspended" ? h("p", {}, "Your account is reactivated as soon as it is approved.") : null,
       h("p", {}, "An admin checks it against the bank or wallet statement. We will email you as soon as it is decided.",
         latest.proof ? " There is nothing else to do." : " A receipt or screenshot of the payment helps them find it."),
       latest.proof ? h("p", {}, receiptAttached(latest, { long: true }))
@@ -48,19 +130,27 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true } = {})
   }, again ? "Submit payment again" : "I have paid — confirm payment");
 
   if (again) {
-    return h("section", { class: "banner banner-danger", role: "alert", "aria-labelledby": "banner-title", dataset: { banner: "rejected" } },
+    return h("section", {
+      class: "banner banner-danger", role: "alert", "aria-labelledby": "banner-title",
+      dataset: { banner: "rejected", invoiceKind: invoice.kind ?? "signup" },
+    },
       h("h2", { id: "banner-title" }, "Payment rejected"),
       h("p", {}, "Your confirmation with reference ", h("span", { class: "reference" }, latest.manual_reference),
         " was rejected: ", h("strong", { "data-reason": true }, latest.admin_notes ?? "no reason given"), "."),
-      h("p", {}, `Check the details and submit again. The invoice ${invoice.invoice_number} still awaits ${amount}.`),
+      h("p", {}, `Check the details and submit again. The invoice ${invoice.invoice_number}`
+        + `${invoice.kind && invoice.kind !== "signup" ? ` (${invoiceLabel(invoice, plans)})` : ""} still awaits ${amount}.`),
+      state ? dueText(invoice, { subscription, plans }).lines[0] : null,
       h("div", { class: "actions" }, confirmButton, invoiceLink));
   }
 
-  return h("section", { class: "banner banner-warning", "aria-labelledby": "banner-title", dataset: { banner: "payment_due" } },
-    h("h2", { id: "banner-title" }, `Payment due: ${amount}`),
-    h("p", {}, `Your ${humanize(invoice.plan)} plan starts once invoice `, h("strong", {}, invoice.invoice_number),
-      ` is paid (due ${date(invoice.due_date)}). Pay outside this site, then confirm the payment here.`),
+  const due = dueText(invoice, { subscription, plans });
+  return h("section", {
+    class: `banner banner-${due.tone}`, "aria-labelledby": "banner-title",
+    dataset: { banner: due.banner, invoiceKind: invoice.kind ?? "signup" },
+  },
+    h("h2", { id: "banner-title" }, due.title),
+    due.lines,
     preferred ? h("div", { class: "pay-box" }, methodCard(preferred, { reference: invoice.payment_reference })) : null,
-    methods.length > 1 ? h("p", { class: "small muted" }, "Other ways to pay are listed on the invoice.") : null,
+    methods.length > 1 && showInvoiceLink ? h("p", { class: "small muted" }, "Other ways to pay are listed on the invoice.") : null,
     h("div", { class: "actions" }, confirmButton, invoiceLink));
 }

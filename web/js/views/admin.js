@@ -1,4 +1,5 @@
-// The admin console: the system status, the approval queue, and a payment to approve or reject.
+// The admin console: the system status, the approval queue, the unpaid renewals, and a payment to
+// approve or reject.
 import { ApiError, api, idempotencyKeys } from "../api.js";
 import { age, badge, count, countryName, dateTime, h, humanize, money, toast } from "../dom.js";
 import { methodName } from "../components/methods.js";
@@ -6,17 +7,18 @@ import { proofSummary } from "../components/proof.js";
 import { paymentReference } from "../components/reference.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 import { render } from "../router.js";
+import { accountStates, renewalsSection } from "./admin-renewals.js";
 
 function statusCards(status) {
   const accounts = status.accounts;
-  const breakdown = ["trial", "pending_payment", "active", "suspended"]
-    .filter((name) => accounts[name]).map((name) => `${count(accounts[name])} ${humanize(name).toLowerCase()}`);
+  const attention = (accounts.past_due ?? 0) + (accounts.suspended ?? 0);
   const metric = (key, label, value, sub) => h("section", { class: "card metric", "data-metric": key },
     h("h2", { class: "label" }, label), h("div", { class: "value" }, value), h("p", { class: "sub" }, sub));
   return h("div", { class: "grid grid-4", "aria-label": "System status", role: "region" },
     metric("plans", "Plans", count(status.plans_configured), "configured"),
     metric("methods", "Payment methods", count(status.payment_methods_enabled), "enabled (global + country)"),
-    metric("accounts", "Accounts", count(accounts.total), breakdown.length ? breakdown.join(", ") : "none yet"),
+    metric("accounts", "Accounts", count(accounts.total), !accounts.total ? "none yet"
+      : attention ? `${count(attention)} past due or suspended` : `${count(accounts.active ?? 0)} active`),
     metric("pending", "Awaiting approval", count(status.payments_pending_approval),
       status.payments_pending_approval === 1 ? "payment to check" : "payments to check"));
 }
@@ -108,7 +110,10 @@ function referenceSearch() {
 export async function adminConsoleView(ctx) {
   if (!ctx.requireUser({ admin: true })) return;
   ctx.loading();
-  const [status, queue] = await Promise.all([api.status(), api.approvalQueue()]);
+  const [status, queue, renewals] = await Promise.all([api.status(), api.approvalQueue(), api.renewals().catch((error) => {
+    if (!(error instanceof ApiError)) throw error;
+    return { error };
+  })]);
   const body = h("tbody", {}, queueRows(queue.items));
   let cursor = queue.next_cursor;
   const more = h("button", { class: "btn btn-secondary", type: "button", hidden: !cursor }, "Load more");
@@ -136,6 +141,8 @@ export async function adminConsoleView(ctx) {
           body))
         : h("p", { class: "empty" }, "No payments await approval."),
       h("div", { class: "actions" }, more)),
+    renewalsSection(renewals),
+    accountStates(status.accounts),
     referenceSearch());
 }
 

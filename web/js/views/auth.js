@@ -1,10 +1,10 @@
 // Log in, log out, and sign up: a free trial, or a paid plan with a billing step and a payment method.
 import { ApiError, api, distinctMethods, idempotencyKeys, session } from "../api.js";
 import { countryName, h, money, price, replace, toast } from "../dom.js";
-import { countryOptions } from "../countries.js";
 import { busy, choiceCard, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 import { navigate } from "../router.js";
 import { methodSelector } from "../components/methods.js";
+import { billingBody, billingFields, billingProblems } from "../components/billing-fields.js";
 
 /** A safe in-app path to go back to after logging in (never another site). */
 function nextPath(query, fallback) {
@@ -94,19 +94,7 @@ export async function signupView(ctx) {
     h("section", { "aria-labelledby": "step-1", hidden: true },
       h("h2", { id: "step-1" }, "Billing details"),
       h("p", { class: "muted small" }, "They appear on your invoice and decide which payment methods you can use."),
-      h("div", { class: "form-row" },
-        field({ label: "Billing name", name: "billing.billing_name", autocomplete: "organization", hint: "The person or company invoiced." }),
-        field({ label: "Billing email", name: "billing.billing_email", type: "email", autocomplete: "email", hint: "Where invoices and receipts go." })),
-      field({ label: "Address", name: "billing.address_line1", autocomplete: "address-line1" }),
-      field({ label: "Address line 2", name: "billing.address_line2", optional: true, autocomplete: "address-line2" }),
-      h("div", { class: "form-row" },
-        field({ label: "City", name: "billing.city", autocomplete: "address-level2" }),
-        field({ label: "State or province", name: "billing.state", optional: true, autocomplete: "address-level1" })),
-      h("div", { class: "form-row" },
-        field({ label: "Postal code", name: "billing.postal_code", optional: true, autocomplete: "postal-code" }),
-        field({ label: "Country", name: "billing.country", kind: "select", autocomplete: "country",
-          options: [["", "Choose a country…"], ...countryOptions()] })),
-      field({ label: "Tax ID", name: "billing.tax_id", optional: true, hint: "VAT, NTN, GSTIN… if you want it on the invoice." })),
+      billingFields()),
     h("section", { "aria-labelledby": "step-2", hidden: true },
       h("h2", { id: "step-2" }, "How will you pay?"),
       h("p", { class: "muted small" }, "You pay outside this site, by transfer or wallet, then confirm the payment with its reference; we activate your plan once an admin has checked it."),
@@ -164,11 +152,7 @@ export async function signupView(ctx) {
       if (data.email && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(data.email)) problems.email = "Enter an email address like name@example.com";
       if ((data.password ?? "").length < 10) problems.password = "Use at least 10 characters";
     } else if (state.step === 1) {
-      need("billing.billing_name", "Enter the name to invoice");
-      need("billing.billing_email", "Enter the billing email");
-      need("billing.address_line1", "Enter the street address");
-      need("billing.city", "Enter the city");
-      need("billing.country", "Choose the billing country");
+      Object.assign(problems, billingProblems(data));
     } else if (state.step === 2) {
       need("payment_method", "Choose a payment method");
     }
@@ -179,10 +163,7 @@ export async function signupView(ctx) {
     const body = { email: data.email, password: data.password, name: data.name, plan: state.plan };
     if (data.account_name) body.account_name = data.account_name;
     if (isPaid()) {
-      body.billing = {};
-      for (const [name, value] of Object.entries(data)) {
-        if (name.startsWith("billing.")) body.billing[name.slice(8)] = value;
-      }
+      body.billing = billingBody(data);
       body.payment_method = data.payment_method;
     }
     return body;

@@ -1,12 +1,13 @@
 // Billing: the invoices and payment history, and one invoice with how to pay it.
 import { api, distinctMethods } from "../api.js";
-import { badge, countryName, date, dateTime, h, money, price } from "../dom.js";
-import { pendingBanner } from "../components/pending-banner.js";
+import { badge, countryName, date, dateTime, h, money, period, price } from "../dom.js";
+import { amountDue, invoiceLabel, pendingBanner } from "../components/pending-banner.js";
 import { methodCard, methodName } from "../components/methods.js";
 import { receiptAttached } from "../components/proof.js";
 import { paymentReference } from "../components/reference.js";
 import { loadAccount, planLabel } from "./dashboard.js";
 
+const UNPAID = ["pending", "partially_paid"];
 const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
 const numCell = (label, ...content) => h("td", { "data-label": label, class: "num" }, ...content);
 
@@ -14,14 +15,14 @@ function invoicesTable(invoices, plans) {
   if (!invoices.length) return h("p", { class: "empty" }, "No invoices yet.");
   return h("div", { class: "table-wrap" }, h("table", { class: "responsive", "aria-label": "Invoices" },
     h("thead", {}, h("tr", {},
-      h("th", { scope: "col" }, "Invoice"), h("th", { scope: "col" }, "Plan"), h("th", { scope: "col" }, "Status"),
+      h("th", { scope: "col" }, "Invoice"), h("th", { scope: "col" }, "For"), h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, "Issued"), h("th", { scope: "col" }, "Due"), h("th", { scope: "col", class: "num" }, "Amount"))),
     h("tbody", {}, invoices.map((invoice) => h("tr", { dataset: { invoice: invoice.id } },
       cell("Invoice", h("a", { href: `/billing/invoices/${encodeURIComponent(invoice.id)}` }, invoice.invoice_number)),
-      cell("Plan", planLabel(invoice.plan, plans)),
+      cell("For", invoiceLabel(invoice, plans)),
       cell("Status", badge(invoice.status)),
       cell("Issued", date(invoice.created_at)),
-      cell("Due", invoice.status === "pending" ? date(invoice.due_date) : "—"),
+      cell("Due", UNPAID.includes(invoice.status) ? date(invoice.due_date) : "—"),
       numCell("Amount", `${money(invoice.amount, invoice.currency)} ${invoice.currency}`))))));
 }
 
@@ -54,8 +55,7 @@ function plansCard(plans) {
         h("p", { class: "metric" }, h("span", { class: "value", style: "font-size:1.4rem" }, price(plan))),
         h("p", { class: "small muted" }, `${plan.credits.toLocaleString("en")} credits`),
         h("ul", { class: "small muted" }, plan.features.map((f) => h("li", {}, f)))))),
-    h("p", { class: "small muted", style: "margin-top:1rem" },
-      "Changing a trial account to a paid plan is not available in the app yet."));
+    h("div", { class: "actions" }, h("a", { class: "btn", href: "/billing/plans" }, "Choose a plan")));
 }
 
 export async function billingView(ctx) {
@@ -65,8 +65,8 @@ export async function billingView(ctx) {
   ctx.show("Billing",
     h("div", { class: "page-head" },
       h("div", {}, h("h1", {}, "Billing"), h("p", {}, `${me.account.name} · plan ${planLabel(me.account.plan, plans)}`))),
-    pendingBanner(me.pending_invoice, methods),
-    me.account.status === "trial" ? plansCard(plans) : null,
+    pendingBanner(me.pending_invoice, methods, { subscription: me.subscription, plans }),
+    me.account.status === "trial" && !me.pending_invoice ? plansCard(plans) : null,
     h("section", { class: "card", style: "margin-top:1rem" },
       h("h2", {}, "Invoices"), invoicesTable(invoices.items, plans)),
     h("section", { class: "card", style: "margin-top:1rem" },
@@ -85,26 +85,33 @@ function billedTo(snapshot) {
 export async function invoiceView(ctx) {
   if (!ctx.requireUser()) return;
   ctx.loading();
-  const [invoice, payments, { items: plans }] = await Promise.all([api.invoice(ctx.params.id), api.payments(), api.plans()]);
+  const [invoice, payments, { items: plans }, me] = await Promise.all([
+    api.invoice(ctx.params.id), api.payments(), api.plans(), api.me()]);
   const country = invoice.billing_snapshot?.country;
   const methods = distinctMethods(await api.paymentMethods(country));
   const own = payments.items.filter((payment) => payment.invoice_id === invoice.id);
   const latest = own[0] ?? null;
-  const pending = invoice.status === "pending";
+  const pending = UNPAID.includes(invoice.status);
 
   ctx.show(`Invoice ${invoice.invoice_number}`,
     h("p", { class: "small" }, h("a", { href: "/billing" }, "← Billing")),
     h("div", { class: "page-head" },
       h("div", {},
         h("h1", {}, `Invoice ${invoice.invoice_number}`),
-        h("p", {}, `${planLabel(invoice.plan, plans)} plan · issued ${date(invoice.created_at)}`)),
+        h("p", {}, `${invoiceLabel(invoice, plans)} · issued ${date(invoice.created_at)}`)),
       badge(invoice.status)),
-    pending ? pendingBanner({ ...invoice, latest_payment: latest }, methods, { showInvoiceLink: false }) : null,
+    pending ? pendingBanner({ ...invoice, latest_payment: latest }, methods,
+      { showInvoiceLink: false, subscription: me.subscription, plans }) : null,
     h("div", { class: "grid grid-2" },
       h("section", { class: "card" },
         h("h2", {}, "Summary"),
         h("dl", { class: "kv" },
+          h("dt", {}, "For"), h("dd", {}, invoice.kind === "renewal"
+            ? `Renewal of the ${planLabel(invoice.plan, plans)} plan` : invoiceLabel(invoice, plans)),
+          invoice.period_start ? [h("dt", {}, "Period"), h("dd", {}, period(invoice.period_start, invoice.period_end))] : null,
           h("dt", {}, "Amount"), h("dd", { "data-amount": invoice.amount }, `${money(invoice.amount, invoice.currency)} ${invoice.currency}`),
+          pending && invoice.amount_due && invoice.amount_due !== invoice.amount
+            ? [h("dt", {}, "Still to pay"), h("dd", { "data-amount-due": invoice.amount_due }, amountDue(invoice))] : null,
           h("dt", {}, "Status"), h("dd", {}, badge(invoice.status)),
           h("dt", {}, pending ? "Due" : "Paid"), h("dd", {}, pending ? date(invoice.due_date) : dateTime(invoice.paid_at)),
           h("dt", {}, "Payment reference"), h("dd", {}, paymentReference(invoice.payment_reference, { copy: pending })))),

@@ -1,6 +1,8 @@
-// The customer's dashboard: account status, credits and plan, with the pending-payment banner.
+// The customer's dashboard: account status, credits (the plan's allowance and extra), plan and
+// period, with the banner of the invoice to pay and what the account's state asks for.
 import { api, distinctMethods } from "../api.js";
-import { badge, count, date, h, humanize, money } from "../dom.js";
+import { badge, count, date, h, humanize, period, price } from "../dom.js";
+import { accountBanners } from "../components/account-banners.js";
 import { pendingBanner } from "../components/pending-banner.js";
 
 /** What the dashboard and billing screens need: me, the plans, and the methods for the country. */
@@ -16,14 +18,53 @@ export function planLabel(slug, plans) {
 }
 
 function statusText(account, subscription) {
+  const end = date(subscription?.current_period_end);
   switch (account.status) {
-    case "trial": return "Free trial: use your trial credits to try everything.";
+    case "trial": return account.trial_ends_at
+      ? `Free trial until ${date(account.trial_ends_at)}: use your trial credits to try everything.`
+      : "Free trial: use your trial credits to try everything.";
     case "pending_payment": return "Your plan starts as soon as your payment is approved.";
-    case "active": return subscription?.current_period_end
-      ? `Paid until ${date(subscription.current_period_end)}.` : "Your account is in good standing.";
-    case "suspended": return "Your account is suspended. Contact support.";
+    case "active":
+      if (subscription?.cancel_at_period_end) return `Paid until ${end}; your plan ends then.`;
+      return subscription?.current_period_end ? `Paid until ${end}.` : "Your account is in good standing.";
+    case "past_due": return `Renewal unpaid: pay it by ${date(subscription?.suspends_at)} to keep your service.`;
+    case "suspended": return subscription?.status === "suspended"
+      ? "Credits cannot be used until the renewal invoice is paid."
+      : "Credits cannot be used. Choose a plan to start again.";
+    case "expired": return "Your free trial has ended. Choose a plan to keep going.";
+    case "cancelled": return "Your plan has ended. Choose a plan to start again.";
     default: return "";
   }
+}
+
+/** The credits' two buckets: the plan's allowance for this period (expires at its end) and extra. */
+function creditsNote(account, plan) {
+  if (account.status === "pending_payment") {
+    return `${plan ? count(plan.credits) : "Plan"} credits are added when your payment is approved.`;
+  }
+  if (account.status === "trial") {
+    return account.trial_ends_at ? `Trial credits, usable until ${date(account.trial_ends_at)}.` : "Trial credits.";
+  }
+  const buckets = account.credit_buckets;
+  if (!buckets) return "Available to use.";
+  return h("span", { class: "buckets" },
+    h("span", { dataset: { bucket: "allowance" } }, `${count(buckets.allowance)} plan allowance for this period`),
+    h("span", { dataset: { bucket: "extra" } }, `${count(buckets.extra)} extra credits`),
+    account.status === "suspended" ? h("strong", {}, "Not usable while the account is suspended.") : null);
+}
+
+function periodCard(subscription) {
+  const running = subscription && subscription.current_period_start && subscription.status !== "cancelled";
+  let sub = "No billing period yet.";
+  if (running && ["past_due", "suspended"].includes(subscription.status)) sub = "This period has ended; its renewal is unpaid.";
+  else if (running && subscription.cancel_at_period_end) sub = "No renewal: your plan ends with this period.";
+  else if (running && subscription.renewal_invoice_id) sub = "The renewal invoice for the next period is issued.";
+  else if (running && subscription.next_invoice_at) sub = `Next invoice on ${date(subscription.next_invoice_at)}.`;
+  return h("section", { class: "card metric", "aria-labelledby": "m-period", "data-metric": "period" },
+    h("h2", { class: "label", id: "m-period" }, "Current period"),
+    h("div", { class: "value value-text" }, running
+      ? period(subscription.current_period_start, subscription.current_period_end) : "—"),
+    h("p", { class: "sub" }, sub));
 }
 
 export async function dashboardView(ctx) {
@@ -31,18 +72,17 @@ export async function dashboardView(ctx) {
   ctx.loading();
   const { me, plans, methods } = await loadAccount();
   const { user, account, subscription } = me;
-  const plan = plans.find((p) => p.slug === account.plan);
-  const creditsNote = account.status === "pending_payment"
-    ? `${plan ? count(plan.credits) : "Plan"} credits are added when your payment is approved.`
-    : account.status === "trial" ? "Trial credits." : "Available to use.";
+  const plan = plans.find((p) => p.slug === (subscription?.plan ?? account.plan));
+  const name = (slug) => planLabel(slug, plans);
 
   ctx.show("Dashboard",
     h("div", { class: "page-head" },
       h("div", {},
         h("h1", {}, `Hello, ${user.name.split(" ")[0]}`),
         h("p", {}, `${account.name} · member since ${date(account.created_at)}`))),
-    pendingBanner(me.pending_invoice, methods),
-    h("div", { class: "grid grid-3" },
+    pendingBanner(me.pending_invoice, methods, { subscription, plans }),
+    accountBanners(me, name),
+    h("div", { class: "grid grid-4 dash-metrics" },
       h("section", { class: "card metric", "aria-labelledby": "m-status", "data-metric": "status" },
         h("h2", { class: "label", id: "m-status" }, "Account status"),
         h("div", { class: "value" }, badge(account.status)),
@@ -50,20 +90,21 @@ export async function dashboardView(ctx) {
       h("section", { class: "card metric", "aria-labelledby": "m-credits", "data-metric": "credits" },
         h("h2", { class: "label", id: "m-credits" }, "Credits"),
         h("div", { class: "value", "data-credits": account.credits }, count(account.credits)),
-        h("p", { class: "sub" }, creditsNote)),
+        h("p", { class: "sub" }, creditsNote(account, plan))),
       h("section", { class: "card metric", "aria-labelledby": "m-plan", "data-metric": "plan" },
         h("h2", { class: "label", id: "m-plan" }, "Plan"),
-        h("div", { class: "value" }, planLabel(account.plan, plans)),
+        h("div", { class: "value value-text" }, name(subscription?.plan ?? account.plan)),
         h("p", { class: "sub" },
-          plan && plan.price !== "0.00" ? `${money(plan.price, plan.currency)} per ${plan.billing_cycle === "yearly" ? "year" : "month"}` : "No charge",
-          subscription ? [" · subscription ", badge(subscription.status)] : null))),
+          plan && plan.price !== "0.00" ? price(plan) : "No charge",
+          subscription ? [" · subscription ", badge(subscription.status)] : null),
+        h("p", { class: "sub" }, h("a", { href: "/billing/plans" },
+          subscription?.status === "active" ? "Change plan" : "See plans"))),
+      periodCard(subscription)),
     h("section", { class: "card", style: "margin-top:1rem" },
       h("div", { class: "card-head" },
         h("h2", {}, "Billing"),
         h("a", { href: "/billing" }, "Invoices and payments →")),
-      account.status === "trial"
-        ? h("p", { class: "muted" }, "You are on the free trial. See the paid plans and their prices on the ",
-          h("a", { href: "/billing" }, "billing page"), ".")
-        : h("p", { class: "muted" }, "Your invoices, their status and every payment you confirmed are on the ",
-          h("a", { href: "/billing" }, "billing page"), ".")));
+      h("p", { class: "muted" }, "Your invoices, their status and every payment you confirmed are on the ",
+        h("a", { href: "/billing" }, "billing page"), ". Plans and their prices are on the ",
+        h("a", { href: "/billing/plans" }, "plans page"), ".")));
 }

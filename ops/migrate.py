@@ -1,0 +1,121 @@
+"""Bring items written before the subscription lifecycle up to date (`manage.py migrate`; `make dev`
+runs it at start). Idempotent: every write is conditional on the old shape, so running it again,
+or while the app serves, changes nothing twice.
+
+1. Sparse index keys that held one value for every item (`open`, `pending_approval`, `pending`)
+   move to their shards (`store.spread`), found by querying the old value: no Scan.
+2. Accounts get their credit buckets (all of the balance is allowance); trials get their end
+   (TRIAL_DAYS after signup) and their place in the due index; active subscriptions get their
+   anchor (the start of their current period), period 0 paid, and their place in the due index,
+   so that they renew. These scan the accounts and subscriptions once (an operator tool).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.accounts import trials
+from chalicelib.billing import lifecycle
+from chalicelib.billing.payments import PENDING
+from chalicelib.storage import outbox, store
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import (
+    OPEN_INVOICE,
+    InvoiceModel,
+    PaymentModel,
+    SubscriptionModel,
+)
+from chalicelib.storage.models.platform import OutboxModel
+
+
+@dataclass
+class Migrated:
+    """How many items each step changed."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, name: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def lines(self) -> list[str]:
+        return [f"{name}: {count}" for name, count in sorted(self.counts.items())] or ["nothing to do"]
+
+
+def _update(item: Any, actions: list[Any], condition: Any) -> bool:
+    try:
+        with store.guard():
+            item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if store.aws_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+_SPARSE = (
+    (InvoiceModel, InvoiceModel.open_by_due_date, "open", OPEN_INVOICE, "invoice_id"),
+    (PaymentModel, PaymentModel.approval_queue, "queue", PENDING, "payment_id"),
+    (OutboxModel, OutboxModel.due, "queue", outbox.QUEUE, "message_id"),
+)
+
+
+def _reshard(done: Migrated) -> None:
+    for model, index, attribute, old, key in _SPARSE:
+        with store.guard():
+            found = [getattr(item, key) for item in index.query(old)]
+        for item_id in found:
+            column = getattr(model, attribute)
+            if _update(model(item_id), [column.set(store.spread(old, item_id))], column == old):
+                done.add(f"{model.Meta.entity}.{attribute} sharded")
+
+
+def _accounts(done: Migrated) -> None:
+    with store.guard():
+        accounts = [a for a in AccountModel.scan() if a.allowance is None]
+    for account in accounts:
+        actions = [AccountModel.allowance.set(account.credits - (account.extra or 0)),
+                   AccountModel.extra.set(account.extra or 0)]
+        if account.status == "trial" and not account.trial_ends_at:
+            trials.start(account, account.created_at)
+            actions += [AccountModel.trial_ends_at.set(account.trial_ends_at),
+                        AccountModel.sweep.set(account.sweep),
+                        AccountModel.sweep_at.set(account.sweep_at)]
+        if _update(account, actions, AccountModel.allowance.does_not_exist()
+                   & (AccountModel.credits == account.credits)):
+            done.add("accounts given buckets")
+
+
+def _subscriptions(done: Migrated) -> None:
+    with store.guard():
+        subs = [s for s in SubscriptionModel.scan()
+                if s.status == "active" and not s.anchor and s.current_period_start]
+    for sub in subs:
+        sub.anchor, sub.period, sub.paid_through = sub.current_period_start, 0, 0
+        actions = [SubscriptionModel.anchor.set(sub.anchor), SubscriptionModel.period.set(0),
+                   SubscriptionModel.paid_through.set(0), *lifecycle.sweep_actions(sub)]
+        first = _first_invoice(sub)
+        if first is not None and not sub.billing_snapshot:
+            actions += [SubscriptionModel.billing_snapshot.set(first.billing_snapshot),
+                        SubscriptionModel.billing_country.set(first.billing_country),
+                        SubscriptionModel.preferred_payment_method.set(first.preferred_payment_method)]
+        if _update(sub, actions, SubscriptionModel.anchor.does_not_exist()
+                   & (SubscriptionModel.status == "active")):
+            done.add("subscriptions anchored")
+
+
+def _first_invoice(sub: SubscriptionModel) -> InvoiceModel | None:
+    with store.guard():
+        return next(iter(InvoiceModel.by_account.query(
+            sub.account_id, filter_condition=InvoiceModel.subscription_id == sub.subscription_id)),
+            None)
+
+
+def migrate() -> Migrated:
+    """Every step, in order; what each changed."""
+    done = Migrated()
+    _reshard(done)
+    _accounts(done)
+    _subscriptions(done)
+    return done

@@ -1,0 +1,64 @@
+"""`manage.py migrate` brings a store written before the lifecycle up to date: sparse keys moved
+to their shards (found by Query), buckets, trial ends and anchors set; running it twice changes
+nothing more, and the migrated subscription renews."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import manage
+from chalicelib.billing import jobs
+from chalicelib.core.clock import parse_stamp
+from chalicelib.storage import store
+from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
+from chalicelib.storage.models.platform import OutboxModel
+from ops import integrity, migrate
+from tests.conftest import Api, PaidSignup
+
+
+def _as_before_the_lifecycle(paid_signup: PaidSignup, trial_id: str) -> None:
+    """What the previous version wrote: one-value sparse keys, no buckets, no anchor or trial end."""
+    for model, attribute, value in ((InvoiceModel, "open", "open"), (PaymentModel, "queue", "pending_approval"),
+                                    (OutboxModel, "queue", "pending")):
+        for item in model.scan():
+            if getattr(item, attribute):
+                setattr(item, attribute, value)
+                item.save()
+    for account in AccountModel.scan():
+        account.allowance = account.extra = account.trial_ends_at = account.sweep = account.sweep_at = None
+        account.save()
+    for sub in SubscriptionModel.scan():
+        sub.anchor = sub.period = sub.paid_through = sub.sweep = sub.sweep_at = None
+        sub.billing_snapshot = {}
+        sub.save()
+
+
+def test_migrate_shards_keys_sets_buckets_and_anchors_once(api: Api, paid_signup: PaidSignup, capsys) -> None:
+    trial = api.register("trial@khan.pk").body["account"]["id"]
+    admin = api.admin_token()
+    first = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
+    assert api.approve(admin, first).status == 200
+    other = api.register("sana@khan.pk", plan="starter").body
+    api.confirm(other["access_token"], other["invoice"]["id"], reference="BT-SANA")
+    _as_before_the_lifecycle(paid_signup, trial)
+    # When the migration runs (twice)
+    assert manage.main(["migrate"]) == 0
+    printed = capsys.readouterr().out
+    assert "subscriptions anchored: 1" in printed and "accounts given buckets" in printed
+    assert migrate.migrate().counts == {}
+    # Then every sparse key is a shard, every account has buckets, the trial an end
+    assert all(i.open is None or i.open == store.spread("open", i.invoice_id) for i in InvoiceModel.scan())
+    assert [p.queue for p in PaymentModel.scan() if p.queue] == [
+        store.spread("pending_approval", p.payment_id) for p in PaymentModel.scan() if p.queue]
+    assert all(m.queue is None or m.queue.startswith("pending#") for m in OutboxModel.scan())
+    assert AccountModel.get(trial).trial_ends_at and AccountModel.get(trial).sweep
+    assert AccountModel.get(paid_signup.account_id).allowance == 1000
+    report = integrity.verify()
+    assert report.ok, "\n".join(report.lines())
+    # And the migrated subscription renews: its invoice is issued 7 days before the period ends
+    sub = SubscriptionModel.get(paid_signup.subscription_id)
+    assert sub.anchor == sub.current_period_start and sub.billing_snapshot
+    moment = parse_stamp(sub.current_period_end) - timedelta(days=7) + timedelta(hours=1)
+    assert jobs.run(moment).steps["renewal_issued"] == [paid_signup.subscription_id]
+    # And the queue of the admins and the approval still find the pending payment
+    assert [p["id"] for p in api.get("/api/v1/billing/admin/payments", token=admin).body["items"]]
