@@ -6,7 +6,8 @@
   changes until it is approved (approval.py); unpaid at the period end it is voided.
 - downgrade (a lower or equal price): `scheduled_plan`, applied at the period end; an issued,
   unpaid renewal is voided and issued again (a new revision) for the new plan by the jobs.
-- the current plan: cancels a scheduled downgrade (and an unpaid upgrade invoice).
+- the current plan: cancels a scheduled downgrade (and an unpaid upgrade invoice); not once the
+  next period's renewal, issued for the downgrade, is paid (409 renewal_already_paid).
 """
 from __future__ import annotations
 
@@ -79,7 +80,9 @@ def _checked(principal: Principal, slug: str) -> tuple[AccountModel, Subscriptio
                        code="change_pending",
                        details={"scheduled_plan": sub.scheduled_plan,
                                 "upgrade_invoice_id": sub.upgrade_invoice_id})
-    if change["change"] in ("upgrade", "downgrade") and (sub.paid_through or 0) > (sub.period or 0):
+    # Once the next period is paid, its plan is the paid renewal's: a scheduled downgrade stays
+    if (change["change"] in ("upgrade", "downgrade") or sub.scheduled_plan) and (
+            (sub.paid_through or 0) > (sub.period or 0)):
         raise Conflict("The next period is already paid for the current plan; change the plan once "
                        "it starts.", code="renewal_already_paid")
     return account, sub, target, change
