@@ -39,14 +39,15 @@ test: $(INSTALLED) $(CHROMIUM)
 test-fast: $(INSTALLED)
 	$(PY) -m pytest $(XDIST) -m "not live and not browser"
 
-# The fuzzers (Hypothesis's state machine, Schemathesis against a local stack) with a random seed
+# The fuzzers (Hypothesis's state machines, Schemathesis against a local stack) with a random seed
 # and FUZZ_EXAMPLES examples, where CI replays fixed ones; FUZZ_SEED=<n> replays a run. How to keep
-# a failure as a regression case: the docstrings of the two test modules.
+# a failure as a regression case: the docstrings of the test modules.
 fuzz: $(INSTALLED)
 	@seed=$${FUZZ_SEED:-$$($(PY) -c 'import random; print(random.randrange(2**32))')}; \
 	run="FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES)"; \
 	echo "make fuzz $$run  (replays this run)"; \
-	env $$run $(PY) -m pytest tests/billing/test_stateful_billing.py tests/api/test_fuzz_openapi.py \
+	env $$run $(PY) -m pytest tests/billing/test_stateful_billing.py \
+	  tests/billing/test_stateful_lifecycle.py tests/api/test_fuzz_openapi.py \
 	  || { echo "make fuzz failed with $$run"; exit 1; }
 
 # build/sam.json + build/deployment.zip of STAGE (dev or prod): chalice package --stage $(STAGE)

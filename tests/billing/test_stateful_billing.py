@@ -5,7 +5,8 @@ Hypothesis drives a `RuleBasedStateMachine`. Each rule also predicts the HTTP st
 model of the workflow (an invoice is pending or paid, has at most one payment awaiting approval),
 and a request that must be refused (409, 422) must leave every table unchanged. The invariants are
 checked twice, by the plain assertions here and by `ops.integrity`, and the two must agree.
-Deterministic: derandomized, no example database.
+Deterministic: derandomized, no example database. The life after the first approval (renewals,
+dunning, plan changes, cancellations, trials) under a moving clock is test_stateful_lifecycle.py's.
 
 Speed: a Scan through moto spends ~90% of its time serializing the response, and the invariants
 run after every step, so they read moto's tables directly (the same stored items, without the
@@ -47,6 +48,7 @@ from ops import integrity
 from tests.conftest import (
     ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, report, stored_items,
 )
+from tests.helpers import stored_snapshot
 
 PLANS = {"starter": "89.00", "growth": "249.00", "scale": "699.00"}
 METHODS_PK = ("bank_transfer", "jazzcash", "easypaisa", "raast", "wise")
@@ -112,20 +114,6 @@ def fresh_store() -> None:
     RUN.dirty, RUN.admin_token = False, None
     assert RUN.store is not None
     RUN.store.restore()
-
-
-_SNAPSHOT_FIELDS = {
-    "accounts": models.AccountModel, "subscriptions": models.SubscriptionModel,
-    "invoices": models.InvoiceModel, "payments": models.PaymentModel,
-    "ledger": models.CreditLedgerModel, "audit": models.AuditEventModel,
-    "counters": models.CounterModel, "plans": models.PlanModel, "methods": models.PaymentMethodModel,
-}
-
-
-def stored_snapshot() -> integrity.Snapshot:
-    """What `integrity.load_snapshot()` scans, read from moto's tables."""
-    return integrity.Snapshot(**{name: [model.from_raw_data(raw) for raw in stored_items(model)]
-                                 for name, model in _SNAPSHOT_FIELDS.items()})
 
 
 def store_state() -> dict[str, list[str]]:
