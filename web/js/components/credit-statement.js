@@ -82,7 +82,7 @@ export function balanceCards(statement, account) {
     h("div", { class: "value", dataset: { value } }, count(value)),
     h("p", { class: "sub" }, sub));
   return h("div", { class: "grid grid-3 credit-balances" },
-    card("total", "Credits", statement.credits,
+    card("total", "All credits", statement.credits,
       account.status === "suspended" ? "Not usable until the account is reactivated." : "Plan credits are used first, then extra credits."),
     card("allowance", "Plan credits", buckets.allowance, allowanceNote(statement, account.status)),
     card("extra", "Extra credits", buckets.extra, "Top-ups, kept trial credits and grants. They never expire."));

@@ -36,9 +36,10 @@ function whyNot(me) {
 function buyDialog(pack, methods, preferred) {
   const keyFor = idempotencyKeys();
   const body = h("div", {},
-    h("p", { class: "small muted" }, "You get an invoice with a payment reference. Pay it outside this site, then "
-      + "confirm the payment; the credits are added as soon as an admin has checked it."),
-    methodSelector({ methods, selected: preferred, legend: "How will you pay?" }));
+    h("p", { class: "small muted" }, "You get an invoice with a payment reference and the account to pay to. Pay it "
+      + "outside this site, then confirm the payment; the credits are added as soon as an admin has checked it."),
+    methodSelector({ methods, selected: preferred, legend: "How will you pay?", compact: true,
+      hint: "You can still pay with another of these methods when you confirm." }));
   return confirmDialog({
     title: `Buy ${pack.name}`,
     subtitle: `${money(pack.price, pack.currency)} ${pack.currency} · extra credits never expire`,

@@ -39,7 +39,7 @@ function chart(span, max, { name, title, current }) {
       h("span", { class: "usage-title" }, h("span", { class: "swatch", "aria-hidden": "true" }), title),
       h("span", { class: "usage-total" }, credits(sum))),
     h("div", { class: "chart-frame" },
-      h("span", { class: "chart-max", "aria-hidden": "true" }, count(max)),
+      h("span", { class: "chart-max", "aria-hidden": "true" }, `${count(max)} a day`),
       svg("svg", {
         viewBox: `0 0 ${width} ${HEIGHT}`, preserveAspectRatio: "none", role: "img", "aria-label": described,
         focusable: "false",

@@ -44,7 +44,7 @@ function grantForm(account) {
   const form = h("form", { novalidate: true, "aria-labelledby": "grant-title", dataset: { grant: "" } },
     formAlert(),
     h("div", { class: "form-row" },
-      choices("direction", "Change", [["add", "Add credits", "A grant"], ["take", "Take credits away", "A correction"]]),
+      choices("direction", "Change", [["add", "Add", "A grant"], ["take", "Take away", "A correction"]]),
       choices("bucket", "Bucket", [["extra", "Extra credits", "Never expire"], ["allowance", "Plan credits", "Reset at the period's end"]])),
     field({ label: "Credits", name: "amount", inputmode: "numeric", autocomplete: "off", attrs: { maxlength: 10 },
       hint: "A whole number, e.g. 250. A bucket never goes below zero." }),

@@ -7,10 +7,10 @@ import { confirmDialog } from "../components/dialog.js";
 
 /** The secret of a key just created, with a Copy button and the warning that it is not shown again. */
 function secretBox(created, onDone) {
-  const input = h("input", {
-    id: "new-key-secret", class: "mono secret-input", type: "text", readonly: true, value: created.key,
-    spellcheck: "false", autocomplete: "off", "aria-describedby": "new-key-warning", "data-secret": true,
-  });
+  const input = h("textarea", {
+    id: "new-key-secret", class: "mono secret-input", rows: 3, readonly: true, spellcheck: "false",
+    autocomplete: "off", "aria-describedby": "new-key-warning", "data-secret": true,
+  }, created.key);
   input.addEventListener("focus", () => input.select());
   const copy = h("button", { class: "btn btn-secondary", type: "button" }, "Copy key");
   copy.addEventListener("click", async () => {
@@ -36,7 +36,7 @@ function secretBox(created, onDone) {
 
 function keyRows(items, onRevoke) {
   return items.map((key) => h("tr", { dataset: { serviceKey: key.id, revoked: key.revoked_at ? "true" : "false" } },
-    h("td", { "data-label": "Name" }, h("strong", {}, key.name), h("div", { class: "small muted mono" }, key.id)),
+    h("td", { "data-label": "Name" }, h("div", {}, h("strong", {}, key.name), h("div", { class: "small muted mono" }, key.id))),
     h("td", { "data-label": "Created" }, dateTime(key.created_at)),
     h("td", { "data-label": "Created by" }, key.created_by ?? "—"),
     h("td", { "data-label": "Last used" }, key.last_used_at ? dateTime(key.last_used_at) : h("span", { class: "muted" }, "Never")),
@@ -118,7 +118,7 @@ export function serviceKeysSection(first) {
         replace(secretHolder);
         button.focus();
       }));
-      secretHolder.querySelector("input").focus();
+      secretHolder.querySelector("textarea").focus();
       await reload();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
