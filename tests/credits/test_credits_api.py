@@ -216,3 +216,19 @@ def test_admin_grants_and_corrections_are_audited_and_never_below_zero(api: Api,
     view = api.get(f"/api/v1/billing/admin/accounts/{active.account_id}", token=admin).body
     assert view["credits"]["credits"] == 1150 and view["credits"]["items"][0]["amount"] == -50
     _consistent()
+
+
+def test_a_service_keys_secret_is_not_kept_for_a_retry(api: Api) -> None:
+    from chalicelib.storage.models.platform import IdempotencyModel
+
+    admin = api.admin_token()
+    headers = {"idempotency-key": "new-key-1"}
+    first = api.post("/api/v1/billing/admin/service-keys", {"name": "worker"}, token=admin,
+                     headers=headers)
+    assert first.status == 201 and first.body["key"].startswith("sk_")
+    secret = first.body["key"].split("_", 2)[2]
+    assert all(secret not in (record.response or "") for record in IdempotencyModel.scan())
+    again = api.post("/api/v1/billing/admin/service-keys", {"name": "worker"}, token=admin,
+                     headers=headers)
+    assert again.status == 201 and again.body["id"] == first.body["id"] and again.body["key"] is None
+    assert len(api.get("/api/v1/billing/admin/service-keys", token=admin).body["items"]) == 1
