@@ -12,7 +12,14 @@ the condition that it does not exist. So:
   per concurrent change, never a wrong balance; the balance cannot go below zero because the new
   values are computed from the ones the condition guarantees;
 - a retry with the same Idempotency-Key finds its entry (returned by the same failed condition) and
-  answers the first response, changing nothing.
+  answers the first response, changing nothing;
+- a refusal (too few credits, an account that cannot use them) is never decided on a remembered
+  view alone: before refusing, the account and the entry are read (one TransactGetItems), so a
+  grant, a top-up or an approval another request made is seen, and a retry of a consumption that
+  took the last credits answers its first response rather than `insufficient_credits`.
+
+The condition names the allowance's `allowance_since` too: a new period's allowance of the same size
+as the old one's remainder is another allowance, and a consumption records which one it took from.
 
 A release puts a second entry whose id derives from the consumption's (so a consumption is given
 back once), returning what it took to the buckets it came from; the allowance part only if that
@@ -102,10 +109,12 @@ def _current(account_id: str) -> View | None:
 
 
 def _condition(view: View) -> Any:
-    """The account is exactly as `view` says."""
+    """The account is exactly as `view` says (the same allowance: the same `allowance_since`)."""
     extra = (AccountModel.extra == view.extra) if view.extra else (
         (AccountModel.extra == 0) | AccountModel.extra.does_not_exist())
-    return (AccountModel.status == view.status) & (AccountModel.credits == view.credits) & extra
+    since = (AccountModel.allowance_since == view.since) if view.since else (
+        AccountModel.allowance_since.does_not_exist())
+    return (AccountModel.status == view.status) & (AccountModel.credits == view.credits) & extra & since
 
 
 def _buckets_actions(allowance: int, extra: int) -> list[Any]:
@@ -126,7 +135,10 @@ def required_key(headers: Any) -> str:
 
 
 def _replay(raw: dict[str, Any] | None, fingerprint: str) -> dict[str, Any]:
-    entry = CreditLedgerModel.from_raw_data(raw) if raw else None
+    return _replay_entry(CreditLedgerModel.from_raw_data(raw) if raw else None, fingerprint)
+
+
+def _replay_entry(entry: CreditLedgerModel | None, fingerprint: str) -> dict[str, Any]:
     if entry is None or entry.fingerprint != fingerprint or not entry.response:
         raise Invalid("This Idempotency-Key was used with another request.",
                       code="idempotency_key_reused")
@@ -149,15 +161,21 @@ def consume(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
     entry_id = f"consume#{account_id}#{caller.key_id}#{key}"
     fingerprint = _fingerprint("consume", account_id, amount, data["reason"])
     view = _current(account_id)
+    checked = False  # the view and the entry's absence were read from the store
     for _ in range(MAX_ATTEMPTS):
-        if view is None:
-            raise NotFound("No such account.", code="account_not_found")
-        if view.status not in USABLE:
-            raise Conflict(f"The account is {view.status}: its credits cannot be used.",
-                           code="account_not_active", details={"status": view.status})
-        if view.credits < amount:
-            raise Conflict(f"The account has {view.credits} credits; {amount} were asked for.",
-                           code="insufficient_credits", details={"credits": view.credits})
+        refusal = _refusal(view, amount)
+        if refusal is not None:
+            if checked:
+                raise refusal
+            # Not on a remembered view: read the account as it is, and this key's entry
+            account, entry = store.transact_get((AccountModel, account_id),
+                                                (CreditLedgerModel, account_id, entry_id))
+            if entry is not None:
+                return _replay_entry(entry, fingerprint), True
+            view, checked = (_view_of(account) if account else None), True
+            _remember(account_id, view)
+            continue
+        assert view is not None
         taken_allowance = min(amount, view.allowance)
         taken_extra = amount - taken_allowance
         allowance, extra = view.allowance - taken_allowance, view.extra - taken_extra
@@ -182,12 +200,26 @@ def consume(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
             if "account" not in exc.failed:
                 raise
             view = _view_from_raw(exc.items.get("account"))
+            checked = True  # as it is now, and the entry was not there
             _remember(account_id, view)
             continue
         _remember(account_id, View(view.status, allowance, extra, view.since))
         return response, False
     raise Conflict("The account is changing too fast; retry with the same Idempotency-Key.",
                    code="transaction_conflict", retry_after=1)
+
+
+def _refusal(view: View | None, amount: int) -> Exception | None:
+    """Why `view` cannot give `amount` credits, or None."""
+    if view is None:
+        return NotFound("No such account.", code="account_not_found")
+    if view.status not in USABLE:
+        return Conflict(f"The account is {view.status}: its credits cannot be used.",
+                        code="account_not_active", details={"status": view.status})
+    if view.credits < amount:
+        return Conflict(f"The account has {view.credits} credits; {amount} were asked for.",
+                        code="insufficient_credits", details={"credits": view.credits})
+    return None
 
 
 def release(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
