@@ -11,7 +11,7 @@ STAGE ?= dev
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test test-fast fuzz verify install clean reset jobs package policies bench openapi
+.PHONY: dev test test-fast fuzz verify install clean reset jobs package policies bench bench-sweep openapi
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -64,6 +64,10 @@ policies: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m bench.run
+
+# Only the billing jobs' sweep section of `make bench` (a few minutes: 10,000 renewals on moto).
+bench-sweep: $(INSTALLED)
+	$(PY) -m bench.sweep
 
 # Check the data's integrity in `make dev`'s embedded DynamoDB (or DYNAMODB_ENDPOINT_URL's tables).
 verify: $(INSTALLED)

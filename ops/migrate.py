@@ -7,7 +7,8 @@ or while the app serves, changes nothing twice.
 2. Accounts get their credit buckets (all of the balance is allowance); trials get their end
    (TRIAL_DAYS after signup) and their place in the due index; active subscriptions get their
    anchor (the start of their current period), period 0 paid, and their place in the due index,
-   so that they renew. These scan the accounts and subscriptions once (an operator tool).
+   so that they renew; ledger entries get their order and balance after. These scan the accounts,
+   subscriptions and ledger once (an operator tool).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from chalicelib.storage.models.billing import (
     SubscriptionModel,
 )
 from chalicelib.storage.models.platform import OutboxModel
+from chalicelib.storage.models.records import CreditLedgerModel
 
 
 @dataclass
@@ -112,10 +114,32 @@ def _first_invoice(sub: SubscriptionModel) -> InvoiceModel | None:
             None)
 
 
+def _ledger(done: Migrated) -> None:
+    """Entries without their place in the account's order or their balance after: set both, the
+    balance as the running sum in the order they were written."""
+    with store.guard():
+        accounts = sorted({e.account_id for e in CreditLedgerModel.scan(
+            filter_condition=CreditLedgerModel.ordered_at.does_not_exist())})
+    for account_id in accounts:
+        with store.guard():
+            entries = sorted(CreditLedgerModel.query(account_id),
+                             key=lambda e: (e.ordered_at or f"{e.created_at}#00", e.entry_id))
+        balance = 0
+        for entry in entries:
+            balance += entry.amount
+            if entry.ordered_at:
+                continue
+            if _update(entry, [CreditLedgerModel.ordered_at.set(f"{entry.created_at}#00"),
+                               CreditLedgerModel.balance_after.set(balance)],
+                       CreditLedgerModel.ordered_at.does_not_exist()):
+                done.add("ledger entries ordered")
+
+
 def migrate() -> Migrated:
     """Every step, in order; what each changed."""
     done = Migrated()
     _reshard(done)
     _accounts(done)
     _subscriptions(done)
+    _ledger(done)
     return done

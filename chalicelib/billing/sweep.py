@@ -35,6 +35,8 @@ def advance(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel
         if step is None:
             break
         taken.append(step)
+        if not sub.sweep_at or parse_stamp(sub.sweep_at) > moment:
+            break  # the step wrote this due time: nothing more is due, no need to read it back
         fresh = store.get(SubscriptionModel, sub.subscription_id)
         if fresh is None:
             break

@@ -42,6 +42,7 @@ class Seeded:
     pending_payment: str
     renewal: str  # the paid account's period-1 renewal: paid, the period rolled
     next_renewal: str  # its period-2 renewal: issued, unpaid
+    released: str  # a consumption of the paid account's credits, released
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +92,16 @@ def _run_seed_workflows(api: Api) -> Seeded:
     pending_payment = confirm(token, pending_invoice, "BT-2025-002")
     # The first subscription renews once (paid early, rolled at its end) and is invoiced again
     renewal, next_renewal = _renew(api, admin, subscriptions[0], paid_account)
+    # Its credits used twice by the SaaS's backend, one use given back
+    key = api.post("/api/v1/billing/admin/service-keys", {"name": "backend"}, token=admin).body["key"]
+    used = [api.post("/api/v1/credits/consume", {"account_id": paid_account, "amount": 10,
+                                                 "reason": "render"},
+                     token=key, headers={"idempotency-key": f"use-{n}"}).body for n in range(2)]
+    assert api.post("/api/v1/credits/release", {"entry_id": used[0]["entry_id"]}, token=key,
+                    headers={"idempotency-key": "undo"}).status == 200
     return Seeded(trial.body["account"]["id"], paid_account, subscriptions[0], paid_invoice,
                   paid_payment, retried_invoice, rejected, pending_account, pending_invoice,
-                  pending_payment, renewal, next_renewal)
+                  pending_payment, renewal, next_renewal, used[0]["entry_id"])
 
 
 def _renew(api: Api, admin: str, subscription_id: str, account_id: str) -> tuple[str, str]:
@@ -181,20 +189,33 @@ def _second_pending_payment_with_its_trail(s: Seeded) -> None:
             payments_pending_approval=shard.payments_pending_approval + 1)
 
 
+def _shift_balance(account_id: str, delta: int) -> None:
+    account = AccountModel.get(account_id, consistent_read=True)
+    _update(AccountModel, (account_id,), credits=account.credits + delta,
+            allowance=account.allowance + delta)
+
+
 def _grant_changed_with_the_balance(s: Seeded) -> None:
     _update(CreditLedgerModel, (s.paid_account, f"payment#{s.paid_payment}"), amount=999)
-    _update(AccountModel, (s.paid_account,), credits=999, allowance=999)
+    _shift_balance(s.paid_account, -1)
+
+
+def _retried_payment(s: Seeded) -> PaymentModel:
+    return next(p for p in PaymentModel.scan() if p.invoice_id == s.retried_invoice
+                and p.status == "succeeded")
 
 
 def _grant_deleted_with_the_balance(s: Seeded) -> None:
-    CreditLedgerModel.get(s.paid_account, f"payment#{s.paid_payment}").delete()
-    _update(AccountModel, (s.paid_account,), credits=0, allowance=0)
+    """The retried signup's grant deleted (its account has used nothing), the balance in step."""
+    payment = _retried_payment(s)
+    CreditLedgerModel.get(payment.account_id, f"payment#{payment.payment_id}").delete()
+    _shift_balance(payment.account_id, -1000)
 
 
 def _renewal_grant_doubled_with_the_balance(s: Seeded) -> None:
     granted = next(e for e in CreditLedgerModel.query(s.paid_account) if e.reason == "allowance_granted")
     _update(CreditLedgerModel, (s.paid_account, granted.entry_id), amount=2000)
-    _update(AccountModel, (s.paid_account,), credits=2000, allowance=2000)
+    _shift_balance(s.paid_account, 1000)
 
 
 def _second_live_renewal_with_its_trail(s: Seeded) -> None:
@@ -207,6 +228,23 @@ def _second_live_renewal_with_its_trail(s: Seeded) -> None:
     AuditEventModel("inv_copy", "2026-01-01T00:00:00.000000Z#0", entity_type="invoice",
                     action="renewal_issued", from_status=None, to_status="pending",
                     actor="x", at="2026-01-01T00:00:00.000000Z").save()
+
+
+def _released_twice_with_the_balance(s: Seeded) -> None:
+    """A second release of one consumption, the account's buckets raised to match."""
+    release = CreditLedgerModel.get(s.paid_account, f"release#{s.released}", consistent_read=True)
+    release.entry_id = f"release#{s.released}#again"
+    release.save()
+    _shift_balance(s.paid_account, 10)
+
+
+def _consumption_shrunk_with_the_balance(s: Seeded) -> None:
+    """A consumption that says it took 10 of the allowance but counts 1, balance in step."""
+    used = next(e for e in CreditLedgerModel.query(s.paid_account)
+                if e.reason == "consumed" and e.entry_id != s.released)
+    _update(CreditLedgerModel, (s.paid_account, used.entry_id), amount=-1)
+    account = AccountModel.get(s.paid_account, consistent_read=True)
+    _update(AccountModel, (s.paid_account,), credits=account.credits + 9)
 
 
 def _anchor_moved(s: Seeded) -> None:
@@ -295,7 +333,7 @@ CORRUPTIONS: dict[str, Corruption] = {
                                     reference=s.paid_payment, actor="x", created_at="2026").save(),
         GRANTED_ONCE, lambda s: s.paid_payment, also=frozenset({CREDITS, LEDGER_CAUSES})),
     "grant of a succeeded payment deleted with the balance": Corruption(
-        _grant_deleted_with_the_balance, GRANTED_ONCE, lambda s: s.paid_payment),
+        _grant_deleted_with_the_balance, GRANTED_ONCE, lambda s: _retried_payment(s).payment_id),
     "grant of a failed payment": Corruption(
         lambda s: _update(PaymentModel, (s.paid_payment,), status="failed"),
         LEDGER_CAUSES, lambda s: s.paid_account, also=frozenset({PAID_IFF_ONE, AUDIT})),
@@ -328,6 +366,11 @@ CORRUPTIONS: dict[str, Corruption] = {
         lambda s: _update(SubscriptionModel, (s.paid_subscription,), paid_through=3),
         SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
     "anchor moved": Corruption(_anchor_moved, SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
+    "consumption released twice, balance in step": Corruption(
+        _released_twice_with_the_balance, LEDGER_CAUSES, lambda s: s.paid_account),
+    "consumption amount not what it took": Corruption(
+        _consumption_shrunk_with_the_balance, LEDGER_CAUSES, lambda s: s.paid_account,
+        also=frozenset({CREDITS})),
     "second live renewal for one period": Corruption(
         _second_live_renewal_with_its_trail, SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
     "active account of a past-due subscription": Corruption(

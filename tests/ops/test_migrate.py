@@ -12,6 +12,7 @@ from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.platform import OutboxModel
+from chalicelib.storage.models.records import CreditLedgerModel
 from ops import integrity, migrate
 from tests.conftest import Api, PaidSignup
 
@@ -27,6 +28,9 @@ def _as_before_the_lifecycle(paid_signup: PaidSignup, trial_id: str) -> None:
     for account in AccountModel.scan():
         account.allowance = account.extra = account.trial_ends_at = account.sweep = account.sweep_at = None
         account.save()
+    for entry in CreditLedgerModel.scan():
+        entry.ordered_at = entry.balance_after = None
+        entry.save()
     for sub in SubscriptionModel.scan():
         sub.anchor = sub.period = sub.paid_through = sub.sweep = sub.sweep_at = None
         sub.billing_snapshot = {}
@@ -53,6 +57,8 @@ def test_migrate_shards_keys_sets_buckets_and_anchors_once(api: Api, paid_signup
     assert all(m.queue is None or m.queue.startswith("pending#") for m in OutboxModel.scan())
     assert AccountModel.get(trial).trial_ends_at and AccountModel.get(trial).sweep
     assert AccountModel.get(paid_signup.account_id).allowance == 1000
+    statement = api.get("/api/v1/billing/credits", token=paid_signup.token).body
+    assert [(e["reason"], e["balance_after"]) for e in statement["items"]] == [("plan_purchase", 1000)]
     report = integrity.verify()
     assert report.ok, "\n".join(report.lines())
     # And the migrated subscription renews: its invoice is issued 7 days before the period ends
