@@ -284,3 +284,19 @@ def test_a_renewed_allowance_of_the_same_size_is_another_allowance(api: Api, key
                             headers={"idempotency-key": "r1"})
     assert released.body["released"] == 100 and account(active.account_id).allowance == 1000
     _consistent()
+
+
+def test_a_service_keys_secret_is_not_kept_for_a_retry(api: Api) -> None:
+    from chalicelib.storage.models.platform import IdempotencyModel
+
+    admin = api.admin_token()
+    headers = {"idempotency-key": "new-key-1"}
+    first = api.post("/api/v1/billing/admin/service-keys", {"name": "worker"}, token=admin,
+                     headers=headers)
+    assert first.status == 201 and first.body["key"].startswith("sk_")
+    secret = first.body["key"].split("_", 2)[2]
+    assert all(secret not in (record.response or "") for record in IdempotencyModel.scan())
+    again = api.post("/api/v1/billing/admin/service-keys", {"name": "worker"}, token=admin,
+                     headers=headers)
+    assert again.status == 201 and again.body["id"] == first.body["id"] and again.body["key"] is None
+    assert len(api.get("/api/v1/billing/admin/service-keys", token=admin).body["items"]) == 1
