@@ -247,7 +247,7 @@ class Pack(TypedDict):
 class NewServiceKey(TypedDict):
     id: str
     name: str
-    key: str  # "sk_<id>_<secret>": shown this once, only a hash of it is stored
+    key: str | None  # "sk_<id>_<secret>", shown this once (None when a retry replays the answer)
     created_at: str
 
 
@@ -558,7 +558,8 @@ class BillingClient:
         return cast(SystemStatus, self._call("GET", "/billing/admin/status"))
 
     def create_service_key(self, name: str, idempotency_key: str | None = None) -> NewServiceKey:
-        """A service key for the SaaS's backend (`consume`, `release`); its `key` is shown this once."""
+        """A service key for the SaaS's backend (`consume`, `release`); its `key` is shown this once:
+        a retry with the same `idempotency_key` answers the same key with `key` None."""
         return cast(NewServiceKey, self._call("POST", "/billing/admin/service-keys", {"name": name},
                                               idempotency_key=idempotency_key))
 

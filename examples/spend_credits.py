@@ -115,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         admin = BillingClient(args.base_url)
         admin.login(args.admin_email, args.admin_password)
         made = admin.create_service_key(f"example-backend-{run}")
-        say(f"  {made['name']}: {made['key'][:12]}... (shown once; only a hash is stored)")
-        backend = admin.as_token(made["key"])  # the backend calls with the key as its token
+        secret = made["key"]
+        assert secret is not None  # shown to this first answer only (a replay answers None)
+        say(f"  {made['name']}: {secret[:12]}... (shown once; only a hash is stored)")
+        backend = admin.as_token(secret)  # the backend calls with the key as its token
         report["key_id"] = made["id"]
 
         say("\n== 2. A customer signs up")
