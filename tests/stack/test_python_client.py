@@ -120,8 +120,11 @@ def test_the_client_spends_credits_with_a_service_key_and_reads_them(live_stack)
     api = f"{live_stack.base_url}/api/v1"
     admin = BillingClient(api)
     admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-    made = admin.create_service_key("client-test")
+    idem = f"key-{uuid.uuid4().hex[:8]}"
+    made = admin.create_service_key("client-test", idempotency_key=idem)
     assert made["key"].startswith(f"sk_{made['id']}_")
+    replayed = admin.create_service_key("client-test", idempotency_key=idem)
+    assert (replayed["id"], replayed["key"]) == (made["id"], None)  # the secret is shown once
     listed = next(k for k in admin.service_keys() if k["id"] == made["id"])
     assert listed["name"] == "client-test" and listed["revoked_at"] is None and "key" not in listed
     customer = BillingClient(api)
