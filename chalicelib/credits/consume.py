@@ -29,6 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
+from datetime import timedelta
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +45,15 @@ from chalicelib.credits.ledger import ALLOWANCE, EXTRA, add_credit
 from chalicelib.credits.service_keys import ServiceCaller
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.platform import IdempotencyModel
 from chalicelib.storage.models.records import CreditLedgerModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
 USABLE = ("trial", "active", "past_due")
 BOTH = "both"  # the bucket of an entry that moved both (its taken_allowance and taken_extra say how)
 MAX_ATTEMPTS = 32  # each attempt after the first follows a change another request committed
+KEY_MARKER = "service_key_use"  # the transaction item that makes a key one account's, once
+KEY_RETENTION = 24 * 3600  # how long a key is remembered across accounts (its entry: for ever)
 _VIEW_LIMIT = 10_000
 
 CONSUME = {
@@ -162,7 +168,7 @@ def consume(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
     fingerprint = _fingerprint("consume", account_id, amount, data["reason"])
     view = _current(account_id)
     checked = False  # the view and the entry's absence were read from the store
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(MAX_ATTEMPTS):
         refusal = _refusal(view, amount)
         if refusal is not None:
             if checked:
@@ -191,22 +197,36 @@ def consume(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
                    balance_after=allowance + extra, taken_allowance=taken_allowance,
                    taken_extra=taken_extra, allowance_since=view.since, fingerprint=fingerprint,
                    response=json.dumps(response))
+        tx.put(KEY_MARKER, IdempotencyModel(
+            f"service:{caller.key_id}#{key}", fingerprint=fingerprint, status="completed",
+            claim_id=entry_id, locked_until=0, expires_at=timedelta(seconds=KEY_RETENTION)),
+            IdempotencyModel.record_id.does_not_exist())
         service_keys.note_use(tx, caller, at)
         try:
             tx.commit()
         except TransactionCancelled as exc:
             if f"ledger:{entry_id}" in exc.failed:
                 return _replay(exc.items.get(f"ledger:{entry_id}"), fingerprint), True
+            if KEY_MARKER in exc.failed:  # the key was used for another account
+                raise Invalid("This Idempotency-Key was used with another request.",
+                              code="idempotency_key_reused") from exc
             if "account" not in exc.failed:
                 raise
             view = _view_from_raw(exc.items.get("account"))
             checked = True  # as it is now, and the entry was not there
             _remember(account_id, view)
+            _back_off(attempt)
             continue
         _remember(account_id, View(view.status, allowance, extra, view.since))
         return response, False
     raise Conflict("The account is changing too fast; retry with the same Idempotency-Key.",
                    code="transaction_conflict", retry_after=1)
+
+
+def _back_off(attempt: int) -> None:
+    """A short random wait after losing a race on the account, growing with the losses, so that
+    many requests on one account do not all retry at once."""
+    time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** attempt)))
 
 
 def _refusal(view: View | None, amount: int) -> Exception | None:

@@ -300,3 +300,14 @@ def test_a_service_keys_secret_is_not_kept_for_a_retry(api: Api) -> None:
                      headers=headers)
     assert again.status == 201 and again.body["id"] == first.body["id"] and again.body["key"] is None
     assert len(api.get("/api/v1/billing/admin/service-keys", token=admin).body["items"]) == 1
+
+
+def test_one_idempotency_key_charges_one_account_once(api: Api, key: str, active: PaidSignup) -> None:
+    other = api.register("sana@khan.pk", plan="starter").body
+    payment = api.confirm(other["access_token"], other["invoice"]["id"], reference="BT-SANA").body
+    assert api.approve(api.admin_token(), payment["id"]).status == 200
+    assert _consume(api, key, active.account_id, 10, idem="job-7").status == 200
+    with store_unchanged():
+        assert_error(_consume(api, key, other["account"]["id"], 10, idem="job-7"), 422,
+                     "idempotency_key_reused")
+    assert account(other["account"]["id"]).credits == 1000
