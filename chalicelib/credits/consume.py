@@ -33,6 +33,7 @@ import random
 import time
 from datetime import timedelta
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,7 @@ class View:
 
 
 _views: dict[str, View] = {}
+_turns: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
 _lock = threading.Lock()
 
 
@@ -160,9 +162,25 @@ def _buckets(allowance: int, extra: int) -> dict[str, int]:
     return {"allowance": allowance, "extra": extra}
 
 
+def _turn(account_id: str) -> threading.Lock:
+    """The lock that makes one container's consumptions of one account take turns (a container
+    serving many at once, as the dev server does, would otherwise race itself: each would start
+    from the same view and all but one retry). Across containers the conditions decide."""
+    with _lock:
+        lock = _turns.get(account_id)
+        if lock is None:
+            lock = _turns[account_id] = threading.Lock()
+        return lock
+
+
 def consume(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Use credits of an account; (response, replayed)."""
     data = validate(body, CONSUME)
+    with _turn(data["account_id"]):
+        return _consume(caller, key, data)
+
+
+def _consume(caller: ServiceCaller, key: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     account_id, amount = data["account_id"], data["amount"]
     entry_id = f"consume#{account_id}#{caller.key_id}#{key}"
     fingerprint = _fingerprint("consume", account_id, amount, data["reason"])
