@@ -12,6 +12,9 @@
 5. The billing jobs' sweep (bench.sweep; alone: `python -m bench.sweep`): DynamoDB calls per
    renewal issued, time per 1,000 due subscriptions against the same calls made with boto3, a
    10,000-subscription sweep and runs that continue one another under a time limit.
+6. Credits consume (bench.consume; alone: `python -m bench.consume`): DynamoDB calls per consume
+   warm and cold, a warm consume's latency against its TransactWriteItems made with boto3, and
+   consumes/s of one account under 16 concurrent clients on the dev server.
 """
 from __future__ import annotations
 
@@ -444,6 +447,10 @@ def main() -> int:
     from bench import sweep
 
     sweep.report()
+
+    from bench import consume
+
+    consume.report()
     print(f"bench took {time.monotonic() - started:.0f} s")
     return 0
 

@@ -8,6 +8,13 @@
 
 Every call returns the API's JSON as a TypedDict; an error response raises `BillingApiError` with
 the API's `code`, `message` and `details` (field messages in `field_errors`).
+
+The SaaS's own backend spends its customers' credits with a service key (made by an admin with
+`create_service_key`) as the token, and one Idempotency-Key per unit of work:
+
+    backend = BillingClient("http://127.0.0.1:8011/api/v1", token="sk_...")
+    used = backend.consume(account_id, 10, "render job 42", idempotency_key="job-42")
+    backend.release(used["entry_id"], idempotency_key="job-42-failed")  # the work failed
 """
 from __future__ import annotations
 
@@ -24,6 +31,10 @@ AccountStatus = Literal["trial", "pending_payment", "active", "past_due", "suspe
 SubscriptionStatus = Literal["pending_payment", "active", "past_due", "suspended", "cancelled"]
 InvoiceStatus = Literal["pending", "paid", "void"]
 PaymentStatus = Literal["pending_approval", "succeeded", "failed"]
+CreditBucket = Literal["allowance", "extra"]
+CreditReason = Literal["trial_grant", "plan_purchase", "allowance_granted", "allowance_expired",
+                       "trial_expired", "trial_carried_over", "upgrade_granted", "consumed",
+                       "released", "topup", "admin_grant", "admin_correction"]
 
 
 # What the API answers (the HTTP contract's shapes) --------------------------------------------
@@ -225,6 +236,93 @@ class Page(TypedDict):
     next_cursor: str | None
 
 
+class Pack(TypedDict):
+    slug: str
+    name: str
+    credits: int
+    price: str
+    currency: str
+
+
+class NewServiceKey(TypedDict):
+    id: str
+    name: str
+    key: str | None  # "sk_<id>_<secret>", shown this once (None when a retry replays the answer)
+    created_at: str
+
+
+class ServiceKey(TypedDict):
+    id: str
+    name: str
+    created_at: str
+    created_by: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class Consumption(TypedDict):
+    entry_id: str  # what `release` takes
+    account_id: str
+    consumed: int
+    credits: int  # the balance after
+    credit_buckets: CreditBuckets
+
+
+class Release(TypedDict):
+    entry_id: str  # the release's own ledger entry
+    released_entry_id: str  # the consumption given back
+    account_id: str
+    released: int  # less than consumed when an allowance part had expired meanwhile
+    credits: int
+    credit_buckets: CreditBuckets
+
+
+class CreditEntry(TypedDict):
+    id: str
+    amount: int  # negative for use
+    bucket: Literal["allowance", "extra", "both"]  # "both": a use that took from the two
+    reason: CreditReason
+    reference: str | None
+    created_at: str
+    balance_after: int | None
+
+
+class UsageDay(TypedDict):
+    date: str  # YYYY-MM-DD
+    consumed: int
+
+
+class UsagePeriod(TypedDict):
+    start: str
+    end: str
+    days: list[UsageDay]
+
+
+class Usage(TypedDict):
+    current: UsagePeriod | None
+    previous: UsagePeriod | None
+
+
+class CreditStatement(TypedDict):
+    credits: int
+    credit_buckets: CreditBuckets
+    allowance_expires_at: str | None
+    items: list[CreditEntry]  # newest first
+    next_cursor: str | None
+    usage: Usage
+
+
+class CreditGrant(TypedDict):
+    entry: CreditEntry
+    account: Account
+
+
+class AdminAccount(TypedDict):
+    account: Account
+    subscription: Subscription | None
+    credits: CreditStatement  # its first page
+
+
 class BillingDetails(TypedDict, total=False):
     billing_name: str
     billing_email: str
@@ -308,6 +406,10 @@ class BillingClient:
         """The self-serve plans."""
         return cast(list[Plan], self._call("GET", "/billing/plans", auth=False)["items"])
 
+    def packs(self) -> list[Pack]:
+        """The top-up packs (`buy_topup`)."""
+        return cast(list[Pack], self._call("GET", "/billing/plans", auth=False)["packs"])
+
     def payment_methods(self, country: str | None = None) -> list[PaymentMethod]:
         """The enabled global methods, plus that country's."""
         query = {"country": country} if country else None
@@ -336,6 +438,61 @@ class BillingClient:
         if manual_notes is not None:
             body["manual_notes"] = manual_notes
         return cast(Payment, self._call("POST", "/billing/admin/payments/confirm", body,
+                                        idempotency_key=idempotency_key))
+
+    # Credits (user)
+
+    def credits(self, limit: int = 25, cursor: str | None = None) -> CreditStatement:
+        """The caller's credits: buckets, when the allowance resets, a page of the ledger (newest
+        first, with the balance after each entry) and the use per day of this and the last period."""
+        return cast(CreditStatement, self._call("GET", "/billing/credits",
+                                                query={"limit": limit, "cursor": cursor}))
+
+    def buy_topup(self, pack: str, payment_method: str, idempotency_key: str | None = None) -> Invoice:
+        """A `topup` invoice for the pack, paid like any invoice (`confirm_payment`, then an admin
+        approves); its approval adds the pack's credits to `extra`. Errors: 409
+        `account_not_active` (only active and past-due accounts buy credits), 422
+        `pack_not_available`, `method_not_offered`."""
+        return cast(Invoice, self._call("POST", "/billing/topups",
+                                        {"pack": pack, "payment_method": payment_method},
+                                        idempotency_key=idempotency_key))
+
+    # Spending credits (the SaaS's backend, with a service key as the token)
+
+    def consume(self, account_id: str, amount: int, reason: str, *, idempotency_key: str) -> Consumption:
+        """Use `amount` credits of the account (the allowance first, then `extra`; never below zero).
+
+        `idempotency_key` is required: one per unit of work, so that sending it again (after a
+        timeout, a lost answer, a crash) answers the first response and charges nothing more.
+
+        Errors (`BillingApiError.code`):
+          409 `insufficient_credits`: the account has fewer; `details["credits"]` is what it has.
+          409 `account_not_active`: its credits are not usable now (`details["status"]`).
+          409 `transaction_conflict`: the account changed too fast; send it again, same key.
+          404 `account_not_found`.
+          400 `idempotency_key_required` (no key), 422 `idempotency_key_reused` (the key was used
+              with another body), 422 `validation_failed` (amount not a whole number 1..1e9).
+          401 `invalid_service_key` (missing, unknown or revoked), 403 `service_key_required` (a
+              user's or admin's token).
+        """
+        if not idempotency_key:
+            raise ValueError("consume needs an idempotency_key: one per unit of work")
+        return cast(Consumption, self._call("POST", "/credits/consume", {
+            "account_id": account_id, "amount": amount, "reason": reason},
+            idempotency_key=idempotency_key))
+
+    def release(self, entry_id: str, *, idempotency_key: str) -> Release:
+        """Give a consumption back (e.g. the work it paid for failed), once, to the buckets it came
+        from, except an allowance part whose allowance has expired since (a new period began):
+        that part is not given back (`released` says how much was).
+
+        Errors: 409 `already_released` (by another Idempotency-Key), 404 `entry_not_found` (no
+        consumption of this service key), 409 `transaction_conflict` (send it again, same key), and
+        `idempotency_key_required`, `invalid_service_key`, `service_key_required` as for `consume`.
+        """
+        if not idempotency_key:
+            raise ValueError("release needs an idempotency_key")
+        return cast(Release, self._call("POST", "/credits/release", {"entry_id": entry_id},
                                         idempotency_key=idempotency_key))
 
     # Subscription (user)
@@ -400,6 +557,35 @@ class BillingClient:
         """The System Status summary."""
         return cast(SystemStatus, self._call("GET", "/billing/admin/status"))
 
+    def create_service_key(self, name: str, idempotency_key: str | None = None) -> NewServiceKey:
+        """A service key for the SaaS's backend (`consume`, `release`); its `key` is shown this once:
+        a retry with the same `idempotency_key` answers the same key with `key` None."""
+        return cast(NewServiceKey, self._call("POST", "/billing/admin/service-keys", {"name": name},
+                                              idempotency_key=idempotency_key))
+
+    def service_keys(self) -> list[ServiceKey]:
+        """Every service key, newest first, without secrets."""
+        return cast(list[ServiceKey], self._call("GET", "/billing/admin/service-keys")["items"])
+
+    def revoke_service_key(self, key_id: str) -> None:
+        """Revoke a key (also when it already was): refused everywhere within 60 seconds, after
+        which its calls fail with 401 `invalid_service_key`. Error: 404 `service_key_not_found`."""
+        self._call("DELETE", f"/billing/admin/service-keys/{_segment(key_id)}")
+
+    def grant_credits(self, account_id: str, amount: int, bucket: CreditBucket, reason: str,
+                      idempotency_key: str | None = None) -> CreditGrant:
+        """Add credits to a bucket (`amount` > 0, `admin_grant`) or take them away (< 0,
+        `admin_correction`), with the reason kept in the ledger and the audit trail. Errors: 409
+        `insufficient_credits` (the bucket would go below zero), 409 `state_conflict` (it changed
+        meanwhile: send it again), 404 `account_not_found`, 422 `validation_failed`."""
+        return cast(CreditGrant, self._call(
+            "POST", f"/billing/admin/accounts/{_segment(account_id)}/credits",
+            {"amount": amount, "bucket": bucket, "reason": reason}, idempotency_key=idempotency_key))
+
+    def admin_account(self, account_id: str) -> AdminAccount:
+        """An account with its subscription and its credits (the first page of its statement)."""
+        return cast(AdminAccount, self._call("GET", f"/billing/admin/accounts/{_segment(account_id)}"))
+
     # Plumbing
 
     def _call(self, method: str, path: str, body: Any = None, *, query: dict[str, Any] | None = None,
@@ -421,6 +607,8 @@ class BillingClient:
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                if response.status == 204:  # No Content (a revocation)
+                    return None
                 raw = response.read()
         except urllib.error.HTTPError as error:
             raise _api_error(error.code, error.read(), error.headers.get("Retry-After")) from None

@@ -480,7 +480,7 @@ def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
 
 
 def http(method: str, url: str, body: Any = None, token: str | None = None,
-         headers: dict[str, str] | None = None) -> Reply:
+         headers: dict[str, str] | None = None, timeout: float = 30) -> Reply:
     """One real HTTP request; returns status, JSON body and headers, 4xx/5xx included."""
     sent = {"Content-Type": "application/json", **(headers or {})}
     if token:
@@ -488,7 +488,7 @@ def http(method: str, url: str, body: Any = None, token: str | None = None,
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status, raw, got = response.status, response.read(), dict(response.headers)
     except urllib.error.HTTPError as error:
         status, raw, got = error.code, error.read(), dict(error.headers)

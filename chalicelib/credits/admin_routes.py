@@ -4,16 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Routes
+from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Idempotent, Routes
 from chalicelib.credits import service_keys, statement
 
 routes = Routes(__name__, "Admin credits", "Service keys, an account's credits, grants (admins).")
 
 _NO_ACCOUNT = "`account_not_found`."
+# A new key's secret is shown once: the kept response (for a retry) holds no secret.
+_SECRET_KEPT_OUT = Idempotent(BY_CALLER.scope, redact=lambda body: {**body, "key": None})
 
 
 @routes.post(
-    "/api/v1/billing/admin/service-keys", status=201, auth=ADMIN, idempotent=BY_CALLER,
+    "/api/v1/billing/admin/service-keys", status=201, auth=ADMIN, idempotent=_SECRET_KEPT_OUT,
     body=Body("ServiceKeyRequest", service_keys.CREATE, "The key's name."),
     response=("NewServiceKey", "The key, with its secret: shown this once."),
     errors={422: "`validation_failed`: no name."})
@@ -21,7 +23,7 @@ def create_service_key(caller: Principal, body: dict[str, Any]) -> dict[str, Any
     """Create a service key
 
     For the SaaS's own backend to consume and release credits. The `key` is shown once; only
-    a keyed hash of it is stored.
+    a keyed hash of it is stored (a retry with the same Idempotency-Key answers `key: null`).
     """
     return service_keys.create(caller, body)
 

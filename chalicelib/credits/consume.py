@@ -12,7 +12,14 @@ the condition that it does not exist. So:
   per concurrent change, never a wrong balance; the balance cannot go below zero because the new
   values are computed from the ones the condition guarantees;
 - a retry with the same Idempotency-Key finds its entry (returned by the same failed condition) and
-  answers the first response, changing nothing.
+  answers the first response, changing nothing;
+- a refusal (too few credits, an account that cannot use them) is never decided on a remembered
+  view alone: before refusing, the account and the entry are read (one TransactGetItems), so a
+  grant, a top-up or an approval another request made is seen, and a retry of a consumption that
+  took the last credits answers its first response rather than `insufficient_credits`.
+
+The condition names the allowance's `allowance_since` too: a new period's allowance of the same size
+as the old one's remainder is another allowance, and a consumption records which one it took from.
 
 A release puts a second entry whose id derives from the consumption's (so a consumption is given
 back once), returning what it took to the buckets it came from; the allowance part only if that
@@ -22,7 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
+from datetime import timedelta
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +46,15 @@ from chalicelib.credits.ledger import ALLOWANCE, EXTRA, add_credit
 from chalicelib.credits.service_keys import ServiceCaller
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.platform import IdempotencyModel
 from chalicelib.storage.models.records import CreditLedgerModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
 USABLE = ("trial", "active", "past_due")
 BOTH = "both"  # the bucket of an entry that moved both (its taken_allowance and taken_extra say how)
 MAX_ATTEMPTS = 32  # each attempt after the first follows a change another request committed
+KEY_MARKER = "service_key_use"  # the transaction item that makes a key one account's, once
+KEY_RETENTION = 24 * 3600  # how long a key is remembered across accounts (its entry: for ever)
 _VIEW_LIMIT = 10_000
 
 CONSUME = {
@@ -67,6 +81,7 @@ class View:
 
 
 _views: dict[str, View] = {}
+_turns: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
 _lock = threading.Lock()
 
 
@@ -102,10 +117,12 @@ def _current(account_id: str) -> View | None:
 
 
 def _condition(view: View) -> Any:
-    """The account is exactly as `view` says."""
+    """The account is exactly as `view` says (the same allowance: the same `allowance_since`)."""
     extra = (AccountModel.extra == view.extra) if view.extra else (
         (AccountModel.extra == 0) | AccountModel.extra.does_not_exist())
-    return (AccountModel.status == view.status) & (AccountModel.credits == view.credits) & extra
+    since = (AccountModel.allowance_since == view.since) if view.since else (
+        AccountModel.allowance_since.does_not_exist())
+    return (AccountModel.status == view.status) & (AccountModel.credits == view.credits) & extra & since
 
 
 def _buckets_actions(allowance: int, extra: int) -> list[Any]:
@@ -126,7 +143,10 @@ def required_key(headers: Any) -> str:
 
 
 def _replay(raw: dict[str, Any] | None, fingerprint: str) -> dict[str, Any]:
-    entry = CreditLedgerModel.from_raw_data(raw) if raw else None
+    return _replay_entry(CreditLedgerModel.from_raw_data(raw) if raw else None, fingerprint)
+
+
+def _replay_entry(entry: CreditLedgerModel | None, fingerprint: str) -> dict[str, Any]:
     if entry is None or entry.fingerprint != fingerprint or not entry.response:
         raise Invalid("This Idempotency-Key was used with another request.",
                       code="idempotency_key_reused")
@@ -142,22 +162,44 @@ def _buckets(allowance: int, extra: int) -> dict[str, int]:
     return {"allowance": allowance, "extra": extra}
 
 
+def _turn(account_id: str) -> threading.Lock:
+    """The lock that makes one container's consumptions of one account take turns (a container
+    serving many at once, as the dev server does, would otherwise race itself: each would start
+    from the same view and all but one retry). Across containers the conditions decide."""
+    with _lock:
+        lock = _turns.get(account_id)
+        if lock is None:
+            lock = _turns[account_id] = threading.Lock()
+        return lock
+
+
 def consume(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """Use credits of an account; (response, replayed)."""
     data = validate(body, CONSUME)
+    with _turn(data["account_id"]):
+        return _consume(caller, key, data)
+
+
+def _consume(caller: ServiceCaller, key: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     account_id, amount = data["account_id"], data["amount"]
     entry_id = f"consume#{account_id}#{caller.key_id}#{key}"
     fingerprint = _fingerprint("consume", account_id, amount, data["reason"])
     view = _current(account_id)
-    for _ in range(MAX_ATTEMPTS):
-        if view is None:
-            raise NotFound("No such account.", code="account_not_found")
-        if view.status not in USABLE:
-            raise Conflict(f"The account is {view.status}: its credits cannot be used.",
-                           code="account_not_active", details={"status": view.status})
-        if view.credits < amount:
-            raise Conflict(f"The account has {view.credits} credits; {amount} were asked for.",
-                           code="insufficient_credits", details={"credits": view.credits})
+    checked = False  # the view and the entry's absence were read from the store
+    for attempt in range(MAX_ATTEMPTS):
+        refusal = _refusal(view, amount)
+        if refusal is not None:
+            if checked:
+                raise refusal
+            # Not on a remembered view: read the account as it is, and this key's entry
+            account, entry = store.transact_get((AccountModel, account_id),
+                                                (CreditLedgerModel, account_id, entry_id))
+            if entry is not None:
+                return _replay_entry(entry, fingerprint), True
+            view, checked = (_view_of(account) if account else None), True
+            _remember(account_id, view)
+            continue
+        assert view is not None
         taken_allowance = min(amount, view.allowance)
         taken_extra = amount - taken_allowance
         allowance, extra = view.allowance - taken_allowance, view.extra - taken_extra
@@ -173,21 +215,49 @@ def consume(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
                    balance_after=allowance + extra, taken_allowance=taken_allowance,
                    taken_extra=taken_extra, allowance_since=view.since, fingerprint=fingerprint,
                    response=json.dumps(response))
+        tx.put(KEY_MARKER, IdempotencyModel(
+            f"service:{caller.key_id}#{key}", fingerprint=fingerprint, status="completed",
+            claim_id=entry_id, locked_until=0, expires_at=timedelta(seconds=KEY_RETENTION)),
+            IdempotencyModel.record_id.does_not_exist())
         service_keys.note_use(tx, caller, at)
         try:
             tx.commit()
         except TransactionCancelled as exc:
             if f"ledger:{entry_id}" in exc.failed:
                 return _replay(exc.items.get(f"ledger:{entry_id}"), fingerprint), True
+            if KEY_MARKER in exc.failed:  # the key was used for another account
+                raise Invalid("This Idempotency-Key was used with another request.",
+                              code="idempotency_key_reused") from exc
             if "account" not in exc.failed:
                 raise
             view = _view_from_raw(exc.items.get("account"))
+            checked = True  # as it is now, and the entry was not there
             _remember(account_id, view)
+            _back_off(attempt)
             continue
         _remember(account_id, View(view.status, allowance, extra, view.since))
         return response, False
     raise Conflict("The account is changing too fast; retry with the same Idempotency-Key.",
                    code="transaction_conflict", retry_after=1)
+
+
+def _back_off(attempt: int) -> None:
+    """A short random wait after losing a race on the account, growing with the losses, so that
+    many requests on one account do not all retry at once."""
+    time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** attempt)))
+
+
+def _refusal(view: View | None, amount: int) -> Exception | None:
+    """Why `view` cannot give `amount` credits, or None."""
+    if view is None:
+        return NotFound("No such account.", code="account_not_found")
+    if view.status not in USABLE:
+        return Conflict(f"The account is {view.status}: its credits cannot be used.",
+                        code="account_not_active", details={"status": view.status})
+    if view.credits < amount:
+        return Conflict(f"The account has {view.credits} credits; {amount} were asked for.",
+                        code="insufficient_credits", details={"credits": view.credits})
+    return None
 
 
 def release(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -81,7 +81,9 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["id", "name", "key", "created_at"],
         "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                       "key": {"type": "string", "pattern": "^sk_", "description": "Shown once."},
+                       "key": {"type": ["string", "null"], "pattern": "^sk_",
+                               "description": "Shown once: null when a retry with the same "
+                                              "Idempotency-Key replays the answer."},
                        "created_at": {"type": "string", "format": "date-time"}},
     },
     "ServiceKey": {

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from chalicelib.core.config import get_settings
-from tests.conftest import Api, Reply, aws_spy
+from chalicelib.credits import consume as consumption
+from tests.conftest import Api, PaidSignup, Reply, aws_spy
 
 SHARDS = get_settings().index_shards  # the approval queue is sharded: one Query per shard
 
@@ -25,6 +26,7 @@ BUDGET = {
     "admin_queue": SHARDS + 1,
     "reject": 3,
     "approve": 4,
+    "consume": 1,
 }
 
 # What each request does today, call by call: a change within the budget still shows up here.
@@ -41,6 +43,12 @@ EXACT = {
     "admin_queue": ["Query"] * SHARDS + ["BatchGetItem"],
     "reject": ["GetItem", "GetItem", "TransactWriteItems"],
     "approve": ["GetItem", "TransactGetItems", "TransactWriteItems"],
+    # The key cached and the container's view of the account current (its own last consume): the
+    # buckets and the ledger entry in one conditional write. Cold, the account is read first
+    # (GetItem + TransactWriteItems), and a key this container has not checked within 60 s adds one
+    # GetItem; an account changed by another container meanwhile adds one TransactWriteItems per
+    # change (the failed condition returns the account as it is).
+    "consume": ["TransactWriteItems"],
 }
 
 
@@ -133,6 +141,31 @@ def test_the_paid_workflow_stays_within_budget(api: Api, meter: Meter) -> None:
     assert meter.used == {route: EXACT[route] for route in meter.used}
     assert not any("Scan" in ops for ops in meter.used.values()), meter.used
     assert all(meter.used.values())
+
+
+def test_a_consume_with_a_warm_key_and_account_is_one_call(api: Api, meter: Meter,
+                                                          paid_signup: PaidSignup) -> None:
+    # Given an active account and a service key
+    admin = api.admin_token()
+    payment = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
+    assert api.approve(admin, payment).status == 200
+    key = api.post("/api/v1/billing/admin/service-keys", {"name": "budget"}, token=admin).body["key"]
+    consumption._views.clear()  # a fresh container
+
+    def consume(idem: str) -> Reply:
+        return api.post("/api/v1/credits/consume", {"account_id": paid_signup.account_id,
+                                                    "amount": 5, "reason": "budget"},
+                        token=key, headers={"idempotency-key": idem})
+
+    # When the first consume warms the container (cold: the key, the account, the write)
+    meter.calls.clear()
+    assert consume("warm").status == 200
+    assert meter.calls == ["GetItem", "GetItem", "TransactWriteItems"]
+    # Then the next one is one conditional write, within the budget, and exact
+    reply = meter("consume", lambda: consume("hot"), 200)
+    assert meter.over_budget() == {}, meter.used
+    assert meter.used == {"consume": EXACT["consume"]}
+    assert reply.body["credits"] == 990
 
 
 def test_no_route_ever_scans(api: Api, ddb_calls: list[str]) -> None:

@@ -216,3 +216,98 @@ def test_admin_grants_and_corrections_are_audited_and_never_below_zero(api: Api,
     view = api.get(f"/api/v1/billing/admin/accounts/{active.account_id}", token=admin).body
     assert view["credits"]["credits"] == 1150 and view["credits"]["items"][0]["amount"] == -50
     _consistent()
+
+
+def test_a_refusal_is_not_decided_on_a_remembered_view(api: Api, key: str, paid_signup: PaidSignup,
+                                                       ddb_calls: list[str]) -> None:
+    # Given a container that saw the account pending payment, then the payment approved elsewhere
+    assert_error(_consume(api, key, paid_signup.account_id, 1, idem="early"), 409, "account_not_active")
+    payment = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
+    assert api.approve(api.admin_token(), payment).status == 200
+    # Then its credits are usable at once
+    assert _consume(api, key, paid_signup.account_id, 1000, idem="all").status == 200
+    # And once it took them all, a grant made meanwhile is seen too (one read before refusing)
+    api.post(f"/api/v1/billing/admin/accounts/{paid_signup.account_id}/credits",
+             {"amount": 100, "bucket": "extra", "reason": "goodwill"}, token=api.admin_token())
+    assert _consume(api, key, paid_signup.account_id, 10, idem="after-grant").body["credits"] == 90
+    ddb_calls.clear()
+    assert_error(_consume(api, key, paid_signup.account_id, 91, idem="too-much"), 409, "insufficient_credits")
+    assert ddb_calls == ["TransactGetItems"]
+    assert account(paid_signup.account_id).credits == 90
+    _consistent()
+
+
+def test_a_retry_of_the_consumption_that_took_the_last_credits_answers_its_first_response(
+        api: Api, key: str, active: PaidSignup) -> None:
+    first = _consume(api, key, active.account_id, 1000, idem="everything")
+    for container in ("same", "another"):
+        if container == "another":
+            consumption._views.clear()
+        with store_unchanged():
+            again = _consume(api, key, active.account_id, 1000, idem="everything")
+        assert again.status == 200 and again.body == first.body, (container, again.body)
+        assert again.headers.get("idempotent-replayed") == "true"
+        with store_unchanged():
+            assert_error(_consume(api, key, active.account_id, 999, idem="everything"), 422,
+                         "idempotency_key_reused")
+    assert account(active.account_id).credits == 0
+
+
+def test_a_renewed_allowance_of_the_same_size_is_another_allowance(api: Api, key: str,
+                                                                   active: PaidSignup) -> None:
+    # Given a container that last saw the full allowance (a consumption given back)
+    used = _consume(api, key, active.account_id, 100, idem="p0").body
+    assert api.post(RELEASE, {"entry_id": used["entry_id"]}, token=key,
+                    headers={"idempotency-key": "r0"}).status == 200
+    before = account(active.account_id)
+    # When the period renews, paid: the allowance expires and the next one is as big
+    sub = api.get("/api/v1/auth/me", token=active.token).body["subscription"]
+    end = parse_stamp(sub["current_period_end"])
+    with clock.travel(end - timedelta(days=6)):
+        jobs.run(end - timedelta(days=6))
+    [renewal] = [i for i in api.get("/api/v1/billing/invoices", token=active.token).body["items"]
+                 if i["kind"] == "renewal"]
+    with clock.travel(end - timedelta(days=3)):
+        payment = api.confirm(active.token, renewal["id"], reference="BT-RENEWAL-1").body["id"]
+        assert api.approve(api.admin_token(), payment).status == 200
+    with clock.travel(end + timedelta(hours=1)):
+        jobs.run(end + timedelta(hours=1))
+        renewed = account(active.account_id)
+        assert (renewed.allowance, renewed.extra) == (before.allowance, before.extra) == (1000, 0)
+        assert renewed.allowance_since != before.allowance_since
+        # Then a consumption records the new allowance, and another container gives it all back
+        used = _consume(api, key, active.account_id, 100, idem="p1").body
+        assert CreditLedgerModel.get(active.account_id, used["entry_id"]).allowance_since == \
+            renewed.allowance_since
+        consumption._views.clear()
+        released = api.post(RELEASE, {"entry_id": used["entry_id"]}, token=key,
+                            headers={"idempotency-key": "r1"})
+    assert released.body["released"] == 100 and account(active.account_id).allowance == 1000
+    _consistent()
+
+
+def test_a_service_keys_secret_is_not_kept_for_a_retry(api: Api) -> None:
+    from chalicelib.storage.models.platform import IdempotencyModel
+
+    admin = api.admin_token()
+    headers = {"idempotency-key": "new-key-1"}
+    first = api.post("/api/v1/billing/admin/service-keys", {"name": "worker"}, token=admin,
+                     headers=headers)
+    assert first.status == 201 and first.body["key"].startswith("sk_")
+    secret = first.body["key"].split("_", 2)[2]
+    assert all(secret not in (record.response or "") for record in IdempotencyModel.scan())
+    again = api.post("/api/v1/billing/admin/service-keys", {"name": "worker"}, token=admin,
+                     headers=headers)
+    assert again.status == 201 and again.body["id"] == first.body["id"] and again.body["key"] is None
+    assert len(api.get("/api/v1/billing/admin/service-keys", token=admin).body["items"]) == 1
+
+
+def test_one_idempotency_key_charges_one_account_once(api: Api, key: str, active: PaidSignup) -> None:
+    other = api.register("sana@khan.pk", plan="starter").body
+    payment = api.confirm(other["access_token"], other["invoice"]["id"], reference="BT-SANA").body
+    assert api.approve(api.admin_token(), payment["id"]).status == 200
+    assert _consume(api, key, active.account_id, 10, idem="job-7").status == 200
+    with store_unchanged():
+        assert_error(_consume(api, key, other["account"]["id"], 10, idem="job-7"), 422,
+                     "idempotency_key_reused")
+    assert account(other["account"]["id"]).credits == 1000

@@ -113,3 +113,73 @@ def test_the_client_subscribes_a_trial_changes_cancels_and_resumes(live_stack):
     assert api.cancel_subscription()["subscription"]["cancel_at_period_end"] is True
     assert api.resume_subscription()["subscription"]["cancel_at_period_end"] is False
     assert admin.status()["accounts"]["active"] >= 1 and "items" in admin.renewals()
+
+
+def test_the_client_spends_credits_with_a_service_key_and_reads_them(live_stack):
+    # Given an admin, a service key made by the client, and an active customer account
+    api = f"{live_stack.base_url}/api/v1"
+    admin = BillingClient(api)
+    admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    idem = f"key-{uuid.uuid4().hex[:8]}"
+    made = admin.create_service_key("client-test", idempotency_key=idem)
+    assert made["key"].startswith(f"sk_{made['id']}_")
+    replayed = admin.create_service_key("client-test", idempotency_key=idem)
+    assert (replayed["id"], replayed["key"]) == (made["id"], None)  # the secret is shown once
+    listed = next(k for k in admin.service_keys() if k["id"] == made["id"])
+    assert listed["name"] == "client-test" and listed["revoked_at"] is None and "key" not in listed
+    customer = BillingClient(api)
+    signup = customer.register(email=f"spend-{uuid.uuid4().hex[:8]}@example.pk", password="at least 10 chars",
+                               name="Client Spender", plan="starter", payment_method="bank_transfer",
+                               billing={"billing_name": "Khan Media", "billing_email": "b@khan.pk",
+                                        "address_line1": "12 Mall Road", "city": "Lahore", "country": "PK"})
+    account_id = signup["account"]["id"]
+    payment = customer.confirm_payment(invoice_id=signup["invoice"]["id"], payment_method="bank_transfer",
+                                       amount="89.00", manual_reference=f"BT-{uuid.uuid4().hex[:8]}")
+    admin.approve(payment["id"])
+
+    # When the backend (the key as its token) consumes, retries, releases
+    backend = admin.as_token(made["key"])
+    used = backend.consume(account_id, 250, "report", idempotency_key="unit-1")
+    assert (used["consumed"], used["credits"], used["credit_buckets"]) == (250, 750, {"allowance": 750, "extra": 0})
+    assert backend.consume(account_id, 250, "report", idempotency_key="unit-1") == used
+    released = backend.release(used["entry_id"], idempotency_key="unit-1-failed")
+    assert (released["released_entry_id"], released["released"], released["credits"]) == (used["entry_id"], 250, 1000)
+    # Then the refusals carry the documented codes
+    refusals = {
+        "insufficient_credits": lambda: backend.consume(account_id, 5000, "too big", idempotency_key="unit-2"),
+        "already_released": lambda: backend.release(used["entry_id"], idempotency_key="unit-1-again"),
+        "service_key_required": lambda: customer.consume(account_id, 1, "x", idempotency_key="unit-3"),
+        "idempotency_key_reused": lambda: backend.consume(account_id, 1, "x", idempotency_key="unit-1")}
+    for code, call in refusals.items():
+        with pytest.raises(BillingApiError) as refused:
+            call()
+        assert refused.value.code == code, (code, refused.value)
+    with pytest.raises(BillingApiError) as too_big:
+        backend.consume(account_id, 5000, "too big", idempotency_key="unit-2")
+    assert (too_big.value.status, too_big.value.details) == (409, {"credits": 1000})
+    with pytest.raises(ValueError):
+        backend.consume(account_id, 1, "no key", idempotency_key="")
+
+    # And the customer buys a top-up, the admin grants, both read the statement
+    assert [p["slug"] for p in customer.packs()] == ["pack_1000", "pack_5000"]
+    topup = customer.buy_topup("pack_1000", "bank_transfer")
+    assert (topup["kind"], topup["amount"]) == ("topup", "15.00")
+    paid = customer.confirm_payment(invoice_id=topup["id"], payment_method="bank_transfer", amount="15.00",
+                                    manual_reference=f"BT-{uuid.uuid4().hex[:8]}")
+    admin.approve(paid["id"])
+    grant = admin.grant_credits(account_id, 50, "extra", "goodwill")
+    assert (grant["entry"]["reason"], grant["account"]["credit_buckets"]) == ("admin_grant", {"allowance": 1000, "extra": 1050})
+    page = customer.credits(limit=2)
+    assert page["credits"] == 2050 and [e["reason"] for e in page["items"]] == ["admin_grant", "topup"]
+    rest = customer.credits(limit=10, cursor=page["next_cursor"])
+    assert [e["reason"] for e in rest["items"]] == ["released", "consumed", "plan_purchase"]
+    view = admin.admin_account(account_id)
+    assert view["account"]["id"] == account_id and view["subscription"]["status"] == "active"
+    assert view["credits"]["credits"] == 2050
+
+    # And a revoked key (204: None) is refused
+    assert admin.revoke_service_key(made["id"]) is None
+    with pytest.raises(BillingApiError) as revoked:
+        backend.consume(account_id, 1, "late", idempotency_key="unit-4")
+    assert (revoked.value.status, revoked.value.code) == (401, "invalid_service_key")
+    assert next(k for k in admin.service_keys() if k["id"] == made["id"])["revoked_at"]

@@ -91,7 +91,8 @@ async function request(method, path, { body, auth = true, query, idempotencyKey 
     throw new ApiError(0, "network_error",
       "We could not reach the billing service. Check your connection and try again.");
   }
-  const text = await response.text();
+  // 204 No Content (a revoked key, a logout): no body to read.
+  const text = response.status === 204 ? "" : await response.text();
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;
@@ -107,6 +108,7 @@ async function request(method, path, { body, auth = true, query, idempotencyKey 
 }
 
 const post = (path, body, options = {}) => request("POST", path, { ...options, body });
+const at = (id) => encodeURIComponent(id);
 
 export const api = {
   // Auth
@@ -131,6 +133,9 @@ export const api = {
   changePlan: (plan, idempotencyKey) => post("/billing/subscription/change", { plan }, { idempotencyKey }),
   cancelSubscription: (idempotencyKey) => post("/billing/subscription/cancel", {}, { idempotencyKey }),
   resumeSubscription: (idempotencyKey) => post("/billing/subscription/resume", {}, { idempotencyKey }),
+  // Credits (user): the buckets, the ledger newest first (paged), use per day; top-up packs
+  credits: (cursor, limit = 20) => request("GET", "/billing/credits", { query: { limit, cursor } }),
+  buyTopup: (body, idempotencyKey) => post("/billing/topups", body, { idempotencyKey }),
   // Admin
   approvalQueue: (cursor) => request("GET", "/billing/admin/payments",
     { query: { status: "pending_approval", limit: 25, cursor } }),
@@ -143,6 +148,12 @@ export const api = {
   renewals: (cursor) => request("GET", "/billing/admin/renewals", { query: { limit: 25, cursor } }),
   invoiceByReference: (reference) => request("GET",
     `/billing/admin/invoices/by-reference/${encodeURIComponent(reference)}`),
+  // Admin: service keys (the secret `key` only in the answer of create), an account, credit grants
+  serviceKeys: () => request("GET", "/billing/admin/service-keys"),
+  createServiceKey: (name, idempotencyKey) => post("/billing/admin/service-keys", { name }, { idempotencyKey }),
+  revokeServiceKey: (id) => request("DELETE", `/billing/admin/service-keys/${at(id)}`),
+  adminAccount: (id) => request("GET", `/billing/admin/accounts/${at(id)}`),
+  grantCredits: (id, body, idempotencyKey) => post(`/billing/admin/accounts/${at(id)}/credits`, body, { idempotencyKey }),
 };
 
 /**

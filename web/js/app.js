@@ -6,7 +6,9 @@ import { loginView, logoutView, signupView } from "./views/auth.js";
 import { dashboardView } from "./views/dashboard.js";
 import { billingView, invoiceView } from "./views/billing.js";
 import { plansView } from "./views/plans.js";
+import { creditsView } from "./views/credits.js";
 import { adminConsoleView, adminPaymentView } from "./views/admin.js";
+import { adminAccountView } from "./views/admin-account.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -19,9 +21,11 @@ route("/dashboard", dashboardView);
 route("/billing", billingView);
 route("/billing/invoices/:id", invoiceView);
 route("/billing/plans", plansView);
+route("/billing/credits", creditsView);
 route("/billing/plan", (ctx) => ctx.redirect("/billing/plans"));
 route("/admin", adminConsoleView);
 route("/admin/payments/:id", adminPaymentView);
+route("/admin/accounts/:id", adminAccountView);
 
 function homeView(ctx) {
   if (!session.current) return ctx.redirect("/signup");
@@ -31,7 +35,7 @@ function homeView(ctx) {
 function renderNav(path) {
   const user = session.user;
   const hrefs = !user ? ["/login", "/signup"]
-    : user.role === "admin" ? ["/admin"] : ["/dashboard", "/billing", "/billing/plans"];
+    : user.role === "admin" ? ["/admin"] : ["/dashboard", "/billing", "/billing/credits", "/billing/plans"];
   // The longest link that holds the path is the current one (/billing/plans, not /billing too).
   const currentHref = hrefs.filter((href) => path === href || path.startsWith(`${href}/`))
     .sort((a, b) => b.length - a.length)[0];
@@ -42,7 +46,8 @@ function renderNav(path) {
   } else if (user.role === "admin") {
     items = [link("/admin", "Admin console"), h("li", { class: "who" }, user.email), link("/logout", "Log out")];
   } else {
-    items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"), link("/billing/plans", "Plans"),
+    items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"), link("/billing/credits", "Credits"),
+      link("/billing/plans", "Plans"),
       h("li", { class: "who" }, user.email), link("/logout", "Log out")];
   }
   replace(nav, h("ul", {}, items));

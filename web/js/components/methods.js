@@ -47,22 +47,23 @@ export function methodName(slug, methods = []) {
 }
 
 /**
- * Radio cards to choose a payment method, each with its instructions and account details.
- * `name` is the form field ("payment_method"); `selected` the slug checked first.
+ * Radio cards to choose a payment method, each with its instructions and account details (only its
+ * name when `compact`: where the invoice shows how to pay next). `name` is the form field
+ * ("payment_method"); `selected` the slug checked first.
  */
-export function methodSelector({ methods, name = "payment_method", selected, legend = "Payment method", hint }) {
+export function methodSelector({ methods, name = "payment_method", selected, legend = "Payment method", hint, compact = false }) {
   const errorId = nextId("method-error");
   const checked = methods.some((m) => m.payment_method === selected) ? selected : methods[0]?.payment_method;
   return h("fieldset", { class: "field", dataset: { field: name }, "aria-describedby": errorId },
     h("legend", { class: "legend" }, legend),
     hint ? h("p", { class: "hint" }, hint) : null,
     methods.length === 0 ? h("p", { class: "muted" }, "No payment method is offered for this country.") : null,
-    h("div", { class: "choices methods" }, methods.map((method) => choiceCard({
+    h("div", { class: compact ? "choices methods methods-compact" : "choices methods" }, methods.map((method) => choiceCard({
       name,
       value: method.payment_method,
       checked: method.payment_method === checked,
       title: method.display_name,
-      description: [h("p", { class: "small muted", style: "margin:.35rem 0 0" }, method.instructions),
+      description: compact ? null : [h("p", { class: "small muted", style: "margin:.35rem 0 0" }, method.instructions),
         methodDetails(method)],
     }))),
     h("span", { class: "error", id: errorId }));

@@ -20,11 +20,17 @@ export async function confirmFlow(invoice, methods, method) {
 
 const planName = (slug, plans) => plans.find((plan) => plan.slug === slug)?.name ?? humanize(slug);
 
-/** What an invoice is for: "Renewal for Jan 1 – Feb 1, 2027", "Upgrade to Growth", or the plan. */
-export function invoiceLabel(invoice, plans = []) {
+/**
+ * What an invoice is for: "Renewal for Jan 1 – Feb 1, 2027", "Upgrade to Growth", "Top-up: 1,000
+ * extra credits" (a top-up's `plan` is its pack, named by `packs` of GET /billing/plans), or the plan.
+ */
+export function invoiceLabel(invoice, plans = [], packs = []) {
   if (invoice.kind === "renewal") return `Renewal for ${period(invoice.period_start, invoice.period_end)}`;
   if (invoice.kind === "upgrade") return `Upgrade to ${planName(invoice.plan, plans)}`;
-  if (invoice.kind === "topup") return "Extra credits";
+  if (invoice.kind === "topup") {
+    const pack = packs.find((item) => item.slug === invoice.plan);
+    return pack ? `Top-up: ${pack.name}` : "Top-up: extra credits";
+  }
   return `${planName(invoice.plan, plans)} plan`;
 }
 
@@ -42,7 +48,7 @@ function dunning(invoice, subscription) {
 }
 
 /** The first lines of a due invoice: its title and what paying it does. */
-function dueText(invoice, { subscription, plans }) {
+function dueText(invoice, { subscription, plans, packs = [] }) {
   const number = h("strong", {}, invoice.invoice_number);
   const amount = amountDue(invoice);
   const state = dunning(invoice, subscription);
@@ -74,6 +80,13 @@ function dueText(invoice, { subscription, plans }) {
         + `${date(invoice.due_date)}, outside this site, then confirm the payment here.`)],
     };
   }
+  if (invoice.kind === "topup") {
+    return {
+      tone: "warning", banner: "payment_due", title: `${invoiceLabel(invoice, plans, packs)} · ${amount}`,
+      lines: [h("p", {}, "Pay invoice ", number, ` by ${date(invoice.due_date)}, outside this site, then confirm `
+        + "the payment here. The credits are added to your extra credits, which never expire, once it is approved.")],
+    };
+  }
   if (invoice.kind === "upgrade") {
     return {
       tone: "warning", banner: "payment_due", title: `${invoiceLabel(invoice, plans)}: ${amount}`,
@@ -92,7 +105,7 @@ function dueText(invoice, { subscription, plans }) {
  * The banner for an invoice awaiting payment (`me.pending_invoice`, with `latest_payment`).
  * `subscription` (me.subscription) tells a renewal that is past due or suspended; `plans` names plans.
  */
-export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscription = null, plans = [] } = {}) {
+export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscription = null, plans = [], packs = [] } = {}) {
   if (!invoice || !["pending", "partially_paid"].includes(invoice.status)) return null;
   const latest = invoice.latest_payment;
   const amount = amountDue(invoice);
@@ -108,7 +121,7 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
     },
       h("h2", { id: "banner-title" }, "Payment submitted — awaiting approval"),
       invoice.kind && invoice.kind !== "signup"
-        ? h("p", { class: "small" }, `${invoiceLabel(invoice, plans)} · invoice ${invoice.invoice_number}`) : null,
+        ? h("p", { class: "small" }, `${invoiceLabel(invoice, plans, packs)} · invoice ${invoice.invoice_number}`) : null,
       h("p", {}, `We received your confirmation of ${money(latest.amount, latest.currency)} ${latest.currency} by `,
         h("strong", {}, methodName(latest.payment_method, methods)), " with reference ",
         h("span", { class: "reference" }, latest.manual_reference), ` on ${dateTime(latest.created_at)}.`),
@@ -138,12 +151,12 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
       h("p", {}, "Your confirmation with reference ", h("span", { class: "reference" }, latest.manual_reference),
         " was rejected: ", h("strong", { "data-reason": true }, latest.admin_notes ?? "no reason given"), "."),
       h("p", {}, `Check the details and submit again. The invoice ${invoice.invoice_number}`
-        + `${invoice.kind && invoice.kind !== "signup" ? ` (${invoiceLabel(invoice, plans)})` : ""} still awaits ${amount}.`),
-      state ? dueText(invoice, { subscription, plans }).lines[0] : null,
+        + `${invoice.kind && invoice.kind !== "signup" ? ` (${invoiceLabel(invoice, plans, packs)})` : ""} still awaits ${amount}.`),
+      state ? dueText(invoice, { subscription, plans, packs }).lines[0] : null,
       h("div", { class: "actions" }, confirmButton, invoiceLink));
   }
 
-  const due = dueText(invoice, { subscription, plans });
+  const due = dueText(invoice, { subscription, plans, packs });
   return h("section", {
     class: `banner banner-${due.tone}`, "aria-labelledby": "banner-title",
     dataset: { banner: due.banner, invoiceKind: invoice.kind ?? "signup" },

@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { badge, count, date, h, humanize, money } from "../dom.js";
 import { busy } from "../forms.js";
+import { accountLink } from "./admin-account.js";
 
 export const ACCOUNT_STATES = ["trial", "pending_payment", "active", "past_due", "suspended", "expired", "cancelled"];
 
@@ -25,7 +26,7 @@ function rows(items) {
   return items.map((item) => h("tr", { dataset: { renewal: item.id } },
     h("td", { "data-label": "Invoice" }, h("div", {}, h("span", { class: "mono" }, item.invoice_number),
       item.payment_reference ? h("div", { class: "small muted mono" }, item.payment_reference) : null)),
-    h("td", { "data-label": "Account" }, item.account?.name ?? item.account_id),
+    h("td", { "data-label": "Account" }, accountLink(item.account_id, item.account?.name)),
     h("td", { "data-label": "Plan" }, humanize(item.subscription?.plan ?? item.plan)),
     h("td", { "data-label": "Amount", class: "num" },
       `${money(item.amount_due ?? item.amount, item.currency)} ${item.currency}`),

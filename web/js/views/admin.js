@@ -8,6 +8,9 @@ import { paymentReference } from "../components/reference.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 import { render } from "../router.js";
 import { accountStates, renewalsSection } from "./admin-renewals.js";
+import { accountLink } from "./admin-account.js";
+import { serviceKeysSection } from "./admin-keys.js";
+import { invoiceLabel } from "../components/pending-banner.js";
 
 function statusCards(status) {
   const accounts = status.accounts;
@@ -57,7 +60,7 @@ function queueRows(items) {
   },
     h("td", { "data-label": "Submitted" }, h("strong", {}, age(payment.created_at)),
       h("div", { class: "small muted" }, dateTime(payment.created_at))),
-    h("td", { "data-label": "Account" }, payment.account?.name ?? payment.account_id),
+    h("td", { "data-label": "Account" }, accountLink(payment.account_id, payment.account?.name)),
     h("td", { "data-label": "Amount", class: "num" }, `${money(payment.amount, payment.currency)} ${payment.currency}`),
     h("td", { "data-label": "Method" }, humanize(payment.payment_method)),
     h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference),
@@ -91,7 +94,7 @@ function referenceSearch() {
       result.replaceChildren(h("dl", { class: "kv" },
         h("dt", {}, "Invoice"), h("dd", {}, `${invoice.invoice_number} · `,
           `${money(invoice.amount, invoice.currency)} ${invoice.currency} · `, badge(invoice.status)),
-        h("dt", {}, "Account"), h("dd", {}, account ? [`${account.name} · `, badge(account.status)] : "—"),
+        h("dt", {}, "Account"), h("dd", {}, account ? [accountLink(account.id, account.name), " · ", badge(account.status)] : "—"),
         h("dt", {}, "Payments"), h("dd", {}, payments.length
           ? h("ul", { class: "plain" }, payments.map((payment) => h("li", {},
             h("a", { href: `/admin/payments/${encodeURIComponent(payment.id)}` }, payment.manual_reference),
@@ -110,10 +113,12 @@ function referenceSearch() {
 export async function adminConsoleView(ctx) {
   if (!ctx.requireUser({ admin: true })) return;
   ctx.loading();
-  const [status, queue, renewals] = await Promise.all([api.status(), api.approvalQueue(), api.renewals().catch((error) => {
+  const failed = (error) => {
     if (!(error instanceof ApiError)) throw error;
     return { error };
-  })]);
+  };
+  const [status, queue, renewals, keys] = await Promise.all([api.status(), api.approvalQueue(),
+    api.renewals().catch(failed), api.serviceKeys().catch(failed)]);
   const body = h("tbody", {}, queueRows(queue.items));
   let cursor = queue.next_cursor;
   const more = h("button", { class: "btn btn-secondary", type: "button", hidden: !cursor }, "Load more");
@@ -143,7 +148,8 @@ export async function adminConsoleView(ctx) {
       h("div", { class: "actions" }, more)),
     renewalsSection(renewals),
     accountStates(status.accounts),
-    referenceSearch());
+    referenceSearch(),
+    serviceKeysSection(keys));
 }
 
 function historyList(history) {
@@ -155,11 +161,13 @@ function historyList(history) {
     event.notes ? h("div", { class: "small" }, `“${event.notes}”`) : null)));
 }
 
-function decisionForms(payment) {
+function decisionForms(payment, invoice) {
   const approveButton = h("button", { class: "btn btn-success", type: "submit" }, "Approve payment");
   const approveForm = h("form", { novalidate: true, "aria-labelledby": "approve-title" },
     h("h3", { id: "approve-title" }, "Approve"),
-    h("p", { class: "small muted" }, "Marks the invoice paid, activates the subscription and account, and adds the plan's credits."),
+    h("p", { class: "small muted" }, invoice?.kind === "topup"
+      ? "Marks the invoice paid and adds the pack's credits to the account's extra credits."
+      : "Marks the invoice paid, activates the subscription and account, and adds the plan's credits."),
     formAlert(),
     field({ label: "Notes", name: "admin_notes", kind: "textarea", optional: true, hint: "e.g. “Verified in bank statement”." }),
     approveButton);
@@ -205,7 +213,8 @@ export async function adminPaymentView(ctx) {
   const detail = await api.payment(ctx.params.id);
   const { payment, invoice, account, history } = detail;
   const snapshot = invoice?.billing_snapshot ?? {};
-  const methods = await api.paymentMethods(snapshot.country).catch(() => []);
+  const [methods, packs] = await Promise.all([api.paymentMethods(snapshot.country).catch(() => []),
+    invoice?.kind === "topup" ? api.plans().then((catalog) => catalog.packs ?? [], () => []) : []]);
   const method = methodName(payment.payment_method, methods.filter((m) => m.country !== null).concat(methods));
   const decided = payment.status !== "pending_approval";
   const kv = (pairs) => h("dl", { class: "kv" }, pairs.filter(Boolean).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
@@ -235,20 +244,20 @@ export async function adminPaymentView(ctx) {
       h("section", { class: "card" }, h("h2", {}, "Invoice"), invoice ? kv([
         ["Number", invoice.invoice_number],
         ["Amount", `${money(invoice.amount, invoice.currency)} ${invoice.currency}`],
-        ["Plan", humanize(invoice.plan)],
+        invoice.kind === "topup" ? ["For", invoiceLabel(invoice, [], packs)] : ["Plan", humanize(invoice.plan)],
         ["Status", badge(invoice.status)],
         ["Billed to", snapshot.billing_name ?? "—"],
         ["Country", countryName(snapshot.country)],
       ]) : h("p", { class: "muted" }, "Missing.")),
       h("section", { class: "card" }, h("h2", {}, "Account"), account ? kv([
-        ["Name", account.name],
+        ["Name", accountLink(account.id, account.name, { "aria-label": `Account ${account.name}` })],
         ["Status", h("span", { "data-account-status": account.status }, badge(account.status))],
         ["Credits", count(account.credits)],
         ["Plan", humanize(account.plan)],
         ["Billing email", snapshot.billing_email ?? "—"],
       ]) : h("p", { class: "muted" }, "Missing."))),
     receiptCard(payment, detail.proof_url),
-    decided ? null : decisionForms(payment),
+    decided ? null : decisionForms(payment, invoice),
     h("section", { class: "card", style: "margin-top:1rem" }, h("h2", {}, "History"), historyList(history)));
 }
 

@@ -11,7 +11,7 @@ const UNPAID = ["pending", "partially_paid"];
 const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
 const numCell = (label, ...content) => h("td", { "data-label": label, class: "num" }, ...content);
 
-function invoicesTable(invoices, plans) {
+function invoicesTable(invoices, plans, packs) {
   if (!invoices.length) return h("p", { class: "empty" }, "No invoices yet.");
   return h("div", { class: "table-wrap" }, h("table", { class: "responsive", "aria-label": "Invoices" },
     h("thead", {}, h("tr", {},
@@ -19,7 +19,7 @@ function invoicesTable(invoices, plans) {
       h("th", { scope: "col" }, "Issued"), h("th", { scope: "col" }, "Due"), h("th", { scope: "col", class: "num" }, "Amount"))),
     h("tbody", {}, invoices.map((invoice) => h("tr", { dataset: { invoice: invoice.id } },
       cell("Invoice", h("a", { href: `/billing/invoices/${encodeURIComponent(invoice.id)}` }, invoice.invoice_number)),
-      cell("For", invoiceLabel(invoice, plans)),
+      cell("For", invoiceLabel(invoice, plans, packs)),
       cell("Status", badge(invoice.status)),
       cell("Issued", date(invoice.created_at)),
       cell("Due", UNPAID.includes(invoice.status) ? date(invoice.due_date) : "—"),
@@ -61,14 +61,14 @@ function plansCard(plans) {
 export async function billingView(ctx) {
   if (!ctx.requireUser()) return;
   ctx.loading();
-  const [{ me, plans, methods }, invoices, payments] = await Promise.all([loadAccount(), api.invoices(), api.payments()]);
+  const [{ me, plans, packs, methods }, invoices, payments] = await Promise.all([loadAccount(), api.invoices(), api.payments()]);
   ctx.show("Billing",
     h("div", { class: "page-head" },
       h("div", {}, h("h1", {}, "Billing"), h("p", {}, `${me.account.name} · plan ${planLabel(me.account.plan, plans)}`))),
-    pendingBanner(me.pending_invoice, methods, { subscription: me.subscription, plans }),
+    pendingBanner(me.pending_invoice, methods, { subscription: me.subscription, plans, packs }),
     me.account.status === "trial" && !me.pending_invoice ? plansCard(plans) : null,
     h("section", { class: "card", style: "margin-top:1rem" },
-      h("h2", {}, "Invoices"), invoicesTable(invoices.items, plans)),
+      h("h2", {}, "Invoices"), invoicesTable(invoices.items, plans, packs)),
     h("section", { class: "card", style: "margin-top:1rem" },
       h("h2", {}, "Payment history"), paymentsTable(payments.items, invoices.items, methods)));
 }
@@ -85,7 +85,7 @@ function billedTo(snapshot) {
 export async function invoiceView(ctx) {
   if (!ctx.requireUser()) return;
   ctx.loading();
-  const [invoice, payments, { items: plans }, me] = await Promise.all([
+  const [invoice, payments, { items: plans, packs = [] }, me] = await Promise.all([
     api.invoice(ctx.params.id), api.payments(), api.plans(), api.me()]);
   const country = invoice.billing_snapshot?.country;
   const methods = distinctMethods(await api.paymentMethods(country));
@@ -98,16 +98,16 @@ export async function invoiceView(ctx) {
     h("div", { class: "page-head" },
       h("div", {},
         h("h1", {}, `Invoice ${invoice.invoice_number}`),
-        h("p", {}, `${invoiceLabel(invoice, plans)} · issued ${date(invoice.created_at)}`)),
+        h("p", {}, `${invoiceLabel(invoice, plans, packs)} · issued ${date(invoice.created_at)}`)),
       badge(invoice.status)),
     pending ? pendingBanner({ ...invoice, latest_payment: latest }, methods,
-      { showInvoiceLink: false, subscription: me.subscription, plans }) : null,
+      { showInvoiceLink: false, subscription: me.subscription, plans, packs }) : null,
     h("div", { class: "grid grid-2" },
       h("section", { class: "card" },
         h("h2", {}, "Summary"),
         h("dl", { class: "kv" },
           h("dt", {}, "For"), h("dd", {}, invoice.kind === "renewal"
-            ? `Renewal of the ${planLabel(invoice.plan, plans)} plan` : invoiceLabel(invoice, plans)),
+            ? `Renewal of the ${planLabel(invoice.plan, plans)} plan` : invoiceLabel(invoice, plans, packs)),
           invoice.period_start ? [h("dt", {}, "Period"), h("dd", {}, period(invoice.period_start, invoice.period_end))] : null,
           h("dt", {}, "Amount"), h("dd", { "data-amount": invoice.amount }, `${money(invoice.amount, invoice.currency)} ${invoice.currency}`),
           pending && invoice.amount_due && invoice.amount_due !== invoice.amount

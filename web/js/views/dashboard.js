@@ -5,12 +5,13 @@ import { badge, count, date, h, humanize, period, price } from "../dom.js";
 import { accountBanners } from "../components/account-banners.js";
 import { pendingBanner } from "../components/pending-banner.js";
 
-/** What the dashboard and billing screens need: me, the plans, and the methods for the country. */
-export async function loadAccount() {
+/** What the dashboard and billing screens need: me, the plans and top-up packs, and the methods
+ *  for the country (of the pending invoice, or all of them when `withMethods`). */
+export async function loadAccount({ withMethods = false } = {}) {
   const [me, plans] = await Promise.all([api.me(), api.plans()]);
   const country = me.pending_invoice?.billing_snapshot?.country ?? me.account.billing_country;
-  const methods = me.pending_invoice ? distinctMethods(await api.paymentMethods(country)) : [];
-  return { me, plans: plans.items, methods };
+  const methods = me.pending_invoice || (withMethods && country) ? distinctMethods(await api.paymentMethods(country)) : [];
+  return { me, plans: plans.items, packs: plans.packs ?? [], methods };
 }
 
 export function planLabel(slug, plans) {
@@ -70,7 +71,7 @@ function periodCard(subscription) {
 export async function dashboardView(ctx) {
   if (!ctx.requireUser()) return;
   ctx.loading();
-  const { me, plans, methods } = await loadAccount();
+  const { me, plans, packs, methods } = await loadAccount();
   const { user, account, subscription } = me;
   const plan = plans.find((p) => p.slug === (subscription?.plan ?? account.plan));
   const name = (slug) => planLabel(slug, plans);
@@ -80,7 +81,7 @@ export async function dashboardView(ctx) {
       h("div", {},
         h("h1", {}, `Hello, ${user.name.split(" ")[0]}`),
         h("p", {}, `${account.name} · member since ${date(account.created_at)}`))),
-    pendingBanner(me.pending_invoice, methods, { subscription, plans }),
+    pendingBanner(me.pending_invoice, methods, { subscription, plans, packs }),
     accountBanners(me, name),
     h("div", { class: "grid grid-4 dash-metrics" },
       h("section", { class: "card metric", "aria-labelledby": "m-status", "data-metric": "status" },
@@ -90,7 +91,8 @@ export async function dashboardView(ctx) {
       h("section", { class: "card metric", "aria-labelledby": "m-credits", "data-metric": "credits" },
         h("h2", { class: "label", id: "m-credits" }, "Credits"),
         h("div", { class: "value", "data-credits": account.credits }, count(account.credits)),
-        h("p", { class: "sub" }, creditsNote(account, plan))),
+        h("p", { class: "sub" }, creditsNote(account, plan)),
+        h("p", { class: "sub" }, h("a", { href: "/billing/credits" }, "Credit history and use"))),
       h("section", { class: "card metric", "aria-labelledby": "m-plan", "data-metric": "plan" },
         h("h2", { class: "label", id: "m-plan" }, "Plan"),
         h("div", { class: "value value-text" }, name(subscription?.plan ?? account.plan)),
