@@ -230,14 +230,18 @@ def _payment_matches_invoice(ix: _Index, result: RuleResult) -> None:
 
 
 def _trail_problem(events: list[AuditEventModel], current: str) -> str | None:
-    """Why the audit events do not replay creation → ... → `current`, or None if they do."""
+    """Why the audit events do not replay creation → ... → `current`, or None if they do. An
+    event that keeps the status (a period starting: active → active) is replayed as soon as its
+    status is reached, so the order of the events of one moment (a job run catching up takes
+    several steps at once, their ids in random order) does not matter."""
     remaining = sorted(events, key=lambda e: (e.at, e.event_id))
     state: str | None = None
     while remaining:
-        step = next((e for e in remaining if e.from_status == state), None)
-        if step is None:
+        matching = [e for e in remaining if e.from_status == state]
+        if not matching:
             return (f"no audit event from {state or 'creation'} (left: "
                     f"{', '.join(f'{e.from_status}->{e.to_status}' for e in remaining)})")
+        step = min(matching, key=lambda e: (e.from_status != e.to_status, e.at, e.event_id))
         remaining.remove(step)
         state = step.to_status
     if state != current:

@@ -179,8 +179,6 @@ def test_an_upgrade_under_review_at_the_period_end_does_not_upgrade_the_next_per
     assert customer.sub().plan == "starter"
 
 
-@pytest.mark.xfail(strict=True, reason="open (ops.integrity): the audit replay takes the events of "
-                   "one moment in event-id order, which may not be the order they happened in")
 def test_a_job_run_that_takes_several_steps_of_one_subscription_passes_verify(
         api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     # Audit event ids end in a random token; here each sorts before the one written before it
