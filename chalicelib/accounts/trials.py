@@ -17,7 +17,7 @@ from chalicelib.notifications import lifecycle_messages as mail
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import SWEEP
-from chalicelib.storage.store import TransactionCancelled, Tx
+from chalicelib.storage.store import Tx
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,4 @@ def _step(account: AccountModel, moment: datetime, mail_at: str) -> str | None:
                      action="trial_ended", actor=SYSTEM, at=at, condition=read & credits.condition())
         mail.queue_trial_ended(tx, account=account, expired=expired, at=mail_at)
         name = "trial_ended"
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        log.info("%s changed meanwhile (%s); skipped", account.account_id, ", ".join(exc.failed))
-        return None
-    return name
+    return name if store.commit_or_skip(tx, account.account_id) else None

@@ -44,7 +44,7 @@ from chalicelib.storage.models.billing import (
     SubscriptionModel,
 )
 from chalicelib.storage.models.catalog import PlanModel
-from chalicelib.storage.store import TransactionCancelled, Tx
+from chalicelib.storage.store import Tx, commit_or_skip
 
 log = logging.getLogger(__name__)
 SYSTEM = "system:billing-jobs"
@@ -137,7 +137,7 @@ def send_reminders(moment: datetime) -> list[str]:
                   condition=(InvoiceModel.status == "pending")
                   & InvoiceModel.reminded_at.does_not_exist())
         messages.queue_invoice_reminder(tx, invoice=invoice, at=_mail_time(moment))
-        if _commit(tx, invoice.invoice_id):
+        if commit_or_skip(tx, invoice.invoice_id):
             done.append(invoice.invoice_id)
     return done
 
@@ -192,7 +192,7 @@ def _void(invoice: InvoiceModel, subscription: SubscriptionModel, account: Accou
         tx.count("accounts_pending_payment", -1)
         tx.count("accounts_suspended", 1)
     messages.queue_invoice_voided(tx, invoice=invoice, at=mail_at or at)
-    return _commit(tx, invoice.invoice_id)
+    return commit_or_skip(tx, invoice.invoice_id)
 
 
 def alert_overdue_reviews(moment: datetime) -> list[str]:
@@ -214,7 +214,7 @@ def alert_overdue_reviews(moment: datetime) -> list[str]:
                   & PaymentModel.sla_alerted_at.does_not_exist())
         messages.queue_approval_overdue(tx, payment=payment, invoice=invoice,
                                              at=_mail_time(moment))
-        if _commit(tx, payment.payment_id):
+        if commit_or_skip(tx, payment.payment_id):
             done.append(payment.payment_id)
     return done
 
@@ -233,13 +233,3 @@ def _open_invoices(range_condition: Any, filter_condition: Any) -> list[InvoiceM
                                                          filter_condition=filter_condition)
     return found
 
-
-def _commit(tx: Tx, entity_id: str) -> bool:
-    """Commit; False when a condition failed because someone else (a user, an admin, another run
-    of the job) changed the item first: nothing is done twice."""
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        log.info("%s changed meanwhile (%s); skipped", entity_id, ", ".join(exc.failed))
-        return False
-    return True

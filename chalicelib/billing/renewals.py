@@ -77,8 +77,4 @@ def issue(sub: SubscriptionModel, plan: PlanModel, moment: datetime, mail_at: st
     changed the subscription first."""
     tx = Tx()
     invoice = add_renewal(tx, sub, plan, stamp(moment), mail_at)
-    try:
-        tx.commit()
-    except store.TransactionCancelled:
-        return None
-    return invoice
+    return invoice if store.commit_or_skip(tx, sub.subscription_id) else None

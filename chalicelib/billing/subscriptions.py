@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
 from chalicelib.billing import lifecycle
-from chalicelib.billing.references import new_reference
+from chalicelib.billing.renewals import new_invoice
 from chalicelib.billing.views import invoice_view, subscription_view
 from chalicelib.catalog.plans import offered_method
 from chalicelib.core.clock import new_id, now, parse_stamp, stamp
@@ -26,7 +26,7 @@ from chalicelib.storage.audit import add_audit
 from chalicelib.notifications import messages
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.base import plain
-from chalicelib.storage.models.billing import OPEN_INVOICE, InvoiceModel, SubscriptionModel
+from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
@@ -69,17 +69,9 @@ def open_subscription(tx: Tx, account: AccountModel, plan: PlanModel, billing: d
         created_at=at, updated_at=at, billing_snapshot=snapshot, billing_country=billing["country"],
         preferred_payment_method=method, cancel_at_period_end=False, renewal_revision=0)
     due = (parse_stamp(at) + timedelta(days=get_settings().invoice_due_days)).date().isoformat()
-    year = at[:4]
-    number = store.next_sequence(f"invoice_number#{year}")
-    invoice_id = new_id("inv")
-    invoice = InvoiceModel(
-        invoice_id, invoice_number=f"INV-{year}-{number:06d}", account_id=account.account_id,
-        subscription_id=subscription.subscription_id, status="pending",
-        amount_minor=plan.price_minor, currency=plan.currency, plan=plan.slug,
-        plan_credits=plan.credits, billing_country=billing["country"], billing_snapshot=snapshot,
-        preferred_payment_method=method, due_date=due, created_at=at,
-        payment_reference=new_reference(), open=store.spread(OPEN_INVOICE, invoice_id),
-        kind="signup")
+    invoice = new_invoice(subscription, invoice_id=new_id("inv"), kind="signup", plan=plan,
+                          amount_minor=plan.price_minor, credits=plan.credits, due_date=due, at=at,
+                          period_number=None, period_start=None, period_end=None)
     account.subscription_id = subscription.subscription_id
     account.pending_invoice_id = invoice.invoice_id
     account.billing = snapshot

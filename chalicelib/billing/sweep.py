@@ -17,7 +17,7 @@ from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import SWEEP, InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
-from chalicelib.storage.store import TransactionCancelled, Tx
+from chalicelib.storage.store import Tx, commit_or_skip
 
 log = logging.getLogger(__name__)
 PAUSE_RECHECK = timedelta(hours=1)  # a paused step is looked at again this much later
@@ -48,16 +48,13 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
           mail_at: str) -> str | None:
     at = stamp(moment)
     period_end = parse_stamp(sub.current_period_end) if sub.current_period_end else None
-    if sub.status == "active" and period_end and moment < period_end:
-        if not lifecycle.renewal_needed(sub):
-            return _reschedule(sub, at)
-        plan = plans.get(sub.scheduled_plan or sub.plan) or lifecycle.plan_of(sub.scheduled_plan or sub.plan)
-        invoice = renewals.issue(sub, plan, moment, mail_at)
-        return "renewal_issued" if invoice else None
     if sub.status == "active" and lifecycle.renewal_needed(sub):
-        # The jobs did not run in the lead time: the invoice first, then the period end.
-        plan = plans.get(sub.scheduled_plan or sub.plan) or lifecycle.plan_of(sub.scheduled_plan or sub.plan)
+        # (also past the period end when the jobs did not run in the lead time: the invoice first)
+        slug = sub.scheduled_plan or sub.plan
+        plan = plans.get(slug) or lifecycle.plan_of(slug)
         return "renewal_issued" if renewals.issue(sub, plan, moment, mail_at) else None
+    if sub.status == "active" and period_end and moment < period_end:
+        return _reschedule(sub, at)
     keys: list[tuple[Any, ...]] = [(AccountModel, sub.account_id)]
     keys += [(InvoiceModel, i) for i in (sub.renewal_invoice_id, sub.upgrade_invoice_id) if i]
     account, *found = store.transact_get(*keys)
@@ -95,7 +92,7 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
         lifecycle.end(tx, sub, account, renewal, "unpaid", SYSTEM, at, mail_at)
     else:
         return _reschedule(sub, at)
-    return name if _commit(tx, sub.subscription_id) else None
+    return name if commit_or_skip(tx, sub.subscription_id) else None
 
 
 def _reschedule(sub: SubscriptionModel, at: str, when: str | None = None,
@@ -110,13 +107,5 @@ def _reschedule(sub: SubscriptionModel, at: str, when: str | None = None,
         return None
     tx = Tx()
     tx.update("subscription", sub, [*actions, *lifecycle.next_version(sub)], condition=condition)
-    return ("paused" if paused else "rescheduled") if _commit(tx, sub.subscription_id) else None
+    return ("paused" if paused else "rescheduled") if commit_or_skip(tx, sub.subscription_id) else None
 
-
-def _commit(tx: Tx, entity_id: str) -> bool:
-    try:
-        tx.commit()
-    except TransactionCancelled as exc:
-        log.info("%s changed meanwhile (%s); skipped", entity_id, ", ".join(exc.failed))
-        return False
-    return True

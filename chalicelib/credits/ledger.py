@@ -50,18 +50,21 @@ class Buckets:
         self.renewed = False  # the allowance was reset or expired: `allowance_since` moves
 
     def move(self, bucket: str, amount: int, *, entry_id: str, reason: str,
-             reference: str | None = None) -> None:
-        """Add `amount` (negative to take) to a bucket, with its ledger entry; zero writes nothing."""
+             reference: str | None = None) -> CreditLedgerModel | None:
+        """Add `amount` (negative to take) to a bucket, with its ledger entry (returned); zero
+        writes nothing."""
         if amount == 0:
-            return
+            return None
         if bucket == ALLOWANCE:
             self.allowance += amount
         else:
             self.extra += amount
-        add_credit(self.tx, account_id=self.account.account_id, entry_id=entry_id, amount=amount,
-                   reason=reason, reference=reference, actor=self.actor, at=self.at, bucket=bucket,
-                   balance_after=self.allowance + self.extra, position=self.entries)
+        entry = add_credit(self.tx, account_id=self.account.account_id, entry_id=entry_id,
+                           amount=amount, reason=reason, reference=reference, actor=self.actor,
+                           at=self.at, bucket=bucket, balance_after=self.allowance + self.extra,
+                           position=self.entries)
         self.entries += 1
+        return entry
 
     def expire_allowance(self, *, entry_id: str, reason: str, reference: str | None = None) -> int:
         """The whole allowance expires (a period or trial ends, or it is replaced); how much."""

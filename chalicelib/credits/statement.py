@@ -125,18 +125,15 @@ def grant(admin: Principal, account_id: str, body: dict[str, Any]) -> dict[str, 
         raise Conflict(f"The {bucket} bucket holds {held} credits; it cannot go below zero.",
                        code="insufficient_credits", details={"credits": account.credits, bucket: held})
     entry_id = f"admin#{at}#{secrets.token_hex(4)}"
-    credits.move(bucket, amount, entry_id=entry_id,
-                 reason="admin_grant" if amount > 0 else "admin_correction", reference=data["reason"])
+    entry = credits.move(bucket, amount, entry_id=entry_id,
+                         reason="admin_grant" if amount > 0 else "admin_correction",
+                         reference=data["reason"])
     tx.update("account", account, [*credits.actions(), AccountModel.updated_at.set(at)],
               condition=credits.condition() & (AccountModel.status == account.status))
     add_audit(tx, entity_type="account", entity_id=account_id,
               action="credits_granted" if amount > 0 else "credits_corrected",
               from_status=account.status, to_status=account.status, actor=admin.email, at=at,
               notes=f"{amount:+d} {bucket}: {data['reason']}")
-    entry = CreditLedgerModel(account_id, entry_id, amount=amount, bucket=bucket,
-                              reason="admin_grant" if amount > 0 else "admin_correction",
-                              reference=data["reason"], actor=admin.email, created_at=at,
-                              balance_after=account.credits)
     response = {"entry": entry_view(entry), "account": account_view(account)}
     try:
         tx.commit(response=response)

@@ -206,6 +206,17 @@ class Tx:
                 log.exception("an after-commit callback failed")
 
 
+def commit_or_skip(tx: Tx, entity_id: str) -> bool:
+    """Commit a job's step; False (logged, nothing done) when a condition failed because someone
+    else (a user, an admin, another run of the jobs) changed the item first."""
+    try:
+        tx.commit()
+    except TransactionCancelled as exc:
+        log.info("%s changed meanwhile (%s); skipped", entity_id, ", ".join(exc.failed))
+        return False
+    return True
+
+
 def transact_get(*keys: tuple[Any, ...]) -> list[Any]:
     """Read items of several tables in one round trip: (model, hash[, range]) each; missing is None."""
     if not keys:
