@@ -11,16 +11,26 @@ NOT_FOUND_BODY = json.dumps({"error": {"code": "route_not_found",
                                        "details": {}}})
 
 
+class _NoRoute(Exception):
+    pass
+
+
 class Gateway(LocalGateway):
     """Answers an unknown path with 404 in the error shape instead of API Gateway's 403."""
 
+    def _generate_lambda_event(self, method: str, path: str, headers: Any,
+                               body: bytes | None) -> Any:
+        try:
+            return super()._generate_lambda_event(method, path, headers, body)
+        except ValueError:  # no route matches the path (the one match a request makes)
+            raise _NoRoute from None
+
     def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         try:
-            self.event_converter._route_matcher.match_route(path)
-        except ValueError:
+            return super().handle_request(method, path, headers, body)
+        except _NoRoute:
             return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
                     "multiValueHeaders": {}, "body": NOT_FOUND_BODY}
-        return super().handle_request(method, path, headers, body)
 
 
 class RequestHandler(ChaliceRequestHandler):

@@ -1,6 +1,7 @@
 """Using credits from the SaaS's backend: consume and release, synchronous, exact, never below zero.
 
-A consumption is one conditional transaction: the account's buckets are set to their new values
+A consumption is one conditional transaction (written in DynamoDB's JSON by `wire`, the hottest
+path of the product): the account's buckets are set to their new values
 (the allowance first, then `extra`) on the condition that they are still what this container last
 saw, and the ledger entry, whose id derives from the service key and the Idempotency-Key, is put on
 the condition that it does not exist. So:
@@ -31,7 +32,6 @@ import hashlib
 import json
 import random
 import time
-from datetime import timedelta
 import threading
 import weakref
 from dataclasses import dataclass
@@ -41,14 +41,13 @@ from chalicelib.api import idempotency
 from chalicelib.core.clock import stamp
 from chalicelib.core.errors import BadRequest, Conflict, Invalid, NotFound
 from chalicelib.core.validation import Int, Text, validate
-from chalicelib.credits import service_keys
-from chalicelib.credits.ledger import ALLOWANCE, EXTRA, add_credit
+from chalicelib.credits import service_keys, wire
+from chalicelib.credits.ledger import ALLOWANCE, EXTRA
 from chalicelib.credits.service_keys import ServiceCaller
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.platform import IdempotencyModel
 from chalicelib.storage.models.records import CreditLedgerModel
-from chalicelib.storage.store import TransactionCancelled, Tx
+from chalicelib.storage.store import TransactionCancelled
 
 USABLE = ("trial", "active", "past_due")
 BOTH = "both"  # the bucket of an entry that moved both (its taken_allowance and taken_extra say how)
@@ -114,20 +113,6 @@ def _current(account_id: str) -> View | None:
     view = _view_of(account) if account else None
     _remember(account_id, view)
     return view
-
-
-def _condition(view: View) -> Any:
-    """The account is exactly as `view` says (the same allowance: the same `allowance_since`)."""
-    extra = (AccountModel.extra == view.extra) if view.extra else (
-        (AccountModel.extra == 0) | AccountModel.extra.does_not_exist())
-    since = (AccountModel.allowance_since == view.since) if view.since else (
-        AccountModel.allowance_since.does_not_exist())
-    return (AccountModel.status == view.status) & (AccountModel.credits == view.credits) & extra & since
-
-
-def _buckets_actions(allowance: int, extra: int) -> list[Any]:
-    return [AccountModel.allowance.set(allowance), AccountModel.extra.set(extra),
-            AccountModel.credits.set(allowance + extra)]
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -206,22 +191,24 @@ def _consume(caller: ServiceCaller, key: str, data: dict[str, Any]) -> tuple[dic
         at = stamp()
         response = {"entry_id": entry_id, "account_id": account_id, "consumed": amount,
                     "credits": allowance + extra, "credit_buckets": _buckets(allowance, extra)}
-        tx = Tx()
-        tx.update("account", AccountModel(account_id), _buckets_actions(allowance, extra),
-                  condition=_condition(view), return_old=True)
-        add_credit(tx, account_id=account_id, entry_id=entry_id, amount=-amount,
-                   bucket=_bucket(taken_allowance, taken_extra), reason="consumed",
-                   reference=data["reason"], actor=f"service_key:{caller.name}", at=at,
-                   balance_after=allowance + extra, taken_allowance=taken_allowance,
-                   taken_extra=taken_extra, allowance_since=view.since, fingerprint=fingerprint,
-                   response=json.dumps(response))
-        tx.put(KEY_MARKER, IdempotencyModel(
-            f"service:{caller.key_id}#{key}", fingerprint=fingerprint, status="completed",
-            claim_id=entry_id, locked_until=0, expires_at=timedelta(seconds=KEY_RETENTION)),
-            IdempotencyModel.record_id.does_not_exist())
-        service_keys.note_use(tx, caller, at)
+        labelled = [
+            ("account", wire.account_update(
+                account_id, status=view.status, credits=view.credits, extra=view.extra,
+                since=view.since, allowance_to=allowance, extra_to=extra)),
+            (f"ledger:{entry_id}", wire.ledger_put(wire.item(
+                account_id=account_id, entry_id=entry_id, amount=-amount,
+                bucket=_bucket(taken_allowance, taken_extra), reason="consumed",
+                reference=data["reason"], actor=f"service_key:{caller.name}", created_at=at,
+                balance_after=allowance + extra, ordered_at=f"{at}#00",
+                taken_allowance=taken_allowance, taken_extra=taken_extra,
+                allowance_since=view.since, fingerprint=fingerprint,
+                response=json.dumps(response)))),
+            (KEY_MARKER, wire.key_marker_put(f"service:{caller.key_id}#{key}", fingerprint=fingerprint,
+                                             claim_id=entry_id, keep_seconds=KEY_RETENTION))]
+        if service_keys.use_to_note(caller):
+            labelled.append(("service_key", wire.key_used(caller.key_id, at)))
         try:
-            tx.commit()
+            store.commit_items(labelled)
         except TransactionCancelled as exc:
             if f"ledger:{entry_id}" in exc.failed:
                 return _replay(exc.items.get(f"ledger:{entry_id}"), fingerprint), True
@@ -285,16 +272,18 @@ def release(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
         response = {"entry_id": entry_id, "released_entry_id": consumed_id, "account_id": account_id,
                     "released": revived + back_extra, "credits": allowance + extra,
                     "credit_buckets": _buckets(allowance, extra)}
-        tx = Tx()
-        tx.update("account", AccountModel(account_id), _buckets_actions(allowance, extra),
-                  condition=_condition(view), return_old=True)
-        add_credit(tx, account_id=account_id, entry_id=entry_id, amount=revived + back_extra,
-                   bucket=_bucket(revived, back_extra), reason="released", reference=consumed_id,
-                   actor=f"service_key:{caller.name}", at=at, balance_after=allowance + extra,
-                   taken_allowance=revived, taken_extra=back_extra, fingerprint=fingerprint,
-                   response=json.dumps(response))
+        labelled = [
+            ("account", wire.account_update(
+                account_id, status=view.status, credits=view.credits, extra=view.extra,
+                since=view.since, allowance_to=allowance, extra_to=extra)),
+            (f"ledger:{entry_id}", wire.ledger_put(wire.item(
+                account_id=account_id, entry_id=entry_id, amount=revived + back_extra,
+                bucket=_bucket(revived, back_extra), reason="released", reference=consumed_id,
+                actor=f"service_key:{caller.name}", created_at=at, balance_after=allowance + extra,
+                ordered_at=f"{at}#00", taken_allowance=revived, taken_extra=back_extra,
+                fingerprint=fingerprint, response=json.dumps(response))))]
         try:
-            tx.commit()
+            store.commit_items(labelled)
         except TransactionCancelled as exc:
             if f"ledger:{entry_id}" in exc.failed:
                 try:

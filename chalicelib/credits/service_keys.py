@@ -84,14 +84,13 @@ def authenticate(header: str | None) -> ServiceCaller:
     return caller
 
 
-def note_use(tx: Tx, caller: ServiceCaller, at: str) -> None:
-    """Record the key's use in `tx`, at most once per cache period per container."""
+def use_to_note(caller: ServiceCaller) -> bool:
+    """Whether this request records the key's use (at most once per cache period per container)."""
     now = time.monotonic()
     if now - caller.used_written_at < KEY_CACHE_SECONDS:
-        return
+        return False
     caller.used_written_at = now
-    tx.update("service_key", ServiceKeyModel(caller.key_id), [ServiceKeyModel.last_used_at.set(at)],
-              condition=ServiceKeyModel.revoked_at.does_not_exist())
+    return True
 
 
 def key_view(key: ServiceKeyModel) -> dict[str, Any]:
