@@ -121,8 +121,8 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     config = _apply_environment(stage, endpoint, data_dir)
 
     from chalicelib.accounts.admins import create_admin
-    from chalicelib.billing import proofs
-    from chalicelib.catalog.reference_data import seed
+    from chalicelib.billing import fx, proofs
+    from chalicelib.catalog.reference_data import DEV_FX_RATES, seed
     from chalicelib.core.config import get_settings, reset_settings
     from chalicelib.notifications import delivery
     from chalicelib.storage import models, store
@@ -132,6 +132,7 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
     store.init()
     models.create_missing_tables()
     seed()
+    fx.seed_rates(DEV_FX_RATES)  # a deployed stage's rates are set by an admin, never made up
     migrated = migrate().counts  # a store kept from before the lifecycle (make dev's .data)
     if migrated:
         print("migrated:", ", ".join(f"{name} {count}" for name, count in sorted(migrated.items())))

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.billing.periods import period
 from chalicelib.core.clock import parse_stamp, stamp
+from chalicelib.storage.models.billing import PAYABLE
 from ops.integrity import FREE_PLAN, RuleResult, _Index, _rule
 
 RUNNING = {"active": "active", "past_due": "past_due", "suspended": "suspended"}
@@ -96,7 +97,7 @@ def _account_matches_subscription(ix: _Index, result: RuleResult) -> None:
             if account.status not in expected:
                 problems.append(f"{account.status} while its subscription is {sub.status}")
         pointer = ix.invoices.get(account.pending_invoice_id or "")
-        if account.pending_invoice_id and (pointer is None or pointer.status != "pending"
+        if account.pending_invoice_id and (pointer is None or pointer.status not in PAYABLE
                                            or pointer.account_id != account.account_id):
             problems.append(f"pending_invoice_id {account.pending_invoice_id} is not a pending "
                             "invoice of the account")
@@ -166,6 +167,11 @@ def _cause_problem(ix: _Index, entry: Any) -> str | None:
             return None if (entry_id, _bucket(entry)) in (("trial#carried_out", "allowance"),
                                                           ("trial#carried_in", "extra")) else "misplaced"
         return None if (entry_id, _bucket(entry)) == trial[reason] else f"not entry {trial[reason][0]}"
+    if reason == "plan_purchase" and entry.reference in ix.invoices:  # paid from the balance
+        paid = ix.invoices[entry.reference]
+        return None if (paid.status == "paid" and paid.balance_applied_minor == paid.amount_minor
+                        and entry_id == f"payment#{paid.invoice_id}"
+                        and entry.amount == paid.plan_credits) else "not a signup the balance paid"
     if reason == "plan_purchase":
         payment = ix.payments.get(entry.reference or "")
         invoice = ix.invoices.get(payment.invoice_id) if payment else None
@@ -234,8 +240,8 @@ def _granted_once(ix: _Index, result: RuleResult) -> None:
         invoice = ix.invoices.get(payment.invoice_id)
         sub = ix.subscriptions.get(payment.subscription_id)
         grants = len(ix.grants_of_payment.get(payment.payment_id, []))
-        expected = 1
-        if invoice is not None and invoice.kind in ("renewal", "upgrade", "topup"):
+        expected = 0 if payment.settles == "partial" else 1  # a part grants nothing; the last pays
+        if invoice is not None and invoice.kind in ("renewal", "upgrade", "topup") and expected:
             grants = len(ix.grants_of_payment.get(invoice.invoice_id, []))
             reached = sub is not None and (sub.period or 0) >= (invoice.period or 0)
             expected = 1 if invoice.kind in ("upgrade", "topup") or reached else 0

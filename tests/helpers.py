@@ -138,7 +138,8 @@ class Race:
 
 def labels(tx: store.Tx) -> list[str]:
     """The labels of a transaction's items (what `competing_commit`'s `when` can look at)."""
-    return [label for group in tx._labels.values() for label in group]
+    return [label for group in tx._labels.values() for label in group] + [
+        label for update in tx._updates.values() for label in update.labels]
 
 
 @contextmanager

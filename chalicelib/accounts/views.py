@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.clock import public_time
+from chalicelib.core.money import INVOICE_CURRENCY, format_minor
 from chalicelib.credits.ledger import buckets
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 
@@ -20,6 +21,7 @@ def account_view(account: AccountModel) -> dict[str, Any]:
     return {"id": account.account_id, "name": account.name, "status": account.status,
             "credits": account.credits, "credit_buckets": {"allowance": allowance, "extra": extra},
             "trial_ends_at": public_time(account.trial_ends_at) if account.status == "trial" else None,
-            "balance": "0.00", "balance_currency": None, "plan": account.plan,
+            "balance": format_minor(account.balance_minor or 0),
+            "balance_currency": INVOICE_CURRENCY, "plan": account.plan,
             "billing_country": account.billing_country,
             "created_at": public_time(account.created_at)}

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 from chalicelib.accounts.auth import Principal
 from chalicelib.admin import review, status
 from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Routes, query
-from chalicelib.billing import payments
+from chalicelib.billing import fx, payments
 from chalicelib.core.validation import query_limit
 
 routes = Routes(__name__, "Admin", "The approval queue and decisions (admins).")
@@ -128,3 +128,29 @@ def list_failed_notifications(caller: Principal) -> dict[str, Any]:
     retried with backoff, then parked as `failed`. This lists the parked ones, newest first.
     """
     return status.failed_notifications(query("status"), query_limit(query("limit")), query("cursor"))
+
+
+@routes.get("/api/v1/billing/admin/fx-rates", auth=ADMIN,
+            response=("FxRateList", "The current rates, each with its recent changes."))
+def list_fx_rates(caller: Principal) -> dict[str, Any]:
+    """Exchange rates
+
+    Units of each local currency per 1 unit of the invoice currency; new invoices are quoted at
+    them (issued ones keep the quotes fixed on them).
+    """
+    return fx.list_rates()
+
+
+@routes.put("/api/v1/billing/admin/fx-rates/{currency}", auth=ADMIN, idempotent=BY_CALLER,
+            body=Body("FxRateRequest", fx.SET_RATE, "The new rate."),
+            response=("FxRate", "The rate as set, with its history."),
+            errors={409: "`state_conflict`: it was changed meanwhile.",
+                    422: "`currency_not_supported` (not a payment method's currency; "
+                         "`details.currencies`), `validation_failed` (not a decimal string with at "
+                         "most 6 decimals, or 0)."})
+def set_fx_rate(caller: Principal, currency: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Set an exchange rate
+
+    Kept with who set it and the rate it replaced. Invoices issued from now on are quoted at it.
+    """
+    return fx.set_rate(caller, currency, body)

@@ -105,6 +105,9 @@ class Routes:
     def post(self, path: str, **declaration: Any) -> Callable[..., Any]:
         return self.route(path, "POST", **declaration)
 
+    def put(self, path: str, **declaration: Any) -> Callable[..., Any]:
+        return self.route(path, "PUT", **declaration)
+
     def delete(self, path: str, **declaration: Any) -> Callable[..., Any]:
         return self.route(path, "DELETE", **declaration)
 

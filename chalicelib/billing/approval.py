@@ -23,14 +23,15 @@ from chalicelib.core.errors import Conflict
 from chalicelib.credits.ledger import ALLOWANCE, EXTRA, Buckets
 from chalicelib.notifications import lifecycle_messages as mail
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
+from chalicelib.storage.models.billing import PAYABLE, InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.store import Tx
 
 
-def apply(tx: Tx, payment: PaymentModel, invoice: InvoiceModel, sub: SubscriptionModel,
+def apply(tx: Tx, payment: PaymentModel | None, invoice: InvoiceModel, sub: SubscriptionModel,
           account: AccountModel, actor: str, moment: datetime, notes: str | None) -> str:
     """Add the invoice kind's effects to `tx`; the end of the period the payment covers. (A
-    renewal paid before its period starts leaves the subscription's period as it is.)"""
+    renewal paid before its period starts leaves the subscription's period as it is.) `payment`
+    is None for an invoice the account's balance paid."""
     kind = invoice.kind or "signup"
     if kind == "renewal":
         return _renewal(tx, invoice, sub, account, actor, moment)
@@ -41,7 +42,7 @@ def apply(tx: Tx, payment: PaymentModel, invoice: InvoiceModel, sub: Subscriptio
     return _signup(tx, payment, invoice, sub, account, actor, moment, notes)
 
 
-def _signup(tx: Tx, payment: PaymentModel, invoice: InvoiceModel, sub: SubscriptionModel,
+def _signup(tx: Tx, payment: PaymentModel | None, invoice: InvoiceModel, sub: SubscriptionModel,
             account: AccountModel, actor: str, moment: datetime, notes: str | None) -> str:
     at = stamp(moment)
     _, end = period(moment, 0)  # the first approval anchors the subscription's periods
@@ -57,8 +58,9 @@ def _signup(tx: Tx, payment: PaymentModel, invoice: InvoiceModel, sub: Subscript
         carried = credits.allowance
         credits.move(ALLOWANCE, -carried, entry_id="trial#carried_out", reason="trial_carried_over")
         credits.move(EXTRA, carried, entry_id="trial#carried_in", reason="trial_carried_over")
-    credits.move(ALLOWANCE, invoice.plan_credits, entry_id=f"payment#{payment.payment_id}",
-                 reason="plan_purchase", reference=payment.payment_id)
+    paid_by = payment.payment_id if payment is not None else invoice.invoice_id
+    credits.move(ALLOWANCE, invoice.plan_credits, entry_id=f"payment#{paid_by}",
+                 reason="plan_purchase", reference=paid_by)
     credits.renewed = True  # the plan's first allowance
     actions = [*credits.actions(), AccountModel.plan.set(invoice.plan), *trials.stop_actions()]
     if account.pending_invoice_id == invoice.invoice_id:
@@ -80,7 +82,7 @@ def _renewal(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: Acc
         extra: list[Any] = []
         voided: tuple[str, ...] = ()
         upgrade = InvoiceModel.get(sub.upgrade_invoice_id) if sub.upgrade_invoice_id else None
-        if upgrade is not None and upgrade.status == "pending" and not upgrade.pending_payment_id:
+        if upgrade is not None and upgrade.status in PAYABLE and not upgrade.pending_payment_id:
             # the ended period's upgrade: void, as the jobs do at a period end
             lifecycle.void_invoice(tx, upgrade, "upgrade_expired", actor, at)
             sub.upgrade_invoice_id = None
@@ -110,7 +112,7 @@ def _upgrade(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: Acc
     account_actions: list[Any] = []
     if sub.renewal_invoice_id and (sub.paid_through or 0) <= (sub.period or 0):
         renewal = InvoiceModel.get(sub.renewal_invoice_id)
-        if renewal.status == "pending" and not renewal.pending_payment_id:
+        if renewal.status in PAYABLE and not renewal.pending_payment_id:
             lifecycle.void_invoice(tx, renewal, "replaced_by_upgrade", actor, at)
             sub.renewal_invoice_id = None
             sub.renewal_revision = (sub.renewal_revision or 0) + 1

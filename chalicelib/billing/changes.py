@@ -27,7 +27,7 @@ from chalicelib.core.validation import SLUG, Text, validate
 from chalicelib.notifications import lifecycle_messages as mail
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
+from chalicelib.storage.models.billing import PAYABLE, InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import Tx
 
@@ -157,7 +157,7 @@ def _void_renewal(tx: Tx, account: AccountModel, sub: SubscriptionModel, actor: 
     if not sub.renewal_invoice_id:
         return []
     renewal = store.get(InvoiceModel, sub.renewal_invoice_id)
-    if renewal is None or renewal.status != "pending":
+    if renewal is None or renewal.status not in PAYABLE:
         return []
     if renewal.pending_payment_id:
         raise Conflict("A payment for the renewal invoice awaits approval; change the plan after "
@@ -193,7 +193,7 @@ def _keep(tx: Tx, account: AccountModel, sub: SubscriptionModel, actor: str, at:
         actions += _void_renewal(tx, account, sub, actor, at, "replaced_by_plan_kept")
     if sub.upgrade_invoice_id:
         upgrade = store.get(InvoiceModel, sub.upgrade_invoice_id)
-        if upgrade is not None and upgrade.status == "pending":
+        if upgrade is not None and upgrade.status in PAYABLE:
             if upgrade.pending_payment_id:
                 raise Conflict("A payment for the upgrade invoice awaits approval.",
                                code="upgrade_payment_pending")

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.accounts import trials
-from chalicelib.billing import sweep
+from chalicelib.billing import balance, fx, sweep
 from chalicelib.billing.payments import PENDING
 from chalicelib.core.clock import now as clock_now
 from chalicelib.core.clock import stamp
@@ -37,6 +37,7 @@ from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import (
+    PAYABLE,
     OPEN_INVOICE,
     SWEEP,
     InvoiceModel,
@@ -79,7 +80,8 @@ def run(moment: datetime | None = None, time_limit: float | None = None) -> Repo
     limit = get_settings().job_time_limit_seconds if time_limit is None else time_limit
     deadline = time.monotonic() + limit
     report = Report()
-    sweep_subscriptions(moment, report, deadline)
+    with fx.one_reading():  # every renewal of this run is quoted from one reading of the rates
+        sweep_subscriptions(moment, report, deadline)
     sweep_trials(moment, report, deadline)
     report.reminded = send_reminders(moment)
     report.voided = void_unpaid(moment)
@@ -134,7 +136,7 @@ def send_reminders(moment: datetime) -> list[str]:
         at = stamp(moment)
         tx = Tx()
         tx.update("invoice", invoice, [InvoiceModel.reminded_at.set(at)],
-                  condition=(InvoiceModel.status == "pending")
+                  condition=InvoiceModel.status.is_in(*PAYABLE)
                   & InvoiceModel.reminded_at.does_not_exist())
         messages.queue_invoice_reminder(tx, invoice=invoice, at=_mail_time(moment))
         if commit_or_skip(tx, invoice.invoice_id):
@@ -166,10 +168,11 @@ def _void(invoice: InvoiceModel, subscription: SubscriptionModel, account: Accou
     tx = Tx()
     tx.update("invoice", invoice, [InvoiceModel.status.set("void"), InvoiceModel.voided_at.set(at),
                                    InvoiceModel.open.remove()],
-              condition=(InvoiceModel.status == "pending")
+              condition=(InvoiceModel.status == invoice.status) & InvoiceModel.status.is_in(*PAYABLE)
               & InvoiceModel.pending_payment_id.does_not_exist())
     add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id, action="voided_unpaid",
-              from_status="pending", to_status="void", actor=SYSTEM, at=at)
+              from_status=invoice.status, to_status="void", actor=SYSTEM, at=at)
+    balance.refund_voided(tx, invoice, SYSTEM, at)
     if subscription.status == "pending_payment":
         tx.update("subscription", subscription,
                   [SubscriptionModel.status.set("cancelled"), SubscriptionModel.updated_at.set(at)],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.billing import balance
 from chalicelib.billing.periods import period
 from chalicelib.core.clock import parse_stamp, stamp
 from chalicelib.core.config import get_settings
@@ -19,7 +20,7 @@ from chalicelib.notifications import lifecycle_messages as mail
 from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.billing import SWEEP, InvoiceModel, SubscriptionModel
+from chalicelib.storage.models.billing import PAYABLE, SWEEP, InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import Tx
 
@@ -195,7 +196,7 @@ def end(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: InvoiceM
     credits = Buckets(tx, account, actor=actor, at=at)
     credits.expire_allowance(entry_id=f"period#{sub.subscription_id}#{sub.period or 0}#expired",
                              reason="allowance_expired", reference=sub.subscription_id)
-    if renewal is not None and renewal.status == "pending":
+    if renewal is not None and renewal.status in PAYABLE:
         void_invoice(tx, renewal, f"{reason}_cancelled", actor, at)
         voided = (*voided, renewal.invoice_id)
     actions = [*credits.actions(), *unpoint(account, *voided)]
@@ -218,10 +219,12 @@ def void_invoice(tx: Tx, invoice: InvoiceModel, action: str, actor: str, at: str
     tx.update(f"invoice:{invoice.invoice_id}", invoice,
               [InvoiceModel.status.set("void"), InvoiceModel.voided_at.set(at),
                InvoiceModel.open.remove()],
-              condition=(InvoiceModel.status == "pending")
+              condition=(InvoiceModel.status == invoice.status)
+              & InvoiceModel.status.is_in(*PAYABLE)
               & InvoiceModel.pending_payment_id.does_not_exist())
     add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id, action=action,
-              from_status="pending", to_status="void", actor=actor, at=at)
+              from_status=invoice.status, to_status="void", actor=actor, at=at)
+    balance.refund_voided(tx, invoice, actor, at)  # what was paid of it is the customer's
     invoice.status, invoice.voided_at, invoice.open = "void", at, None
 
 

@@ -6,24 +6,27 @@ wins a race, so a second approval changes nothing and grants nothing.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
-from chalicelib.billing import approval, references
+from chalicelib.billing import approval, balance, references, settlement
 from chalicelib.billing.invoices import own_invoice
 from chalicelib.billing.views import invoice_view, payment_view, subscription_view
 from chalicelib.catalog.plans import offered_method
 from chalicelib.core.clock import new_id, now, stamp
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.money import AMOUNT, parse_amount
-from chalicelib.core.validation import SLUG, Text, validate
+from chalicelib.core.validation import SLUG, Bool, Text, validate
 from chalicelib.notifications import messages
 from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import (
+    PAYABLE,
+    amount_due,
     InvoiceModel,
     PaymentClaimModel,
     PaymentModel,
@@ -32,6 +35,15 @@ from chalicelib.storage.models.billing import (
 from chalicelib.storage.store import TransactionCancelled, Tx
 
 PENDING = "pending_approval"
+CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def owes(invoice: InvoiceModel) -> Any:
+    """The condition that the invoice's amount due is still what was read (an invoice written
+    before partial payments has none: then its status)."""
+    if invoice.amount_due_minor is None:
+        return InvoiceModel.amount_due_minor.does_not_exist() & (InvoiceModel.status == invoice.status)
+    return InvoiceModel.amount_due_minor == invoice.amount_due_minor
 
 
 CONFIRM = {
@@ -43,8 +55,17 @@ CONFIRM = {
     "amount": Text(required=True, max_len=16, pattern=AMOUNT,
                    pattern_message='must be a decimal string with two decimals, e.g. "89.00"',
                    schema={"pattern": "^" + AMOUNT.pattern.replace("([0-9]{2})", "[0-9]{2}") + "$"},
-                   doc='Must equal the invoice amount, e.g. "89.00": no sign, no leading zero, two '
-                       "decimals, at most 10 integer digits."),
+                   doc='What was sent, e.g. "89.00" or "24964.50" (in `currency`): no sign, no '
+                       "leading zero, two decimals, at most 10 integer digits. It must be the "
+                       "amount due, or within the method's tolerance below it, unless `partial` "
+                       "or `overpayment` says otherwise."),
+    "currency": Text(max_len=3, pattern=CURRENCY, pattern_message="must be an ISO 4217 code such as PKR",
+                     schema={"pattern": "^[A-Z]{3}$"},
+                     doc="The currency sent: the invoice's (the default) or the method's, at the "
+                         "rate fixed on the invoice (its `quotes`)."),
+    "partial": Bool(doc="True: less than the amount due was sent, on purpose; the rest stays due."),
+    "overpayment": Bool(doc="True: more than the amount due was sent; the excess goes to the "
+                            "account's balance."),
     "manual_reference": Text(required=True, max_len=100, doc="The transfer's reference."),
     "manual_notes": Text(max_len=1000, multiline=True),
 }
@@ -61,37 +82,37 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     """Record the user's confirmation of an outside payment: Payment(pending_approval)."""
     data = validate(body, CONFIRM)
     invoice = own_invoice(principal, data["invoice_id"])
-    if invoice.status != "pending":
+    if invoice.status not in PAYABLE:
         raise Conflict(f"The invoice is {invoice.status}; only a pending invoice can be paid.",
                        code="invoice_not_pending", details={"status": invoice.status})
     if invoice.pending_payment_id:
         raise Conflict("A payment for this invoice is already awaiting approval.",
                        code="payment_already_pending",
                        details={"payment_id": invoice.pending_payment_id})
+    method = offered_method(data["payment_method"], invoice.billing_country)
+    if method is None:
+        raise Invalid(f"The payment method '{data['payment_method']}' is not offered in "
+                      f"{invoice.billing_country}.", code="method_not_offered",
+                      details={"fields": {"payment_method": "not offered for your country"}})
     amount = parse_amount(data["amount"])
-    if amount != invoice.amount_minor:
-        raise Invalid("The amount does not match the invoice.", code="amount_mismatch",
-                      details={"fields": {"amount": "must equal the invoice amount"},
-                               "expected": invoice_view(invoice)["amount"],
-                               "currency": invoice.currency})
+    measured = settlement.measure(invoice, method, amount, data["currency"], bool(data["partial"]),
+                                  bool(data["overpayment"]))
     typo = references.typo_in(data["manual_reference"])
     if typo and not references.mentions(data["manual_reference"], invoice.payment_reference):
         raise Invalid(f"{typo} is not a valid payment reference (a character is wrong or two are "
                       f"swapped); this invoice's is {invoice.payment_reference}.",
                       code="payment_reference_typo",
                       details={"fields": {"manual_reference": "the payment reference has a typo"}})
-    method = offered_method(data["payment_method"], invoice.billing_country)
-    if method is None:
-        raise Invalid(f"The payment method '{data['payment_method']}' is not offered in "
-                      f"{invoice.billing_country}.", code="method_not_offered",
-                      details={"fields": {"payment_method": "not offered for your country"}})
     at = stamp()
     near = _near_duplicates(invoice.account_id, data["payment_method"], amount)
     payment_id = new_id("pay")
     payment = PaymentModel(
         payment_id, invoice_id=invoice.invoice_id, account_id=invoice.account_id,
         subscription_id=invoice.subscription_id, status=PENDING,
-        payment_method=data["payment_method"], amount_minor=amount, currency=invoice.currency,
+        payment_method=data["payment_method"], amount_minor=amount, currency=measured.currency,
+        settles=measured.settles, applied_minor=measured.applied,
+        written_off_minor=measured.written_off, excess_minor=measured.excess, rate=measured.rate,
+        due_minor=measured.due_in_invoice_currency,
         manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
         created_at=at, queue=store.spread(PENDING, payment_id), payer_email=principal.email, method_name=method.display_name,
         invoice_reference=invoice.payment_reference, near_duplicate_of=near or None)
@@ -103,9 +124,9 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     tx.put("claim", claim, PaymentClaimModel.claim_id.does_not_exist()
            | (PaymentClaimModel.released == True))  # noqa: E712 - a DynamoDB condition, not a bool
     tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.set(payment.payment_id)],
-              condition=(InvoiceModel.status == "pending")
+              condition=InvoiceModel.status.is_in(*PAYABLE)
               & InvoiceModel.pending_payment_id.does_not_exist()
-              & (InvoiceModel.account_id == principal.account_id))
+              & (InvoiceModel.account_id == principal.account_id) & owes(invoice))
     add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="submitted",
               from_status=None, to_status=PENDING, actor=principal.user_id, at=at,
               notes=data["manual_notes"])
@@ -201,19 +222,55 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
                        code="state_conflict")
     moment = now()
     at = stamp(moment)
+    owed = amount_due(invoice)
+    if payment.due_minor is not None and payment.due_minor != owed:
+        raise Conflict("The invoice's amount due changed since this payment was confirmed.",
+                       code="state_conflict")
     tx = Tx()
     _decide_payment(tx, payment, "succeeded", admin, notes, at)
-    tx.update("invoice", invoice,
-              [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
-               InvoiceModel.pending_payment_id.remove(), InvoiceModel.open.remove()],
-              condition=(InvoiceModel.status == "pending")
-              & (InvoiceModel.pending_payment_id == payment.payment_id))
-    add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id, action="payment_approved",
-              from_status="pending", to_status="paid", actor=admin.email, at=at, notes=notes)
+    part = payment.settles == settlement.PARTIAL
+    read_due = owes(invoice)  # as read, before the changes below
+    applied = payment.applied_minor if payment.applied_minor is not None else owed
+    written_off = payment.written_off_minor or 0
+    was = invoice.status
+    invoice.amount_due_minor = 0 if not part else owed - applied
+    invoice.amount_paid_minor = (invoice.amount_paid_minor or 0) + applied
+    invoice.written_off_minor = (invoice.written_off_minor or 0) + written_off
+    invoice.balance_applied_minor = invoice.balance_applied_minor or 0
+    invoice.pending_payment_id = None
+    actions = [InvoiceModel.amount_due_minor.set(invoice.amount_due_minor),
+               InvoiceModel.amount_paid_minor.set(invoice.amount_paid_minor),
+               InvoiceModel.written_off_minor.set(invoice.written_off_minor),
+               InvoiceModel.balance_applied_minor.set(invoice.balance_applied_minor),
+               InvoiceModel.pending_payment_id.remove()]
+    if part:
+        invoice.status = "partially_paid"
+        actions.append(InvoiceModel.status.set("partially_paid"))
+    else:
+        invoice.status, invoice.paid_at = "paid", at
+        actions += [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
+                    InvoiceModel.open.remove()]
+    tx.update("invoice", invoice, actions,
+              condition=InvoiceModel.status.is_in(*PAYABLE)
+              & (InvoiceModel.pending_payment_id == payment.payment_id)
+              & read_due)
+    add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id,
+              action="part_payment_approved" if part else "payment_approved", from_status=was,
+              to_status=invoice.status, actor=admin.email, at=at, notes=notes)
     tx.count("payments_pending_approval", -1)
-    invoice.status, invoice.paid_at, invoice.pending_payment_id = "paid", at, None
+    if part:
+        messages.queue_part_payment_approved(tx, payment=payment, invoice=invoice, at=at)
+        return _commit_decision(tx, {
+            "payment": payment_view(payment), "invoice": invoice_view(invoice),
+            "subscription": subscription_view(subscription), "account": account_view(account)})
     period_end = approval.apply(tx, payment, invoice, subscription, account, admin.email, moment,
                                 notes)
+    balance.credit(tx, account_id=account.account_id, subscription_id=subscription.subscription_id,
+                   amount=payment.excess_minor or 0, currency=invoice.currency,
+                   entry_id=f"overpayment#{payment.payment_id}", reason=balance.OVERPAYMENT,
+                   reference=payment.payment_id, actor=admin.email, at=at)
+    if payment.excess_minor:
+        account.balance_minor = (account.balance_minor or 0) + payment.excess_minor
     later = invoice.kind == "renewal" and subscription.period != invoice.period
     messages.queue_payment_approved(tx, payment=payment, invoice=invoice, period_end=period_end,
                                     at=at, starts_on=invoice.period_start if later else None)

@@ -87,6 +87,9 @@ SCHEMAS: dict[str, Any] = {
             "period_end",
             "amount_due",
             "amount_paid",
+            "written_off",
+            "balance_applied",
+            "quotes",
         ],
         "properties": {
             "id": {"type": "string"},
@@ -97,7 +100,7 @@ SCHEMAS: dict[str, Any] = {
             },
             "account_id": {"type": "string"},
             "subscription_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["pending", "paid", "void"]},
+            "status": {"type": "string", "enum": ["pending", "partially_paid", "paid", "void"]},
             "amount": {"$ref": "#/components/schemas/Amount"},
             "currency": {"$ref": "#/components/schemas/Currency"},
             "plan": {"type": "string"},
@@ -122,6 +125,27 @@ SCHEMAS: dict[str, Any] = {
             "period_end": {"type": ["string", "null"], "format": "date-time"},
             "amount_due": {"$ref": "#/components/schemas/Amount"},
             "amount_paid": {"$ref": "#/components/schemas/Amount"},
+            "written_off": {"$ref": "#/components/schemas/Amount",
+                            "description": "Shortfalls within the method's tolerance, written off."},
+            "balance_applied": {"$ref": "#/components/schemas/Amount",
+                                "description": "Paid from the account's balance at issue."},
+            "quotes": {"type": "array", "items": {"$ref": "#/components/schemas/Quote"},
+                       "description": "amount = amount_paid + written_off + balance_applied + "
+                                      "amount_due. `quotes`: the amount in each local currency of the "
+                                      "country's methods, fixed at issue."},
+        },
+    },
+    "Quote": {
+        "type": "object",
+        "required": ["currency", "amount", "rate", "amount_due"],
+        "properties": {
+            "currency": {"$ref": "#/components/schemas/Currency"},
+            "amount": {"$ref": "#/components/schemas/Amount",
+                       "description": "The amount due at issue in this currency: send exactly this."},
+            "rate": {"type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,6})?$",
+                     "description": "Units of this currency per 1 unit of the invoice's, fixed at issue."},
+            "amount_due": {"$ref": "#/components/schemas/Amount",
+                           "description": "What is still due, in this currency at this rate."},
         },
     },
     "Payment": {
@@ -141,6 +165,12 @@ SCHEMAS: dict[str, Any] = {
             "decided_at",
             "decided_by",
             "proof",
+            "settles",
+            "applied",
+            "written_off",
+            "excess",
+            "rate",
+            "invoice_currency",
         ],
         "properties": {
             "id": {"type": "string"},
@@ -160,6 +190,16 @@ SCHEMAS: dict[str, Any] = {
                 "description": "The deciding admin's email.",
             },
             "proof": {"$ref": "#/components/schemas/Proof"},
+            "settles": {"type": "string", "enum": ["full", "partial", "overpayment"],
+                        "description": "What the payment settles of the invoice's amount due."},
+            "applied": {"$ref": "#/components/schemas/Amount",
+                        "description": "What it pays of the invoice, in the invoice's currency."},
+            "written_off": {"$ref": "#/components/schemas/Amount"},
+            "excess": {"$ref": "#/components/schemas/Amount",
+                       "description": "An overpayment's excess, to the account's balance."},
+            "rate": {"type": ["string", "null"],
+                     "description": "The invoice's rate, when paid in a local currency."},
+            "invoice_currency": {"$ref": "#/components/schemas/Currency"},
         },
     },
     "AuditEvent": {
@@ -276,3 +316,30 @@ SCHEMAS["PendingInvoice"] = extended(
     "The invoice awaiting payment, with its latest payment (or null when none was confirmed yet).",
     latest_payment={"anyOf": [{"$ref": "#/components/schemas/Payment"}, {"type": "null"}]},
 )
+SCHEMAS["FxRate"] = {
+    "type": "object",
+    "required": ["currency", "rate", "base", "updated_at", "updated_by", "history"],
+    "properties": {
+        "currency": {"$ref": "#/components/schemas/Currency"},
+        "rate": {"type": "string", "description": "Units of `currency` per 1 `base`."},
+        "base": {"$ref": "#/components/schemas/Currency"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "updated_by": {"type": "string"},
+        "history": {"type": "array", "description": "Its changes, newest first (the last 20).",
+                    "items": {"type": "object", "required": ["at", "by", "old_rate", "new_rate"],
+                              "properties": {"at": {"type": "string", "format": "date-time"},
+                                             "by": {"type": "string"},
+                                             "old_rate": {"type": ["string", "null"]},
+                                             "new_rate": {"type": "string"}}}},
+    },
+}
+SCHEMAS["FxRateList"] = {
+    "type": "object",
+    "required": ["base", "currencies", "items"],
+    "properties": {
+        "base": {"$ref": "#/components/schemas/Currency"},
+        "currencies": {"type": "array", "items": {"type": "string"},
+                       "description": "The currencies a rate can be set for (the methods')."},
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/FxRate"}},
+    },
+}

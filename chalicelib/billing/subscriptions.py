@@ -26,7 +26,7 @@ from chalicelib.storage.audit import add_audit
 from chalicelib.notifications import messages
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.base import plain
-from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
+from chalicelib.storage.models.billing import PAYABLE, InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
@@ -165,7 +165,7 @@ def cancel(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
     tx = Tx()
     actions: list[Any] = [SubscriptionModel.cancel_at_period_end.set(True)]
     renewal = store.get(InvoiceModel, sub.renewal_invoice_id) if sub.renewal_invoice_id else None
-    if renewal is not None and renewal.status == "pending":
+    if renewal is not None and renewal.status in PAYABLE:
         if renewal.pending_payment_id:
             raise Conflict("A payment for the renewal invoice awaits approval; cancel after it is "
                            "decided.", code="renewal_payment_pending")

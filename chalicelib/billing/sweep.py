@@ -15,7 +15,7 @@ from chalicelib.billing.lifecycle import SYSTEM
 from chalicelib.core.clock import parse_stamp, stamp
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
-from chalicelib.storage.models.billing import SWEEP, InvoiceModel, SubscriptionModel
+from chalicelib.storage.models.billing import PAYABLE, SWEEP, InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import Tx, commit_or_skip
 
@@ -68,7 +68,7 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
     if sub.status == "active":
         clear: list[Any] = []
         voided: tuple[str, ...] = ()
-        if upgrade is not None and upgrade.status == "pending" and not upgrade.pending_payment_id:
+        if upgrade is not None and upgrade.status in PAYABLE and not upgrade.pending_payment_id:
             lifecycle.void_invoice(tx, upgrade, "upgrade_expired", SYSTEM, at)
             sub.upgrade_invoice_id = None
             clear, voided = [SubscriptionModel.upgrade_invoice_id.remove()], (upgrade.invoice_id,)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
+from chalicelib.billing import approval, balance, renewals
 from chalicelib.billing.references import new_reference
 from chalicelib.billing.views import invoice_view
 from chalicelib.catalog.plans import offered_method, pack
@@ -66,10 +67,15 @@ def buy(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
         created_at=at, payment_reference=new_reference(), open=store.spread(OPEN_INVOICE, invoice_id),
         kind="topup")
     tx = Tx()
+    renewals.settle(tx, invoice, balance.of(account), actor=principal.user_id, at=at)
     tx.put("invoice", invoice, InvoiceModel.invoice_id.does_not_exist())
     add_audit(tx, entity_type="invoice", entity_id=invoice_id, action="created", from_status=None,
               to_status="pending", actor=principal.user_id, at=at)
-    if not account.pending_invoice_id:
+    if invoice.status == "paid" and sub is not None:  # the balance covers it: credits at once
+        add_audit(tx, entity_type="invoice", entity_id=invoice_id, action="paid_from_balance",
+                  from_status="pending", to_status="paid", actor=principal.user_id, at=at)
+        approval.apply(tx, None, invoice, sub, account, principal.user_id, now(), None)
+    elif not account.pending_invoice_id:
         tx.update("account", account, [AccountModel.pending_invoice_id.set(invoice_id)],
                   condition=AccountModel.pending_invoice_id.does_not_exist())
     response = invoice_view(invoice)

@@ -8,7 +8,8 @@ from typing import Any
 from chalicelib.core.clock import public_time, stamp
 from chalicelib.core.money import format_minor
 from chalicelib.storage.models.base import plain
-from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
+from chalicelib.billing import fx
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel, amount_due
 from chalicelib.storage.models.records import AuditEventModel
 
 
@@ -38,6 +39,9 @@ def invoice_view(invoice: InvoiceModel | None) -> dict[str, Any] | None:
     """An invoice, or None."""
     if invoice is None:
         return None
+    due = amount_due(invoice)
+    paid = invoice.amount_paid_minor if invoice.amount_paid_minor is not None else (
+        invoice.amount_minor - (invoice.balance_applied_minor or 0) if invoice.status == "paid" else 0)
     return {"id": invoice.invoice_id, "invoice_number": invoice.invoice_number,
             "account_id": invoice.account_id, "subscription_id": invoice.subscription_id,
             "status": invoice.status, "amount": format_minor(invoice.amount_minor),
@@ -49,8 +53,10 @@ def invoice_view(invoice: InvoiceModel | None) -> dict[str, Any] | None:
             "payment_reference": invoice.payment_reference, "kind": invoice.kind or "signup",
             "period_start": public_time(invoice.period_start),
             "period_end": public_time(invoice.period_end),
-            "amount_due": format_minor(invoice.amount_minor if invoice.status == "pending" else 0),
-            "amount_paid": format_minor(invoice.amount_minor if invoice.status == "paid" else 0)}
+            "amount_due": format_minor(due), "amount_paid": format_minor(paid),
+            "written_off": format_minor(invoice.written_off_minor or 0),
+            "balance_applied": format_minor(invoice.balance_applied_minor or 0),
+            "quotes": [fx.quote_view(quote, due) for quote in invoice.quotes or []]}
 
 
 def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
@@ -66,7 +72,13 @@ def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
             "decided_at": public_time(payment.decided_at), "decided_by": payment.decided_by,
             "proof": None if not payment.proof_key else {
                 "content_type": payment.proof_content_type, "size": payment.proof_size,
-                "uploaded_at": public_time(payment.proof_uploaded_at)}}
+                "uploaded_at": public_time(payment.proof_uploaded_at)},
+            "settles": payment.settles or "full",
+            "applied": format_minor(payment.applied_minor if payment.applied_minor is not None
+                                    else payment.amount_minor),
+            "written_off": format_minor(payment.written_off_minor or 0),
+            "excess": format_minor(payment.excess_minor or 0), "rate": payment.rate,
+            "invoice_currency": fx.BASE if payment.rate else payment.currency}
 
 
 def event_view(event: AuditEventModel) -> dict[str, Any]:

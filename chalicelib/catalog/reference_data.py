@@ -66,8 +66,8 @@ PAYMENT_METHODS: tuple[dict[str, Any], ...] = (
     # Pakistan
     {"country": "PK", "payment_method": "bank_transfer", "display_order": 10,
      "display_name": "Bank transfer (Pakistan, IBFT)",
-     "instructions": "Transfer the PKR equivalent of the invoice amount at today's rate by IBFT "
-                     "or Raast to the account below. " + _REF,
+     "instructions": "Transfer the exact PKR amount shown on your invoice (fixed when it was "
+                     "issued) by IBFT or Raast to the account below. " + _REF,
      "details": {"account_title": "Ledgerline Pakistan (Pvt) Ltd", "bank_name": "Meezan Bank",
                  "account_number": "0101-0104567891", "iban": "PK36MEZN0001010104567891",
                  "currency": "PKR"}},
@@ -91,12 +91,12 @@ PAYMENT_METHODS: tuple[dict[str, Any], ...] = (
     # India
     {"country": "IN", "payment_method": "bank_transfer", "display_order": 10,
      "display_name": "Bank transfer (India, NEFT/IMPS)",
-     "instructions": "Transfer the INR equivalent by NEFT or IMPS to the account below. " + _REF,
+     "instructions": "Transfer the exact INR amount shown on your invoice by NEFT or IMPS to the account below. " + _REF,
      "details": {"account_title": "Ledgerline India Pvt Ltd", "bank_name": "HDFC Bank",
                  "account_number": "50200012345678", "ifsc": "HDFC0000123", "currency": "INR"}},
     {"country": "IN", "payment_method": "upi", "display_order": 20,
      "display_name": "UPI",
-     "instructions": "Pay the INR equivalent to the UPI ID below from any UPI app; keep the UTR "
+     "instructions": "Pay the exact INR amount shown on your invoice to the UPI ID below from any UPI app; keep the UTR "
                      "number as your reference.",
      "details": {"upi_id": "ledgerline@hdfcbank", "currency": "INR"}},
     # Bangladesh
@@ -114,13 +114,13 @@ PAYMENT_METHODS: tuple[dict[str, Any], ...] = (
     # United Arab Emirates
     {"country": "AE", "payment_method": "bank_transfer", "display_order": 10,
      "display_name": "Bank transfer (UAE)",
-     "instructions": "Transfer the AED equivalent to the account below. " + _REF,
+     "instructions": "Transfer the exact AED amount shown on your invoice to the account below. " + _REF,
      "details": {"account_title": "Ledgerline FZ-LLC", "bank_name": "Emirates NBD",
                  "iban": "AE070331234567890123456", "swift": "EBILAEAD", "currency": "AED"}},
     # United Kingdom
     {"country": "GB", "payment_method": "bank_transfer", "display_order": 10,
      "display_name": "Bank transfer (UK, Faster Payments)",
-     "instructions": "Send the GBP equivalent by Faster Payments to the account below. " + _REF,
+     "instructions": "Send the exact GBP amount shown on your invoice by Faster Payments to the account below. " + _REF,
      "details": {"account_title": "Ledgerline Ltd", "bank_name": "Barclays",
                  "sort_code": "20-00-00", "account_number": "55779911", "currency": "GBP"}},
 )
@@ -146,6 +146,10 @@ def _method_item(method: dict[str, Any]) -> PaymentMethodModel:
     details = {k: v for k, v in method["details"].items() if v is not None}
     return PaymentMethodModel(**{**method, "details": details}, method_id=_method_id(method),
                               enabled=True)
+
+
+# make dev's starting exchange rates (units per 1 USD); a deployed stage's are set by an admin.
+DEV_FX_RATES = {"PKR": "280.50", "INR": "83.25", "BDT": "110.00", "AED": "3.6725", "GBP": "0.79"}
 
 
 def seed() -> SeedReport:

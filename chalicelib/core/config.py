@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -47,6 +48,9 @@ class Settings:
     proof_bucket: str
     s3_endpoint_url: str | None
     jwt_secret_parameter: str | None = None
+    # A payment this much (percent of the amount due) short of it counts as full: bank and wallet
+    # fees; the shortfall is written off on approval. A method may set its own.
+    payment_tolerance_percent: Decimal = Decimal("1.0")
     table_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -74,6 +78,14 @@ def stream_variable(entity: str) -> str:
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw else default
+
+
+def _percent(name: str, default: str) -> Decimal:
+    """A percentage from 0 to 50 as a Decimal (never a float)."""
+    value = Decimal(os.environ.get(name) or default)
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(50):
+        raise ValueError(f"{name} must be a percentage from 0 to 50")
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -110,6 +122,7 @@ def get_settings() -> Settings:
         trial_days=max(1, _int("TRIAL_DAYS", 14)),
         trial_ending_days=max(0, _int("TRIAL_ENDING_DAYS", 3)),
         index_shards=max(1, _int("INDEX_SHARDS", 4)),
+        payment_tolerance_percent=_percent("PAYMENT_TOLERANCE_PERCENT", "1.0"),
         job_time_limit_seconds=max(1, _int("JOB_TIME_LIMIT_SECONDS", 240)),
         proof_bucket=os.environ.get("PROOF_BUCKET") or f"{prefix}-proofs",
         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,

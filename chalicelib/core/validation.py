@@ -53,6 +53,14 @@ class Int:
 
 
 @dataclass(frozen=True)
+class Bool:
+    """A JSON true or false (not a string or number)."""
+
+    required: bool = False
+    doc: str | None = None
+
+
+@dataclass(frozen=True)
 class Obj:
     """A nested object with its own fields."""
 
@@ -113,6 +121,10 @@ def _validate_object(body: Mapping[str, Any], spec: Mapping[str, Any], prefix: s
             cleaned[name] = None
         elif isinstance(rule, Int):
             cleaned[name] = _validate_int(value, rule, path, errors)
+        elif isinstance(rule, Bool):
+            if not isinstance(value, bool):
+                errors.invalid[path] = "must be true or false"
+            cleaned[name] = value if isinstance(value, bool) else None
         elif isinstance(rule, Obj):
             if not isinstance(value, dict):
                 errors.malformed[path] = "must be an object"

@@ -44,7 +44,7 @@ from chalicelib.core.validation import Int, Text, validate
 from chalicelib.credits import service_keys, wire
 from chalicelib.credits.ledger import ALLOWANCE, EXTRA
 from chalicelib.credits.service_keys import ServiceCaller
-from chalicelib.storage import store
+from chalicelib.storage import raw, store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.records import CreditLedgerModel
 from chalicelib.storage.store import TransactionCancelled
@@ -208,7 +208,7 @@ def _consume(caller: ServiceCaller, key: str, data: dict[str, Any]) -> tuple[dic
         if service_keys.use_to_note(caller):
             labelled.append(("service_key", wire.key_used(caller.key_id, at)))
         try:
-            store.commit_items(labelled)
+            raw.commit_items(labelled)
         except TransactionCancelled as exc:
             if f"ledger:{entry_id}" in exc.failed:
                 return _replay(exc.items.get(f"ledger:{entry_id}"), fingerprint), True
@@ -283,7 +283,7 @@ def release(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
                 ordered_at=f"{at}#00", taken_allowance=revived, taken_extra=back_extra,
                 fingerprint=fingerprint, response=json.dumps(response))))]
         try:
-            store.commit_items(labelled)
+            raw.commit_items(labelled)
         except TransactionCancelled as exc:
             if f"ledger:{entry_id}" in exc.failed:
                 try:

@@ -8,6 +8,8 @@ on first delivery, not at `import app` (cold start).
 """
 from __future__ import annotations
 
+import json
+
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -83,6 +85,8 @@ def compose(message: OutboxModel) -> Email:
     methods)."""
     context: dict[str, Any] = dict(message.context.as_dict() if hasattr(message.context, "as_dict")
                                    else message.context or {})
+    if context.get("quotes"):
+        context["quotes"] = json.loads(context["quotes"])
     if message.template in (SIGNUP_INVOICE, RENEWAL_INVOICE):
         context["methods"] = _payment_methods(context.get("country"), context.get("preferred_method"))
     subject, text, html = render(message.template, context)

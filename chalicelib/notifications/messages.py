@@ -5,15 +5,17 @@ only if its change commits (the outbox); `delivery` sends it after the commit.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from chalicelib.core.config import get_settings
-from chalicelib.core.money import format_minor
+from chalicelib.billing import fx
+from chalicelib.core.money import format_minor, grouped
 from chalicelib.storage import outbox
 from chalicelib.storage.models.accounts import AccountModel, UserModel
-from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, amount_due
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.store import Tx
 
@@ -42,6 +44,9 @@ PAYMENT_APPROVED = "payment_approved"
 PAYMENT_REJECTED = "payment_rejected"
 
 
+PART_PAYMENT_APPROVED = "part_payment_approved"
+
+
 INVOICE_REMINDER = "invoice_reminder"
 
 
@@ -52,7 +57,7 @@ APPROVAL_OVERDUE = "approval_overdue"
 
 
 TEMPLATES = (WELCOME_TRIAL, SIGNUP_INVOICE, PAYMENT_SUBMITTED, PAYMENT_AWAITING_APPROVAL,
-             PAYMENT_APPROVED, PAYMENT_REJECTED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE)
+             PAYMENT_APPROVED, PAYMENT_REJECTED, PART_PAYMENT_APPROVED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE)
 
 
 def queue_signup(tx: Tx, *, user: UserModel, account: AccountModel, plan: PlanModel,
@@ -92,6 +97,15 @@ def queue_payment_approved(tx: Tx, *, payment: PaymentModel, invoice: InvoiceMod
                "plan": invoice.plan, "paid_at": at[:10], "period_end": period_end[:10],
                "starts_on": starts_on[:10] if starts_on else None, "kind": invoice.kind or "signup"}
     _to_payer(tx, "payment_approved", PAYMENT_APPROVED, payment, context, at)
+
+
+def queue_part_payment_approved(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel,
+                                at: str) -> None:
+    """Tell the user a part payment was approved and what remains due (nothing is activated
+    until the invoice is paid in full)."""
+    context = {**_payment_context(payment, invoice), "due_date": invoice.due_date,
+               "kind": invoice.kind or "signup"}
+    _to_payer(tx, "part_payment_approved", PART_PAYMENT_APPROVED, payment, context, at)
 
 
 def queue_payment_rejected(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel, at: str) -> None:
@@ -151,10 +165,17 @@ def _to_payer(tx: Tx, event: str, template: str, payment: PaymentModel, context:
 def invoice_context(invoice: InvoiceModel) -> dict[str, Any]:
     snapshot = invoice.billing_snapshot
     billing = snapshot.as_dict() if hasattr(snapshot, "as_dict") else dict(snapshot or {})
+    due = amount_due(invoice)
     return {"invoice_id": invoice.invoice_id, "invoice_number": invoice.invoice_number,
             "amount": format_minor(invoice.amount_minor), "currency": invoice.currency,
             "billing_name": billing.get("billing_name"),
-            "payment_reference": invoice.payment_reference or invoice.invoice_number}
+            "payment_reference": invoice.payment_reference or invoice.invoice_number,
+            "invoice_currency": invoice.currency,
+            "amount_due": format_minor(due),
+            # the outbox keeps text: None is left out, the quotes are JSON (delivery reads them back)
+            "paid_from_balance": "yes" if invoice.status == "paid" and not due else None,
+            "quotes": json.dumps({q.currency: grouped(fx.local_due(due, q), q.currency)
+                                  for q in invoice.quotes or []}) if invoice.quotes and due else None}
 
 
 def _payment_context(payment: PaymentModel, invoice: InvoiceModel) -> dict[str, Any]:

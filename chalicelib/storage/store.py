@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -123,10 +124,19 @@ def guard() -> Iterator[None]:
 
 def _reasons_include(exc: BaseException, reason_code: str) -> bool:
     reasons = getattr(exc, "cancellation_reasons", None) or []
-    if isinstance(exc, ClientError):  # a call made on the client itself (commit_items)
+    if isinstance(exc, ClientError):  # a call made on the client itself (raw.commit_items)
         return any(reason.get("Code") == reason_code
                    for reason in exc.response.get("CancellationReasons") or [])
     return any(reason is not None and reason.code == reason_code for reason in reasons)
+
+
+@dataclass
+class _Update:
+    item: Model
+    actions: list[Action]
+    condition: Condition | None
+    return_old: bool
+    labels: list[str]
 
 
 class Tx:
@@ -137,6 +147,10 @@ class Tx:
         self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
         self._after_commit: list[Callable[[], None]] = []
         self._counts: dict[str, int] = {}
+        # Updates by item, built at commit: two parts of one change that both update an item (an
+        # approval that activates the account and credits its money balance) become one update
+        # with both actions and both conditions (a transaction may not write an item twice).
+        self._updates: dict[tuple[Any, ...], _Update] = {}
 
     def count(self, name: str, delta: int) -> None:
         """Add `delta` to a status counter; one transaction's counts go to one random shard in one
@@ -162,9 +176,17 @@ class Tx:
     def update(self, label: str, item: Model, actions: list[Action],
                condition: Condition | None = None, return_old: bool = False) -> None:
         """Apply update actions to an item (keys taken from `item`; `return_old` as for put)."""
-        self._tx.update(item, actions, condition=condition,
-                        return_values="ALL_OLD" if return_old else None)
-        self._labels["update"].append(label)
+        key = (item.Meta.table_name, getattr(item, item._hash_keyname),
+               getattr(item, item._range_keyname) if item._range_keyname else None)
+        pending = self._updates.get(key)
+        if pending is None:
+            self._updates[key] = _Update(item, list(actions), condition, return_old, [label])
+            return
+        pending.actions += actions
+        if condition is not None:
+            pending.condition = condition if pending.condition is None else pending.condition & condition
+        pending.return_old = pending.return_old or return_old
+        pending.labels.append(label)
 
     def commit(self, response: Any = None) -> None:
         """Write everything or nothing; raise TransactionCancelled naming failed conditions.
@@ -182,6 +204,11 @@ class Tx:
             claim = None
         else:
             claim.complete_in(self, response)
+        for update in self._updates.values():
+            self._tx.update(update.item, update.actions, condition=update.condition,
+                            return_values="ALL_OLD" if update.return_old else None)
+            self._labels["update"].append("+".join(update.labels))
+        self._updates = {}
         ordered = (self._labels["check"] + self._labels["delete"] + self._labels["put"]
                    + self._labels["update"])
         try:
@@ -191,15 +218,17 @@ class Tx:
                 claim.completed = True
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
-            failed = [label for label, reason in zip(ordered, reasons)
-                      if reason is not None and reason.code == "ConditionalCheckFailed"]
+            failed = [one for label, reason in zip(ordered, reasons)
+                      if reason is not None and reason.code == "ConditionalCheckFailed"
+                      for one in label.split("+")]
             if failed == [IDEMPOTENCY_LABEL]:
                 raise Conflict("Another request with this Idempotency-Key took over; nothing was "
                                "changed.", code="idempotency_in_progress", retry_after=1) from exc
             failed = [label for label in failed if label != IDEMPOTENCY_LABEL]
             if failed:
-                items = {label: reason.raw_item for label, reason in zip(ordered, reasons)
-                         if reason is not None and reason.code == "ConditionalCheckFailed"}
+                items = {one: reason.raw_item for label, reason in zip(ordered, reasons)
+                         if reason is not None and reason.code == "ConditionalCheckFailed"
+                         for one in label.split("+")}
                 raise TransactionCancelled(failed, items) from exc
             raise
         for callback in self._after_commit:
@@ -207,29 +236,6 @@ class Tx:
                 callback()
             except Exception:  # the change is committed; reporting it must not fail the request
                 log.exception("an after-commit callback failed")
-
-
-def commit_items(labelled: list[tuple[str, dict[str, Any]]]) -> None:
-    """Commit a transaction already written in DynamoDB's own JSON: (label, TransactItem) each, in
-    order; raise TransactionCancelled as `Tx.commit` does (with the items a failed condition
-    returned, in the same low-level form).
-
-    For the hottest path only (a credit consumption), where building the items through PynamoDB's
-    models and expression builder would cost more than the call's own client side; everything else
-    goes through `Tx`.
-    """
-    try:
-        with guard():
-            connection().client.transact_write_items(TransactItems=[item for _, item in labelled])
-    except ClientError as exc:
-        if aws_code(exc) != "TransactionCanceledException":
-            raise
-        reasons = exc.response.get("CancellationReasons") or []
-        failed = {label: reason.get("Item") for (label, _), reason in zip(labelled, reasons)
-                  if reason.get("Code") == "ConditionalCheckFailed"}
-        if not failed:
-            raise
-        raise TransactionCancelled(list(failed), failed) from exc
 
 
 def commit_or_skip(tx: Tx, entity_id: str) -> bool:

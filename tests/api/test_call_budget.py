@@ -34,7 +34,8 @@ EXACT = {
     "plans": ["Query"],
     "payment_methods_pk": ["Query", "Query"],
     "free_signup": ["TransactGetItems", "TransactWriteItems"],
-    "paid_signup": ["TransactGetItems", "UpdateItem", "TransactWriteItems"],
+    # Query: the exchange rates, for the invoice's quotes in the country's currencies
+    "paid_signup": ["TransactGetItems", "UpdateItem", "Query", "TransactWriteItems"],
     "login": ["TransactGetItems"],  # the user and the two failure windows in one read
     "me_pending_invoice": ["TransactGetItems", "TransactGetItems", "Query"],
     "me_pending_invoice_with_payment": ["TransactGetItems", "TransactGetItems", "Query"],

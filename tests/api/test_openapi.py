@@ -23,7 +23,7 @@ from chalicelib.api.openapi import served as openapi
 from chalicelib.billing import changes, payments, proofs, subscriptions
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import AppError
-from chalicelib.core.validation import Obj, Text, validate
+from chalicelib.core.validation import Bool, Obj, Text, validate
 from chalicelib.storage.models.catalog import PlanModel
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR
 from tests.helpers import confirm_body
@@ -270,6 +270,12 @@ def test_request_schema_matches_the_field_spec(schema_name, fields):
             continue
         types = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
         assert ("null" in types) == (not rule.required), name
+        if isinstance(rule, Bool):
+            assert "boolean" in types, name
+            validator = Draft202012Validator(prop)
+            assert all(validator.is_valid(v) for v in (True, False)), name
+            assert not any(validator.is_valid(v) for v in ("true", 1, 0)), name
+            continue
         assert (prop["minLength"], prop["maxLength"]) == (rule.min_len, rule.max_len), name
         # And on sample values: what the schema accepts the code accepts, and canonical input
         # (already trimmed) the code accepts the schema accepts too
@@ -379,6 +385,14 @@ def test_workflow_responses_match_the_spec(contract):
     status = c.get("/api/v1/billing/admin/status", 200, token=admin).body
     assert status["accounts"]["active"] == 3 and status["payments_pending_approval"] == 0
     c.get("/api/v1/billing/admin/notifications?status=failed&limit=10", 200, token=admin)
+    # And an admin sets an exchange rate and lists the rates with their history
+    rate = c.request("PUT", "/api/v1/billing/admin/fx-rates/PKR", 200, body={"rate": "280.50"},
+                     token=admin).body
+    assert rate["rate"] == "280.50" and rate["history"][0]["new_rate"] == "280.50"
+    rates = c.get("/api/v1/billing/admin/fx-rates", 200, token=admin).body
+    assert [item["currency"] for item in rates["items"]] == ["PKR"]
+    c.request("PUT", "/api/v1/billing/admin/fx-rates/XYZ", 422, body={"rate": "1.00"}, token=admin)
+    c.request("PUT", "/api/v1/billing/admin/fx-rates/PKR", 403, body={"rate": "1.00"}, token=token)
     # And the growth account previews and asks for an upgrade, cancels and resumes
     preview = c.get("/api/v1/billing/subscription/change-preview?plan=scale", 200,
                     token=growth_token).body

@@ -235,17 +235,35 @@ def _next_plan(ix: Index) -> list[str]:
     return bad
 
 
+def invoice_money_problem(invoice: Any, payments: list[Any]) -> str | None:
+    """Why the invoice's money does not add up with its payments and status, or None: amount =
+    paid + written off + from the balance + due; paid and written off are its succeeded payments';
+    paid iff nothing is due; pending iff nothing is paid; partially_paid between."""
+    succeeded = [p for p in payments if p.status == "succeeded"]
+    if invoice.amount_due_minor is None:  # written before partial payments
+        return None if len(succeeded) == (invoice.status == "paid") else "not one success"
+    paid, off = invoice.amount_paid_minor or 0, invoice.written_off_minor or 0
+    applied, due = invoice.balance_applied_minor or 0, invoice.amount_due_minor
+    if invoice.amount_minor != paid + off + applied + due:
+        return "the parts do not add up"
+    if paid != sum(p.applied_minor if p.applied_minor is not None else p.amount_minor
+                   for p in succeeded) or off != sum(p.written_off_minor or 0 for p in succeeded):
+        return "paid or written off is not its payments'"
+    state = {"paid": due == 0, "partially_paid": paid > 0 and due > 0, "pending": paid == 0 and due > 0,
+             "void": True}
+    return None if state.get(invoice.status) else f"{invoice.status} with {paid} paid, {due} due"
+
+
 def _one_success(ix: Index) -> list[str]:
     return [i.invoice_id for i in ix.invoices.values()
-            if sum(p.status == "succeeded" for p in ix.payments_of[i.invoice_id])
-            != (i.status == "paid")]
+            if invoice_money_problem(i, ix.payments_of[i.invoice_id])]
 
 
 def invariants(ix: Index) -> dict[str, list[str]]:
     """Rule → violations (names shared with `ops.integrity` where the rule is the same)."""
     return {
         "account credits equal the sum of their ledger entries, bucket by bucket": _credits(ix),
-        "an invoice is paid iff exactly one of its payments succeeded": _one_success(ix),
+        "an invoice's amount = amount_paid + written_off + balance_applied + amount_due, as its payments and status say": _one_success(ix),
         "no invoice has two payments pending_approval": [
             i for i, ps in ix.payments_of.items()
             if sum(p.status == "pending_approval" for p in ps) > 1],

@@ -25,7 +25,7 @@ from chalicelib.storage.models.billing import (
 )
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.models.platform import OutboxModel
-from chalicelib.storage.models.records import AuditEventModel, CounterModel
+from chalicelib.storage.models.records import AuditEventModel, CounterModel, FxRateModel
 from tests.conftest import Api, aws_spy
 
 UTC = timezone.utc
@@ -101,7 +101,8 @@ def test_renewals_cost_one_counter_update_and_one_transaction_each(api: Api) -> 
     assert report.finished and report.counts() == {
         "renewal_issued": len(subs), "reminded": 0, "voided": 0, "overdue_alerts": 0}
     assert sorted(report.steps["renewal_issued"]) == sorted(s.subscription_id for s in subs)
-    # And the calls were exactly: the plan catalog once; per shard of the due index one Query, then
+    # And the calls were exactly: the plan catalog once; the exchange rates once, before the first
+    # renewal (every invoice of the run is quoted from one reading); per shard of the due index one Query, then
     # for each subscription it returned (by due time) the counter's UpdateItem and one transaction
     # (the invoice and the audit event and email put; the subscription and account updated);
     # then the other jobs' queries
@@ -113,16 +114,17 @@ def test_renewals_cost_one_counter_update_and_one_transaction_each(api: Api) -> 
         ("Put", OutboxModel.Meta.table_name), ("Update", SubscriptionModel.Meta.table_name),
         ("Update", AccountModel.Meta.table_name)]))
     expected: list[tuple[Any, ...]] = [("Query", PlanModel.Meta.table_name, "catalog", "self_serve")]
+    rates = ("Query", FxRateModel.Meta.table_name, None, "current")
     for shard in shards:
         expected.append(("Query", SubscriptionModel.Meta.table_name, "due_by_time", shard))
         for sub in sorted((s for s in subs if s.sweep == shard), key=lambda s: s.sweep_at):
-            expected += [counter, ("TransactWriteItems", written,
+            expected += [counter, *([] if rates in expected else [rates]), ("TransactWriteItems", written,
                                    [{"subscription_id": {"S": sub.subscription_id}}])]
     expected += _fixed_queries_after_subscriptions()
     assert [_call(operation, params) for operation, params in calls] == expected
-    # That is, per renewal 2 calls, and 1 + 5 x INDEX_SHARDS queries per run; no Scan, no GetItem
+    # That is, per renewal 2 calls, and 2 + 5 x INDEX_SHARDS queries per run; no Scan, no GetItem
     assert Counter(operation for operation, _ in calls) == {
-        "UpdateItem": len(subs), "TransactWriteItems": len(subs), "Query": 1 + 5 * len(shards)}
+        "UpdateItem": len(subs), "TransactWriteItems": len(subs), "Query": 2 + 5 * len(shards)}
     # And the due index's queries read it a page at a time, up to the due time
     for operation, params in calls:
         if operation == "Query" and params.get("IndexName") == "due_by_time":

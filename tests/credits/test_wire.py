@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.credits import wire
-from chalicelib.storage import store
+from chalicelib.storage import raw, store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.platform import IdempotencyModel
 from chalicelib.storage.models.records import CreditLedgerModel
@@ -70,7 +70,7 @@ VIEWS = {  # what the container believes: (status, credits, extra, since)
 def _accepts_wire(account_id: str, view: tuple[str, int, int, str | None]) -> bool:
     status, credits, extra, since = view
     try:
-        store.commit_items([("account", wire.account_update(
+        raw.commit_items([("account", wire.account_update(
             account_id, status=status, credits=credits, extra=extra, since=since,
             allowance_to=1, extra_to=2))])
     except TransactionCancelled as exc:
@@ -115,8 +115,8 @@ def test_a_key_use_is_not_written_on_a_revoked_key(aws: None) -> None:
     ServiceKeyModel("live", name="a", secret_hash="h", created_at=at, created_by="x").save()
     ServiceKeyModel("gone", name="b", secret_hash="h", created_at=at, created_by="x",
                     revoked_at=at).save()
-    store.commit_items([("key", wire.key_used("live", "2026-12-02T01:00:00.000000Z"))])
+    raw.commit_items([("key", wire.key_used("live", "2026-12-02T01:00:00.000000Z"))])
     with pytest.raises(TransactionCancelled):
-        store.commit_items([("key", wire.key_used("gone", "2026-12-02T01:00:00.000000Z"))])
+        raw.commit_items([("key", wire.key_used("gone", "2026-12-02T01:00:00.000000Z"))])
     assert ServiceKeyModel.get("live").last_used_at == "2026-12-02T01:00:00.000000Z"
     assert ServiceKeyModel.get("gone").last_used_at is None

@@ -196,7 +196,7 @@ def test_the_zip_holds_the_app_and_its_dependencies_but_not_what_lambda_provides
                        "cffi", "pycparser"}, sorted(tops)
     assert "chalicelib/notifications/templates/layout.html" in names
     assert "chalicelib/api/openapi/openapi.json" in names
-    assert archive.stat().st_size < 1_500_000, archive.stat().st_size  # bytecode included
+    assert archive.stat().st_size <= 2_000_000, archive.stat().st_size  # the budget; bytecode included
     modules = {n for n in names if n.endswith(".py")}
     assert "chalicelib/storage/models/__pycache__/tables.cpython-311.pyc" in names
     assert len({n for n in names if n.endswith(".pyc")}) >= len(modules) - 5

@@ -16,7 +16,12 @@ import pytest
 import manage
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
-from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
+from chalicelib.storage.models.records import (
+    AuditEventModel,
+    CounterModel,
+    CreditLedgerModel,
+    MoneyLedgerModel,
+)
 from chalicelib.billing import sweep
 from chalicelib.core.clock import parse_stamp, stamp
 from ops import integrity
@@ -43,6 +48,7 @@ class Seeded:
     renewal: str  # the paid account's period-1 renewal: paid, the period rolled
     next_renewal: str  # its period-2 renewal: issued, unpaid
     released: str  # a consumption of the paid account's credits, released
+    retried_account: str = ""  # the rejected-then-approved one, overpaid by 11.00: its balance
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +89,12 @@ def _run_seed_workflows(api: Api) -> Seeded:
     paid_payment = confirm(token, paid_invoice, "BT-2025-001")
     assert api.approve(admin, paid_payment).status == 200
     # Rejection + resubmit + approve
-    token, _, retried_invoice = paid("bilal@khan.pk")
+    token, retried_account, retried_invoice = paid("bilal@khan.pk")
     rejected = confirm(token, retried_invoice, "BT-WRONG")
     assert api.reject(admin, rejected).status == 200
-    assert api.approve(admin, confirm(token, retried_invoice, "BT-RIGHT")).status == 200
+    overpaid = api.confirm(token, retried_invoice, amount="100.00", reference="BT-RIGHT", overpayment=True)
+    assert overpaid.status == 201, overpaid.body
+    assert api.approve(admin, overpaid.body["id"]).status == 200  # 11.00 into the balance
     # A confirmation still awaiting approval
     token, pending_account, pending_invoice = paid("sana@khan.pk")
     pending_payment = confirm(token, pending_invoice, "BT-2025-002")
@@ -101,7 +109,7 @@ def _run_seed_workflows(api: Api) -> Seeded:
                     headers={"idempotency-key": "undo"}).status == 200
     return Seeded(trial.body["account"]["id"], paid_account, subscriptions[0], paid_invoice,
                   paid_payment, retried_invoice, rejected, pending_account, pending_invoice,
-                  pending_payment, renewal, next_renewal, used[0]["entry_id"])
+                  pending_payment, renewal, next_renewal, used[0]["entry_id"], retried_account)
 
 
 def _renew(api: Api, admin: str, subscription_id: str, account_id: str) -> tuple[str, str]:
@@ -247,6 +255,14 @@ def _consumption_shrunk_with_the_balance(s: Seeded) -> None:
     _update(AccountModel, (s.paid_account,), credits=account.credits + 9)
 
 
+def _money_without_cause(s: Seeded) -> None:
+    """A money entry no payment or invoice explains, the balance raised to match."""
+    MoneyLedgerModel(s.retried_account, "gift#1", amount_minor=500, currency="USD", reason="gift",
+                     reference="x", actor="x", created_at="2026-01-01T00:00:00Z").save()
+    account = AccountModel.get(s.retried_account, consistent_read=True)
+    _update(AccountModel, (s.retried_account,), balance_minor=(account.balance_minor or 0) + 500)
+
+
 def _anchor_moved(s: Seeded) -> None:
     sub = SubscriptionModel.get(s.paid_subscription, consistent_read=True)
     _update(SubscriptionModel, (s.paid_subscription,),
@@ -259,7 +275,10 @@ def _number_of(invoice_id: str) -> str:
 
 CREDITS = "account credits equal the sum of their ledger entries, bucket by bucket"
 TRIAL = "a trial was granted the free plan's credits once and holds no more, with no paid plan"
-PAID_IFF_ONE = "an invoice is paid iff exactly one of its payments succeeded"
+PAID_IFF_ONE = ("an invoice's amount = amount_paid + written_off + balance_applied + amount_due, "
+                "as its payments and status say")
+BALANCE = "an account's balance is the sum of its money-ledger entries, never negative"
+MONEY_CAUSES = "every money-ledger entry names its cause, once"
 ONE_PENDING = "no invoice has two payments pending_approval"
 POINTER = "an invoice's pending_payment_id names its payment awaiting approval"
 PAYMENT_MATCHES = "a payment matches its invoice and is queued iff pending_approval"
@@ -296,6 +315,20 @@ CORRUPTIONS: dict[str, Corruption] = {
         lambda s: _update(InvoiceModel, (s.pending_invoice,), status="paid", paid_at="2026-01-01T00:00:00Z"),
         PAID_IFF_ONE, lambda s: s.pending_invoice,
         also=frozenset({ACCOUNT_ACTIVE, SUBSCRIPTION_ACTIVE, AUDIT})),
+    "invoice written before partial payments, paid without a payment": Corruption(
+        lambda s: _update(InvoiceModel, (s.pending_invoice,), status="paid", paid_at="2026-01-01T00:00:00Z",
+                          amount_due_minor=None, amount_paid_minor=None, written_off_minor=None,
+                          balance_applied_minor=None),
+        PAID_IFF_ONE, lambda s: s.pending_invoice,
+        also=frozenset({ACCOUNT_ACTIVE, SUBSCRIPTION_ACTIVE, AUDIT})),
+    "invoice paid in part more than its payments": Corruption(
+        lambda s: _update(InvoiceModel, (s.pending_invoice,), amount_paid_minor=100, amount_due_minor=8800),
+        PAID_IFF_ONE, lambda s: s.pending_invoice),
+    "balance bumped": Corruption(
+        lambda s: _update(AccountModel, (s.retried_account,), balance_minor=1200),
+        BALANCE, lambda s: s.retried_account),
+    "money entry without a cause, balance in step": Corruption(
+        _money_without_cause, MONEY_CAUSES, lambda s: s.retried_account),
     "invoice paid without paid_at": Corruption(
         lambda s: _update(InvoiceModel, (s.paid_invoice,), paid_at=None),
         PAID_IFF_ONE, lambda s: s.paid_invoice),
@@ -317,8 +350,8 @@ CORRUPTIONS: dict[str, Corruption] = {
     "pending payment not on its invoice": Corruption(
         lambda s: _update(InvoiceModel, (s.pending_invoice,), pending_payment_id=None),
         POINTER, lambda s: s.pending_invoice),
-    "payment amount differing from its invoice": Corruption(
-        lambda s: _update(PaymentModel, (s.pending_payment,), amount_minor=100),
+    "payment in a currency the invoice has no quote for": Corruption(
+        lambda s: _update(PaymentModel, (s.pending_payment,), currency="INR", rate="83.25"),
         PAYMENT_MATCHES, lambda s: s.pending_payment),
     "active subscription without a period": Corruption(
         lambda s: _update(SubscriptionModel, (s.paid_subscription,), current_period_end=None),
@@ -381,7 +414,7 @@ CORRUPTIONS: dict[str, Corruption] = {
 
 def test_every_rule_has_a_corruption_only_it_catches():
     rules = [rule.name for rule in integrity.check(integrity.Snapshot()).rules]
-    assert len(rules) == len(set(rules)) == 14
+    assert len(rules) == len(set(rules)) == 16
     isolating = {c.rule for c in CORRUPTIONS.values() if c.also <= INSEPARABLE.get(c.rule, set())}
     assert isolating == set(rules), set(rules) - isolating
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.core.validation import CONTROL_SCHEMA, CONTROL_SCHEMA_MULTILINE, Int, Obj, Text
+from chalicelib.core.validation import CONTROL_SCHEMA, CONTROL_SCHEMA_MULTILINE, Bool, Int, Obj, Text
 
 _VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"  # a character that is neither space nor control
 
@@ -28,6 +28,9 @@ def object_schema(fields: Mapping[str, Any], description: str | None, nullable: 
             properties[name] = {"$ref": f"#/components/schemas/{rule.name}"}
         elif isinstance(rule, Int):
             properties[name] = int_schema(rule)
+        elif isinstance(rule, Bool):
+            properties[name] = {"type": "boolean" if rule.required else ["boolean", "null"],
+                                **({"description": rule.doc} if rule.doc else {})}
         else:
             properties[name] = text_schema(rule)
     schema["properties"] = properties

@@ -175,6 +175,13 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string", "minLength": 1, "maxLength": 64},
     },
+    "Currency": {
+        "name": "currency",
+        "in": "path",
+        "required": True,
+        "description": "An ISO 4217 code of a payment method's currency, e.g. PKR.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 8},
+    },
     "AccountId": {
         "name": "account_id",
         "in": "path",

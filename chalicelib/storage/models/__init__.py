@@ -2,6 +2,7 @@
 from chalicelib.storage.models.accounts import AccountModel, LoginFailureModel, UserModel
 from chalicelib.storage.models.billing import (
     OPEN_INVOICE,
+    PAYABLE,
     ApprovalQueueIndex,
     ByAccountIndex,
     ByInvoiceIndex,
@@ -25,11 +26,17 @@ from chalicelib.storage.models.platform import (
     OutboxParkedIndex,
     ServiceKeyModel,
 )
-from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
+from chalicelib.storage.models.records import (
+    AuditEventModel,
+    CounterModel,
+    CreditLedgerModel,
+    FxRateModel,
+    MoneyLedgerModel,
+)
 from chalicelib.storage.models.tables import ALL_MODELS, bind, create_missing_tables
 
 __all__ = [
-    "ALL_MODELS", "OPEN_INVOICE", "AccountModel", "ApprovalQueueIndex", "AuditEventModel",
+    "ALL_MODELS", "OPEN_INVOICE", "PAYABLE", "FxRateModel", "MoneyLedgerModel", "AccountModel", "ApprovalQueueIndex", "AuditEventModel",
     "ByAccountIndex", "ByInvoiceIndex", "CounterModel", "CreditLedgerModel", "IdempotencyModel",
     "InvoiceModel", "InvoiceReferenceIndex", "LoginFailureModel", "MethodOrderIndex", "OpenInvoicesIndex",
     "OutboxDueIndex", "OutboxModel", "OutboxParkedIndex", "PaymentClaimModel", "PaymentMethodModel",

@@ -61,6 +61,9 @@ class AccountModel(Model):
     allowance = IntegerAttribute(null=True)
     extra = IntegerAttribute(null=True)
     allowance_since = UnicodeAttribute(null=True)  # when the allowance was last reset or expired
+    # Money the customer has with us (overpayments, paid parts of voided invoices), in the plans'
+    # currency: the sum of its money-ledger entries; applied to the next invoice at issue.
+    balance_minor = IntegerAttribute(null=True)
     owner_email = UnicodeAttribute(null=True)
     billing = MapAttribute(null=True)
     trial_ends_at = UnicodeAttribute(null=True)

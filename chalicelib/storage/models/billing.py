@@ -57,6 +57,9 @@ class SubscriptionModel(Model):
     renewal_revision = IntegerAttribute(default=0)
     upgrade_invoice_id = UnicodeAttribute(null=True)
     past_due_at = UnicodeAttribute(null=True)
+    # Set by every change that puts money into the account's balance, so that issuing a renewal
+    # reads the account (to apply the balance) only when there may be one.
+    balance_pending = BooleanAttribute(null=True)
     # Raised by every change of the lifecycle: each change is conditional on the version it read.
     version = IntegerAttribute(null=True)
     # What the renewal invoices copy (the first invoice's billing details and method).
@@ -105,6 +108,24 @@ class OpenInvoicesIndex(GlobalSecondaryIndex["InvoiceModel"]):
 OPEN_INVOICE = "open"  # the prefix of an unpaid invoice's `open` (OpenInvoicesIndex; store.spread)
 
 
+class QuoteMap(MapAttribute[str, Any]):
+    """An invoice's amount in a local currency, fixed at issue."""
+
+    currency = UnicodeAttribute()
+    amount_minor = IntegerAttribute()
+    rate = UnicodeAttribute()
+
+
+PAYABLE = ("pending", "partially_paid")  # invoice states a payment can be confirmed for
+
+
+def amount_due(invoice: "InvoiceModel") -> int:
+    """What is still owed on the invoice (items written before partial payments: all or nothing)."""
+    if invoice.amount_due_minor is not None:
+        return invoice.amount_due_minor
+    return invoice.amount_minor if invoice.status in PAYABLE else 0
+
+
 class InvoiceModel(Model):
     """An invoice; `pending_payment_id` is set while a payment awaits approval."""
 
@@ -137,6 +158,15 @@ class InvoiceModel(Model):
     period_start = UnicodeAttribute(null=True)
     period_end = UnicodeAttribute(null=True)
     upgrade_credits = IntegerAttribute(null=True)
+    # Money: amount = amount_paid + written_off + balance_applied + amount_due (minor units of
+    # `currency`; None in items written before partial payments: all due while open, all paid once
+    # paid). `quotes`: the exact amount in each local currency its country's methods use, fixed at
+    # issue: [{"currency", "amount_minor", "rate"}] (rate: a decimal string).
+    amount_due_minor = IntegerAttribute(null=True)
+    amount_paid_minor = IntegerAttribute(null=True)
+    written_off_minor = IntegerAttribute(null=True)
+    balance_applied_minor = IntegerAttribute(null=True)
+    quotes = ListAttribute(of=QuoteMap, null=True)
     by_account = ByAccountIndex()
     by_reference = InvoiceReferenceIndex()
     open_by_due_date = OpenInvoicesIndex()
@@ -196,6 +226,16 @@ class PaymentModel(Model):
     proof_content_type = UnicodeAttribute(null=True)
     proof_size = IntegerAttribute(null=True)
     proof_uploaded_at = UnicodeAttribute(null=True)
+    # What the payment settles, decided at confirmation against the invoice's amount due (in the
+    # invoice's currency): `settles` full | partial | overpayment; `applied_minor` pays the invoice,
+    # `written_off_minor` is the shortfall within the method's tolerance, `excess_minor` goes to
+    # the account's balance; `rate` the quote's when paid in a local currency. None: full, exact.
+    settles = UnicodeAttribute(null=True)
+    applied_minor = IntegerAttribute(null=True)
+    written_off_minor = IntegerAttribute(null=True)
+    excess_minor = IntegerAttribute(null=True)
+    rate = UnicodeAttribute(null=True)
+    due_minor = IntegerAttribute(null=True)  # the invoice's amount due it was measured against
     by_account = ByAccountIndex()
     by_invoice = ByInvoiceIndex()
     approval_queue = ApprovalQueueIndex()

@@ -72,4 +72,7 @@ class PaymentMethodModel(Model):
     details = MapAttribute(default=dict)
     enabled = BooleanAttribute()
     display_order = IntegerAttribute()
+    # Percent of the amount due a payment may fall short and still count as full (a decimal
+    # string); None: PAYMENT_TOLERANCE_PERCENT.
+    tolerance_percent = UnicodeAttribute(null=True)
     by_display_order = MethodOrderIndex()

@@ -84,3 +84,38 @@ class CounterModel(Model):
     payments_pending_approval = IntegerAttribute(null=True)
     plans_configured = IntegerAttribute(null=True)
     payment_methods_enabled = IntegerAttribute(null=True)
+
+
+class MoneyLedgerModel(Model):
+    """An account's money balance, entry by entry (`balance_minor` = the sum of `amount_minor`):
+    an overpayment's excess in, the paid part of a voided invoice in, an application to an invoice
+    out. `entry_id` derives from the cause, so each is written once."""
+
+    class Meta(TableMeta):
+        entity = "money_ledger"
+
+    account_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    amount_minor = IntegerAttribute()
+    currency = UnicodeAttribute()
+    reason = UnicodeAttribute()  # overpayment | invoice_voided | applied_to_invoice
+    reference = UnicodeAttribute()  # the payment or invoice
+    actor = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class FxRateModel(Model):
+    """Exchange rates: `partition` "current" holds one item per currency (`key` = the currency);
+    `history#<currency>` every change (`key` = time#id) with who made it, old → new."""
+
+    class Meta(TableMeta):
+        entity = "fx_rates"
+
+    partition = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    currency = UnicodeAttribute()
+    rate = UnicodeAttribute()  # units of `currency` per 1 unit of `base`, a decimal string
+    base = UnicodeAttribute()
+    old_rate = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute()

@@ -17,12 +17,18 @@ from chalicelib.storage.models.billing import (
 )
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.models.platform import IdempotencyModel, OutboxModel, ServiceKeyModel
-from chalicelib.storage.models.records import AuditEventModel, CounterModel, CreditLedgerModel
+from chalicelib.storage.models.records import (
+    AuditEventModel,
+    CounterModel,
+    CreditLedgerModel,
+    FxRateModel,
+    MoneyLedgerModel,
+)
 
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel, AccountModel, PlanModel, PaymentMethodModel, SubscriptionModel, InvoiceModel,
     PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel, IdempotencyModel,
-    LoginFailureModel, PaymentClaimModel, ServiceKeyModel,
+    LoginFailureModel, PaymentClaimModel, ServiceKeyModel, MoneyLedgerModel, FxRateModel,
 )
 
 
