@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.billing import lifecycle
-from chalicelib.billing.renewals import new_invoice
+from chalicelib.billing import approval, balance, lifecycle
+from chalicelib.billing.renewals import new_invoice, settle
 from chalicelib.billing.subscriptions import _commit, _own_subscription, not_active, paid_plan
 from chalicelib.billing.views import invoice_view, subscription_view
 from chalicelib.core.clock import new_id, now, parse_stamp, public_time, stamp
@@ -131,12 +131,18 @@ def _upgrade(tx: Tx, account: AccountModel, sub: SubscriptionModel, target: Plan
                           due_date=datetime.fromordinal(due).date().isoformat(), at=at,
                           period_number=sub.period, period_start=at, period_end=sub.current_period_end)
     invoice.upgrade_credits = change["credits"]
+    settle(tx, invoice, balance.of(account), actor=account.owner_user_id, at=at)
     tx.put("invoice", invoice, InvoiceModel.invoice_id.does_not_exist())
     from chalicelib.storage.audit import add_audit
 
     add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id, action="upgrade_requested",
               from_status=None, to_status="pending", actor=account.owner_user_id, at=at)
     sub.upgrade_invoice_id = invoice.invoice_id
+    if invoice.status == "paid":  # the account's balance covers it: upgraded now, no admin
+        add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id, action="paid_from_balance",
+                  from_status="pending", to_status="paid", actor=account.owner_user_id, at=at)
+        approval.apply(tx, None, invoice, sub, account, account.owner_user_id, parse_stamp(at), None)
+        return invoice
     lifecycle.move_subscription(tx, sub, "active",
                                 [SubscriptionModel.upgrade_invoice_id.set(invoice.invoice_id)],
                                 action="upgrade_requested", actor=account.owner_user_id, at=at,

@@ -287,3 +287,20 @@ def test_a_voided_invoice_paid_in_part_gives_the_part_to_the_balance(api: Api, p
     assert _invoice(pkr.invoice_id).status == "void"
     assert _balance(pkr.account_id) == (4278, 4278)
     _consistent()
+
+
+def test_a_balance_that_covers_an_upgrade_upgrades_at_once(api: Api, paid_signup: PaidSignup) -> None:
+    reply = api.confirm(paid_signup.token, paid_signup.invoice_id, amount="400.00", overpayment=True)
+    assert reply.status == 201, reply.body
+    api.approve(api.admin_token(), reply.body["id"])  # 311.00 into the balance
+    # When the customer upgrades to growth (prorated, well under 311.00)
+    changed = api.post("/api/v1/billing/subscription/change", {"plan": "growth"}, token=paid_signup.token)
+    assert changed.status == 200, changed.body
+    invoice = _invoice(changed.body["invoice"]["id"])
+    # Then the balance paid it and the plan is growth now, with the prorated credits
+    assert invoice.status == "paid" and invoice.balance_applied_minor == invoice.amount_minor > 0
+    sub = SubscriptionModel.get(paid_signup.subscription_id, consistent_read=True)
+    assert sub.plan == "growth" and sub.upgrade_invoice_id is None
+    assert account(paid_signup.account_id).credits == 1000 + invoice.upgrade_credits
+    assert _balance(paid_signup.account_id) == (31100 - invoice.amount_minor,) * 2
+    _consistent()
