@@ -304,3 +304,20 @@ def test_a_balance_that_covers_an_upgrade_upgrades_at_once(api: Api, paid_signup
     assert account(paid_signup.account_id).credits == 1000 + invoice.upgrade_credits
     assert _balance(paid_signup.account_id) == (31100 - invoice.amount_minor,) * 2
     _consistent()
+
+
+def test_a_method_can_set_its_own_tolerance(api: Api, paid_signup: PaidSignup) -> None:
+    from chalicelib.storage.models.catalog import PaymentMethodModel
+
+    # PAYMENT_TOLERANCE_PERCENT (1.0) lets 88.99 of 89.00 count as full for bank transfers...
+    method = PaymentMethodModel.get("PK", "bank_transfer")  # the one offered in Pakistan
+    assert method.tolerance_percent is None
+    # ...but a method that says 0 wants the exact amount
+    method.update(actions=[PaymentMethodModel.tolerance_percent.set("0")])
+    with store_unchanged():
+        reply = api.confirm(paid_signup.token, paid_signup.invoice_id, amount="88.99")
+    error = assert_error(reply, 422, "amount_mismatch")
+    assert (error["details"]["min"], error["details"]["max"]) == ("89.00", "89.00")
+    method.update(actions=[PaymentMethodModel.tolerance_percent.set("2.5")])
+    reply = api.confirm(paid_signup.token, paid_signup.invoice_id, amount="86.78")  # 89 x 0.975 = 86.775
+    assert reply.status == 201 and reply.body["written_off"] == "2.22", reply.body
