@@ -32,3 +32,10 @@ def format_minor(minor: int) -> str:
     if minor < 0:
         return "-" + format_minor(-minor)
     return f"{minor // 100}.{minor % 100:02d}"
+
+
+def format_grouped(minor: int, currency: str | None = None) -> str:
+    """Format for people: 2496450 as "24,964.50", with a currency "PKR 24,964.50"."""
+    sign, minor = ("-", -minor) if minor < 0 else ("", minor)
+    text = f"{sign}{minor // 100:,}.{minor % 100:02d}"
+    return f"{currency} {text}" if currency else text
