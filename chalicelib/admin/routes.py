@@ -6,8 +6,8 @@ from urllib.parse import unquote
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.admin import review, status
-from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Routes, query
-from chalicelib.billing import documents, payments
+from chalicelib.api.routing import ADMIN, BY_CALLER, PDF, Body, Routes, query
+from chalicelib.billing import payments
 from chalicelib.core.validation import query_limit
 
 routes = Routes(__name__, "Admin", "The approval queue and decisions (admins).")
@@ -106,7 +106,7 @@ def invoice_by_reference(caller: Principal, reference: str) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/billing/admin/invoices/{invoice_id}/pdf", auth=ADMIN,
-            media_type=documents.PDF,
+            media_type=PDF,
             response=("PdfDocument", "The invoice, or its receipt once paid, as a PDF document."),
             errors={404: "`invoice_not_found`."})
 def get_any_invoice_pdf(caller: Principal, invoice_id: str) -> tuple[bytes, str]:
@@ -115,6 +115,8 @@ def get_any_invoice_pdf(caller: Principal, invoice_id: str) -> tuple[bytes, str]
     The document the customer gets from `GET /billing/invoices/{invoice_id}/pdf`. Send
     `Accept: application/pdf` (any other first Accept type is 406).
     """
+    from chalicelib.billing import documents  # with its layout: loaded on the first PDF
+
     return documents.invoice_pdf(invoice_id)
 
 

@@ -28,6 +28,7 @@ from chalicelib.storage import store
 
 JSON_TYPE = "application/json"
 JSON = {"Content-Type": JSON_TYPE}
+PDF = "application/pdf"  # a route's media type for PDF documents
 USER, ADMIN = "user", "admin"  # the least role a route needs (None: public)
 SERVICE = "service"  # a service key of the SaaS's backend (credits), never a user's or admin's token
 _request: ContextVar[Any] = ContextVar("request", default=None)  # set by compose()'s middleware

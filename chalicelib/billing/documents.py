@@ -27,7 +27,6 @@ from chalicelib.storage import store
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
 from chalicelib.storage.models.catalog import PlanModel
 
-PDF = "application/pdf"
 UNPAID = ("pending", "partially_paid")
 STATUS = {"pending": "Awaiting payment", "partially_paid": "Partially paid", "paid": "Paid",
           "void": "Void"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.api.routing import BY_CALLER, USER, Body, Routes, query
-from chalicelib.billing import changes, documents, invoices, payments, proofs, subscriptions
+from chalicelib.api.routing import BY_CALLER, PDF, USER, Body, Routes, query
+from chalicelib.billing import changes, invoices, payments, proofs, subscriptions
 from chalicelib.core.validation import query_limit
 
 routes = Routes(__name__, "Billing", "The caller's invoices and payments.")
@@ -36,7 +36,7 @@ def get_invoice(caller: Principal, invoice_id: str) -> dict[str, Any]:
     return invoices.get_invoice(caller, invoice_id)
 
 
-@routes.get("/api/v1/billing/invoices/{invoice_id}/pdf", auth=USER, media_type=documents.PDF,
+@routes.get("/api/v1/billing/invoices/{invoice_id}/pdf", auth=USER, media_type=PDF,
             response=("PdfDocument", "The invoice, or its receipt once paid, as a PDF document."),
             errors={404: "`invoice_not_found`: no such invoice on the caller's account."})
 def get_invoice_pdf(caller: Principal, invoice_id: str) -> tuple[bytes, str]:
@@ -50,6 +50,8 @@ def get_invoice_pdf(caller: Principal, invoice_id: str) -> tuple[bytes, str]:
     bytes only to a request whose first Accept type is that; any other is 406). Another
     account's invoice is 404, like a missing one.
     """
+    from chalicelib.billing import documents  # with its layout: loaded on the first PDF
+
     return documents.own_invoice_pdf(caller, invoice_id)
 
 

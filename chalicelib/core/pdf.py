@@ -28,6 +28,8 @@ _SPACES = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\t": " ", "\u00ad": ""}
 def encode(text: str) -> bytes:
     """Text as WinAnsiEncoding bytes: spaces of every kind as a space, other control characters
     dropped, anything the encoding lacks as "?" (after trying its accent-less form)."""
+    if text.isascii() and text.isprintable():  # nearly all text: nothing to look at
+        return text.encode("ascii")
     out = bytearray()
     for char in unicodedata.normalize("NFC", text):
         char = _SPACES.get(char, char)
