@@ -21,6 +21,7 @@ from chalicelib.catalog.plans import methods_for_country, pack
 from chalicelib.catalog.views import detail_rows
 from chalicelib.core.clock import parse_stamp
 from chalicelib.core.config import get_settings
+from chalicelib.core.country_names import country_name
 from chalicelib.core.errors import NotFound
 from chalicelib.core.money import format_grouped, parse_amount
 from chalicelib.storage import store
@@ -120,7 +121,8 @@ def _seller() -> tuple[str, ...]:
 def _buyer(snapshot: dict[str, Any]) -> tuple[str, ...]:
     place = " ".join(part for part in (snapshot.get("postal_code"), snapshot.get("city")) if part)
     lines = [snapshot.get("billing_name"), snapshot.get("company"), snapshot.get("address_line1"),
-             snapshot.get("address_line2"), place, snapshot.get("state"), snapshot.get("country")]
+             snapshot.get("address_line2"), place, snapshot.get("state"),
+             country_name(snapshot.get("country"))]
     if snapshot.get("tax_id"):
         lines.append(f"Tax ID: {snapshot['tax_id']}")
     lines.append(snapshot.get("billing_email"))

@@ -10,6 +10,8 @@ import pytest
 from pypdf._codecs.core_font_metrics import CORE_FONT_METRICS
 
 from chalicelib.core import pdf
+from chalicelib.core.countries import ISO_3166_ALPHA2
+from chalicelib.core.country_names import NAMES, country_name
 from chalicelib.core.pdf_fonts import FIRST_CODE, WIDTHS
 
 
@@ -65,3 +67,11 @@ def test_what_is_written_reads_back_and_a_right_aligned_amount_ends_at_its_x() -
     reader.pages[0].extract_text(visitor_text=lambda text, cm, tm, *_: starts.setdefault(
         text.strip(), tm[4]))
     assert starts["PKR 24,964.50"] + pdf.width("PKR 24,964.50", size=11) == pytest.approx(545, abs=0.02)
+
+
+def test_every_country_code_has_a_name_the_pdfs_can_print() -> None:
+    assert set(NAMES) == set(ISO_3166_ALPHA2)
+    for code, name in NAMES.items():
+        assert name.strip() and b"?" not in pdf.encode(name), (code, name)
+    assert (country_name("PK"), country_name("gb"), country_name("XX"), country_name(None)) == (
+        "Pakistan", "United Kingdom", "XX", None)
