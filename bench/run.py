@@ -15,6 +15,8 @@
 6. Credits consume (bench.consume; alone: `python -m bench.consume`): DynamoDB calls per consume
    warm and cold, a warm consume's latency against its TransactWriteItems made with boto3, and
    consumes/s of one account under 16 concurrent clients on the dev server.
+The invoice PDF's route is a row of 1.; its first render in a fresh process and a warm render
+follow that table (bench.pdf; alone: `python -m bench.pdf`).
 """
 from __future__ import annotations
 
@@ -143,13 +145,16 @@ class InProcess:
         self.recorder = Recorder()
         self._emails = itertools.count()
 
-    def request(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-        headers = {"content-type": "application/json"}
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None,
+                accept: str = "application/json") -> Any:
+        headers = {"content-type": "application/json", "accept": accept}
         if token:
             headers["authorization"] = f"Bearer {token}"
         data = b"" if body is None else json.dumps(body).encode()
         with redirect_stdout(self.devnull):
             response = self.client.http.request(method, path, headers=headers, body=data)
+        if response.status_code == 200 and accept != "application/json":  # a file: its size
+            return response.status_code, len(response.body)
         return response.status_code, json.loads(response.body) if response.body else None
 
     # Workflow steps (untimed preparation) ---------------------------------------------------
@@ -267,7 +272,9 @@ def in_process() -> list[Row]:
                 "POST", f"/api/v1/billing/admin/payments/{p}/reject/", {"admin_notes": "no"},
                 token=admin))(bench.confirmed_payment()), 200),
         ]
-        assert invoice_id
+        from bench import pdf
+
+        rows += pdf.rows(bench, token, invoice_id, admin)
         return rows
     finally:
         bench.close()
@@ -423,6 +430,10 @@ def main() -> int:
         calls = f"{len(row.calls)}: {' '.join(row.calls)}"
         print(f"{row.endpoint:<30}{calls:<52}{row.app_ms:>8.1f}{row.boto3_ms:>10.1f}{row.ratio:>7.1f}")
     print("(signup and login hash with argon2id rfc_9106_low_memory, as in production)\n")
+
+    from bench import pdf
+
+    pdf.report()
 
     from bench import coldstart
 

@@ -273,9 +273,11 @@ class Api:
             sent["authorization"] = f"Bearer {token}"
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         response = self._client.http.request(method, path, headers=sent, body=data)
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        if headers.get("content-type") == "application/pdf":  # a file: its bytes
+            return Reply(response.status_code, response.body, headers)
         text = response.body.decode() if response.body else ""
-        return Reply(response.status_code, json.loads(text) if text else None,
-                     {k.lower(): v for k, v in response.headers.items()})
+        return Reply(response.status_code, json.loads(text) if text else None, headers)
 
     def get(self, path: str, **kw: Any) -> Reply:
         return self.request("GET", path, **kw)

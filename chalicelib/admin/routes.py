@@ -6,7 +6,7 @@ from urllib.parse import unquote
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.admin import review, status
-from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Routes, query
+from chalicelib.api.routing import ADMIN, BY_CALLER, PDF, Body, Routes, query
 from chalicelib.billing import fx, payments
 from chalicelib.core.validation import query_limit
 
@@ -103,6 +103,21 @@ def invoice_by_reference(caller: Principal, reference: str) -> dict[str, Any]:
     # API Gateway hands over path parameters decoded, `chalice local` as sent: "PR%207K4Q..." both
     # ways is the same reference (one never holds a "%").
     return review.invoice_by_reference(unquote(reference))
+
+
+@routes.get("/api/v1/billing/admin/invoices/{invoice_id}/pdf", auth=ADMIN,
+            media_type=PDF,
+            response=("PdfDocument", "The invoice, or its receipt once paid, as a PDF document."),
+            errors={404: "`invoice_not_found`."})
+def get_any_invoice_pdf(caller: Principal, invoice_id: str) -> tuple[bytes, str]:
+    """Any account's invoice as a PDF
+
+    The document the customer gets from `GET /billing/invoices/{invoice_id}/pdf`. Send
+    `Accept: application/pdf` (any other first Accept type is 406).
+    """
+    from chalicelib.billing import documents  # with its layout: loaded on the first PDF
+
+    return documents.invoice_pdf(invoice_id)
 
 
 @routes.get("/api/v1/billing/admin/status", auth=ADMIN, response=("SystemStatus", "The counters."))

@@ -22,11 +22,13 @@ from chalicelib.accounts.auth import Principal, principal_from_header
 from chalicelib.api import idempotency
 from chalicelib.core import telemetry
 from chalicelib.core.config import get_settings
-from chalicelib.core.errors import AppError, Forbidden
+from chalicelib.core.errors import AppError, Forbidden, NotAcceptable
 from chalicelib.core.validation import read_json_object
 from chalicelib.storage import store
 
-JSON = {"Content-Type": "application/json"}
+JSON_TYPE = "application/json"
+JSON = {"Content-Type": JSON_TYPE}
+PDF = "application/pdf"  # a route's media type for PDF documents
 USER, ADMIN = "user", "admin"  # the least role a route needs (None: public)
 SERVICE = "service"  # a service key of the SaaS's backend (credits), never a user's or admin's token
 _request: ContextVar[Any] = ContextVar("request", default=None)  # set by compose()'s middleware
@@ -75,6 +77,7 @@ class Declared:
     response: tuple[str, str]  # (schema component, description)
     errors: Mapping[int, str]
     store: bool  # False: answers without the data store (no 503)
+    media_type: str = JSON_TYPE  # of the success response; another is a file: (bytes, filename)
 
 
 class _Blueprint(Blueprint):
@@ -114,21 +117,24 @@ class Routes:
     def route(self, path: str, method: str, *, response: tuple[str, str], status: int = 200,
               auth: str | None = None, idempotent: Idempotent | None = None,
               body: Body | None = None, query: tuple[str, ...] = (),
-              errors: Mapping[int, str] | None = None, store: bool = True) -> Callable[..., Any]:
+              errors: Mapping[int, str] | None = None, store: bool = True,
+              media_type: str = JSON_TYPE) -> Callable[..., Any]:
         """Declare a route; the view gets `caller` when the route has a role, `body` when it has
-        a body, and its path parameters."""
+        a body, and its path parameters. A route whose `media_type` is not JSON answers a file:
+        its view returns (bytes, filename)."""
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             self.declared.append(Declared(
                 path=path, method=method, name=view.__name__, tag=self.tag, doc=view.__doc__ or "",
                 status=status, auth=auth, idempotent=idempotent, body=body, query=query,
-                response=response, errors=dict(errors or {}), store=store))
-            handler = _handler(path, view, status, auth, idempotent, body)
+                response=response, errors=dict(errors or {}), store=store, media_type=media_type))
+            handler = _handler(path, view, status, auth, idempotent, body, media_type)
             return self.blueprint.route(path, methods=[method], cors=_cors())(handler)
         return decorator
 
 
 def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
-             idempotent: Idempotent | None, body: Body | None) -> Callable[..., Response]:
+             idempotent: Idempotent | None, body: Body | None,
+             media_type: str = JSON_TYPE) -> Callable[..., Response]:
     @functools.wraps(view)
     def handler(**params: str) -> Response:
         try:
@@ -136,6 +142,8 @@ def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
             request = current_request()
             key = idempotency.read_key(request.headers) if idempotent else None
             caller = authenticate(auth) if auth else None
+            if media_type != JSON_TYPE:
+                require_accept(media_type)
 
             def run() -> Any:
                 args: dict[str, Any] = dict(params)
@@ -149,6 +157,8 @@ def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
                 result = run()
                 if isinstance(result, Response):  # a view that sets its own headers
                     return result
+                if media_type != JSON_TYPE:
+                    return file_response(media_type, status, *result)
                 if status == 204:
                     return Response(body="", status_code=204, headers={})
                 return Response(body=result, status_code=status, headers=dict(JSON))
@@ -194,6 +204,23 @@ def authenticate(role: str) -> Any:
     if role == ADMIN and not principal.is_admin:
         raise Forbidden("This route is for admins.")
     return principal
+
+
+def require_accept(media_type: str) -> None:
+    """A file's route answers only a request whose first Accept type is the file's: API Gateway
+    turns the function's base64 body back into bytes only when the first Accept type is one of
+    the API's binary media types (else the client would get base64 text)."""
+    accept = current_request().headers.get("accept") or ""
+    first = accept.split(",", 1)[0].split(";", 1)[0].strip().lower()
+    if first != media_type:
+        raise NotAcceptable(f"This route answers {media_type}: send the header "
+                            f"\"Accept: {media_type}\".", details={"accept": media_type})
+
+
+def file_response(media_type: str, status: int, body: bytes, filename: str) -> Response:
+    """A file's bytes, shown in the browser (inline) with the name to save it under."""
+    return Response(body=body, status_code=status, headers={
+        "Content-Type": media_type, "Content-Disposition": f'inline; filename="{filename}"'})
 
 
 def read_body(optional: bool = False) -> dict[str, Any]:
@@ -259,3 +286,9 @@ def compose(app: Chalice, *tables: Routes) -> None:
     app.register_middleware(bind_request, "http")
     for table in tables:
         app.register_blueprint(table.blueprint)
+        # A file's type is one of the API's binary media types: Chalice base64-encodes such a
+        # body, and the packaged REST API lists the type (x-amazon-apigateway-binary-media-types)
+        # so that API Gateway decodes it for a client whose first Accept type it is.
+        for declared in table.declared:
+            if declared.media_type != JSON_TYPE and declared.media_type not in app.api.binary_types:
+                app.api.binary_types.append(declared.media_type)

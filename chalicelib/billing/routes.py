@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.api.routing import BY_CALLER, USER, Body, Routes, query
+from chalicelib.api.routing import BY_CALLER, PDF, USER, Body, Routes, query
 from chalicelib.billing import changes, invoices, payments, proofs, subscriptions
 from chalicelib.core.validation import query_limit
 
@@ -34,6 +34,25 @@ def get_invoice(caller: Principal, invoice_id: str) -> dict[str, Any]:
     Another account's invoice is 404, like a missing one.
     """
     return invoices.get_invoice(caller, invoice_id)
+
+
+@routes.get("/api/v1/billing/invoices/{invoice_id}/pdf", auth=USER, media_type=PDF,
+            response=("PdfDocument", "The invoice, or its receipt once paid, as a PDF document."),
+            errors={404: "`invoice_not_found`: no such invoice on the caller's account."})
+def get_invoice_pdf(caller: Principal, invoice_id: str) -> tuple[bytes, str]:
+    """One of the caller's invoices as a PDF
+
+    What a customer's accountant files: the seller and the buyer with their tax ids, the number
+    and dates, the lines and totals, the local-currency quotes, and while unpaid the payment
+    reference and how to pay with each method of the billing country; once paid, a receipt with
+    the payments received and a PAID stamp. `Content-Disposition: inline;
+    filename="INV-2026-000123.pdf"`. Send `Accept: application/pdf` (API Gateway returns the
+    bytes only to a request whose first Accept type is that; any other is 406). Another
+    account's invoice is 404, like a missing one.
+    """
+    from chalicelib.billing import documents  # with its layout: loaded on the first PDF
+
+    return documents.own_invoice_pdf(caller, invoice_id)
 
 
 @routes.get("/api/v1/billing/payments", auth=USER, query=("Limit", "Cursor"),

@@ -283,6 +283,10 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+SCHEMAS["PdfDocument"] = {
+    "type": "string", "format": "binary", "contentMediaType": "application/pdf",
+    "description": "A PDF document (its bytes; `Content-Disposition: inline; filename=...`).",
+}
 SCHEMAS["SubscriptionWithInvoice"] = {
     "type": "object",
     "required": ["subscription", "invoice"],

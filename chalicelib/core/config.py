@@ -12,6 +12,25 @@ _TABLE_SUFFIX = "_TABLE"
 
 
 @dataclass(frozen=True)
+class Seller:
+    """Who issues the invoices, as their PDFs name the seller (SELLER_*; dev defaults)."""
+
+    name: str
+    address: tuple[str, ...]  # lines
+    tax_id: str
+    email: str
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> Seller:
+        address = (env.get("SELLER_ADDRESS")
+                   or "100 Example Street, Suite 200;Wilmington, DE 19801;United States")
+        return cls(name=env.get("SELLER_NAME") or "Ledgerline Technologies LLC",
+                   address=tuple(line.strip() for line in address.split(";") if line.strip()),
+                   tax_id=env.get("SELLER_TAX_ID") or "EIN 00-0000000",
+                   email=env.get("SELLER_EMAIL") or env.get("MAIL_FROM") or "billing@example.com")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the app reads from its environment."""
 
@@ -47,6 +66,7 @@ class Settings:
     job_time_limit_seconds: int
     proof_bucket: str
     s3_endpoint_url: str | None
+    seller: Seller = field(default_factory=lambda: Seller.from_environment({}))
     jwt_secret_parameter: str | None = None
     # A payment this much (percent of the amount due) short of it counts as full: bank and wallet
     # fees; the shortfall is written off on approval. A method may set its own.
@@ -126,6 +146,7 @@ def get_settings() -> Settings:
         job_time_limit_seconds=max(1, _int("JOB_TIME_LIMIT_SECONDS", 240)),
         proof_bucket=os.environ.get("PROOF_BUCKET") or f"{prefix}-proofs",
         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
+        seller=Seller.from_environment(os.environ),
         jwt_secret_parameter=os.environ.get("JWT_SECRET_PARAMETER") or None,
         table_names={name[:-len(_TABLE_SUFFIX)].lower(): value for name, value in os.environ.items()
                      if name.endswith(_TABLE_SUFFIX) and value},

@@ -44,6 +44,10 @@ class MethodNotAllowed(AppError):
     status, code = 405, "method_not_allowed"
 
 
+class NotAcceptable(AppError):
+    status, code = 406, "not_acceptable"
+
+
 class Conflict(AppError):
     status, code = 409, "conflict"
 

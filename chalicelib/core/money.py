@@ -35,6 +35,13 @@ def format_minor(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
 
 
+def format_grouped(minor: int, currency: str | None = None) -> str:
+    """Format for people: 2496450 as "24,964.50", with a currency "PKR 24,964.50"."""
+    sign, minor = ("-", -minor) if minor < 0 else ("", minor)
+    text = f"{sign}{minor // 100:,}.{minor % 100:02d}"
+    return f"{currency} {text}" if currency else text
+
+
 # Currencies -------------------------------------------------------------------------------------
 
 INVOICE_CURRENCY = "USD"  # of every plan and pack, and so of every invoice and balance
@@ -65,10 +72,3 @@ def convert(minor: int, rate: Decimal) -> int:
 def convert_back(local_minor: int, rate: Decimal) -> int:
     """Minor units of another currency in the invoice currency, half-up to the cent."""
     return int((Decimal(local_minor) / rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def grouped(minor: int, currency: str) -> str:
-    """8900, "PKR" → "PKR 89.00"; 2496450 → "PKR 24,964.50" (for people: emails, documents)."""
-    sign = "-" if minor < 0 else ""
-    whole, cents = divmod(abs(minor), 100)
-    return f"{currency} {sign}{whole:,}.{cents:02d}"

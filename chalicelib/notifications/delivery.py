@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.catalog.views import detail_rows
 from chalicelib.core import aws_clients
 from chalicelib.core.clock import now as clock_now
 from chalicelib.core.clock import stamp
@@ -42,20 +43,6 @@ class Email:
     html: str
 
 
-_DETAIL_LABELS = {"account_title": "Account title", "bank_name": "Bank", "account_number":
-                  "Account number", "iban": "IBAN", "swift": "SWIFT/BIC", "ifsc": "IFSC",
-                  "sort_code": "Sort code", "wallet_number": "Wallet number", "raast_id": "Raast ID",
-                  "upi_id": "UPI ID", "email": "Email", "currency": "Currency"}
-
-
-def _detail_rows(details: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A payment method's details as (label, value) rows, in the order a payer reads them."""
-    order = list(_DETAIL_LABELS)
-    keys = sorted(details, key=lambda k: (order.index(k) if k in order else len(order), k))
-    return [(_DETAIL_LABELS.get(k, k.replace("_", " ").capitalize()), str(details[k]))
-            for k in keys if details[k] not in (None, "")]
-
-
 @lru_cache(maxsize=1)
 def _environment() -> Any:
     import jinja2
@@ -65,7 +52,7 @@ def _environment() -> Any:
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False,
                                             default=False),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["detail_rows"] = _detail_rows
+    env.filters["detail_rows"] = detail_rows
     return env
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.core.config import get_settings
 from chalicelib.billing import fx
-from chalicelib.core.money import format_minor, grouped
+from chalicelib.core.money import format_grouped, format_minor
 from chalicelib.storage import outbox
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, amount_due
@@ -174,7 +174,7 @@ def invoice_context(invoice: InvoiceModel) -> dict[str, Any]:
             "amount_due": format_minor(due),
             # the outbox keeps text: None is left out, the quotes are JSON (delivery reads them back)
             "paid_from_balance": "yes" if invoice.status == "paid" and not due else None,
-            "quotes": json.dumps({q.currency: grouped(fx.local_due(due, q), q.currency)
+            "quotes": json.dumps({q.currency: format_grouped(fx.local_due(due, q), q.currency)
                                   for q in invoice.quotes or []}) if invoice.quotes and due else None}
 
 

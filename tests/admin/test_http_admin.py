@@ -98,6 +98,7 @@ ADMIN_ROUTES = [
     ("POST", detail_path("pay_x") + "/approve/"),
     ("POST", detail_path("pay_x") + "/reject/"),
     ("GET", STATUS),
+    ("GET", "/api/v1/billing/admin/invoices/inv_x/pdf"),
 ]
 
 

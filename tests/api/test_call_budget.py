@@ -10,6 +10,7 @@ from chalicelib.core.config import get_settings
 from chalicelib.credits import consume as consumption
 from tests.conftest import Api, PaidSignup, Reply, aws_spy
 
+PDF = {"accept": "application/pdf"}
 SHARDS = get_settings().index_shards  # the approval queue is sharded: one Query per shard
 
 # The most DynamoDB calls each request may make (the performance budget).
@@ -22,6 +23,8 @@ BUDGET = {
     "me_pending_invoice": 3,
     "me_pending_invoice_with_payment": 3,
     "own_invoices": 1,
+    "invoice_pdf_unpaid": 4,
+    "invoice_pdf_paid": 3,
     "confirm": 4,
     "admin_queue": SHARDS + 1,
     "reject": 3,
@@ -40,6 +43,10 @@ EXACT = {
     "me_pending_invoice": ["TransactGetItems", "TransactGetItems", "Query"],
     "me_pending_invoice_with_payment": ["TransactGetItems", "TransactGetItems", "Query"],
     "own_invoices": ["Query"],
+    # the invoice, its plan's name, and the methods of the billing country (global, the country's)
+    "invoice_pdf_unpaid": ["GetItem", "GetItem", "Query", "Query"],
+    # the invoice, its plan's name, and the payments received
+    "invoice_pdf_paid": ["GetItem", "GetItem", "Query"],
     "confirm": ["GetItem", "BatchGetItem", "Query", "TransactWriteItems"],  # Query: near-duplicates
     "admin_queue": ["Query"] * SHARDS + ["BatchGetItem"],
     "reject": ["GetItem", "GetItem", "TransactWriteItems"],
@@ -125,6 +132,8 @@ def test_the_paid_workflow_stays_within_budget(api: Api, meter: Meter) -> None:
     me = meter("me_pending_invoice", lambda: api.get("/api/v1/auth/me", token=token), 200)
     assert me.body["pending_invoice"]["id"] == invoice_id
     meter("own_invoices", lambda: api.get("/api/v1/billing/invoices", token=token), 200)
+    pdf = f"/api/v1/billing/invoices/{invoice_id}/pdf"
+    meter("invoice_pdf_unpaid", lambda: api.get(pdf, token=token, headers=PDF), 200)
     first = meter("confirm", lambda: api.confirm(token, invoice_id), 201)
     me = meter("me_pending_invoice_with_payment", lambda: api.get("/api/v1/auth/me", token=token), 200)
     assert me.body["pending_invoice"]["latest_payment"]["id"] == first.body["id"]
@@ -136,6 +145,7 @@ def test_the_paid_workflow_stays_within_budget(api: Api, meter: Meter) -> None:
     second = api.confirm(token, invoice_id, reference="BT-2025-002")
     assert second.status == 201, second.body
     approved = meter("approve", lambda: api.approve(admin, second.body["id"]), 200)
+    meter("invoice_pdf_paid", lambda: api.get(pdf, token=token, headers=PDF), 200)
     # Then every request stayed within its budget and none Scanned
     assert approved.body["account"]["status"] == "active"
     assert meter.over_budget() == {}, meter.used
@@ -189,6 +199,9 @@ def test_no_route_ever_scans(api: Api, ddb_calls: list[str]) -> None:
         api.get("/api/v1/billing/invoices?limit=1", token=token),
         api.get(f"/api/v1/billing/invoices/{invoice_id}", token=token),
         api.get("/api/v1/billing/invoices/inv_missing", token=token),
+        api.get(f"/api/v1/billing/invoices/{invoice_id}/pdf", token=token, headers=PDF),
+        api.get(f"/api/v1/billing/admin/invoices/{invoice_id}/pdf", token=admin, headers=PDF),
+        api.get("/api/v1/billing/invoices/inv_missing/pdf", token=token, headers=PDF),
         api.get("/api/v1/billing/payments", token=token),
         api.confirm(token, invoice_id, amount="249.00", method="jazzcash"),  # 409 already pending
         api.get("/api/v1/billing/admin/payments?status=pending_approval", token=admin),

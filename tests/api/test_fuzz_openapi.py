@@ -61,7 +61,8 @@ CHECKS = (
 #   an email can be taken (409).
 # - object_level_authorization needs two users' credentials in one run; another account's
 #   invoice being a 404 is asserted in tests/billing/test_http_billing.py.
-ADMIN_ONLY = r"^/api/v1/billing/admin/(payments/\{payment_id\}.*|payments|status|notifications)$"
+ADMIN_ONLY = (r"^/api/v1/billing/admin/(payments/\{payment_id\}.*|payments|status|notifications"
+              r"|invoices/\{invoice_id\}/pdf)$")
 
 
 def _schemathesis(stack: LiveStack, token: str, folder: Path, *, admin: bool,
@@ -126,7 +127,8 @@ def _fuzz(stack: LiveStack, folder: Path, seed: int, examples: int) -> None:
                               parameters={"path.invoice_id": user["invoice"]["id"]},
                               seed=seed, examples=examples),
         "admin": _schemathesis(stack, admin.body["access_token"], folder, admin=True,
-                               parameters={"path.payment_id": confirmed.body["id"]},
+                               parameters={"path.payment_id": confirmed.body["id"],
+                                           "path.invoice_id": payer["invoice"]["id"]},
                                seed=seed, examples=examples),
     }
     report(f"schemathesis FUZZ_SEED={seed} FUZZ_EXAMPLES={examples}:")

@@ -110,7 +110,10 @@ class Contract:
                 self.doc["paths"][template][method]["responses"]["204"]), what
             self.seen.add((template, method, 204))
             return
-        assert reply.headers.get("content-type", "").startswith("application/json"), what
+        content_type = reply.headers.get("content-type", "")
+        if reply.status < 300 and not content_type.startswith("application/json"):
+            return self._check_file(method, path, reply, what)
+        assert content_type.startswith("application/json"), what
         if reply.status >= 400:
             self.validate(DOC_URI + _pointer("components", "schemas", "Error"), reply.body, what)
         template = self.template(path)
@@ -143,6 +146,22 @@ class Contract:
                 assert reply.headers.get("retry-after", "").isdigit(), what
         self.validate(DOC_URI + _pointer(*location, "content", "application/json", "schema"),
                       reply.body, what)
+        self.seen.add((template, method, reply.status))
+
+    def _check_file(self, method: str, path: str, reply: Any, what: str) -> None:
+        """A success that is a file: documented with its media type as binary, named by its
+        Content-Disposition, and what it claims to be (a PDF starts with %PDF-)."""
+        template = self.template(path)
+        response = self.doc["paths"][template][method]["responses"][str(reply.status)]
+        media_type = reply.headers["content-type"]
+        assert list(response["content"]) == [media_type], what
+        schema = response["content"][media_type]["schema"]
+        schema = self.doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        assert (schema["type"], schema["format"]) == ("string", "binary"), what
+        assert isinstance(reply.body, bytes) and media_type == "application/pdf", what
+        assert reply.body.startswith(b"%PDF-"), what
+        assert "Content-Disposition" in response["headers"], what
+        assert re.fullmatch(r'inline; filename="[\w.-]+\.pdf"', reply.headers["content-disposition"]), what
         self.seen.add((template, method, reply.status))
 
 
@@ -371,6 +390,10 @@ def test_workflow_responses_match_the_spec(contract):
     found = c.get(f"/api/v1/billing/admin/invoices/by-reference/{approved['invoice']['payment_reference']}",
                   200, token=admin).body
     assert found["invoice"]["status"] == "paid"
+    # and the receipt is downloaded as a PDF, by its owner and by the admin
+    pdf = {"accept": "application/pdf"}
+    c.get(f"/api/v1/billing/invoices/{invoice_id}/pdf", 200, token=token, headers=pdf)
+    c.get(f"/api/v1/billing/admin/invoices/{invoice_id}/pdf", 200, token=admin, headers=pdf)
     me = c.get("/api/v1/auth/me", 200, token=token).body
     assert me["pending_invoice"] is None and me["subscription"]["status"] == "active"
     # And a second paid signup (India, UPI) is approved with an empty body
@@ -504,7 +527,15 @@ def test_error_responses_match_the_spec(contract, paid_signup):
     c.post(CONFIRM, confirm_body(invoice_id, reference="paid already"), 409, token=token)
     # 404 for a path the API does not have
     c.get("/api/v1/nope", 404)
-    c.get(f"/api/v1/billing/invoices/{invoice_id}/pdf", 404, token=token)
+    c.get(f"/api/v1/billing/invoices/{invoice_id}/receipt", 404, token=token)
+    # the PDFs: another account's invoice 404, without the Accept header 406, a user on the
+    # admin's route 403, no token 401 (all in the JSON error shape)
+    pdf = {"accept": "application/pdf"}
+    c.get(f"/api/v1/billing/invoices/{invoice_id}/pdf", 404, token=other, headers=pdf)
+    c.get(f"/api/v1/billing/invoices/{invoice_id}/pdf", 406, token=token)
+    c.get(f"/api/v1/billing/invoices/{invoice_id}/pdf", 401, headers=pdf)
+    c.get(f"/api/v1/billing/admin/invoices/{invoice_id}/pdf", 403, token=token, headers=pdf)
+    c.get("/api/v1/billing/admin/invoices/inv_missing/pdf", 404, token=admin, headers=pdf)
 
 
 def test_transport_errors_match_the_spec(contract, monkeypatch):

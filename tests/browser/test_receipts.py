@@ -12,7 +12,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, unique_email
-from tests.browser.flows import log_in, log_in_as_admin, open_queued_payment
+from tests.browser.flows import log_in, log_in_as_admin, open_queued_payment, signup_by_api
 from tests.conftest import PASSWORD, http
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXY"  # the payment references' characters
@@ -43,13 +43,8 @@ def _reference(prefix: str) -> str:
 def _signup(web: Any, prefix: str, account_name: str) -> tuple[str, dict[str, Any], str]:
     """A Starter signup from Pakistan paying by bank transfer (through the API)."""
     email_address = unique_email(prefix)
-    reply = http("POST", f"{web.api}/auth/register", {
-        "email": email_address, "password": PASSWORD, "name": "Ayesha Khan", "account_name": account_name,
-        "plan": "starter", "payment_method": "bank_transfer",
-        "billing": {"billing_name": account_name, "billing_email": email_address,
-                    "address_line1": "1 Canal Road", "city": "Lahore", "country": "PK"}})
-    assert reply.status == 201, reply.body
-    return email_address, reply.body["invoice"], reply.body["access_token"]
+    signup = signup_by_api(web.api, email_address, account_name)
+    return email_address, signup["invoice"], signup["access_token"]
 
 
 def _confirm(web: Any, token: str, invoice: dict[str, Any], reference: str) -> dict[str, Any]:

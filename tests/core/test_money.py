@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.core.money import Money, format_minor, parse_amount
+from chalicelib.core.money import Money, format_grouped, format_minor, parse_amount
 
 
 @pytest.mark.parametrize(("text", "minor"), [
@@ -65,3 +65,13 @@ def test_round_trip_from_text(text: str) -> None:
 
 def test_money_prints_amount_and_currency() -> None:
     assert str(Money(8900, "USD")) == "89.00 USD"
+
+
+@pytest.mark.parametrize(("minor", "currency", "text"), [
+    (0, None, "0.00"), (1, None, "0.01"), (8900, "USD", "USD 89.00"), (99999, None, "999.99"),
+    (100000, None, "1,000.00"), (2496450, "PKR", "PKR 24,964.50"),
+    (123456789012, "PKR", "PKR 1,234,567,890.12"), (-150, "USD", "USD -1.50"),
+])
+def test_format_grouped_shows_thousands_separators_from_minor_units(
+        minor: int, currency: str | None, text: str) -> None:
+    assert format_grouped(minor, currency) == text

@@ -5,6 +5,9 @@ added there is deployed with no other edit (the last test adds one to show it).
 """
 from __future__ import annotations
 
+import base64
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -13,10 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pypdf
 import pytest
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
+import app as app_module
 from chalicelib.core.config import table_variable
 from chalicelib.storage import models
 from chalicelib.storage.models.base import TableMeta
@@ -24,7 +29,7 @@ from deploy import policy, tables
 from deploy.package import BUILD_ONLY, RUNTIME_PROVIDED
 from deploy.stage import Stage
 from devserver.gateway import NOT_FOUND_BODY
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, Api, PaidSignup
 
 STAGES = ("dev", "prod")
 BIN = Path(sys.executable).parent
@@ -186,17 +191,73 @@ def test_api_gateway_errors_have_the_api_error_shape(built: dict[str, Path], sta
         assert response["ResponseParameters"]["Headers"]["Content-Type"] == "'application/json'"
 
 
+def api_gateway_body(response: dict[str, Any], accept: str, binary_media_types: list[str]) -> bytes:
+    """What API Gateway (a REST API, Lambda proxy integration) sends the client of the function's
+    answer: a base64 body is decoded into bytes when the request's first Accept type is one of
+    the API's binary media types, and sent as the base64 text it is otherwise; a text body as is."""
+    first = accept.split(",", 1)[0].split(";", 1)[0].strip()
+    body = response["body"]
+    if response.get("isBase64Encoded") and first in binary_media_types:
+        return base64.b64decode(body)
+    return body.encode()
+
+
+def test_a_pdf_crosses_api_gateway_as_bytes_and_json_routes_stay_json(
+        built: dict[str, Path], api: Api, paid_signup: PaidSignup) -> None:
+    # Given the binary media types of the packaged REST API (application/pdf: the app's files)
+    for stage in STAGES:
+        definition = template(built, stage)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+        binary = definition["x-amazon-apigateway-binary-media-types"]
+        assert "application/pdf" in binary
+        assert not {"application/json", "*/*", "text/html"} & set(binary)  # JSON stays text
+    gateway = api._client.http._local_gateway
+
+    def invoke(path: str, accept: str, token: str = paid_signup.token) -> dict[str, Any]:
+        """The app's handler called as Lambda calls it, with the request's API Gateway event."""
+        event = gateway._generate_lambda_event(
+            "GET", path, {"accept": accept, "authorization": f"Bearer {token}"}, b"")
+        with contextlib.redirect_stdout(io.StringIO()):  # the JSON log lines
+            return app_module.app(event, gateway._generate_lambda_context())
+
+    # When the invoice's PDF is asked for with Accept: application/pdf
+    pdf_path = f"/api/v1/billing/invoices/{paid_signup.invoice_id}/pdf"
+    response = invoke(pdf_path, "application/pdf")
+    # Then the function answers it base64-encoded, and the client gets the PDF's bytes
+    assert response["statusCode"] == 200 and response["isBase64Encoded"] is True
+    assert response["headers"]["Content-Type"] == "application/pdf"
+    document = api_gateway_body(response, "application/pdf", binary)
+    invoice = api.get(f"/api/v1/billing/invoices/{paid_signup.invoice_id}", token=paid_signup.token).body
+    text = pypdf.PdfReader(io.BytesIO(document)).pages[0].extract_text()
+    assert document.startswith(b"%PDF-") and invoice["invoice_number"] in text
+    # (which is why the route refuses any other first Accept type: the client would get base64)
+    assert api_gateway_body(response, "*/*", binary) == response["body"].encode()
+    refused = invoke(pdf_path, "*/*")
+    assert refused["statusCode"] == 406 and not refused.get("isBase64Encoded")
+    # And JSON routes, and the PDF route's errors, stay JSON text
+    other = api.register("other@example.com").body["access_token"]
+    for path, accept, token, status in (
+            (f"/api/v1/billing/invoices/{paid_signup.invoice_id}", "application/json",
+             paid_signup.token, 200),
+            ("/api/v1/auth/me", "*/*", paid_signup.token, 200),
+            ("/api/v1/billing/plans", "application/pdf", paid_signup.token, 200),
+            (pdf_path, "application/pdf", other, 404)):
+        response = invoke(path, accept, token)
+        assert response["statusCode"] == status and not response.get("isBase64Encoded"), path
+        assert response["headers"]["Content-Type"] == "application/json", path
+        assert json.loads(api_gateway_body(response, accept, binary)), path
+
+
 def test_the_zip_holds_the_app_and_its_dependencies_but_not_what_lambda_provides(
         built: dict[str, Path]) -> None:
     archive = built["dev"] / "deployment.zip"
     names = zipfile.ZipFile(archive).namelist()
     tops = {name.split("/")[0] for name in names}
-    assert {"app.py", "chalicelib", "chalice", "pynamodb", "jwt", "argon2", "jinja2"} <= tops
+    assert {"app.py", "chalicelib", "chalice", "pynamodb", "jwt", "argon2", "jinja2", "pydyf"} <= tops
     assert not tops & {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py",
                        "cffi", "pycparser"}, sorted(tops)
     assert "chalicelib/notifications/templates/layout.html" in names
     assert "chalicelib/api/openapi/openapi.json" in names
-    assert archive.stat().st_size <= 2_000_000, archive.stat().st_size  # the budget; bytecode included
+    assert archive.stat().st_size <= 2_000_000, archive.stat().st_size  # the budget, bytecode included
     modules = {n for n in names if n.endswith(".py")}
     assert "chalicelib/storage/models/__pycache__/tables.cpython-311.pyc" in names
     assert len({n for n in names if n.endswith(".pyc")}) >= len(modules) - 5
@@ -241,6 +302,11 @@ def test_the_zip_runs_with_only_what_the_lambda_runtime_adds(built: dict[str, Pa
         "print(delivery.render('welcome_trial', {'name': 'A', 'account_name': 'B',"
         " 'plan_name': 'Free', 'credits': '1000'})[0])\n"
         "print(sorted(app.app.routes)[0])\n"
+        "from chalicelib.billing import document_layout\n"
+        "from chalicelib.core import pdf\n"
+        "page = pdf.Document('Invoice', 'Seller')\n"
+        "page.text(50, 50, 'INV-2026-000123 PKR 24,964.50')\n"
+        "print('pdf', page.write()[:5])\n"
         "print('compiled at run time:', compiled)\n")
     env = {"JWT_SECRET": "z" * 40, "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys._base_executable, "-I", "-S", "-B", "-c", script, str(code), str(runtime)],
@@ -248,6 +314,7 @@ def test_the_zip_runs_with_only_what_the_lambda_runtime_adds(built: dict[str, Pa
     # Then everything it needs is there, already compiled
     assert result.returncode == 0, result.stderr
     assert "Welcome" in result.stdout and "/api/v1/auth/login" in result.stdout
+    assert "pdf b'%PDF-'" in result.stdout
     assert "compiled at run time: []" in result.stdout, result.stdout
 
 

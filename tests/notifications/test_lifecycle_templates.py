@@ -80,7 +80,7 @@ CASES = {
     "renewal_invoice": (
         "renewal_invoice", RENEWAL, ["INV-2027-0042", "89.00 USD", "Starter", "due 2027-03-01"],
         ["INV-2027-0042", "89.00 USD", "LL-7Q4K-2M9X", "2027-03-01", "2027-04-01", "1000 credits",
-         "Hello Khan Media (Pvt) Ltd", INVOICE_LINK]),
+         "Hello Khan Media (Pvt) Ltd", INVOICE_LINK, "this invoice as a PDF"]),
     "past_due": (
         "subscription_past_due", PAST_DUE, ["overdue", "INV-2027-0042", "89.00 USD", "2027-03-08"],
         ["INV-2027-0042", "89.00 USD", "LL-7Q4K-2M9X", "ended on 2027-03-01", "due on 2027-03-01",
@@ -99,11 +99,12 @@ CASES = {
     "reactivated": (
         "subscription_reactivated", REACTIVATED, ["approved", "Starter", "active again", "INV-2027-0042"],
         ["INV-2027-0042 (paid)", "89.00 USD", "LL-7Q4K-2M9X", "+1000", "until 2027-04-01",
-         f"{WEB}/dashboard"]),
+         f"{WEB}/dashboard", "receipt, as a PDF", INVOICE_LINK]),
     "upgrade_invoice": (
         "plan_changed", UPGRADE_INVOICE, ["Upgrade", "Growth", "INV-2027-0042", "37.42 USD"],
         ["INV-2027-0042", "37.42 USD", "LL-7Q4K-2M9X", "Starter", "Growth", "+1500 once paid",
-         "until 2027-04-01", "Nothing changes until we approve your payment", INVOICE_LINK]),
+         "until 2027-04-01", "Nothing changes until we approve your payment", INVOICE_LINK,
+         "this invoice as a PDF"]),
     "upgraded": (
         "plan_changed", UPGRADED, ["approved", "Growth", "+1500 credits"],
         ["now on the Growth plan", "from Starter", "1500 credits", "until 2027-04-01",

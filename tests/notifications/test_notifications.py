@@ -129,6 +129,7 @@ def test_paid_signup_sends_the_invoice_with_the_countrys_payment_instructions(ap
                       "JazzCash", "0300-1234567", "Easypaisa", "0345-7654321", "Raast ID"):
             assert shown in part, shown
         assert f"{WEB}/billing/invoices/{paid_signup.invoice_id}" in part
+        assert "this invoice as a PDF" in part and paid_signup.token not in part  # no token: a link
     assert invoice_email.text.index("Bank transfer (Pakistan, IBFT) (your choice)") < invoice_email.text.index("JazzCash")
 
 
@@ -164,8 +165,10 @@ def test_approve_tells_the_user_the_account_is_active(api, sent, paid_signup):
     assert "approved" in approved.subject and number in approved.subject
     for part in (approved.text, approved.html):
         for shown in (number, "89.00 USD", "Bank transfer (Pakistan, IBFT)", "BT-2025-001", "active",
-                      "1000 credits", "paid", f"{WEB}/dashboard"):
+                      "1000 credits", "paid", f"{WEB}/dashboard", "receipt, as a PDF",
+                      f"{WEB}/billing/invoices/{paid_signup.invoice_id}"):
             assert shown in part, shown
+        assert paid_signup.token not in part and "Bearer" not in part
 
 
 def test_reject_tells_the_user_why_and_how_to_retry(api, sent, paid_signup):

@@ -75,8 +75,8 @@ export function idempotencyKeys() {
   };
 }
 
-async function request(method, path, { body, auth = true, query, idempotencyKey } = {}) {
-  const headers = { Accept: "application/json" };
+async function request(method, path, { body, auth = true, query, idempotencyKey, accept = "application/json" } = {}) {
+  const headers = { Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   const token = auth ? session.current?.token : null;
@@ -91,6 +91,8 @@ async function request(method, path, { body, auth = true, query, idempotencyKey 
     throw new ApiError(0, "network_error",
       "We could not reach the billing service. Check your connection and try again.");
   }
+  // A file (an invoice's PDF): its bytes as a Blob. Its errors are JSON like every other.
+  if (response.ok && accept !== "application/json") return response.blob();
   // 204 No Content (a revoked key, a logout): no body to read.
   const text = response.status === 204 ? "" : await response.text();
   let data = null;
@@ -122,6 +124,8 @@ export const api = {
   // Billing (user)
   invoices: (cursor) => request("GET", "/billing/invoices", { query: { limit: 100, cursor } }),
   invoice: (id) => request("GET", `/billing/invoices/${encodeURIComponent(id)}`),
+  // The invoice (a receipt once paid) as a PDF Blob; API Gateway sends its bytes only to this Accept
+  invoicePdf: (id) => request("GET", `/billing/invoices/${at(id)}/pdf`, { accept: "application/pdf" }),
   payments: (cursor) => request("GET", "/billing/payments", { query: { limit: 100, cursor } }),
   confirmPayment: (body, idempotencyKey) => post("/billing/admin/payments/confirm", body, { idempotencyKey }),
   startProofUpload: (paymentId, contentType) => post(`/billing/payments/${encodeURIComponent(paymentId)}/proof`,
@@ -146,6 +150,7 @@ export const api = {
     { admin_notes: adminNotes }, { idempotencyKey }),
   status: () => request("GET", "/billing/admin/status"),
   renewals: (cursor) => request("GET", "/billing/admin/renewals", { query: { limit: 25, cursor } }),
+  adminInvoicePdf: (id) => request("GET", `/billing/admin/invoices/${at(id)}/pdf`, { accept: "application/pdf" }),
   invoiceByReference: (reference) => request("GET",
     `/billing/admin/invoices/by-reference/${encodeURIComponent(reference)}`),
   // Admin: service keys (the secret `key` only in the answer of create), an account, credit grants

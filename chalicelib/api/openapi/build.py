@@ -20,9 +20,9 @@ from typing import Any
 
 from chalicelib.api.openapi import fields, shared
 from chalicelib.api.openapi.served import PATH
-from chalicelib.api.routing import ADMIN, SERVICE, Declared, Routes
+from chalicelib.api.routing import ADMIN, JSON_TYPE, SERVICE, Declared, Routes
 
-_JSON = "application/json"
+_JSON = JSON_TYPE
 _BAD_BODY = ("`invalid_json` (empty body, not JSON, or not a JSON object) or `invalid_request` (an "
              "unknown field or a value of the wrong type; `details.fields` says which)")
 _BODY_RULES = "Unknown fields or wrong types are 400; missing or invalid values 422."
@@ -37,6 +37,8 @@ _RETRY_AFTER = {"description": "Seconds to wait before retrying (idempotency_in_
                                "transaction_conflict).",
                 "schema": {"type": "integer", "minimum": 0}}
 _ADMIN_ONLY = "**Admin only**: a user token gets 403."
+_NOT_ACCEPTABLE = ("`not_acceptable`: the first type of the request's `Accept` header is not {}, "
+                   "the only one this route answers (API Gateway returns its bytes only then).")
 
 
 def schema_modules() -> list[Any]:
@@ -153,11 +155,17 @@ def _operation(route: Declared, requests: dict[str, Any]) -> dict[str, Any]:
 
 def _responses(route: Declared) -> dict[str, Any]:
     schema, description = route.response
-    answers: dict[int, Any] = {route.status: {"description": description,
-                                              "content": _json(_ref("schemas", schema))}}
+    answers: dict[int, Any] = {route.status: {
+        "description": description, "content": {route.media_type: {"schema": _ref("schemas", schema)}}}}
+    if route.media_type != _JSON:
+        answers[route.status]["headers"] = {"Content-Disposition": {
+            "description": "`inline; filename=\"<name>\"`, e.g. `inline; filename=\"INV-2026-000123.pdf\"`.",
+            "schema": {"type": "string"}}}
     if route.status == 204:
         answers[204] = {"description": description}
     texts = dict(route.errors)
+    if route.media_type != _JSON:
+        texts.setdefault(406, _NOT_ACCEPTABLE.format(route.media_type))
     if route.body is not None:
         texts.setdefault(400, _BAD_BODY)
     if route.idempotent:

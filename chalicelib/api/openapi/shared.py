@@ -25,8 +25,9 @@ Billing for a SaaS sold with **manual payments** (bank transfer, wallets, Wise, 
 
 **Conventions**
 
-- JSON in and out. A request whose `Content-Type` is present and not `application/json` gets
-  415 on every route. Paths are declared without a trailing slash; a trailing slash reaches
+- JSON in and out, but for the PDF documents (`.../pdf`: `application/pdf`, asked for with
+  `Accept: application/pdf`). A request whose `Content-Type` is present and not
+  `application/json` gets 415 on every route. Paths are declared without a trailing slash; a trailing slash reaches
   the same route.
 - Money is a decimal string with exactly two decimals plus an ISO 4217 `currency`
   (`"amount": "89.00", "currency": "USD"`), never a number. Timestamps are ISO 8601 UTC to
@@ -36,7 +37,8 @@ Billing for a SaaS sold with **manual payments** (bank transfer, wallets, Wise, 
 - Every error has the shape `{"error": {"code", "message", "details"}}`: 400 malformed
   (bad JSON, unknown field, wrong type, bad query value), 401 token or login, 403 admin
   route, 404 not found (also another account's), 409 state conflict, 413 body over 16 KiB,
-  415 not JSON, 422 well-formed but invalid (a missing required field is 422, not 400),
+  406 a PDF asked for without `Accept: application/pdf`, 415 not JSON, 422 well-formed but
+  invalid (a missing required field is 422, not 400),
   503 data store busy or unavailable (with `Retry-After`). Any route can answer 500
   `internal_error` for an unexpected failure.
 - A method a path does not declare gets 405 `method_not_allowed` with an `Allow` header; a

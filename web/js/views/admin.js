@@ -11,6 +11,7 @@ import { accountStates, renewalsSection } from "./admin-renewals.js";
 import { accountLink } from "./admin-account.js";
 import { serviceKeysSection } from "./admin-keys.js";
 import { invoiceLabel } from "../components/pending-banner.js";
+import { pdfButton } from "../components/invoice-pdf.js";
 
 function statusCards(status) {
   const accounts = status.accounts;
@@ -241,14 +242,14 @@ export async function adminPaymentView(ctx) {
         ["Submitted", dateTime(payment.created_at)],
         ["Status", badge(payment.status)],
       ])),
-      h("section", { class: "card" }, h("h2", {}, "Invoice"), invoice ? kv([
+      h("section", { class: "card" }, h("h2", {}, "Invoice"), invoice ? [kv([
         ["Number", invoice.invoice_number],
         ["Amount", `${money(invoice.amount, invoice.currency)} ${invoice.currency}`],
         invoice.kind === "topup" ? ["For", invoiceLabel(invoice, [], packs)] : ["Plan", humanize(invoice.plan)],
         ["Status", badge(invoice.status)],
         ["Billed to", snapshot.billing_name ?? "—"],
         ["Country", countryName(snapshot.country)],
-      ]) : h("p", { class: "muted" }, "Missing.")),
+      ]), h("div", { class: "actions" }, pdfButton(invoice, api.adminInvoicePdf))] : h("p", { class: "muted" }, "Missing.")),
       h("section", { class: "card" }, h("h2", {}, "Account"), account ? kv([
         ["Name", accountLink(account.id, account.name, { "aria-label": `Account ${account.name}` })],
         ["Status", h("span", { "data-account-status": account.status }, badge(account.status))],

@@ -5,6 +5,7 @@ import { amountDue, invoiceLabel, pendingBanner } from "../components/pending-ba
 import { methodCard, methodName } from "../components/methods.js";
 import { receiptAttached } from "../components/proof.js";
 import { paymentReference } from "../components/reference.js";
+import { pdfButton } from "../components/invoice-pdf.js";
 import { loadAccount, planLabel } from "./dashboard.js";
 
 const UNPAID = ["pending", "partially_paid"];
@@ -99,7 +100,8 @@ export async function invoiceView(ctx) {
       h("div", {},
         h("h1", {}, `Invoice ${invoice.invoice_number}`),
         h("p", {}, `${invoiceLabel(invoice, plans, packs)} · issued ${date(invoice.created_at)}`)),
-      badge(invoice.status)),
+      h("div", { class: "head-actions" }, badge(invoice.status),
+        pdfButton(invoice, api.invoicePdf, { label: invoice.status === "paid" ? "Download receipt (PDF)" : "Download PDF" }))),
     pending ? pendingBanner({ ...invoice, latest_payment: latest }, methods,
       { showInvoiceLink: false, subscription: me.subscription, plans, packs }) : null,
     h("div", { class: "grid grid-2" },
