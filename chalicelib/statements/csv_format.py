@@ -202,10 +202,10 @@ def _decimal_mark(rows: list[tuple[int, list[str]]], header: Header) -> str:
     for number, row in rows:
         for column in columns:
             try:
-                mark = csv_values.decimal_mark_of(csv_values.split_amount(_cell(row, column)).number)
+                number_text = csv_values.split_amount(_cell(row, column)).number
             except ValueError:
                 continue  # an empty or wrong cell: its own line says so later
-            if mark:
+            if mark := csv_values.decimal_mark_of(number_text):
                 proofs.setdefault(mark, number)
     if len(proofs) == 2:
         raise invalid(f"Line {proofs['.']} writes its amount with a decimal point and line "

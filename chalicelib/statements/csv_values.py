@@ -98,8 +98,10 @@ def to_decimal(number: str, mark: str) -> Decimal:
     whole, _, fraction = number.partition(mark)
     if mark in fraction:
         raise ValueError(f"{number!r} has the decimal mark {mark!r} twice")
-    if grouping in whole and not re.fullmatch(rf"\d{{1,3}}(?:{re.escape(grouping)}\d{{3}})+", whole):
-        raise ValueError(f"{number!r} is not grouped in threes (the file's decimal mark is {mark!r})")
+    grouped = rf"\d{{1,3}}(?:{re.escape(grouping)}\d{{3}})+"
+    if grouping in whole and not re.fullmatch(grouped, whole):
+        raise ValueError(f"{number!r} is not grouped in threes (the file's decimal mark is "
+                         f"{mark!r})")
     if grouping in fraction:
         raise ValueError(f"{number!r} has {grouping!r} after its decimal mark {mark!r}")
     return Decimal(f"{whole.replace(grouping, '') or '0'}.{fraction or '0'}")

@@ -5,16 +5,19 @@ A file holds one or more statements, each from a `:20:` line to its closing bala
 line: its amount signed by its mark (`C` and `RD` in, `D` and `RC` out), in the currency of the
 statement's opening balance, booked on its entry date (or its value date when it has none). The
 `:86:` lines after it (wrapped over several lines, or repeated) are its description: as written,
-with every line break a space; when they are structured (`166?00GUTSCHRIFT?20...`), the purpose
-subfields `?20`-`?29` and `?60`-`?63`, each a space apart, the name `?32`/`?33` being the
-counterparty. The `//` reference of `:61:` is the bank reference (else the SEPA `EREF+`
-end-to-end id), its reference for the account owner the reference; `:25:` is the account.
+with every line break a space; when they are structured (`166?00GUTSCHRIFT?20...`), its purpose
+lines, the subfields `?20`-`?29` and `?60`-`?63`, a space apart (the file's own line breaks in a
+structured field are dropped), the name `?32`/`?33` being the counterparty. The `//` reference
+of `:61:` is the bank reference (else the SEPA `EREF+` end-to-end id), its reference for the
+account owner the reference; `:25:` is the account. `:86:` text after the closing balance is the
+statement's, not its last entry's.
 
 Refused (naming the line): a field the library cannot read, an entry before the statement's
 opening balance, and a statement without its closing balance (a file cut short).
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +33,6 @@ _OPENING, _CLOSING = {"60", "60F", "60M"}, {"62", "62F", "62M"}
 _NONE = ("NONREF", "NOTPROVIDED")
 _STRUCTURED = re.compile(r"^\d{3}\?\d{2}")
 _SUBFIELD = re.compile(r"\?(\d{2})")
-_CUT_CODE = re.compile(r"\?\n?(\d)\n?(\d)")
 _PURPOSE = {f"{n}" for n in range(20, 30)} | {"60", "61", "62", "63"}
 # Keys this module adds to the library's transaction data (its own never start with "_").
 _DETAILS, _CLOSED, _OWN_61 = "_details", "_closed", "_own_61"
@@ -52,6 +54,7 @@ def parse(text: str) -> Statement:
     """The statement of an MT940 file (see the module's docstring)."""
     import mt940  # only here: see the README's "Bank statements: the formats"
 
+    _quiet(logging.getLogger("mt940"))
     blocks = _blocks(text)
     lines: list[Line] = []
     accounts, currencies = set(), set()
@@ -63,6 +66,14 @@ def parse(text: str) -> Statement:
         lines += [_line(transaction, account, number)
                   for transaction, number in zip(transactions, entry_lines)]
     return statement("mt940", lines, accounts, currencies)
+
+
+def _quiet(logger: logging.Logger) -> None:
+    """The library logs a field it cannot read, with its content (a payer's details), at ERROR;
+    the statement's own error says it once, without them."""
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
 
 
 def _blocks(text: str) -> list[_Block]:
@@ -103,9 +114,9 @@ def _read(mt940: ModuleType, block: _Block) -> tuple[Any, list[int]]:
                       f"({_reason(error)}): {value[:80]!r}.", line=line) from None
     if len(transactions) != len(entries):  # the library adds a :61: without a type to the last
         index = next((i for i, t in enumerate(transactions) if not t.data.get("id")), 0)
-        raise invalid(f"Line {entries[index + 1]}: the entry before it has no transaction type "
-                      "(such as NTRF) after its amount, so the two cannot be told apart.",
-                      line=entries[index + 1])
+        raise invalid(f"Line {entries[index]}: the entry has no transaction type (such as NTRF) "
+                      "after its amount, so it cannot be told from the next one.",
+                      line=entries[index])
     for transaction, number in zip(transactions, entries):
         currency = transaction.data["amount"].currency
         try:
@@ -194,7 +205,7 @@ def _line(transaction: Any, account: str | None, number: int) -> Line:
     booked = data.get("entry_date") or data["date"]
     raw = (data.get(_DETAILS) or "").strip("\n")
     own = data.get(_OWN_61, {})
-    structured = _STRUCTURED.match(_CUT_CODE.sub(r"?\1\2", raw))
+    structured = _STRUCTURED.match(raw.replace("\n", ""))
     return Line(
         booked_at=date(booked.year, booked.month, booked.day), amount_minor=minor,
         currency=amount.currency, description=_purpose(raw) if structured else one_line(raw),
@@ -205,8 +216,9 @@ def _line(transaction: Any, account: str | None, number: int) -> Line:
 
 
 def _purpose(raw: str) -> str:
-    """The purpose subfields of a structured `:86:`, a space apart, each line break in them a
-    space too; a line break that cuts a subfield's code (`?2` / `2MTLG`) is no break."""
-    parts = _SUBFIELD.split(_CUT_CODE.sub(r"?\1\2", raw))
+    """The purpose subfields of a structured `:86:` (its lines `?20`-`?29`, `?60`-`?63`), a space
+    apart. Its line breaks are the file's, not the text's (they even cut a subfield's code: `?2` /
+    `2MTLG`), so they are dropped first, as the library does."""
+    parts = _SUBFIELD.split(raw.replace("\n", ""))
     fields = zip(parts[1::2], parts[2::2])
     return one_line(" ".join(text for code, text in fields if code in _PURPOSE))
