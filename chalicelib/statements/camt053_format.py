@@ -22,8 +22,8 @@ from typing import Any
 from chalicelib.statements.model import (Line, Statement, currency_code, invalid, one_line,
                                          optional, statement, to_minor)
 
-_AMOUNT = re.compile(r"\d+(?:\.\d+)?")
-_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:T.*)?")
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
+_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:T.*)?", re.ASCII)
 _SIGN = {"CRDT": 1, "DBIT": -1}
 _NOT_BOOKED = {"PDNG", "INFO", "FUTR"}
 _NOT_PROVIDED = ("NOTPROVIDED", "NONREF")
@@ -68,6 +68,9 @@ def _document(data: bytes) -> Any:
         line, column = error.position
         raise invalid(f"Line {line}, column {column}: the XML is not well-formed "
                       f"({str(error).split(':')[0]}).", line=line, column=column) from None
+    except LookupError as error:  # <?xml encoding="..."?> names no encoding Python knows
+        raise invalid(f"Line 1: the XML declares an unknown encoding ({error}).",
+                      line=1) from None
     if _local(document.tag) != "Document":
         raise invalid(f"The XML's root element is {_local(document.tag)}, not Document (a camt.053 "
                       "statement).", element=_local(document.tag))

@@ -25,16 +25,17 @@ CURRENCY_SIGNS = {"£": "GBP", "€": "EUR", "US$": "USD", "$": "USD", "₹": "I
 _GROUPING_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009'’")
 _SIGN = "|".join(re.escape(sign) for sign in sorted(CURRENCY_SIGNS, key=len, reverse=True))
 _CODE_OR_SIGN = re.compile(rf"^(?:([A-Z]{{3}})|({_SIGN}))|(?:([A-Z]{{3}})|({_SIGN}))$")
-_DEBIT_CREDIT = re.compile(r"(?<=[\d)])(DR|CR)$")
-_NUMBER = re.compile(r"\d[\d.,]*|[.,]\d+")
+_DEBIT_CREDIT = re.compile(r"(?<=[\d)])(DR|CR)$", re.ASCII)
+_NUMBER = re.compile(r"\d[\d.,]*|[.,]\d+", re.ASCII)
 _MONTHS = {name: number for number, names in enumerate(
     [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
      ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
      ("oct", "october"), ("nov", "november"), ("dec", "december")], 1) for name in names}
-_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ].*)?")
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_DAY_MONTH = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?: \d{1,2}:\d{2}(?::\d{2})?)?")
-_NAMED = re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ ,-]*(\d{4})")
+_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ].*)?", re.ASCII)
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
+_DAY_MONTH = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?: \d{1,2}:\d{2}(?::\d{2})?)?",
+                        re.ASCII)
+_NAMED = re.compile(r"(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ ,-]*(\d{4})", re.ASCII)
 DATE_FORMS = "2026-02-01, 01/02/2026, 01.02.2026 or 1 Feb 2026"
 
 

@@ -26,6 +26,7 @@ _OTHER_EXPONENTS = {
     **dict.fromkeys(("CLF", "UYW"), 4),
 }
 _CURRENCY = re.compile(r"[A-Z]{3}")
+MAX_MINOR = 10**15  # no line moves a quadrillion minor units; past this a file is wrong
 _SPACES = re.compile(r"\s+")
 
 
@@ -105,6 +106,8 @@ def to_minor(amount: Decimal, currency: str) -> int:
     scaled = amount.scaleb(places)
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} has more decimals than {currency} has ({places})")
+    if abs(scaled) >= MAX_MINOR:
+        raise ValueError(f"{amount} {currency} is too large an amount for a statement line")
     return int(scaled)
 
 

@@ -138,6 +138,8 @@ def test_a_csv_without_an_amount_column_is_refused_naming_the_header() -> None:
     ("2026-02-01,1.00,US", "'US' is not a currency code"),
     ("2026-02-01,£1.00,USD", "the currency column says USD but the amount is in GBP"),
     ("2026-02-01,\"1,23,4.00\",USD", "not grouped in threes"),
+    ("2026-02-01,８９.００,USD", "'８９.００' is not an amount"),
+    ("2026-02-01,10000000000000.00,USD", "too large an amount"),
 ])
 def test_a_bad_row_is_refused_naming_its_line(row: str, says: str) -> None:
     # Given a good line, then a quoted cell over two lines, then the bad row on line 5
