@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from types import ModuleType
 from typing import Any
@@ -38,7 +40,7 @@ _PURPOSE = {f"{n}" for n in range(20, 30)} | {"60", "61", "62", "63"}
 _DETAILS, _CLOSED, _OWN_61 = "_details", "_closed", "_own_61"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Block:
     """One statement of the file: its text as the library reads it, and each text line's number
     in the file."""
@@ -46,8 +48,13 @@ class _Block:
     text: str
     numbers: list[int]
 
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [0] + [match.end() for match in re.finditer("\n", self.text)]
+
     def line_at(self, position: int) -> int:
-        return self.numbers[self.text.count("\n", 0, position)]
+        """The file's line number of a position in `text`."""
+        return self.numbers[bisect_right(self._starts, position) - 1]
 
 
 def parse(text: str) -> Statement:
