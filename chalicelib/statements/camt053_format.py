@@ -4,9 +4,10 @@ declaration is refused, so no entity is ever expanded and nothing outside the fi
 
 Each `Stmt`'s account is `Acct/Id/IBAN` (else `Acct/Id/Othr/Id`). Each booked `Ntry` (`Sts`
 `BOOK`, or none; pending and information-only entries are left out) is a line with its
-`Amt@Ccy`, signed by `CdtDbtInd` (`CRDT` in, `DBIT` out), booked on `BookgDt/Dt` or the date of
-`BookgDt/DtTm` as written (else `ValDt`); an entry whose `NtryDtls` hold several `TxDtls` is one
-line per `TxDtls`, with its own amount. From its `TxDtls`: the description is `RmtInf/Ustrd`
+`Amt@Ccy`, signed by `CdtDbtInd` (`CRDT` in, `DBIT` out; a reversal, `RvslInd`, books in the
+direction its own indicator says), booked on `BookgDt/Dt` or the date of `BookgDt/DtTm` as
+written (else `ValDt`); an entry whose `NtryDtls` hold several `TxDtls` is one line per `TxDtls`,
+with its own amount. From its `TxDtls`: the description is `RmtInf/Ustrd`
 (several a space apart; else `AddtlTxInf`, else the entry's `AddtlNtryInf`), the reference
 `RmtInf/Strd/CdtrRefInf/Ref`, the counterparty `RltdPties/Dbtr/Nm` (`Dbtr/Pty/Nm` in newer
 versions) of a credit and the creditor of a debit, the bank reference `Refs/EndToEndId` (unless

@@ -64,7 +64,7 @@ class Header:
 
     @property
     def has_amount(self) -> bool:
-        return "amount" in self.roles or {"credit", "debit"} & self.roles.keys() != set()
+        return "amount" in self.roles or bool({"credit", "debit"} & self.roles.keys())
 
 
 def sniff(text: str) -> Header | None:

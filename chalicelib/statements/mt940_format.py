@@ -69,7 +69,7 @@ def parse(text: str) -> Statement:
         transactions, entry_lines = _read(mt940, block)
         account = optional(transactions.data.get("account_identification"))
         accounts.add(account)
-        currencies.add(transactions.currency)
+        currencies.add(_code(transactions.currency))
         lines += [_line(transaction, account, number)
                   for transaction, number in zip(transactions, entry_lines)]
     return statement("mt940", lines, accounts, currencies)
@@ -124,13 +124,6 @@ def _read(mt940: ModuleType, block: _Block) -> tuple[Any, list[int]]:
         raise invalid(f"Line {entries[index]}: the entry has no transaction type (such as NTRF) "
                       "after its amount, so it cannot be told from the next one.",
                       line=entries[index])
-    for transaction, number in zip(transactions, entries):
-        currency = transaction.data["amount"].currency
-        try:
-            currency_code(currency or "")
-        except ValueError as error:
-            raise invalid(f"Line {number}: the entry's currency (from the opening balance) is "
-                          f"not a currency: {error}.", line=number) from None
     return transactions, entries
 
 
@@ -196,9 +189,18 @@ def _processors(mt940: ModuleType, defaults: dict[str, list[Any]],
     return processors
 
 
+def _code(currency: str | None) -> str | None:
+    try:
+        return currency_code(currency or "")
+    except ValueError:
+        return None
+
+
 def _reason(error: Exception) -> str:
     if isinstance(error, RuntimeError):  # the library's "Unable to parse <Tag> from '...'"
         return "it does not have the field's shape"
+    if isinstance(error, ArithmeticError):  # decimal.InvalidOperation: "1,2,3"
+        return "its amount is not a number"
     return str(error) or type(error).__name__
 
 
@@ -206,7 +208,12 @@ def _line(transaction: Any, account: str | None, number: int) -> Line:
     data = transaction.data
     amount = data["amount"]
     try:
-        minor = to_minor(amount.amount, amount.currency)
+        currency = currency_code(amount.currency or "")
+    except ValueError as error:
+        raise invalid(f"Line {number}: the entry's currency, its statement's opening balance's, "
+                      f"is wrong: {error}.", line=number) from None
+    try:
+        minor = to_minor(amount.amount, currency)
     except ValueError as error:
         raise invalid(f"Line {number}: {error}.", line=number) from None
     booked = data.get("entry_date") or data["date"]
@@ -215,7 +222,7 @@ def _line(transaction: Any, account: str | None, number: int) -> Line:
     structured = _STRUCTURED.match(raw.replace("\n", ""))
     return Line(
         booked_at=date(booked.year, booked.month, booked.day), amount_minor=minor,
-        currency=amount.currency, description=_purpose(raw) if structured else one_line(raw),
+        currency=currency, description=_purpose(raw) if structured else one_line(raw),
         raw=raw, counterparty=optional(data.get("applicant_name")) if structured else None,
         bank_reference=optional(own.get("bank_reference"), *_NONE)
         or (optional(data.get("end_to_end_reference"), *_NONE) if structured else None),

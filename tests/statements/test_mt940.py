@@ -137,6 +137,18 @@ def test_a_bad_opening_balance_is_refused_naming_its_line() -> None:
     assert error.details == {"line": 4} and ":60F:" in error.message
 
 
+def test_an_amount_that_is_no_number_is_refused_naming_its_line() -> None:
+    error = refused(mt940(":61:260202C1,2,3NTRFNONREF", ":86:x"))
+    assert error.details == {"line": 5} and "its amount is not a number" in error.message
+
+
+def test_a_currency_in_lower_case_is_read_in_upper_case() -> None:
+    result = parse("s.sta", mt940(":61:260202c1,00NTRFNONREF", opening="c260131eur1,00",
+                                  closing="c260203eur2,00").encode())
+    assert (result.currency, result.lines[0].currency, result.lines[0].amount_minor) == (
+        "EUR", "EUR", 100)
+
+
 def test_an_entry_before_the_opening_balance_is_refused() -> None:
     text = ":20:X\n:25:1\n:61:260202C1,00NTRFNONREF\n:60F:C260131EUR1,00\n:62F:C260131EUR2,00\n"
     error = refused(text)
