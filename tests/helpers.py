@@ -20,7 +20,10 @@ from typing import Any
 import boto3
 
 from chalicelib.core.config import Settings, get_settings, reset_settings
+from chalicelib.core.errors import Invalid
 from chalicelib.core.secrets import read_parameter
+from chalicelib.statements.model import Line
+from chalicelib.statements.parse import parse as parse_statement
 from chalicelib.storage import models, store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
@@ -258,3 +261,22 @@ def live_ledger(endpoint: str, account_id: str) -> list[dict]:
                         KeyConditionExpression="account_id = :a",
                         ExpressionAttributeValues={":a": {"S": account_id}})["Items"]
 
+
+
+# Bank statements --------------------------------------------------------------------------------
+
+def statement_lines(name: str, data: bytes, format: str) -> list[Line]:
+    """The lines of a statement file, checked to be read as `format`."""
+    result = parse_statement(name, data)
+    assert result.format == format, result.format
+    return result.lines
+
+
+def statement_refused(name: str, data: bytes, code: str = "statement_invalid") -> Invalid:
+    """The 422 a statement file gets, checked to have `code`."""
+    try:
+        parse_statement(name, data)
+    except Invalid as error:
+        assert error.code == code, (error.code, error.message)
+        return error
+    raise AssertionError(f"{name} was read")
