@@ -49,17 +49,24 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     user.go_back()
     expect(user.get_by_role("heading", name="Hello, Ayesha")).to_be_visible()
 
-    # When they confirm with a wrong amount, the API's 422 shows at the amount field
+    # When they confirm more than is due, in USD, the API's 422 asks whether it was on purpose
     reference = _reference("TID")
-    dialog = confirm_payment(user, reference, amount="90.00")
+    dialog = confirm_payment(user, reference, currency="USD", amount="90.00")
+    question = dialog.locator("[data-question=overpayment]")
+    expect(question.get_by_role("heading", name="Did you pay more on purpose?")).to_be_visible()
+    expect(question.locator("[data-excess]")).to_contain_text("the $1.00 USD extra becomes balance on your account")
+    shot(user, "confirm-modal-overpayment-question")
+    assert web.me(email_address, PASSWORD)["pending_invoice"]["latest_payment"] is None
+
+    # And answering No goes back to the amount, with the range that counts as paid in full
+    question.get_by_role("button", name="No, correct the amount").click()
     amount = dialog.get_by_label("Amount paid")
     expect(amount).to_have_attribute("aria-invalid", "true")
     expect(dialog.locator(".field[data-field=amount] .error")).to_have_text(
-        "Must equal the invoice amount (89.00 USD).")
-    expect(dialog.get_by_role("alert")).to_have_text("The amount does not match the invoice.")
+        "Correct the amount: $88.11 USD to $89.00 USD counts as paid in full.")
     expect(dialog.get_by_label("Payment method")).to_have_value("jazzcash")
+    expect(dialog.get_by_label("Currency sent")).to_have_value("USD")
     shot(user, "confirm-modal-amount-error")
-    assert web.me(email_address, PASSWORD)["pending_invoice"]["latest_payment"] is None
 
     # And with the right amount it is submitted and awaits approval
     amount.fill("89.00")
