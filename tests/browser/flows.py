@@ -67,12 +67,15 @@ def log_in_as_admin(page: Any, web_url: str) -> None:
     expect(page.get_by_role("heading", name="Admin console")).to_be_visible()
 
 
-def confirm_payment(page: Any, reference: str, *, amount: str | None = None, notes: str | None = None,
-                    button: str = "I have paid — confirm payment") -> Any:
-    """Open the confirmation modal from the banner and submit it; returns the dialog locator."""
+def confirm_payment(page: Any, reference: str, *, amount: str | None = None, currency: str | None = None,
+                    notes: str | None = None, button: str = "I have paid — confirm payment") -> Any:
+    """Open the confirmation modal from the banner and submit it (in `currency` when given: the
+    amount is then prefilled with what is due in it); returns the dialog locator."""
     page.get_by_role("button", name=button).click()
     dialog = page.get_by_role("dialog", name="Confirm your payment")
     expect(dialog).to_be_visible()
+    if currency is not None:
+        dialog.get_by_label("Currency sent").select_option(currency)
     if amount is not None:
         dialog.get_by_label("Amount paid").fill(amount)
     dialog.get_by_label("Payment reference").fill(reference)

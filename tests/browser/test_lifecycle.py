@@ -110,11 +110,16 @@ def test_a_renewal_invoice_shows_as_the_renewal_banner_and_can_be_confirmed(web,
         f"{me['account']['credit_buckets']['allowance']:,} plan allowance")
     shot(page, "lifecycle-dashboard-renewal")
 
-    # And the confirm modal opens for the renewal invoice with its amount due prefilled
+    # And the confirm modal opens for the renewal invoice with its amount due prefilled: in PKR
+    # (the bank transfer's currency, quoted on the invoice), or in USD
     banner.get_by_role("button", name="I have paid — confirm payment").click()
     dialog = page.get_by_role("dialog", name="Confirm your payment")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text(renewal["invoice_number"])
+    [quote] = renewal["quotes"]
+    expect(dialog.get_by_label("Currency sent")).to_have_value(quote["currency"])
+    expect(dialog.get_by_label("Amount paid")).to_have_value(quote["amount_due"])
+    dialog.get_by_label("Currency sent").select_option(renewal["currency"])
     expect(dialog.get_by_label("Amount paid")).to_have_value(renewal["amount_due"])
     shot(page, "lifecycle-renewal-confirm-modal")
     dialog.get_by_role("button", name="Cancel").click()

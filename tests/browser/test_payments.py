@@ -1,5 +1,5 @@
-"""Paying in the browser: paid signup, confirmation, the admin's approval or rejection, resubmission,
-and the links in emails opening the right screens."""
+"""Paying in the browser: paid signup, confirmation (an overpayment, asked about first), the admin's
+approval or rejection, resubmission, and the links in emails opening the right screens."""
 from __future__ import annotations
 
 import re
@@ -49,22 +49,29 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     user.go_back()
     expect(user.get_by_role("heading", name="Hello, Ayesha")).to_be_visible()
 
-    # When they confirm with a wrong amount, the API's 422 shows at the amount field
+    # When they confirm more than is due, in USD, the API's 422 asks whether it was on purpose
     reference = _reference("TID")
-    dialog = confirm_payment(user, reference, amount="90.00")
+    dialog = confirm_payment(user, reference, currency="USD", amount="90.00")
+    question = dialog.locator("[data-question=overpayment]")
+    expect(question.get_by_role("heading", name="Did you pay more on purpose?")).to_be_visible()
+    expect(question.locator("[data-excess]")).to_contain_text("the $1.00 USD extra becomes balance on your account")
+    shot(user, "confirm-modal-overpayment-question")
+    assert web.me(email_address, PASSWORD)["pending_invoice"]["latest_payment"] is None
+
+    # And answering No goes back to the amount, with the range that counts as paid in full
+    question.get_by_role("button", name="No, correct the amount").click()
     amount = dialog.get_by_label("Amount paid")
     expect(amount).to_have_attribute("aria-invalid", "true")
     expect(dialog.locator(".field[data-field=amount] .error")).to_have_text(
-        "Must equal the invoice amount (89.00 USD).")
-    expect(dialog.get_by_role("alert")).to_have_text("The amount does not match the invoice.")
+        "Correct the amount: $88.11 USD to $89.00 USD counts as paid in full.")
     expect(dialog.get_by_label("Payment method")).to_have_value("jazzcash")
+    expect(dialog.get_by_label("Currency sent")).to_have_value("USD")
     shot(user, "confirm-modal-amount-error")
-    assert web.me(email_address, PASSWORD)["pending_invoice"]["latest_payment"] is None
 
-    # And with the right amount it is submitted and awaits approval
-    amount.fill("89.00")
+    # And when they did send 90.00 on purpose, Yes submits it as an overpayment awaiting approval
     dialog.get_by_label("Notes").fill("Sent from my JazzCash wallet 0301-7654321")
     dialog.get_by_role("button", name="Submit confirmation").click()
+    question.get_by_role("button", name="Yes, I paid more on purpose").click()
     expect(dialog).to_be_hidden()
     waiting = user.locator("[data-banner=awaiting_approval]")
     expect(waiting).to_contain_text("Payment submitted — awaiting approval")
@@ -73,6 +80,8 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     latest = web.me(email_address, PASSWORD)["pending_invoice"]["latest_payment"]
     assert (latest["status"], latest["manual_reference"], latest["payment_method"]) == (
         "pending_approval", reference, "jazzcash")
+    assert (latest["amount"], latest["currency"], latest["settles"], latest["applied"], latest["excess"]) == (
+        "90.00", "USD", "overpayment", "89.00", "1.00")
 
     # When the admin logs in, finds it in the queue and approves it
     admin = web.page()
@@ -80,12 +89,16 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     expect(admin.locator("[data-metric=pending]")).to_be_visible()
     row = admin.get_by_role("row").filter(has_text=reference)
     expect(row).to_contain_text("Khan Media")
-    expect(row).to_contain_text("$89.00 USD")
+    expect(row).to_contain_text("$90.00 USD")
+    expect(row.locator("[data-settles=overpayment]")).to_have_text("Overpayment")
     expect(row).to_contain_text("Jazzcash")
     shot(admin, "admin-console")
     open_queued_payment(admin, reference)
     expect(admin.get_by_text("Sent from my JazzCash wallet 0301-7654321", exact=True)).to_be_visible()
     expect(admin.locator("[data-account-status]")).to_have_attribute("data-account-status", "pending_payment")
+    expect(admin.locator("[data-excess]")).to_have_text("$1.00 USD to the account's balance")
+    expect(admin.locator("form:has(#approve-title)")).to_contain_text(
+        "The $1.00 USD excess goes to the account's balance.")
     shot(admin, "admin-payment-detail")
     admin.get_by_label("Notes").fill("Verified in JazzCash statement")
     admin.get_by_role("button", name="Approve payment").click()
@@ -95,14 +108,17 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     expect(admin.locator(".timeline")).to_contain_text("Verified in JazzCash statement")
     shot(admin, "admin-payment-approved")
 
-    # Then the user's dashboard shows the account active with the plan's 1,000 credits
+    # Then the user's dashboard shows the account active with the plan's 1,000 credits, and the
+    # extra dollar as balance for the next invoice
     user.reload()
     expect(user.locator("[data-metric=status]")).to_contain_text("Active")
     expect(user.locator("[data-metric=credits] .value")).to_have_text("1,000")
+    expect(user.locator("[data-metric=status] [data-balance]")).to_have_text(
+        "Balance $1.00 USD — applied to your next invoice.")
     expect(user.locator("[data-banner]")).to_have_count(0)
     shot(user, "dashboard-active")
     me = web.me(email_address, PASSWORD)
-    assert (me["account"]["status"], me["account"]["credits"]) == ("active", 1000)
+    assert (me["account"]["status"], me["account"]["credits"], me["account"]["balance"]) == ("active", 1000, "1.00")
     assert me["subscription"]["status"] == "active" and me["pending_invoice"] is None
 
     # And billing lists the paid invoice and the approved payment
@@ -111,6 +127,7 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     expect(invoices.get_by_role("row").filter(has_text=invoice["invoice_number"])).to_contain_text("Paid")
     payments = user.get_by_role("table", name="Payment history")
     expect(payments.get_by_role("row").filter(has_text=reference)).to_contain_text("Approved")
+    expect(payments.get_by_role("row").filter(has_text=reference)).to_contain_text("$1.00 USD extra to your balance")
     shot(user, "billing-invoices-and-payments")
     invoices.get_by_role("link", name=invoice["invoice_number"]).click()
     expect(user.get_by_role("heading", name=f"Invoice {invoice['invoice_number']}")).to_be_visible()

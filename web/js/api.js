@@ -159,6 +159,10 @@ export const api = {
   revokeServiceKey: (id) => request("DELETE", `/billing/admin/service-keys/${at(id)}`),
   adminAccount: (id) => request("GET", `/billing/admin/accounts/${at(id)}`),
   grantCredits: (id, body, idempotencyKey) => post(`/billing/admin/accounts/${at(id)}/credits`, body, { idempotencyKey }),
+  // Admin: exchange rates (units of a currency per 1 USD), each with its recent changes
+  fxRates: () => request("GET", "/billing/admin/fx-rates"),
+  setFxRate: (currency, rate, idempotencyKey) => request("PUT", `/billing/admin/fx-rates/${at(currency)}`,
+    { body: { rate }, idempotencyKey }),
 };
 
 /**

@@ -9,6 +9,7 @@ import { plansView } from "./views/plans.js";
 import { creditsView } from "./views/credits.js";
 import { adminConsoleView, adminPaymentView } from "./views/admin.js";
 import { adminAccountView } from "./views/admin-account.js";
+import { adminRatesView } from "./views/admin-rates.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -26,6 +27,7 @@ route("/billing/plan", (ctx) => ctx.redirect("/billing/plans"));
 route("/admin", adminConsoleView);
 route("/admin/payments/:id", adminPaymentView);
 route("/admin/accounts/:id", adminAccountView);
+route("/admin/fx-rates", adminRatesView);
 
 function homeView(ctx) {
   if (!session.current) return ctx.redirect("/signup");
@@ -35,7 +37,7 @@ function homeView(ctx) {
 function renderNav(path) {
   const user = session.user;
   const hrefs = !user ? ["/login", "/signup"]
-    : user.role === "admin" ? ["/admin"] : ["/dashboard", "/billing", "/billing/credits", "/billing/plans"];
+    : user.role === "admin" ? ["/admin", "/admin/fx-rates"] : ["/dashboard", "/billing", "/billing/credits", "/billing/plans"];
   // The longest link that holds the path is the current one (/billing/plans, not /billing too).
   const currentHref = hrefs.filter((href) => path === href || path.startsWith(`${href}/`))
     .sort((a, b) => b.length - a.length)[0];
@@ -44,7 +46,8 @@ function renderNav(path) {
   if (!user) {
     items = [link("/login", "Log in"), link("/signup", "Sign up")];
   } else if (user.role === "admin") {
-    items = [link("/admin", "Admin console"), h("li", { class: "who" }, user.email), link("/logout", "Log out")];
+    items = [link("/admin", "Admin console"), link("/admin/fx-rates", "Exchange rates"),
+      h("li", { class: "who" }, user.email), link("/logout", "Log out")];
   } else {
     items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"), link("/billing/credits", "Credits"),
       link("/billing/plans", "Plans"),

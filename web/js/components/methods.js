@@ -1,6 +1,7 @@
 // Payment methods: how to pay with one (instructions and account details), and a selector of them.
 import { h, humanize, nextId } from "../dom.js";
 import { choiceCard } from "../forms.js";
+import { exactly, quoteFor } from "../amounts.js";
 import { paymentReference } from "./reference.js";
 
 const DETAIL_LABELS = {
@@ -31,10 +32,25 @@ export function methodDetails(method) {
   ]));
 }
 
-/** A method's name, where it applies, instructions and details. */
-export function methodCard(method, { reference } = {}) {
+/**
+ * "Send exactly PKR 24,964.50", for a method paid in a currency the invoice has a quote in: what is
+ * still due in it at the rate fixed on the invoice (the quote's `amount_due`); otherwise null.
+ */
+export function sendExactly(invoice, method) {
+  const quote = quoteFor(invoice, method);
+  if (!quote) return null;
+  const rest = quote.amount_due !== quote.amount;
+  return h("div", { class: "send-exactly", dataset: { sendExactly: quote.currency, sendAmount: quote.amount_due } },
+    h("p", { class: "send-line" }, "Send exactly ", h("strong", {}, exactly(quote.amount_due, quote.currency))),
+    h("p", { class: "small muted" }, `fixed on this invoice at ${quote.rate} ${quote.currency} per ${invoice.currency}`,
+      rest ? ` — what is still due of ${exactly(quote.amount, quote.currency)}` : null));
+}
+
+/** A method's name, where it applies, instructions and details; with `invoice`, the exact amount to send. */
+export function methodCard(method, { reference, invoice } = {}) {
   return h("div", { class: "pay-method", dataset: { method: method.payment_method } },
     h("h3", {}, method.display_name),
+    invoice ? sendExactly(invoice, method) : null,
     h("p", { class: "small muted" }, method.instructions),
     methodDetails(method),
     reference ? h("p", { class: "small", style: "margin-top:.6rem" }, "Write this in the transfer's description: ",

@@ -2,17 +2,18 @@
 // renewal or an upgrade), where, with which reference; or "submitted, awaiting approval"; or
 // "rejected: reason — submit again". A renewal unpaid after the period end says what happens when.
 import { date, dateTime, h, humanize, money, period, toast } from "../dom.js";
+import { fromMinor, said, toMinor } from "../amounts.js";
 import { render } from "../router.js";
 import { methodCard, methodName } from "./methods.js";
 import { openConfirmModal } from "./confirm-modal.js";
 import { attachProofForm, receiptAttached } from "./proof.js";
 
 /** Open the confirmation modal for an invoice, then redraw the screen if a payment was submitted. */
-export async function confirmFlow(invoice, methods, method) {
-  const payment = await openConfirmModal({ invoice, methods, method });
+export async function confirmFlow(invoice, methods, method, currency) {
+  const payment = await openConfirmModal({ invoice, methods, method, currency });
   if (payment) {
-    toast(`Payment confirmation submitted (${payment.manual_reference})${payment.proof ? " with its receipt" : ""}. `
-      + "We will email you when it is checked.");
+    toast(`${payment.settles === "partial" ? "Partial payment" : "Payment"} confirmation submitted `
+      + `(${payment.manual_reference})${payment.proof ? " with its receipt" : ""}. We will email you when it is checked.`);
     await render();
   }
   return payment;
@@ -38,6 +39,14 @@ export function invoiceLabel(invoice, plans = [], packs = []) {
 export function amountDue(invoice) {
   const amount = invoice.amount_due ?? invoice.amount;
   return `${money(amount, invoice.currency)} ${invoice.currency}`;
+}
+
+/** "Partly paid: $42.74 USD of $89.00 USD paid; $46.26 USD is still due." */
+export function partlyPaid(invoice) {
+  const usd = (amount) => `${money(amount, invoice.currency)} ${invoice.currency}`;
+  const paid = fromMinor(toMinor(invoice.amount) - toMinor(invoice.amount_due));
+  return h("p", { dataset: { partlyPaid: invoice.amount_due } }, h("strong", {}, "Partly paid: "),
+    `${usd(paid)} of ${usd(invoice.amount)} paid; ${usd(invoice.amount_due)} is still due.`);
 }
 
 /** Where a subscription stands with this invoice: "past_due" or "suspended" for its unpaid renewal. */
@@ -122,7 +131,8 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
       h("h2", { id: "banner-title" }, "Payment submitted — awaiting approval"),
       invoice.kind && invoice.kind !== "signup"
         ? h("p", { class: "small" }, `${invoiceLabel(invoice, plans, packs)} · invoice ${invoice.invoice_number}`) : null,
-      h("p", {}, `We received your confirmation of ${money(latest.amount, latest.currency)} ${latest.currency} by `,
+      h("p", {}, `We received your confirmation of ${said(latest.amount, latest.currency)}`,
+        latest.settles === "partial" ? " as a part payment" : null, " by ",
         h("strong", {}, methodName(latest.payment_method, methods)), " with reference ",
         h("span", { class: "reference" }, latest.manual_reference), ` on ${dateTime(latest.created_at)}.`),
       state === "past_due" ? h("p", {}, "Your service continues while it is checked.") : null,
@@ -139,7 +149,8 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
   const preferred = methods.find((m) => m.payment_method === (latest?.payment_method ?? invoice.preferred_payment_method)) ?? methods[0];
   const confirmButton = h("button", {
     class: "btn", type: "button",
-    onclick: () => confirmFlow(invoice, methods, preferred?.payment_method),
+    // Submitting again repeats the rejected payment's method and currency.
+    onclick: () => confirmFlow(invoice, methods, preferred?.payment_method, again ? latest.currency : null),
   }, again ? "Submit payment again" : "I have paid — confirm payment");
 
   if (again) {
@@ -163,7 +174,8 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
   },
     h("h2", { id: "banner-title" }, due.title),
     due.lines,
-    preferred ? h("div", { class: "pay-box" }, methodCard(preferred, { reference: invoice.payment_reference })) : null,
+    invoice.status === "partially_paid" ? partlyPaid(invoice) : null,
+    preferred ? h("div", { class: "pay-box" }, methodCard(preferred, { reference: invoice.payment_reference, invoice })) : null,
     methods.length > 1 && showInvoiceLink ? h("p", { class: "small muted" }, "Other ways to pay are listed on the invoice.") : null,
     h("div", { class: "actions" }, confirmButton, invoiceLink));
 }

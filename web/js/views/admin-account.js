@@ -1,7 +1,7 @@
 // The admin console's account page: the account, its subscription, its credits as the customer sees
 // them (the same statement), and a form to grant credits or correct them, with a reason.
 import { ApiError, api, idempotencyKeys } from "../api.js";
-import { badge, count, countryName, date, dateTime, h, humanize, period, toast } from "../dom.js";
+import { badge, count, countryName, date, dateTime, h, humanize, money, period, toast } from "../dom.js";
 import { busy, choiceCard, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 import { render } from "../router.js";
 import { creditStatement } from "../components/credit-statement.js";
@@ -109,6 +109,9 @@ export async function adminAccountView(ctx) {
         ["Status", badge(account.status)],
         ["Plan", humanize(account.plan)],
         ["Billing country", countryName(account.billing_country)],
+        account.balance && account.balance !== "0.00"
+          ? ["Balance", h("span", { "data-balance": account.balance }, `${money(account.balance, account.balance_currency)} `
+            + `${account.balance_currency} (applied to the next invoice)`)] : null,
         account.trial_ends_at ? ["Trial ends", dateTime(account.trial_ends_at)] : null,
         ["Created", dateTime(account.created_at)],
         ["Account ID", h("span", { class: "mono" }, account.id)],

@@ -12,6 +12,8 @@ import { accountLink } from "./admin-account.js";
 import { serviceKeysSection } from "./admin-keys.js";
 import { invoiceLabel } from "../components/pending-banner.js";
 import { pdfButton } from "../components/invoice-pdf.js";
+import { approveText, invoiceMoneyRows, settlementNote, settlementRows } from "./admin-settlement.js";
+import { said } from "../amounts.js";
 
 function statusCards(status) {
   const accounts = status.accounts;
@@ -62,7 +64,8 @@ function queueRows(items) {
     h("td", { "data-label": "Submitted" }, h("strong", {}, age(payment.created_at)),
       h("div", { class: "small muted" }, dateTime(payment.created_at))),
     h("td", { "data-label": "Account" }, accountLink(payment.account_id, payment.account?.name)),
-    h("td", { "data-label": "Amount", class: "num" }, `${money(payment.amount, payment.currency)} ${payment.currency}`),
+    h("td", { "data-label": "Amount", class: "num" }, said(payment.amount, payment.currency),
+      settlementNote(payment)),
     h("td", { "data-label": "Method" }, humanize(payment.payment_method)),
     h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference),
       payment.payment_reference ? h("div", { class: "small muted" }, "Invoice's: ", h("span", { class: "mono" }, payment.payment_reference)) : null,
@@ -166,9 +169,7 @@ function decisionForms(payment, invoice) {
   const approveButton = h("button", { class: "btn btn-success", type: "submit" }, "Approve payment");
   const approveForm = h("form", { novalidate: true, "aria-labelledby": "approve-title" },
     h("h3", { id: "approve-title" }, "Approve"),
-    h("p", { class: "small muted" }, invoice?.kind === "topup"
-      ? "Marks the invoice paid and adds the pack's credits to the account's extra credits."
-      : "Marks the invoice paid, activates the subscription and account, and adds the plan's credits."),
+    h("p", { class: "small muted" }, approveText(payment, invoice)),
     formAlert(),
     field({ label: "Notes", name: "admin_notes", kind: "textarea", optional: true, hint: "e.g. “Verified in bank statement”." }),
     approveButton);
@@ -200,7 +201,9 @@ function decisionForms(payment, invoice) {
     return undefined;
   };
   decide(approveForm, approveButton, "Approving…", api.approve,
-    (r) => `Approved: ${r.account.name} is active with ${count(r.account.credits)} credits.`);
+    (r) => (r.invoice?.status === "partially_paid"
+      ? `Approved a part payment: ${money(r.invoice.amount_due, r.invoice.currency)} ${r.invoice.currency} is still due.`
+      : `Approved: ${r.account.name} is active with ${count(r.account.credits)} credits.`));
   decide(rejectForm, rejectButton, "Rejecting…", api.reject,
     () => "Rejected: the user can submit the payment again.");
   return h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "decision-title" },
@@ -225,7 +228,7 @@ export async function adminPaymentView(ctx) {
     h("div", { class: "page-head" },
       h("div", {},
         h("h1", {}, `Payment ${payment.manual_reference}`),
-        h("p", {}, `${money(payment.amount, payment.currency)} ${payment.currency} by ${method} · submitted ${age(payment.created_at)}`)),
+        h("p", {}, `${said(payment.amount, payment.currency)} by ${method} · submitted ${age(payment.created_at)}`)),
       h("span", { "data-payment-status": payment.status }, badge(payment.status))),
     decided ? h("section", { class: `banner ${payment.status === "succeeded" ? "banner-success" : "banner-danger"}`, role: "status" },
       h("h2", {}, payment.status === "succeeded" ? "Approved" : "Rejected"),
@@ -233,7 +236,8 @@ export async function adminPaymentView(ctx) {
         payment.admin_notes ? [": ", h("strong", {}, payment.admin_notes)] : ".")) : null,
     h("div", { class: "grid grid-3" },
       h("section", { class: "card" }, h("h2", {}, "Payment"), kv([
-        ["Amount", `${money(payment.amount, payment.currency)} ${payment.currency}`],
+        ["Amount", said(payment.amount, payment.currency)],
+        ...settlementRows(payment),
         ["Method", method],
         ["Bank reference", h("span", { class: "mono", "data-bank-reference": true }, payment.manual_reference)],
         ["Payment reference", paymentReference(detail.payment_reference, { copy: false })],
@@ -245,6 +249,7 @@ export async function adminPaymentView(ctx) {
       h("section", { class: "card" }, h("h2", {}, "Invoice"), invoice ? [kv([
         ["Number", invoice.invoice_number],
         ["Amount", `${money(invoice.amount, invoice.currency)} ${invoice.currency}`],
+        ...invoiceMoneyRows(invoice, payment),
         invoice.kind === "topup" ? ["For", invoiceLabel(invoice, [], packs)] : ["Plan", humanize(invoice.plan)],
         ["Status", badge(invoice.status)],
         ["Billed to", snapshot.billing_name ?? "—"],

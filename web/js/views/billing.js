@@ -6,7 +6,8 @@ import { methodCard, methodName } from "../components/methods.js";
 import { receiptAttached } from "../components/proof.js";
 import { paymentReference } from "../components/reference.js";
 import { pdfButton } from "../components/invoice-pdf.js";
-import { loadAccount, planLabel } from "./dashboard.js";
+import { balanceNote, loadAccount, planLabel } from "./dashboard.js";
+import { exactly, said } from "../amounts.js";
 
 const UNPAID = ["pending", "partially_paid"];
 const cell = (label, ...content) => h("td", { "data-label": label }, ...content);
@@ -24,7 +25,20 @@ function invoicesTable(invoices, plans, packs) {
       cell("Status", badge(invoice.status)),
       cell("Issued", date(invoice.created_at)),
       cell("Due", UNPAID.includes(invoice.status) ? date(invoice.due_date) : "—"),
-      numCell("Amount", `${money(invoice.amount, invoice.currency)} ${invoice.currency}`))))));
+      numCell("Amount", `${money(invoice.amount, invoice.currency)} ${invoice.currency}`,
+        invoice.status === "partially_paid" ? h("div", { class: "small muted" }, `${amountDue(invoice)} still due`) : null))))));
+}
+
+/** What a payment did, in the payer's words: a part payment, an extra kept as balance, the value of
+ *  a local-currency payment in the invoice's currency. */
+function paymentNote(payment) {
+  const usd = (amount) => said(amount, payment.invoice_currency ?? "USD");
+  const notes = [
+    payment.settles === "partial" ? "Part payment" : null,
+    payment.rate ? `= ${usd(payment.applied)}` : null,
+    payment.settles === "overpayment" && payment.excess !== "0.00" ? `${usd(payment.excess)} extra to your balance` : null,
+  ].filter(Boolean);
+  return notes.length ? h("div", { class: "small muted", dataset: { settles: payment.settles } }, notes.join(" · ")) : null;
 }
 
 function paymentsTable(payments, invoices, methods) {
@@ -43,7 +57,7 @@ function paymentsTable(payments, invoices, methods) {
       cell("Status", badge(payment.status),
         payment.status === "failed" && payment.admin_notes ? h("div", { class: "small muted" }, payment.admin_notes) : null,
         payment.proof ? h("div", {}, receiptAttached(payment)) : null),
-      numCell("Amount", `${money(payment.amount, payment.currency)} ${payment.currency}`))))));
+      numCell("Amount", said(payment.amount, payment.currency), paymentNote(payment)))))));
 }
 
 function plansCard(plans) {
@@ -65,13 +79,35 @@ export async function billingView(ctx) {
   const [{ me, plans, packs, methods }, invoices, payments] = await Promise.all([loadAccount(), api.invoices(), api.payments()]);
   ctx.show("Billing",
     h("div", { class: "page-head" },
-      h("div", {}, h("h1", {}, "Billing"), h("p", {}, `${me.account.name} · plan ${planLabel(me.account.plan, plans)}`))),
+      h("div", {}, h("h1", {}, "Billing"), h("p", {}, `${me.account.name} · plan ${planLabel(me.account.plan, plans)}`),
+        balanceNote(me.account))),
     pendingBanner(me.pending_invoice, methods, { subscription: me.subscription, plans, packs }),
     me.account.status === "trial" && !me.pending_invoice ? plansCard(plans) : null,
     h("section", { class: "card", style: "margin-top:1rem" },
       h("h2", {}, "Invoices"), invoicesTable(invoices.items, plans, packs)),
     h("section", { class: "card", style: "margin-top:1rem" },
       h("h2", {}, "Payment history"), paymentsTable(payments.items, invoices.items, methods)));
+}
+
+/** The invoice's amounts that are not zero: total, paid, waived, from the balance, still due; and
+ *  its quotes in local currencies, fixed at issue. */
+function invoiceAmounts(invoice, pending) {
+  const usd = (amount) => said(amount, invoice.currency);
+  const row = (label, key, amount) => (amount && amount !== "0.00"
+    ? [h("dt", {}, label), h("dd", { [`data-${key}`]: amount }, usd(amount))] : null);
+  return [
+    h("dt", {}, "Total"), h("dd", { "data-amount": invoice.amount }, usd(invoice.amount)),
+    row("Paid", "amount-paid", invoice.amount_paid),
+    row("Waived (transfer fees)", "written-off", invoice.written_off),
+    row("Paid from your balance", "balance-applied", invoice.balance_applied),
+    pending ? row("Still due", "amount-due", invoice.amount_due ?? invoice.amount) : null,
+    (pending ? invoice.quotes ?? [] : []).map((quote) => [
+      h("dt", {}, `In ${quote.currency}`),
+      h("dd", { dataset: { quote: quote.currency, quoteDue: quote.amount_due } },
+        `${exactly(quote.amount_due, quote.currency)}${quote.amount_due !== quote.amount ? " still due" : ""}`,
+        h("div", { class: "small muted" }, `${quote.amount_due !== quote.amount ? `${exactly(quote.amount, quote.currency)} in all, ` : ""}`
+          + `fixed on this invoice at ${quote.rate} ${quote.currency} per ${invoice.currency}`))]),
+  ];
 }
 
 function billedTo(snapshot) {
@@ -111,9 +147,7 @@ export async function invoiceView(ctx) {
           h("dt", {}, "For"), h("dd", {}, invoice.kind === "renewal"
             ? `Renewal of the ${planLabel(invoice.plan, plans)} plan` : invoiceLabel(invoice, plans, packs)),
           invoice.period_start ? [h("dt", {}, "Period"), h("dd", {}, period(invoice.period_start, invoice.period_end))] : null,
-          h("dt", {}, "Amount"), h("dd", { "data-amount": invoice.amount }, `${money(invoice.amount, invoice.currency)} ${invoice.currency}`),
-          pending && invoice.amount_due && invoice.amount_due !== invoice.amount
-            ? [h("dt", {}, "Still to pay"), h("dd", { "data-amount-due": invoice.amount_due }, amountDue(invoice))] : null,
+          invoiceAmounts(invoice, pending),
           h("dt", {}, "Status"), h("dd", {}, badge(invoice.status)),
           h("dt", {}, pending ? "Due" : "Paid"), h("dd", {}, pending ? date(invoice.due_date) : dateTime(invoice.paid_at)),
           h("dt", {}, "Payment reference"), h("dd", {}, paymentReference(invoice.payment_reference, { copy: pending })))),
@@ -123,7 +157,7 @@ export async function invoiceView(ctx) {
       h("p", { class: "muted small" }, `Use any of these methods for ${countryName(country)}; write `,
         paymentReference(invoice.payment_reference, { copy: false }), " in the transfer's description."),
       h("div", { class: "grid grid-2" }, methods.map((method) =>
-        h("div", { class: "card", style: "box-shadow:none" }, methodCard(method))))) : null,
+        h("div", { class: "card", style: "box-shadow:none" }, methodCard(method, { invoice }))))) : null,
     h("section", { class: "card", style: "margin-top:1rem" },
       h("h2", {}, "Payments on this invoice"), paymentsTable(own, [invoice], methods)));
 }

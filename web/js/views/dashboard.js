@@ -1,7 +1,7 @@
 // The customer's dashboard: account status, credits (the plan's allowance and extra), plan and
 // period, with the banner of the invoice to pay and what the account's state asks for.
 import { api, distinctMethods } from "../api.js";
-import { badge, count, date, h, humanize, period, price } from "../dom.js";
+import { badge, count, date, h, humanize, money, period, price } from "../dom.js";
 import { accountBanners } from "../components/account-banners.js";
 import { pendingBanner } from "../components/pending-banner.js";
 
@@ -12,6 +12,14 @@ export async function loadAccount({ withMethods = false } = {}) {
   const country = me.pending_invoice?.billing_snapshot?.country ?? me.account.billing_country;
   const methods = me.pending_invoice || (withMethods && country) ? distinctMethods(await api.paymentMethods(country)) : [];
   return { me, plans: plans.items, packs: plans.packs ?? [], methods };
+}
+
+/** "Balance $11.00 USD — applied to your next invoice", when the account has money with us. */
+export function balanceNote(account) {
+  if (!account.balance || account.balance === "0.00") return null;
+  return h("p", { class: "sub balance-note", dataset: { balance: account.balance } },
+    h("strong", {}, `Balance ${money(account.balance, account.balance_currency)} ${account.balance_currency}`),
+    " — applied to your next invoice.");
 }
 
 export function planLabel(slug, plans) {
@@ -87,7 +95,8 @@ export async function dashboardView(ctx) {
       h("section", { class: "card metric", "aria-labelledby": "m-status", "data-metric": "status" },
         h("h2", { class: "label", id: "m-status" }, "Account status"),
         h("div", { class: "value" }, badge(account.status)),
-        h("p", { class: "sub" }, statusText(account, subscription))),
+        h("p", { class: "sub" }, statusText(account, subscription)),
+        balanceNote(account)),
       h("section", { class: "card metric", "aria-labelledby": "m-credits", "data-metric": "credits" },
         h("h2", { class: "label", id: "m-credits" }, "Credits"),
         h("div", { class: "value", "data-credits": account.credits }, count(account.credits)),
