@@ -10,7 +10,7 @@ credit in it (an approval that voids an invoice paid in part and also has an exc
 first one's amount, and an invoice issued in it takes nothing. A credit also flags the
 subscription (`balance_pending`), so that issuing a renewal reads the account only when there may
 be money to apply; the renewal that uses the last of it clears the flag on the condition that the
-balance is still what it read.
+balance is still what it read. A new subscription of an account with a balance starts flagged.
 """
 from __future__ import annotations
 

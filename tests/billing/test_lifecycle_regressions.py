@@ -241,3 +241,24 @@ def test_an_overpaid_upgrade_that_voids_a_renewal_paid_in_part_keeps_both_in_the
     report = integrity.verify()
     assert report.ok, "\n".join(report.lines())
 
+
+def test_a_balance_left_by_a_voided_subscription_is_applied_to_the_next_subscriptions_renewal(
+        api: Api) -> None:
+    # Given a signup invoice paid 10.00 in part, voided after its grace period: 10.00 in the
+    # balance, the account suspended
+    customer = Customer(api, paid=False)
+    _pay_as(customer, customer.signup_invoice_id, "10.00", START + HOUR, partial=True)
+    _jobs(START + 30 * DAY)
+    assert account(customer.account_id).balance_minor == 1000
+    # When the account subscribes again and pays that signup invoice
+    again = customer.post("/api/v1/billing/subscription",
+                          {"plan": "starter", "payment_method": "bank_transfer"},
+                          START + 31 * DAY, expect=201)
+    customer.subscription_id = again["subscription"]["id"]
+    customer.pay(again["invoice"]["id"], START + 31 * DAY + HOUR)
+    # Then the new subscription's renewal takes the 10.00 from the balance (its subscription was
+    # never told there was a balance, so its renewals never looked)
+    _jobs(parse_stamp(customer.sub().current_period_end) - 7 * DAY + HOUR)
+    renewal = InvoiceModel.get(customer.sub().renewal_invoice_id)
+    assert (renewal.balance_applied_minor, renewal.amount_due_minor) == (1000, 7900)
+    assert account(customer.account_id).balance_minor == 0
