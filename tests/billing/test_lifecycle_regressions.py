@@ -262,3 +262,23 @@ def test_a_balance_left_by_a_voided_subscription_is_applied_to_the_next_subscrip
     renewal = InvoiceModel.get(customer.sub().renewal_invoice_id)
     assert (renewal.balance_applied_minor, renewal.amount_due_minor) == (1000, 7900)
     assert account(customer.account_id).balance_minor == 0
+
+
+def test_an_upgrade_with_nothing_left_of_the_period_is_refused_not_a_pending_invoice_of_nothing(
+        api: Api) -> None:
+    # Given a starter subscription whose period ended an hour ago, the jobs not yet run
+    customer = Customer(api)
+    end = parse_stamp(customer.sub().current_period_end)
+    # When the customer asks for growth: nothing is left of the period to pay the difference for
+    with clock.travel(end + HOUR):
+        preview = api.get("/api/v1/billing/subscription/change-preview?plan=growth",
+                          token=customer.token)
+    body = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"}, end + HOUR,
+                         expect=409)
+    # Then both say so (there was a 0.00 upgrade invoice, pending with nothing due, which
+    # verify finds inconsistent and no confirmation can pay: an amount must be more than 0)
+    assert (preview.status, preview.body["error"]["code"]) == (409, "period_ending"), preview.body
+    assert body["error"]["code"] == "period_ending", body
+    assert customer.sub().upgrade_invoice_id is None
+    report = integrity.verify()
+    assert report.ok, "\n".join(report.lines())
