@@ -86,7 +86,7 @@ _SNAPSHOT_FIELDS = {
     "invoices": models.InvoiceModel, "payments": models.PaymentModel,
     "ledger": models.CreditLedgerModel, "audit": models.AuditEventModel,
     "counters": models.CounterModel, "plans": models.PlanModel,
-    "methods": models.PaymentMethodModel,
+    "methods": models.PaymentMethodModel, "money": models.MoneyLedgerModel,
 }
 
 

@@ -5,14 +5,18 @@ is voided; it goes out when it is applied to a new invoice at issue (an invoice 
 is paid at once, with no admin). Every change is an entry of the money ledger written in the same
 transaction as the balance, so the balance is always the sum of its entries (`make verify`).
 
-Each transaction changes an account's balance at most once. A credit also flags the subscription
-(`balance_pending`), so that issuing a renewal reads the account only when there may be money to
-apply; the renewal that uses the last of it clears the flag on the condition that the balance is
-still what it read.
+A transaction writes an account's balance once (an update may not name a path twice): a second
+credit in it (an approval that voids an invoice paid in part and also has an excess) adds to the
+first one's amount, and an invoice issued in it takes nothing. A credit also flags the
+subscription (`balance_pending`), so that issuing a renewal reads the account only when there may
+be money to apply; the renewal that uses the last of it clears the flag on the condition that the
+balance is still what it read. A new subscription of an account with a balance starts flagged.
 """
 from __future__ import annotations
 
 from typing import Any
+
+from pynamodb.expressions.update import AddAction
 
 from chalicelib.core.money import format_minor
 from chalicelib.storage.models.accounts import AccountModel
@@ -23,12 +27,33 @@ from chalicelib.storage.store import Tx
 OVERPAYMENT, VOIDED, APPLIED = "overpayment", "invoice_voided", "applied_to_invoice"
 
 
+def _made(tx: Tx, label: str, model: type, key: str) -> Any:
+    """The update `label` of the item `key` of `model` that `tx` already makes, or None."""
+    return next((update for update in tx._updates.values() if isinstance(update.item, model)
+                 and label in update.labels and getattr(update.item, model._hash_keyname) == key),
+                None)
+
+
 def touched(tx: Tx, account_id: str) -> bool:
-    """Whether `tx` already changes this account's balance (then it is not changed again in it:
-    a voided invoice's refund and the next invoice's issue in one transaction leave the money in
-    the balance, flagged, for the invoice after)."""
-    return any("account:balance" in update.labels and update.item.account_id == account_id
-               for update in tx._updates.values() if isinstance(update.item, AccountModel))
+    """Whether `tx` already changes this account's balance (then no invoice issued in it takes
+    from it: a voided invoice's refund and the next invoice's issue in one transaction leave the
+    money in the balance, flagged, for the invoice after)."""
+    return _made(tx, "account:balance", AccountModel, account_id) is not None
+
+
+def _action(tx: Tx, account_id: str) -> tuple[Any, Any]:
+    """The update of this account's balance that `tx` already makes and its action on the
+    balance (an ADD of credits, a SET of what an issued invoice left), or (None, None)."""
+    update = _made(tx, "account:balance", AccountModel, account_id)
+    if update is None:
+        return None, None
+    return update, next(a for a in update.actions if a.values[0].path == ["balance_minor"])
+
+
+def added(tx: Tx, account_id: str) -> int:
+    """What `tx` credits to this account's balance (0 if nothing)."""
+    _, action = _action(tx, account_id)
+    return int(action.values[1].value["N"]) if isinstance(action, AddAction) else 0
 
 
 def of(account: AccountModel | None) -> int:
@@ -48,10 +73,17 @@ def credit(tx: Tx, *, account_id: str, subscription_id: str | None, amount: int,
     """Put money into the balance (nothing for zero)."""
     if amount <= 0:
         return
-    tx.update("account:balance", AccountModel(account_id), [AccountModel.balance_minor.add(amount)],
-              condition=AccountModel.account_id.exists())
     _entry(tx, account_id, entry_id, amount, currency, reason, reference, actor, at)
-    if subscription_id:
+    earlier, action = _action(tx, account_id)
+    if earlier is None:
+        tx.update("account:balance", AccountModel(account_id),
+                  [AccountModel.balance_minor.add(amount)], condition=AccountModel.account_id.exists())
+    else:  # one action on the balance: the earlier one's amount and this one
+        total = int(action.values[1].value["N"]) + amount
+        attribute = AccountModel.balance_minor
+        earlier.actions[earlier.actions.index(action)] = (
+            attribute.add(total) if isinstance(action, AddAction) else attribute.set(total))
+    if subscription_id and not _made(tx, "subscription:balance", SubscriptionModel, subscription_id):
         tx.update("subscription:balance", SubscriptionModel(subscription_id),
                   [SubscriptionModel.balance_pending.set(True)],
                   condition=SubscriptionModel.subscription_id.exists())

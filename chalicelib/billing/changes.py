@@ -3,7 +3,9 @@
 - upgrade (a higher price): an `upgrade` invoice for the price difference times the unused part
   of the period (seconds left / seconds in the period, rounded half-up to the minor unit); the
   credits it adds are the credit difference times the same fraction, rounded down. Nothing
-  changes until it is approved (approval.py); unpaid at the period end it is voided.
+  changes until it is approved (approval.py); unpaid at the period end it is voided. With nothing
+  left to pay for (the period over, its jobs not yet run, or too little of it for a cent): 409
+  period_ending, change the plan once the next period starts.
 - downgrade (a lower or equal price): `scheduled_plan`, applied at the period end; an issued,
   unpaid renewal is voided and issued again (a new revision) for the new plan by the jobs.
 - the current plan: cancels a scheduled downgrade (and an unpaid upgrade invoice); not once the
@@ -80,6 +82,10 @@ def _checked(principal: Principal, slug: str) -> tuple[AccountModel, Subscriptio
                        code="change_pending",
                        details={"scheduled_plan": sub.scheduled_plan,
                                 "upgrade_invoice_id": sub.upgrade_invoice_id})
+    if change["change"] == "upgrade" and change["amount"] == 0:
+        raise Conflict("Nothing is left of the current period to pay for an upgrade; change the "
+                       "plan once the next period starts.", code="period_ending",
+                       details={"current_period_end": public_time(sub.current_period_end)})
     # Once the next period is paid, its plan is the paid renewal's: a scheduled downgrade stays
     if (change["change"] in ("upgrade", "downgrade") or sub.scheduled_plan) and (
             (sub.paid_through or 0) > (sub.period or 0)):

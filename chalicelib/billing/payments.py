@@ -269,8 +269,7 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
                    amount=payment.excess_minor or 0, currency=invoice.currency,
                    entry_id=f"overpayment#{payment.payment_id}", reason=balance.OVERPAYMENT,
                    reference=payment.payment_id, actor=admin.email, at=at)
-    if payment.excess_minor:
-        account.balance_minor = (account.balance_minor or 0) + payment.excess_minor
+    account.balance_minor = balance.of(account) + balance.added(tx, account.account_id)
     later = invoice.kind == "renewal" and subscription.period != invoice.period
     messages.queue_payment_approved(tx, payment=payment, invoice=invoice, period_end=period_end,
                                     at=at, starts_on=invoice.period_start if later else None)

@@ -134,7 +134,8 @@ _EMPTY = Body("EmptyRequest", {}, "Nothing, or an empty object.", required=False
 _CHANGE_409 = ("`subscription_not_active` (`details.status`), `cancel_scheduled` (resume first), "
                "`change_pending` (one change at a time; `details`), `renewal_already_paid` (the next "
                "period is paid for the current plan), `renewal_payment_pending` (a payment on the "
-               "issued renewal awaits approval)")
+               "issued renewal awaits approval), `period_ending` (an upgrade with nothing left of "
+               "the period to pay for)")
 
 
 @routes.post(

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
-from chalicelib.billing import lifecycle
+from chalicelib.billing import balance, lifecycle
 from chalicelib.billing.renewals import new_invoice
 from chalicelib.billing.views import invoice_view, subscription_view
 from chalicelib.catalog.plans import offered_method
@@ -67,7 +67,8 @@ def open_subscription(tx: Tx, account: AccountModel, plan: PlanModel, billing: d
     subscription = SubscriptionModel(
         new_id("sub"), account_id=account.account_id, plan=plan.slug, status="pending_payment",
         created_at=at, updated_at=at, billing_snapshot=snapshot, billing_country=billing["country"],
-        preferred_payment_method=method, cancel_at_period_end=False, renewal_revision=0)
+        preferred_payment_method=method, cancel_at_period_end=False, renewal_revision=0,
+        balance_pending=True if balance.of(account) else None)  # its renewals take the balance
     due = (parse_stamp(at) + timedelta(days=get_settings().invoice_due_days)).date().isoformat()
     invoice = new_invoice(subscription, invoice_id=new_id("inv"), kind="signup", plan=plan,
                           amount_minor=plan.price_minor, credits=plan.credits, due_date=due, at=at,

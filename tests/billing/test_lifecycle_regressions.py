@@ -27,15 +27,18 @@ HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
 
 class Customer:
-    """One paid account, its first invoice approved at START, acting as of given times."""
+    """One paid account, its first invoice approved at START (unless not `paid`), acting as of
+    given times."""
 
-    def __init__(self, api: Api, plan: str = "starter") -> None:
+    def __init__(self, api: Api, plan: str = "starter", paid: bool = True) -> None:
         self.api, self.admin, self.references = api, api.admin_token(), 0
         with clock.travel(START):
             body = api.register("ayesha@khan.pk", plan=plan, payment_method="bank_transfer").body
         self.token, self.account_id = body["access_token"], body["account"]["id"]
         self.subscription_id = body["subscription"]["id"]
-        self.pay(body["invoice"]["id"], START)
+        self.signup_invoice_id = body["invoice"]["id"]
+        if paid:
+            self.pay(self.signup_invoice_id, START)
 
     def pay(self, invoice_id: str, at: datetime, approve: bool = True) -> str:
         invoice = InvoiceModel.get(invoice_id)
@@ -199,5 +202,83 @@ def test_a_job_run_that_takes_several_steps_of_one_subscription_passes_verify(
     assert (customer.sub().status, customer.sub().period) == ("suspended", 1)
     # Then the store is consistent, and verify says so (it replays active -> past_due first, as
     # its id sorts first, and then finds active -> active left over)
+    report = integrity.verify()
+    assert report.ok, "\n".join(report.lines())
+
+
+def _pay_as(customer: Customer, invoice_id: str, amount: str, at: datetime, **flags: bool) -> dict:
+    """Confirm `amount` USD with `flags` (partial, overpayment) and approve it; the approval."""
+    customer.references += 1
+    with clock.travel(at):
+        reply = customer.api.confirm(customer.token, invoice_id, amount=amount,
+                                     reference=f"BT-{customer.references}", **flags)
+        assert reply.status == 201, reply.body
+        approved = customer.api.approve(customer.admin, reply.body["id"])
+    assert approved.status == 200, approved.body
+    return approved.body
+
+
+def test_an_overpaid_upgrade_that_voids_a_renewal_paid_in_part_keeps_both_in_the_balance(
+        api: Api) -> None:
+    # Given the renewal issued and 10.00 of its 89.00 paid, then an upgrade to growth
+    customer = Customer(api)
+    end = parse_stamp(customer.sub().current_period_end)
+    _jobs(end - 7 * DAY + HOUR)
+    renewal_id = customer.sub().renewal_invoice_id
+    _pay_as(customer, renewal_id, "10.00", end - 7 * DAY + 2 * HOUR, partial=True)
+    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                            end - 6 * DAY)["invoice"]
+    # When 100.00 is paid for it, said to be an overpayment, and approved (the approval voids the
+    # renewal, whose 10.00 goes back to the balance, and adds the excess: two credits in one
+    # transaction, which wrote the balance twice and failed with a 500)
+    approved = _pay_as(customer, upgrade["id"], "100.00", end - 6 * DAY + HOUR, overpayment=True)
+    # Then the plan is growth, the renewal void, and the balance holds both, as stored and in the
+    # approval's answer (which counted only the excess)
+    held = 1000 + 10000 - InvoiceModel.get(upgrade["id"]).amount_minor
+    assert (customer.sub().plan, InvoiceModel.get(renewal_id).status) == ("growth", "void")
+    assert approved["account"]["balance"] == f"{held // 100}.{held % 100:02d}"
+    assert account(customer.account_id).balance_minor == held
+    report = integrity.verify()
+    assert report.ok, "\n".join(report.lines())
+
+
+def test_a_balance_left_by_a_voided_subscription_is_applied_to_the_next_subscriptions_renewal(
+        api: Api) -> None:
+    # Given a signup invoice paid 10.00 in part, voided after its grace period: 10.00 in the
+    # balance, the account suspended
+    customer = Customer(api, paid=False)
+    _pay_as(customer, customer.signup_invoice_id, "10.00", START + HOUR, partial=True)
+    _jobs(START + 30 * DAY)
+    assert account(customer.account_id).balance_minor == 1000
+    # When the account subscribes again and pays that signup invoice
+    again = customer.post("/api/v1/billing/subscription",
+                          {"plan": "starter", "payment_method": "bank_transfer"},
+                          START + 31 * DAY, expect=201)
+    customer.subscription_id = again["subscription"]["id"]
+    customer.pay(again["invoice"]["id"], START + 31 * DAY + HOUR)
+    # Then the new subscription's renewal takes the 10.00 from the balance (its subscription was
+    # never told there was a balance, so its renewals never looked)
+    _jobs(parse_stamp(customer.sub().current_period_end) - 7 * DAY + HOUR)
+    renewal = InvoiceModel.get(customer.sub().renewal_invoice_id)
+    assert (renewal.balance_applied_minor, renewal.amount_due_minor) == (1000, 7900)
+    assert account(customer.account_id).balance_minor == 0
+
+
+def test_an_upgrade_with_nothing_left_of_the_period_is_refused_not_a_pending_invoice_of_nothing(
+        api: Api) -> None:
+    # Given a starter subscription whose period ended an hour ago, the jobs not yet run
+    customer = Customer(api)
+    end = parse_stamp(customer.sub().current_period_end)
+    # When the customer asks for growth: nothing is left of the period to pay the difference for
+    with clock.travel(end + HOUR):
+        preview = api.get("/api/v1/billing/subscription/change-preview?plan=growth",
+                          token=customer.token)
+    body = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"}, end + HOUR,
+                         expect=409)
+    # Then both say so (there was a 0.00 upgrade invoice, pending with nothing due, which
+    # verify finds inconsistent and no confirmation can pay: an amount must be more than 0)
+    assert (preview.status, preview.body["error"]["code"]) == (409, "period_ending"), preview.body
+    assert body["error"]["code"] == "period_ending", body
+    assert customer.sub().upgrade_invoice_id is None
     report = integrity.verify()
     assert report.ok, "\n".join(report.lines())

@@ -1,11 +1,16 @@
-"""Random sequences of signups, confirmations and decisions through the real app (Chalice's test
-client on moto); after every step the stored state must satisfy the billing invariants.
+"""Random sequences of signups, confirmations, decisions and exchange-rate changes through the
+real app (Chalice's test client on moto); after every step the stored state must satisfy the
+billing invariants.
 
 Hypothesis drives a `RuleBasedStateMachine`. Each rule also predicts the HTTP status from a small
-model of the workflow (an invoice is pending or paid, has at most one payment awaiting approval),
-and a request that must be refused (409, 422) must leave every table unchanged. The invariants are
-checked twice, by the plain assertions here and by `ops.integrity`, and the two must agree.
-Deterministic: derandomized, no example database. The life after the first approval (renewals,
+model of the workflow (an invoice is pending, partially paid or paid, has at most one payment
+awaiting approval) and of its money (`stateful_money.Books`: what each payment settles, in USD or
+in PKR at the invoice's quote, in full, within the tolerance, in part or too much; what is then
+due; the account's balance; each quote as issued, at the rate the admin set), and a request that
+must be refused (409, 422) must leave every table unchanged. The invariants are checked twice, by
+the plain assertions of `billing_invariants` and by `ops.integrity`, and the two must agree; the
+store's money must be the books', to the cent, and every money figure of a response a string with
+two decimals. Deterministic: derandomized, no example database. The life after the first approval (renewals,
 dunning, plan changes, cancellations, trials) under a moving clock is test_stateful_lifecycle.py's.
 
 Speed: a Scan through moto spends ~90% of its time serializing the response, and the invariants
@@ -27,7 +32,6 @@ When a run fails, record it as a regression case:
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,19 +47,20 @@ from hypothesis.stateful import (
 )
 
 from chalicelib.billing import references
-from chalicelib.storage import models
 from ops import integrity
-from tests.billing.lifecycle_invariants import invoice_money_problem
-from tests.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, report, stored_items,
+from tests.billing.billing_invariants import own_invariants, store_state
+from tests.billing.lifecycle_expect import money
+from tests.billing.stateful_money import (
+    IN_TURN, RATES, WAYS, Books, Way, money_problems, payment_agrees, rate_ok,
 )
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, report
 from tests.helpers import stored_snapshot
 
-PLANS = {"starter": "89.00", "growth": "249.00", "scale": "699.00"}
+PLANS = ("starter", "growth", "scale")
 METHODS_PK = ("bank_transfer", "jazzcash", "easypaisa", "raast", "wise")
 NOT_OFFERED_PK = ("upi", "bkash")
-WRONG_AMOUNTS = ("0.00", "88.99", "89.01", "90.00", "250.00", "9999.99")
 PENDING = "pending_approval"
+CONFIRM, FX_RATE = "/api/v1/billing/admin/payments/confirm/", "/api/v1/billing/admin/fx-rates/PKR"
 DECISIONS = (("approve", "Verified in bank statement"), ("reject", "Reference not found"),  # 0, 1
              ("approve", "Matched\nwith statement line 4"), ("reject", "Amount short"),
              ("reject", None))
@@ -75,7 +80,6 @@ class PaidUser:
     token: str
     account_id: str
     invoice_id: str
-    amount: str
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Run:
     invariant_checks: int = 0  # one after each step, the initialization included
     requests: int = 0
     statuses: Counter = field(default_factory=Counter)
+    money: Counter = field(default_factory=Counter)  # what the confirmations and approvals did
 
 
 RUN = Run()
@@ -117,68 +122,17 @@ def fresh_store() -> None:
     RUN.store.restore()
 
 
-def store_state() -> dict[str, list[str]]:
-    """Every item of every table (but the reference data), comparable between two moments."""
-    return {model.Meta.table_name: sorted(json.dumps(raw, sort_keys=True, default=str)
-                                          for raw in stored_items(model))
-            for model in models.ALL_MODELS
-            if model not in (models.PlanModel, models.PaymentMethodModel)}
-
-
-# What each state's audit trail holds, oldest first (the only paths the workflow allows)
-TRAILS = {
-    "payment": {"pending_approval": ["pending_approval"],
-                "succeeded": ["pending_approval", "succeeded"],
-                "failed": ["pending_approval", "failed"]},
-    "invoice": {"pending": ["pending"], "paid": ["pending", "paid"]},
-    "subscription": {"pending_payment": ["pending_payment"], "active": ["pending_payment", "active"]},
-    "account": {"trial": ["trial"], "pending_payment": ["pending_payment"],
-                "active": ["pending_payment", "active"]},
-}
-
-
-def own_invariants(snap: integrity.Snapshot) -> dict[str, list[str]]:
-    """The invariants, asserted here without integrity's code: name → violations."""
-    ledger: Counter = Counter()
-    for entry in snap.ledger:
-        ledger[entry.account_id] += entry.amount
-    by_invoice: dict[str, Counter] = {i.invoice_id: Counter() for i in snap.invoices}
-    for payment in snap.payments:
-        by_invoice.setdefault(payment.invoice_id, Counter())[payment.status] += 1
-    paid_accounts = {i.account_id for i in snap.invoices if i.status == "paid"}
-    audit: dict[str, list] = {}
-    for event in sorted(snap.audit, key=lambda e: (e.at, e.event_id)):
-        audit.setdefault(event.entity_id, []).append(event.to_status)
-    entities = ([("account", a.account_id, a.status) for a in snap.accounts if a.plan != "internal"]
-                + [("subscription", s.subscription_id, s.status) for s in snap.subscriptions]
-                + [("invoice", i.invoice_id, i.status) for i in snap.invoices]
-                + [("payment", p.payment_id, p.status) for p in snap.payments])
-    return {
-        "account credits equal the sum of their ledger entries, bucket by bucket": [
-            a.account_id for a in snap.accounts if a.credits != ledger[a.account_id]],
-        "an invoice's amount = amount_paid + written_off + balance_applied + amount_due, as its payments and status say": [
-            i.invoice_id for i in snap.invoices if invoice_money_problem(i, [
-                p for p in snap.payments if p.invoice_id == i.invoice_id])],
-        "an account's status agrees with its subscription's, and its pending invoice is pending": [
-            a.account_id for a in snap.accounts if a.subscription_id
-            and (a.status == "active") != (a.account_id in paid_accounts)],
-        "no invoice has two payments pending_approval": [
-            i for i, statuses in by_invoice.items() if statuses["pending_approval"] > 1],
-        "every state change has its audit event": [
-            entity_id for kind, entity_id, status in entities
-            if sorted(audit.get(entity_id, [])) != sorted(TRAILS[kind].get(status, []))],
-    }
-
-
 class BillingMachine(RuleBasedStateMachine):
-    """Users sign up, confirm (right and wrong), retry; the admin approves, rejects, retries.
+    """Users sign up, confirm (right and wrong), retry; the admin approves, rejects, retries,
+    and sets the PKR rate.
 
     `advance_a_workflow` moves the seed's workflows forward (paid signup → confirm → reject the
     first attempt → confirm again → approve); the other rules, with drawn arguments, do anything
-    at any time: wrong amounts, duplicates, retries, decisions on decided payments. Users and
-    payments are picked by a drawn number. A rule with nothing to act on (or past its limit)
-    advances a workflow instead: Hypothesis's swarm testing enables a random subset of rules per
-    example, and a subset of rules that can do nothing would waste the whole example.
+    at any time: wrong amounts, parts, overpayments, PKR at the quote, duplicates, retries,
+    decisions on decided payments, a new rate. Users and payments are picked by a drawn number. A
+    rule with nothing to act on (or past its limit) advances a workflow instead: Hypothesis's
+    swarm testing enables a random subset of rules per example, and a subset of rules that can do
+    nothing would waste the whole example.
     """
 
     def __init__(self) -> None:
@@ -191,16 +145,19 @@ class BillingMachine(RuleBasedStateMachine):
         self.tried_duplicate = False
         self.users: list[PaidUser] = []
         self.submitted: list[Submitted] = []  # in submission order
-        self.invoice_paid: dict[str, bool] = {}
+        self.books, self.ways = Books(), itertools.cycle(IN_TURN)
         self.pending_of: dict[str, str | None] = {}  # invoice → payment awaiting approval
         self.payment_status: dict[str, str] = {}
         self.claims: dict[tuple[str, str], str] = {}  # (method, bank reference) → its payment
 
-    @initialize()
-    def start_with_a_fresh_store(self) -> None:
+    @initialize(rate=st.sampled_from((None, *RATES[:3])))
+    def start_with_a_fresh_store(self, rate: str | None) -> None:
+        """A fresh store; a PKR rate (or none: invoices without a quote)."""
         fresh_store()
         RUN.admin_token = RUN.admin_token or self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         self.admin = RUN.admin_token
+        if rate is not None:
+            self.the_rate_changes(rate)
 
     def _expect(self, reply, status: int) -> None:
         self.requests += 1
@@ -208,38 +165,42 @@ class BillingMachine(RuleBasedStateMachine):
         RUN.requests += 1
         RUN.statuses[reply.status] += 1
         assert reply.status == status, (status, reply.status, reply.body)
+        assert not (bad := money_problems(reply.body)), bad
 
-    def _refused(self, send, status: int):
-        """Send a request that must be refused with `status` and change nothing."""
+    def _refused(self, send, status: int, code: str | None = None):
+        """Send a request that must be refused with `status` (and `code`) and change nothing."""
         before = store_state()
         reply = send()
         self._expect(reply, status)
+        assert code is None or reply.body["error"]["code"] == code, (code, reply.body)
         assert store_state() == before, "a refused request changed the store"
         return reply
+
+    def _paid(self, user: PaidUser) -> bool:
+        return self.books.invoices[user.invoice_id].status == "paid"
 
     # The seed's workflows, step by step -------------------------------------------------------
 
     @rule()
     def advance_a_workflow(self) -> None:
         """The admin decides the oldest payment awaiting approval (a first attempt is rejected,
-        a later one approved); else a user with an open invoice confirms it; else someone signs
-        up for a paid plan."""
+        a later one approved); else a user with an open invoice pays what it still owes, or part
+        of it, or more (`IN_TURN`); else someone signs up for a paid plan."""
         pending = [s for s in self.submitted if self.payment_status[s.payment_id] == PENDING]
         if pending:
             oldest = pending[0]
             attempts = sum(1 for s in self.submitted if s.user.invoice_id == oldest.user.invoice_id)
             self._decide(oldest, *(DECISIONS[1] if attempts == 1 else DECISIONS[0]))
             return
-        unpaid = next((u for u in self.users if not self.invoice_paid[u.invoice_id]), None)
+        unpaid = next((u for u in self.users if not self._paid(u)), None)
         if unpaid is not None:
-            self._confirm(unpaid, self._body(unpaid, "bank_transfer", unpaid.amount,
-                                             f"BT-{len(self.submitted) + 1}"))
+            self._pay(unpaid, next(self.ways), "bank_transfer", f"BT-{len(self.submitted) + 1}")
         elif len(self.users) < MAX_PAID_USERS:
             self._paid_signup("starter", "bank_transfer")
 
     # Signups ---------------------------------------------------------------------------------
 
-    @rule(plan=st.sampled_from(["free", *sorted(PLANS)]), method=st.sampled_from(METHODS_PK))
+    @rule(plan=st.sampled_from(["free", *PLANS]), method=st.sampled_from(METHODS_PK))
     def signup(self, plan: str, method: str) -> None:
         """A free trial (at most 2 per example) or a paid signup (at most 4)."""
         if plan == "free" and self.free_users < MAX_FREE_USERS:
@@ -255,9 +216,11 @@ class BillingMachine(RuleBasedStateMachine):
                                   payment_method=method, billing=BILLING_PK)
         self._expect(reply, 201)
         invoice_id = reply.body["invoice"]["id"]
-        self.invoice_paid[invoice_id], self.pending_of[invoice_id] = False, None
+        self.pending_of[invoice_id] = None
         self.users.append(PaidUser(reply.body["access_token"], reply.body["account"]["id"],
-                                   invoice_id, PLANS[plan]))
+                                   invoice_id))
+        self.books.learn(stored_snapshot())  # quoted at the rate of now
+        self.books.reply_agrees(reply.body["invoice"])
 
     @rule(pick=PICK)
     def duplicate_signup(self, pick: int) -> None:
@@ -271,22 +234,27 @@ class BillingMachine(RuleBasedStateMachine):
 
     # Confirmations ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _body(user: PaidUser, method: str, amount: str, reference: str) -> dict:
-        return {"invoice_id": user.invoice_id, "payment_method": method, "amount": amount,
-                "manual_reference": reference, "manual_notes": "sent from my bank app"}
+    def _pay(self, user: PaidUser, way: Way, method: str, reference: str) -> None:
+        fields, _ = self.books.pay(user.invoice_id, way, method)
+        self._confirm(user, {"invoice_id": user.invoice_id, **fields, "manual_reference": reference,
+                             "manual_notes": "sent from my bank app"})
 
     def _confirm(self, user: PaidUser, body: dict) -> None:
-        """Send a confirmation; the model says what must happen."""
-        send = lambda: self.api.post("/api/v1/billing/admin/payments/confirm/", body,  # noqa: E731
-                                     token=user.token)
-        if self.invoice_paid[user.invoice_id] or self.pending_of[user.invoice_id]:
-            self._refused(send, 409)
-        elif body["amount"] != user.amount or body["payment_method"] in NOT_OFFERED_PK:
-            self._refused(send, 422)
+        """Send a confirmation; the models say what must happen."""
+        send = lambda: self.api.post(CONFIRM, body, token=user.token)  # noqa: E731
+        if self._paid(user) or self.pending_of[user.invoice_id]:
+            return self._refused(send, 409)
+        if body["payment_method"] in NOT_OFFERED_PK:
+            return self._refused(send, 422, "method_not_offered")
+        outcome = self.books.judge(user.invoice_id, body)
+        RUN.money[f"{body.get('currency') or 'USD'} {outcome.code or outcome.settles}"] += 1
+        if outcome.code is not None:  # not what the invoice can take: nothing changes
+            reply = self._refused(send, 422, outcome.code)
+            if outcome.code == "amount_mismatch":
+                details = reply.body["error"]["details"]
+                assert {"amount_due", "min", "max", "currency"} <= set(details), details
         elif self._claimed(body):  # the same bank reference with the same method, not failed
-            reply = self._refused(send, 409)
-            assert reply.body["error"]["code"] == "duplicate_reference", reply.body
+            self._refused(send, 409, "duplicate_reference")
         else:
             reply = send()
             self._expect(reply, 201)
@@ -295,28 +263,31 @@ class BillingMachine(RuleBasedStateMachine):
             self.payment_status[payment_id] = PENDING
             self.submitted.append(Submitted(payment_id, user, body))
             self.claims[_claim(body)] = payment_id
+            self.books.confirmed(payment_id, user.invoice_id, body, outcome)
+            payment_agrees(reply.body, outcome)
 
     def _claimed(self, body: dict) -> bool:
         holder = self.claims.get(_claim(body))
         return holder is not None and self.payment_status[holder] != "failed"
 
-    @rule(pick=PICK, method=st.sampled_from(METHODS_PK + NOT_OFFERED_PK),
-          wrong_amount=st.none() | st.sampled_from(WRONG_AMOUNTS),
+    @rule(pick=PICK, method=st.sampled_from(METHODS_PK + NOT_OFFERED_PK), way=WAYS,
           reference=st.text(st.characters(codec="ascii", categories=["L", "N"]), min_size=1,
                             max_size=12))
-    def confirm(self, pick: int, method: str, wrong_amount: str | None, reference: str) -> None:
-        """A confirmation, sometimes with a wrong amount or a method not offered in PK (422)."""
-        if not self.users:
+    def confirm(self, pick: int, method: str, way: Way, reference: str) -> None:
+        """A confirmation of what is due, a part or too much, in USD or PKR; sometimes just outside
+        the tolerance, in a currency not taken, or with a method not offered in PK (422)."""
+        payable = [u for u in self.users if not self._paid(u) and not self.pending_of[u.invoice_id]]
+        users = payable if payable and pick % 4 else self.users  # mostly one that can pay
+        if not users:
             return self.advance_a_workflow()
-        user = self.users[pick % len(self.users)]
-        self._confirm(user, self._body(user, method, wrong_amount or user.amount,
-                                       f"REF{reference}"))
+        self._pay(users[pick % len(users)], way, method, f"REF{reference}")
 
     @rule(pick=PICK, same_request=st.booleans())
     def confirm_again(self, pick: int, same_request: bool) -> None:
         """A submitted confirmation again, as it was (a double click, a retried request) or
         corrected with a new reference: refused while a payment awaits approval or once the
-        invoice is paid; after a rejection, a new submission."""
+        invoice is paid; after a rejection or a part paid, a new submission (if it fits what is
+        due now)."""
         if not self.submitted:
             return self.advance_a_workflow()
         earlier = self.submitted[pick % len(self.submitted)]
@@ -331,16 +302,21 @@ class BillingMachine(RuleBasedStateMachine):
         body = {} if notes is None else {"admin_notes": notes}
         send = lambda: self.api.post(path, body, token=self.admin)  # noqa: E731
         if notes is None:  # a rejection needs a reason, whatever the payment's state
-            self._refused(send, 422)
-        elif self.payment_status[submitted.payment_id] != PENDING:
-            reply = self._refused(send, 409)
-            assert reply.body["error"]["code"] == "payment_not_pending", reply.body
-        else:
-            self._expect(send(), 200)
-            invoice_id = submitted.user.invoice_id
-            self.pending_of[invoice_id] = None
-            self.payment_status[submitted.payment_id] = "succeeded" if verb == "approve" else "failed"
-            self.invoice_paid[invoice_id] = self.invoice_paid[invoice_id] or verb == "approve"
+            return self._refused(send, 422)
+        if self.payment_status[submitted.payment_id] != PENDING:
+            return self._refused(send, 409, "payment_not_pending")
+        reply = send()
+        self._expect(reply, 200)
+        self.pending_of[submitted.user.invoice_id] = None
+        self.payment_status[submitted.payment_id] = "succeeded" if verb == "approve" else "failed"
+        if verb == "reject":
+            return self.books.rejected(submitted.payment_id)
+        settled = self.books.approved(submitted.payment_id)
+        RUN.money[f"approved {settled}"] += 1
+        self.books.reply_agrees(reply.body["invoice"])
+        account = reply.body["account"]
+        assert account["balance"] == money(self.books.balance(submitted.user.account_id)), account
+        assert account["status"] == ("active" if self._paid(submitted.user) else "pending_payment")
 
     @rule(pick=PICK, decision=st.sampled_from(DECISIONS))
     def decide(self, pick: int, decision: tuple[str, str | None]) -> None:
@@ -350,13 +326,29 @@ class BillingMachine(RuleBasedStateMachine):
             return self.advance_a_workflow()
         self._decide(self.submitted[pick % len(self.submitted)], *decision)
 
+    # Exchange rates --------------------------------------------------------------------------
+
+    @rule(rate=st.sampled_from(RATES))
+    def the_rate_changes(self, rate: str) -> None:
+        """The admin sets the PKR rate: new invoices are quoted at it, issued ones keep their
+        quotes (the books hold them); a rate with more than 6 decimals is refused."""
+        send = lambda: self.api.request("PUT", FX_RATE, body={"rate": rate},  # noqa: E731
+                                        token=self.admin)
+        if not rate_ok(rate):
+            self._refused(send, 422, "validation_failed")
+            return
+        reply = send()
+        self._expect(reply, 200)
+        self.books.rate_set(reply.body, rate, ADMIN_EMAIL)
+
     # Invariants ----------------------------------------------------------------------------
 
     @invariant()
     def the_store_is_consistent(self) -> None:
         RUN.invariant_checks += 1
         snap = stored_snapshot()
-        mine = own_invariants(snap)
+        self.books.learn(snap)
+        mine = own_invariants(snap, self.books)
         report = integrity.check(snap)
         # Both ways agree, rule by rule; then all must hold
         for name, violations in mine.items():
@@ -364,9 +356,10 @@ class BillingMachine(RuleBasedStateMachine):
                                                                           report.failures_of(name))
         assert not any(mine.values()), mine
         assert report.ok, "\n".join(report.lines())
-        # And the model agrees with the store on every payment's status
+        # And the models agree with the store on every payment's status, and on the money
         stored = {p.payment_id: p.status for p in snap.payments}
         assert stored == self.payment_status
+        assert not (bad := self.books.problems(snap)), bad
 
     def teardown(self) -> None:
         """The checker's own Scans see what the invariants saw."""
@@ -391,10 +384,14 @@ def test_random_workflows_keep_the_store_consistent(moto_module):
     report(f"hypothesis ({drawn}, FUZZ_EXAMPLES={FUZZ_EXAMPLES}): {RUN.examples} examples "
            f"({RUN.examples_with_requests} with requests), "
            f"{steps} steps, {RUN.requests} requests checked, "
-           f"responses {dict(sorted(RUN.statuses.items()))}")
+           f"responses {dict(sorted(RUN.statuses.items()))}, "
+           f"money {dict(sorted(RUN.money.items()))}")
     assert RUN.examples_with_requests >= 20 and RUN.requests >= 300
     # The runs reached every outcome the rules model
     assert {200, 201, 409, 422} <= set(RUN.statuses)
+    assert {"PKR full", "USD partial", "PKR partial", "USD overpayment", "PKR amount_mismatch",
+            "USD amount_mismatch", "PKR currency_not_accepted", "INR currency_not_accepted",
+            "approved partial", "approved overpayment", "approved written off"} <= set(RUN.money)
     # And the runs that once failed pass
     for fuzz_seed, examples in REGRESSION_SEEDS:
         _run(moto_module, fuzz_seed, examples)
