@@ -92,7 +92,8 @@ class Books:
             ".", "")), body.get("currency") or USD, outcome)
 
     def answered(self, reply: Any, body: dict[str, Any], outcome: Outcome) -> str | None:
-        """The id of the payment a confirmation made (refused: None, with the 422 `outcome` said)."""
+        """The id of the payment a confirmation made (refused: None, with the 422 that `outcome`
+        said)."""
         self.seen[outcome.seen(body)] += 1
         if reply.status == 201:
             self.confirmed(reply.body, body, outcome)

@@ -4,14 +4,15 @@ billing invariants.
 
 Hypothesis drives a `RuleBasedStateMachine`. Each rule also predicts the HTTP status from a small
 model of the workflow (an invoice is pending, partially paid or paid, has at most one payment
-awaiting approval) and of its money (`stateful_money.Books`: what each payment settles, in USD or
+awaiting approval) and of its money (`stateful_books.Books`: what each payment settles, in USD or
 in PKR at the invoice's quote, in full, within the tolerance, in part or too much; what is then
 due; the account's balance; each quote as issued, at the rate the admin set), and a request that
 must be refused (409, 422) must leave every table unchanged. The invariants are checked twice, by
 the plain assertions of `billing_invariants` and by `ops.integrity`, and the two must agree; the
 store's money must be the books', to the cent, and every money figure of a response a string with
-two decimals. Deterministic: derandomized, no example database. The life after the first approval (renewals,
-dunning, plan changes, cancellations, trials) under a moving clock is test_stateful_lifecycle.py's.
+two decimals. Deterministic: derandomized, no example database. The life after the first approval
+(renewals, dunning, plan changes, cancellations, trials) under a moving clock is
+test_stateful_lifecycle.py's.
 
 Speed: a Scan through moto spends ~90% of its time serializing the response, and the invariants
 run after every step, so they read moto's tables directly (the same stored items, without the
