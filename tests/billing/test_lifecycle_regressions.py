@@ -282,3 +282,27 @@ def test_an_upgrade_with_nothing_left_of_the_period_is_refused_not_a_pending_inv
     assert customer.sub().upgrade_invoice_id is None
     report = integrity.verify()
     assert report.ok, "\n".join(report.lines())
+
+
+def test_a_part_of_an_upgrade_the_subscription_no_longer_waits_for_is_refused_as_the_whole_is(
+        api: Api) -> None:
+    # Given an upgrade requested two days before the period ends and 5.00 of it confirmed as a
+    # part; the period ends with the renewal unpaid: past due, the upgrade no longer waited for
+    customer = Customer(api)
+    end = parse_stamp(customer.sub().current_period_end)
+    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                            end - 2 * DAY)["invoice"]
+    with clock.travel(end - DAY):
+        part = api.confirm(customer.token, upgrade["id"], amount="5.00", reference="UP-1",
+                           partial=True).body
+    _jobs(end + HOUR)
+    assert customer.sub().status == "past_due"
+    # When the admin approves that part
+    with clock.travel(end + 2 * HOUR):
+        approved = api.approve(customer.admin, part["id"])
+    # Then it is refused as an approval of the whole would be (it was approved: the upgrade
+    # partially paid, and once the subscription was cancelled the 5.00 stayed there, never
+    # given back to the balance)
+    assert (approved.status, approved.body["error"]["code"]) == (409, "state_conflict")
+    assert InvoiceModel.get(upgrade["id"]).amount_paid_minor == 0
+
