@@ -306,3 +306,29 @@ def test_a_part_of_an_upgrade_the_subscription_no_longer_waits_for_is_refused_as
     assert (approved.status, approved.body["error"]["code"]) == (409, "state_conflict")
     assert InvoiceModel.get(upgrade["id"]).amount_paid_minor == 0
 
+
+def test_an_upgrade_paid_in_part_and_left_open_gives_its_part_back_when_the_subscription_ends(
+        api: Api) -> None:
+    # Given an upgrade paid 5.00 in part, and 1.00 more confirmed (awaiting approval) when the
+    # period ends with the renewal unpaid: past due, the upgrade not voided then (a payment on it
+    # was under review), and that payment rejected
+    customer = Customer(api)
+    end = parse_stamp(customer.sub().current_period_end)
+    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                            end - 2 * DAY)["invoice"]
+    _pay_as(customer, upgrade["id"], "5.00", end - 2 * DAY + HOUR, partial=True)
+    with clock.travel(end - DAY):
+        more = api.confirm(customer.token, upgrade["id"], amount="1.00", reference="UP-2",
+                           partial=True).body
+    _jobs(end + HOUR)
+    with clock.travel(end + 2 * HOUR):
+        assert api.reject(customer.admin, more["id"]).status == 200
+    # When the subscription is cancelled, unpaid
+    _jobs(end + 8 * DAY)
+    _jobs(end + 40 * DAY)
+    # Then the upgrade is void and its 5.00 in the balance (it stayed partially paid, the money
+    # held by an invoice of an ended subscription)
+    assert (customer.sub().status, InvoiceModel.get(upgrade["id"]).status) == ("cancelled", "void")
+    assert account(customer.account_id).balance_minor == 500
+    report = integrity.verify()
+    assert report.ok, "\n".join(report.lines())
