@@ -206,16 +206,27 @@ def test_a_job_run_that_takes_several_steps_of_one_subscription_passes_verify(
     assert report.ok, "\n".join(report.lines())
 
 
-def _pay_as(customer: Customer, invoice_id: str, amount: str, at: datetime, **flags: bool) -> dict:
-    """Confirm `amount` USD with `flags` (partial, overpayment) and approve it; the approval."""
+def _pay_as(customer: Customer, invoice_id: str, amount: str, at: datetime, approve: bool = True,
+            **flags: bool) -> dict:
+    """Confirm `amount` USD with `flags` (partial, overpayment) as of `at` and approve it (unless
+    not `approve`); the approval (or the confirmation)."""
     customer.references += 1
     with clock.travel(at):
         reply = customer.api.confirm(customer.token, invoice_id, amount=amount,
                                      reference=f"BT-{customer.references}", **flags)
         assert reply.status == 201, reply.body
+        if not approve:
+            return reply.body
         approved = customer.api.approve(customer.admin, reply.body["id"])
     assert approved.status == 200, approved.body
     return approved.body
+
+
+def _upgrade_near_the_end(customer: Customer) -> tuple[datetime, dict]:
+    """An upgrade to growth two days before the period ends: (the period end, its invoice)."""
+    end = parse_stamp(customer.sub().current_period_end)
+    return end, customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                              end - 2 * DAY)["invoice"]
 
 
 def test_an_overpaid_upgrade_that_voids_a_renewal_paid_in_part_keeps_both_in_the_balance(
@@ -289,12 +300,8 @@ def test_a_part_of_an_upgrade_the_subscription_no_longer_waits_for_is_refused_as
     # Given an upgrade requested two days before the period ends and 5.00 of it confirmed as a
     # part; the period ends with the renewal unpaid: past due, the upgrade no longer waited for
     customer = Customer(api)
-    end = parse_stamp(customer.sub().current_period_end)
-    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
-                            end - 2 * DAY)["invoice"]
-    with clock.travel(end - DAY):
-        part = api.confirm(customer.token, upgrade["id"], amount="5.00", reference="UP-1",
-                           partial=True).body
+    end, upgrade = _upgrade_near_the_end(customer)
+    part = _pay_as(customer, upgrade["id"], "5.00", end - DAY, approve=False, partial=True)
     _jobs(end + HOUR)
     assert customer.sub().status == "past_due"
     # When the admin approves that part
@@ -313,13 +320,9 @@ def test_an_upgrade_paid_in_part_and_left_open_gives_its_part_back_when_the_subs
     # period ends with the renewal unpaid: past due, the upgrade not voided then (a payment on it
     # was under review), and that payment rejected
     customer = Customer(api)
-    end = parse_stamp(customer.sub().current_period_end)
-    upgrade = customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
-                            end - 2 * DAY)["invoice"]
+    end, upgrade = _upgrade_near_the_end(customer)
     _pay_as(customer, upgrade["id"], "5.00", end - 2 * DAY + HOUR, partial=True)
-    with clock.travel(end - DAY):
-        more = api.confirm(customer.token, upgrade["id"], amount="1.00", reference="UP-2",
-                           partial=True).body
+    more = _pay_as(customer, upgrade["id"], "1.00", end - DAY, approve=False, partial=True)
     _jobs(end + HOUR)
     with clock.travel(end + 2 * HOUR):
         assert api.reject(customer.admin, more["id"]).status == 200
