@@ -100,11 +100,18 @@ def _renewal(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: Acc
     return invoice.period_end or sub.current_period_end
 
 
+def payable(invoice: InvoiceModel, sub: SubscriptionModel) -> None:
+    """Refuse (409) a payment, in full or in part, of an upgrade that the subscription no longer
+    waits for (it was voided, or the subscription is past due or ended)."""
+    if invoice.kind == "upgrade" and (sub.status != "active"
+                                      or sub.upgrade_invoice_id != invoice.invoice_id):
+        raise Conflict("The subscription is no longer waiting for this upgrade.", code="state_conflict")
+
+
 def _upgrade(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: AccountModel,
              actor: str, moment: datetime) -> str:
     at = stamp(moment)
-    if sub.status != "active" or sub.upgrade_invoice_id != invoice.invoice_id:
-        raise Conflict("The subscription is no longer waiting for this upgrade.", code="state_conflict")
+    payable(invoice, sub)
     old_plan = sub.plan
     sub.plan, sub.upgrade_invoice_id = invoice.plan, None
     actions: list[Any] = [SubscriptionModel.plan.set(invoice.plan),

@@ -226,6 +226,7 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
     if payment.due_minor is not None and payment.due_minor != owed:
         raise Conflict("The invoice's amount due changed since this payment was confirmed.",
                        code="state_conflict")
+    approval.payable(invoice, subscription)
     tx = Tx()
     _decide_payment(tx, payment, "succeeded", admin, notes, at)
     part = payment.settles == settlement.PARTIAL

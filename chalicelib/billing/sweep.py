@@ -66,12 +66,7 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
         return None
     tx = Tx()
     if sub.status == "active":
-        clear: list[Any] = []
-        voided: tuple[str, ...] = ()
-        if upgrade is not None and upgrade.status in PAYABLE and not upgrade.pending_payment_id:
-            lifecycle.void_invoice(tx, upgrade, "upgrade_expired", SYSTEM, at)
-            sub.upgrade_invoice_id = None
-            clear, voided = [SubscriptionModel.upgrade_invoice_id.remove()], (upgrade.invoice_id,)
+        clear, voided = _void_upgrade(tx, sub, upgrade, at)
         if sub.cancel_at_period_end:
             name = "cancelled"
             lifecycle.end(tx, sub, account, renewal, "requested", SYSTEM, at, mail_at, extra=clear,
@@ -87,12 +82,25 @@ def _step(sub: SubscriptionModel, moment: datetime, plans: dict[str, PlanModel],
     elif sub.status == "past_due":
         name = "suspended"
         lifecycle.suspend(tx, sub, account, renewal, at, mail_at)
-    elif sub.status == "suspended":
+    elif sub.status == "suspended":  # an upgrade left open (paid in part) ends with it
         name = "cancelled"
-        lifecycle.end(tx, sub, account, renewal, "unpaid", SYSTEM, at, mail_at)
+        clear, voided = _void_upgrade(tx, sub, upgrade, at)
+        lifecycle.end(tx, sub, account, renewal, "unpaid", SYSTEM, at, mail_at, extra=clear,
+                      voided=voided)
     else:
         return _reschedule(sub, at)
     return name if commit_or_skip(tx, sub.subscription_id) else None
+
+
+def _void_upgrade(tx: Tx, sub: SubscriptionModel, upgrade: InvoiceModel | None,
+                  at: str) -> tuple[list[Any], tuple[str, ...]]:
+    """Void the period's unpaid upgrade (what was paid of it goes to the balance), if no payment
+    on it awaits approval; the subscription's actions for it, and the invoice voided."""
+    if upgrade is None or upgrade.status not in PAYABLE or upgrade.pending_payment_id:
+        return [], ()
+    lifecycle.void_invoice(tx, upgrade, "upgrade_expired", SYSTEM, at)
+    sub.upgrade_invoice_id = None
+    return [SubscriptionModel.upgrade_invoice_id.remove()], (upgrade.invoice_id,)
 
 
 def _reschedule(sub: SubscriptionModel, at: str, when: str | None = None,

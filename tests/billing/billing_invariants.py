@@ -11,7 +11,8 @@ from collections import Counter
 from chalicelib.storage import models
 from ops import integrity
 from tests.billing.lifecycle_invariants import invoice_money_problem
-from tests.billing.stateful_money import BALANCE_RULE, Books, balance_problems
+from tests.billing.stateful_books import Books
+from tests.billing.stateful_money import BALANCE_RULE, balance_problems
 from tests.conftest import stored_items
 
 

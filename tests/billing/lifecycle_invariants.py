@@ -13,8 +13,10 @@ from typing import Any
 from chalicelib.billing.periods import period
 from chalicelib.core.clock import parse_stamp, stamp
 from ops import integrity
+from tests.billing.stateful_money import BALANCE_RULE, balance_problems
 
 RUNNING = ("active", "past_due", "suspended")
+PAYABLE = ("pending", "partially_paid")  # an invoice a payment can still be confirmed for
 # The account's status for its subscription's (api-lifecycle.md, "Subscription and account states")
 ACCOUNT_OF = {"pending_payment": {"pending_payment", "trial"}, "active": {"active"},
               "past_due": {"past_due"}, "suspended": {"suspended"}, "cancelled": {"cancelled"}}
@@ -34,7 +36,9 @@ TRANSITIONS = {
                      ("pending_payment", "cancelled"), ("active", "active"), ("active", "past_due"),
                      ("active", "cancelled"), ("past_due", "active"), ("past_due", "suspended"),
                      ("suspended", "active"), ("suspended", "cancelled")},
-    "invoice": {(None, "pending"), ("pending", "paid"), ("pending", "void")},
+    "invoice": {(None, "pending"), ("pending", "paid"), ("pending", "void"),
+                ("pending", "partially_paid"), ("partially_paid", "partially_paid"),
+                ("partially_paid", "paid"), ("partially_paid", "void")},
     "payment": {(None, "pending_approval"), ("pending_approval", "succeeded"),
                 ("pending_approval", "failed")},
 }
@@ -199,7 +203,7 @@ def _pending_pointer(ix: Index) -> list[str]:
     bad = []
     for account in ix.accounts.values():
         pointer = ix.invoices.get(account.pending_invoice_id or "")
-        if account.pending_invoice_id and (pointer is None or pointer.status != "pending"
+        if account.pending_invoice_id and (pointer is None or pointer.status not in PAYABLE
                                            or pointer.account_id != account.account_id):
             bad.append(f"{account.account_id}: {account.pending_invoice_id} is "
                        f"{pointer.status if pointer else 'missing'}")
@@ -210,7 +214,7 @@ def _upgrades(ix: Index) -> list[str]:
     """A pending upgrade invoice is its subscription's one, for the current period."""
     bad = []
     for invoice in ix.invoices.values():
-        if invoice.kind != "upgrade" or invoice.status != "pending":
+        if invoice.kind != "upgrade" or invoice.status not in PAYABLE:
             continue
         sub = ix.subs[invoice.subscription_id]
         if sub.upgrade_invoice_id != invoice.invoice_id or (
@@ -254,16 +258,17 @@ def invoice_money_problem(invoice: Any, payments: list[Any]) -> str | None:
     return None if state.get(invoice.status) else f"{invoice.status} with {paid} paid, {due} due"
 
 
-def _one_success(ix: Index) -> list[str]:
-    return [i.invoice_id for i in ix.invoices.values()
-            if invoice_money_problem(i, ix.payments_of[i.invoice_id])]
+def _money_adds_up(ix: Index) -> list[str]:
+    return [f"{i.invoice_id} ({i.kind} {i.status}): {problem}" for i in ix.invoices.values()
+            if (problem := invoice_money_problem(i, ix.payments_of[i.invoice_id]))]
 
 
 def invariants(ix: Index) -> dict[str, list[str]]:
     """Rule → violations (names shared with `ops.integrity` where the rule is the same)."""
     return {
         "account credits equal the sum of their ledger entries, bucket by bucket": _credits(ix),
-        "an invoice's amount = amount_paid + written_off + balance_applied + amount_due, as its payments and status say": _one_success(ix),
+        BALANCE_RULE: balance_problems(ix.snap),
+        "an invoice's amount = amount_paid + written_off + balance_applied + amount_due, as its payments and status say": _money_adds_up(ix),
         "no invoice has two payments pending_approval": [
             i for i, ps in ix.payments_of.items()
             if sum(p.status == "pending_approval" for p in ps) > 1],
@@ -275,6 +280,17 @@ def invariants(ix: Index) -> dict[str, list[str]]:
         "a pending upgrade invoice is for its subscription's current period": _upgrades(ix),
         "the next period's renewal is for the plan the subscription will have": _next_plan(ix),
     }
+
+
+def hold(ix: Index) -> None:
+    """The `invariants` hold, and so do `ops.integrity`'s rules, which agree with them where
+    they have the same rule."""
+    mine, checked = invariants(ix), integrity.check(ix.snap)
+    for name, violations in mine.items():
+        theirs = next((r.failures for r in checked.rules if r.name == name), None)
+        assert theirs is None or (not violations) == (not theirs), (name, violations, theirs)
+    assert not any(mine.values()), {name: v for name, v in mine.items() if v}
+    assert checked.ok, "\n".join(checked.lines())
 
 
 def _paused(ix: Index, invoice_id: str | None, moment: datetime) -> bool:
@@ -299,7 +315,7 @@ def left_due(ix: Index, moment: datetime, settings: Any) -> list[str]:
             if end <= moment:
                 bad.append(f"{sub.subscription_id}: active, its period ended at {end}")
             elif needs and moment >= end - lead and not (
-                    renewal and renewal.status == "pending"
+                    renewal and renewal.status in PAYABLE
                     and renewal.period == (sub.period or 0) + 1):
                 bad.append(f"{sub.subscription_id}: no renewal invoice {lead} before {end}")
         if sub.status in ("past_due", "suspended"):
@@ -313,7 +329,7 @@ def left_due(ix: Index, moment: datetime, settings: Any) -> list[str]:
         if account.status == "trial" and moment >= parse_stamp(account.trial_ends_at):
             bad.append(f"{account.account_id}: still a trial after {account.trial_ends_at}")
     for invoice in ix.invoices.values():
-        if ((invoice.kind or "signup") == "signup" and invoice.status == "pending"
+        if ((invoice.kind or "signup") == "signup" and invoice.status in PAYABLE
                 and not ix.pending_payment(invoice)
                 and invoice.due_date < (moment - void_after).date().isoformat()):
             bad.append(f"{invoice.invoice_id}: unpaid, due {invoice.due_date}, not void")

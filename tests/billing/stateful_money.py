@@ -5,26 +5,26 @@ from the contract ("Currencies, partial and over-payments") without the app's co
   gets: the amount due, within the tolerance below it (the shortfall written off on approval), a
   part, an overpayment, just outside the tolerance without a flag, a currency the method or the
   invoice does not take;
-- `Way` (drawn from `WAYS`): how a machine's payer pays what is due;
-- `Books`: the money the machines expect, kept from what they did: every invoice's paid, written
-  off, taken from the balance and due, and its quote as issued (at the rate the admin had set),
-  every payment's settlement, every account's balance; `Books.learn` takes what the app did on its
-  own from the store (invoices issued, with the balance applied to renewals, and voided);
-- the checks after every step: `Books.problems` (the store against the books), `balance_problems`
-  (a balance is the sum of its money-ledger entries, never negative) and `money_problems` (every
-  money figure of a response is a string with two decimals, and there is no float).
+- `Way` (drawn from `WAYS`, or taken `in_turn`): how a machine's payer pays what is due;
+- the checks of what the app answers and stores: `payment_agrees` (a payment settles what
+  `settle` says), `money_problems` (every money figure of a response is a string with two
+  decimals, and there is no float) and `balance_problems` (a balance is the sum of its
+  money-ledger entries, never negative).
+
+What the machines expect of each invoice and balance over time is `stateful_books.Books`.
 """
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import hypothesis.strategies as st
 
-from tests.billing.lifecycle_expect import money
-
+FX_RATE = "/api/v1/billing/admin/fx-rates/PKR"  # where the admin sets the PKR rate
 TOLERANCE = Fraction(1, 100)  # PAYMENT_TOLERANCE_PERCENT (1.0): below the amount due, still full
 USD = "USD"
 # The currency of each method offered in PK (the PK bank transfer's is PKR; wise is a global one)
@@ -38,6 +38,11 @@ MONEY_KEYS = {"amount", "amount_due", "amount_paid", "written_off", "balance_app
               "excess", "balance", "min", "max", "price"}
 PARTIAL_KINDS = {"partial", "tiny_part", "almost", "partial_full", "both"}
 OVER_KINDS = {"over", "tiny_over", "both"}
+
+
+def money(minor: int) -> str:
+    """8900 → "89.00"."""
+    return f"{minor // 100}.{minor % 100:02d}"
 
 
 def half_up(value: Fraction) -> int:
@@ -60,6 +65,10 @@ class Outcome:
     written_off: int = 0
     excess: int = 0
     rate: str | None = None
+
+    def seen(self, body: dict[str, Any]) -> str:
+        """What a run counts of it: "PKR partial", "USD amount_mismatch", ..."""
+        return f"{body.get('currency') or USD} {self.code or self.settles}"
 
 
 def settle(due: int, quote_rate: str | None, method: str, currency: str | None, amount: int,
@@ -112,6 +121,7 @@ class Way:
                 **({"overpayment": True} if self.kind in OVER_KINDS else {})}
 
 
+EXACT = Way("exact", None)
 KINDS = ("exact", "floor", "within", "below_floor", "above", "partial", "tiny_part", "almost",
          "over", "tiny_over", "partial_full", "both")
 # Mostly what is accepted, in USD or PKR; sometimes a currency no method or quote takes
@@ -119,216 +129,27 @@ WAYS = st.builds(Way, kind=st.sampled_from(KINDS),
                  currency=st.sampled_from((None, USD, "PKR", "PKR", "PKR", "INR")),
                  size=st.integers(1, 150))
 
-# What the workflows pay, in turn: each accepted way, in USD and at the quote in PKR
-IN_TURN = (Way("exact", None), Way("partial", "PKR", 40), Way("within", "PKR"),
-           Way("over", None, 12), Way("exact", "PKR"), Way("partial", USD, 30), Way("floor", USD),
-           Way("over", "PKR", 3))
+# What the workflows pay, in turn: each accepted way, in USD and at the quote in PKR (the second
+# more than pays the next renewal), and two just outside the tolerance, refused
+IN_TURN = (EXACT, Way("over", None, 120), Way("partial", "PKR", 40), Way("below_floor", "PKR"),
+           Way("within", "PKR"), Way("exact", "PKR"), Way("partial", USD, 30), Way("floor", USD),
+           Way("above", USD), Way("over", "PKR", 3))
+PAY_IT_ALL = {"exact", "floor", "within", "over"}
+# The PKR rate an example starts with (mostly one: without, no invoice has a quote)
+FIRST_RATES = st.sampled_from((*RATES[:3], None))
+FIRST_TURNS = st.integers(0, len(IN_TURN) - 1)  # where in IN_TURN an example starts
 
 
-@dataclass
-class InvoiceMoney:
-    """An invoice's money as the books expect it (USD minor units)."""
-
-    account_id: str
-    kind: str
-    amount: int
-    from_balance: int
-    quotes: list[tuple[str, int, str]]  # (currency, amount, rate) as issued
-    paid: int = 0
-    written_off: int = 0
-    void: bool = False
-    trail: list[str] = field(default_factory=lambda: ["pending"])  # statuses, as audited
-
-    @property
-    def due(self) -> int:
-        return self.amount - self.from_balance - self.paid - self.written_off
-
-    @property
-    def status(self) -> str:
-        if self.void:
-            return "void"
-        return "paid" if self.due == 0 else "partially_paid" if self.paid else "pending"
-
-    def quote_rate(self) -> str | None:
-        return next((rate for currency, _, rate in self.quotes if currency == "PKR"), None)
+def in_turn(first: int, all_of_it: bool = False) -> Iterator[Way]:
+    """IN_TURN from its `first`, again and again (or only the ways that pay `all_of_it`)."""
+    ways = [way for way in IN_TURN if not all_of_it or way.kind in PAY_IT_ALL]
+    return itertools.islice(itertools.cycle(ways), first % len(ways), None)
 
 
-@dataclass
-class Confirmed:
-    invoice_id: str
-    amount: int
-    currency: str
-    outcome: Outcome
-
-
-class Books:
-    """The money the machines expect (see the module's docstring)."""
-
-    def __init__(self) -> None:
-        self.rate: str | None = None  # PKR per USD as the admin last set it (None: never)
-        self.invoices: dict[str, InvoiceMoney] = {}
-        self.balances: dict[str, int] = {}
-        self.payments: dict[str, Confirmed] = {}
-        self.decided: dict[str, str] = {}  # payment → succeeded | failed
-        self.sent: dict[tuple[str, str], int] = {}  # (account, currency) → what its payers sent
-
-    # What the machines do ------------------------------------------------------------------
-
-    def pay(self, invoice_id: str, way: Way, method: str) -> tuple[dict[str, Any], Outcome]:
-        """The body fields of paying `invoice_id` the `way` with `method` (amount, currency,
-        flags), and what the contract says that settles."""
-        invoice = self.invoices[invoice_id]
-        rate = invoice.quote_rate()
-        in_pkr = way.currency == "PKR" and rate is not None
-        local_due = half_up(invoice.due * Fraction(rate)) if in_pkr else invoice.due
-        body = {"amount": money(max(way.amount(local_due), 0)), "payment_method": method,
-                **way.flags(), **({"currency": way.currency} if way.currency else {})}
-        return body, self.judge(invoice_id, body)
-
-    def judge(self, invoice_id: str, body: dict[str, Any]) -> Outcome:
-        """What confirming `body` for the invoice settles now (its method must be offered)."""
-        invoice = self.invoices[invoice_id]
-        return settle(invoice.due, invoice.quote_rate(), body["payment_method"],
-                      body.get("currency"), int(body["amount"].replace(".", "")),
-                      bool(body.get("partial")), bool(body.get("overpayment")))
-
-    def confirmed(self, payment_id: str, invoice_id: str, body: dict[str, Any],
-                  outcome: Outcome) -> None:
-        amount = int(body["amount"].replace(".", ""))
-        self.payments[payment_id] = Confirmed(invoice_id, amount, body.get("currency") or USD,
-                                              outcome)
-
-    def approved(self, payment_id: str) -> str:
-        """The payment is approved; what it settled ("written off": full, short by a little)."""
-        confirmed = self.payments[payment_id]
-        invoice, outcome = self.invoices[confirmed.invoice_id], confirmed.outcome
-        invoice.paid += outcome.applied
-        invoice.written_off += outcome.written_off
-        invoice.trail.append(invoice.status)
-        self.balances[invoice.account_id] = self.balance(invoice.account_id) + outcome.excess
-        key = (invoice.account_id, confirmed.currency)
-        self.sent[key] = self.sent.get(key, 0) + confirmed.amount
-        self.decided[payment_id] = "succeeded"
-        return "written off" if outcome.written_off else outcome.settles
-
-    def rejected(self, payment_id: str) -> None:
-        self.decided[payment_id] = "failed"
-
-    def rate_set(self, reply: dict[str, Any], rate: str, admin: str) -> None:
-        """The admin set the PKR rate: the answer says so, with the rate it replaced."""
-        assert (reply["currency"], reply["rate"], reply["base"]) == ("PKR", rate, USD), reply
-        assert {k: reply["history"][0][k] for k in ("old_rate", "new_rate", "by")} == {
-            "old_rate": self.rate, "new_rate": rate, "by": admin}, reply
-        self.rate = rate
-
-    def balance(self, account_id: str) -> int:
-        return self.balances.get(account_id, 0)
-
-    # What the app did on its own -------------------------------------------------------------
-
-    def learn(self, snap: Any) -> None:
-        """Take the invoices the app issued since the last look (their quotes at the current rate;
-        a renewal takes the balance there was before it, all of it up to its amount) and the ones
-        it voided (what was paid of them, from payments or the balance, back to the balance)."""
-        new = sorted((i for i in snap.invoices if i.invoice_id not in self.invoices),
-                     key=lambda i: (i.created_at, i.period or 0))
-        refunds: dict[str, int] = {}
-        for invoice in snap.invoices:
-            known = self.invoices.get(invoice.invoice_id)
-            if known is not None and invoice.status == "void" and not known.void:
-                refunds[known.account_id] = refunds.get(known.account_id, 0) + self._void(known)
-        given_back = dict(refunds)  # and by the new ones voided at once
-        for invoice in new:
-            if invoice.status == "void":
-                given_back[invoice.account_id] = (given_back.get(invoice.account_id, 0)
-                                                  + (invoice.balance_applied_minor or 0))
-        used: dict[str, int] = {}
-        for invoice in new:
-            taken = invoice.balance_applied_minor or 0
-            account, before = invoice.account_id, self.balance(invoice.account_id)
-            if invoice.kind == "renewal":  # all the balance there was, up to its amount
-                low = min(max(before - used.get(account, 0), 0), invoice.amount_minor)
-                high = min(before + given_back.get(account, 0) - used.get(account, 0),
-                           invoice.amount_minor)
-                assert low <= taken <= high, (invoice.invoice_id, "took", taken, "of", before,
-                                              "and refunds", refunds.get(account, 0))
-            used[account] = used.get(account, 0) + taken
-            known = self._issued(invoice, taken)
-            if invoice.status == "void":
-                refunds[account] = refunds.get(account, 0) + self._void(known)
-        for account in {*refunds, *used}:
-            self.balances[account] = (self.balance(account) + refunds.get(account, 0)
-                                      - used.get(account, 0))
-
-    def _void(self, known: InvoiceMoney) -> int:
-        """The invoice is void: what was paid of it, to go back to the balance."""
-        known.void = True
-        known.trail.append("void")
-        return known.paid + known.from_balance
-
-    def _issued(self, invoice: Any, taken: int) -> InvoiceMoney:
-        """An invoice first seen: its quote is what was due then at the rate of then, fixed."""
-        due = invoice.amount_minor - taken
-        expected = [("PKR", half_up(due * Fraction(self.rate)), self.rate)] if (
-            due and self.rate) else []
-        quotes = [(q.currency, q.amount_minor, q.rate) for q in invoice.quotes or []]
-        assert quotes == expected, (invoice.invoice_id, quotes, expected)
-        known = self.invoices[invoice.invoice_id] = InvoiceMoney(
-            invoice.account_id, invoice.kind or "signup", invoice.amount_minor, taken, quotes)
-        if not due:
-            known.trail.append("paid")
-        return known
-
-    # Checks --------------------------------------------------------------------------------
-
-    def problems(self, snap: Any) -> list[str]:
-        """Where the store's money differs from the books'."""
-        bad = []
-        for invoice in snap.invoices:
-            known = self.invoices.get(invoice.invoice_id)
-            if known is None:
-                continue
-            stored = (invoice.status, invoice.amount_paid_minor, invoice.written_off_minor,
-                      invoice.balance_applied_minor, invoice.amount_due_minor,
-                      [(q.currency, q.amount_minor, q.rate) for q in invoice.quotes or []])
-            wanted = (known.status, known.paid, known.written_off, known.from_balance, known.due,
-                      known.quotes)
-            if stored != wanted:
-                bad.append(f"invoice {invoice.invoice_id}: {stored}, the books say {wanted}")
-        for payment in snap.payments:
-            known = self.payments.get(payment.payment_id)
-            outcome = known.outcome if known else None
-            stored = (payment.amount_minor, payment.currency, payment.settles,
-                      payment.applied_minor, payment.written_off_minor, payment.excess_minor,
-                      payment.rate)
-            if outcome is None or stored != (known.amount, known.currency, outcome.settles,
-                                             outcome.applied, outcome.written_off, outcome.excess,
-                                             outcome.rate):
-                bad.append(f"payment {payment.payment_id}: {stored}, the books say {known}")
-        sent: dict[tuple[str, str], int] = {}
-        for payment in snap.payments:
-            if payment.status == "succeeded":
-                key = (payment.account_id, payment.currency)
-                sent[key] = sent.get(key, 0) + payment.amount_minor
-        if sent != self.sent:
-            bad.append(f"the payers sent {sent}, the books say {self.sent}")
-        for account in snap.accounts:
-            if (account.balance_minor or 0) != self.balance(account.account_id):
-                bad.append(f"account {account.account_id}: balance {account.balance_minor}, the "
-                           f"books say {self.balance(account.account_id)}")
-        return bad
-
-    def reply_agrees(self, invoice_view: dict[str, Any]) -> None:
-        """An invoice as a response shows it: the books' money, and the quote's amount due."""
-        known = self.invoices[invoice_view["id"]]
-        shown = tuple(invoice_view[k] for k in ("status", "amount_paid", "written_off",
-                                                "balance_applied", "amount_due"))
-        wanted = (known.status, *map(money, (known.paid, known.written_off, known.from_balance,
-                                             known.due)))
-        quotes = [{"currency": c, "amount": money(a), "rate": r,
-                   "amount_due": money(half_up(known.due * Fraction(r)))}
-                  for c, a, r in known.quotes]
-        assert (shown, invoice_view["quotes"]) == (wanted, quotes), (shown, wanted, quotes)
+def from_the_balance(snap: Any) -> list[str]:
+    """The renewals the balance paid ("paid by"), or paid a part of ("part from")."""
+    return [f"renewal {'paid by' if i.amount_due_minor == 0 else 'part from'} the balance"
+            for i in snap.invoices if i.kind == "renewal" and i.balance_applied_minor]
 
 
 def payment_agrees(view: dict[str, Any], outcome: Outcome) -> None:

@@ -206,16 +206,27 @@ def test_a_job_run_that_takes_several_steps_of_one_subscription_passes_verify(
     assert report.ok, "\n".join(report.lines())
 
 
-def _pay_as(customer: Customer, invoice_id: str, amount: str, at: datetime, **flags: bool) -> dict:
-    """Confirm `amount` USD with `flags` (partial, overpayment) and approve it; the approval."""
+def _pay_as(customer: Customer, invoice_id: str, amount: str, at: datetime, approve: bool = True,
+            **flags: bool) -> dict:
+    """Confirm `amount` USD with `flags` (partial, overpayment) as of `at` and approve it (unless
+    not `approve`); the approval (or the confirmation)."""
     customer.references += 1
     with clock.travel(at):
         reply = customer.api.confirm(customer.token, invoice_id, amount=amount,
                                      reference=f"BT-{customer.references}", **flags)
         assert reply.status == 201, reply.body
+        if not approve:
+            return reply.body
         approved = customer.api.approve(customer.admin, reply.body["id"])
     assert approved.status == 200, approved.body
     return approved.body
+
+
+def _upgrade_near_the_end(customer: Customer) -> tuple[datetime, dict]:
+    """An upgrade to growth two days before the period ends: (the period end, its invoice)."""
+    end = parse_stamp(customer.sub().current_period_end)
+    return end, customer.post("/api/v1/billing/subscription/change", {"plan": "growth"},
+                              end - 2 * DAY)["invoice"]
 
 
 def test_an_overpaid_upgrade_that_voids_a_renewal_paid_in_part_keeps_both_in_the_balance(
@@ -280,5 +291,47 @@ def test_an_upgrade_with_nothing_left_of_the_period_is_refused_not_a_pending_inv
     assert (preview.status, preview.body["error"]["code"]) == (409, "period_ending"), preview.body
     assert body["error"]["code"] == "period_ending", body
     assert customer.sub().upgrade_invoice_id is None
+    report = integrity.verify()
+    assert report.ok, "\n".join(report.lines())
+
+
+def test_a_part_of_an_upgrade_the_subscription_no_longer_waits_for_is_refused_as_the_whole_is(
+        api: Api) -> None:
+    # Given an upgrade requested two days before the period ends and 5.00 of it confirmed as a
+    # part; the period ends with the renewal unpaid: past due, the upgrade no longer waited for
+    customer = Customer(api)
+    end, upgrade = _upgrade_near_the_end(customer)
+    part = _pay_as(customer, upgrade["id"], "5.00", end - DAY, approve=False, partial=True)
+    _jobs(end + HOUR)
+    assert customer.sub().status == "past_due"
+    # When the admin approves that part
+    with clock.travel(end + 2 * HOUR):
+        approved = api.approve(customer.admin, part["id"])
+    # Then it is refused as an approval of the whole would be (it was approved: the upgrade
+    # partially paid, and once the subscription was cancelled the 5.00 stayed there, never
+    # given back to the balance)
+    assert (approved.status, approved.body["error"]["code"]) == (409, "state_conflict")
+    assert InvoiceModel.get(upgrade["id"]).amount_paid_minor == 0
+
+
+def test_an_upgrade_paid_in_part_and_left_open_gives_its_part_back_when_the_subscription_ends(
+        api: Api) -> None:
+    # Given an upgrade paid 5.00 in part, and 1.00 more confirmed (awaiting approval) when the
+    # period ends with the renewal unpaid: past due, the upgrade not voided then (a payment on it
+    # was under review), and that payment rejected
+    customer = Customer(api)
+    end, upgrade = _upgrade_near_the_end(customer)
+    _pay_as(customer, upgrade["id"], "5.00", end - 2 * DAY + HOUR, partial=True)
+    more = _pay_as(customer, upgrade["id"], "1.00", end - DAY, approve=False, partial=True)
+    _jobs(end + HOUR)
+    with clock.travel(end + 2 * HOUR):
+        assert api.reject(customer.admin, more["id"]).status == 200
+    # When the subscription is cancelled, unpaid
+    _jobs(end + 8 * DAY)
+    _jobs(end + 40 * DAY)
+    # Then the upgrade is void and its 5.00 in the balance (it stayed partially paid, the money
+    # held by an invoice of an ended subscription)
+    assert (customer.sub().status, InvoiceModel.get(upgrade["id"]).status) == ("cancelled", "void")
+    assert account(customer.account_id).balance_minor == 500
     report = integrity.verify()
     assert report.ok, "\n".join(report.lines())

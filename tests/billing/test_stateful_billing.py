@@ -4,14 +4,15 @@ billing invariants.
 
 Hypothesis drives a `RuleBasedStateMachine`. Each rule also predicts the HTTP status from a small
 model of the workflow (an invoice is pending, partially paid or paid, has at most one payment
-awaiting approval) and of its money (`stateful_money.Books`: what each payment settles, in USD or
+awaiting approval) and of its money (`stateful_books.Books`: what each payment settles, in USD or
 in PKR at the invoice's quote, in full, within the tolerance, in part or too much; what is then
 due; the account's balance; each quote as issued, at the rate the admin set), and a request that
 must be refused (409, 422) must leave every table unchanged. The invariants are checked twice, by
 the plain assertions of `billing_invariants` and by `ops.integrity`, and the two must agree; the
 store's money must be the books', to the cent, and every money figure of a response a string with
-two decimals. Deterministic: derandomized, no example database. The life after the first approval (renewals,
-dunning, plan changes, cancellations, trials) under a moving clock is test_stateful_lifecycle.py's.
+two decimals. Deterministic: derandomized, no example database. The life after the first approval
+(renewals, dunning, plan changes, cancellations, trials) under a moving clock is
+test_stateful_lifecycle.py's.
 
 Speed: a Scan through moto spends ~90% of its time serializing the response, and the invariants
 run after every step, so they read moto's tables directly (the same stored items, without the
@@ -32,45 +33,32 @@ When a run fails, record it as a regression case:
 from __future__ import annotations
 
 import itertools
-import os
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, seed, settings
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from chalicelib.billing import references
 from ops import integrity
+from tests.billing import stateful_runs as runs
 from tests.billing.billing_invariants import own_invariants, store_state
-from tests.billing.lifecycle_expect import money
+from tests.billing.stateful_books import Books
 from tests.billing.stateful_money import (
-    IN_TURN, RATES, WAYS, Books, Way, money_problems, payment_agrees, rate_ok,
+    FIRST_RATES, FIRST_TURNS, FX_RATE, RATES, WAYS, Way, in_turn, money_problems, rate_ok,
 )
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, report
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, MotoStore, report
 from tests.helpers import stored_snapshot
 
 PLANS = ("starter", "growth", "scale")
 METHODS_PK = ("bank_transfer", "jazzcash", "easypaisa", "raast", "wise")
 NOT_OFFERED_PK = ("upi", "bkash")
 PENDING = "pending_approval"
-CONFIRM, FX_RATE = "/api/v1/billing/admin/payments/confirm/", "/api/v1/billing/admin/fx-rates/PKR"
+CONFIRM = "/api/v1/billing/admin/payments/confirm/"
 DECISIONS = (("approve", "Verified in bank statement"), ("reject", "Reference not found"),  # 0, 1
              ("approve", "Matched\nwith statement line 4"), ("reject", "Amount short"),
              ("reject", None))
 MAX_FREE_USERS, MAX_PAID_USERS = 2, 4  # per example, so that most steps go to payments
 PICK = st.integers(min_value=0, max_value=7)  # which user or payment a rule acts on
-SETTINGS = settings(max_examples=30, stateful_step_count=20, deadline=None, derandomize=True,
-                    database=None, suppress_health_check=[HealthCheck.too_slow],
-                    print_blob=False)
-FUZZ_SEED = int(os.environ["FUZZ_SEED"]) if os.environ.get("FUZZ_SEED") else None  # None: CI's
-FUZZ_EXAMPLES = max(SETTINGS.max_examples, int(os.environ.get("FUZZ_EXAMPLES") or 0))
 # (seed, examples) of runs that found a bug, replayed by every run: see the module's docstring
 REGRESSION_SEEDS: list[tuple[int, int]] = []
 
@@ -89,23 +77,7 @@ class Submitted:
     body: dict
 
 
-@dataclass
-class Run:
-    """What the examples of one test run share: the app, the seeded rows, counts."""
-
-    api: Api | None = None
-    store: MotoStore | None = None  # the module's moto, as seeded by `restore()`
-    dirty: bool = True  # a request may have written since the store was last made fresh
-    admin_token: str | None = None
-    examples: int = 0
-    examples_with_requests: int = 0
-    invariant_checks: int = 0  # one after each step, the initialization included
-    requests: int = 0
-    statuses: Counter = field(default_factory=Counter)
-    money: Counter = field(default_factory=Counter)  # what the confirmations and approvals did
-
-
-RUN = Run()
+RUN = runs.Run()
 
 
 def _claim(body: dict) -> tuple[str, str]:
@@ -145,15 +117,17 @@ class BillingMachine(RuleBasedStateMachine):
         self.tried_duplicate = False
         self.users: list[PaidUser] = []
         self.submitted: list[Submitted] = []  # in submission order
-        self.books, self.ways = Books(), itertools.cycle(IN_TURN)
+        self.books, self.ways = Books(), in_turn(0)
         self.pending_of: dict[str, str | None] = {}  # invoice → payment awaiting approval
         self.payment_status: dict[str, str] = {}
         self.claims: dict[tuple[str, str], str] = {}  # (method, bank reference) → its payment
 
-    @initialize(rate=st.sampled_from((None, *RATES[:3])))
-    def start_with_a_fresh_store(self, rate: str | None) -> None:
-        """A fresh store; a PKR rate (or none: invoices without a quote)."""
+    @initialize(rate=FIRST_RATES, turn=FIRST_TURNS)
+    def start_with_a_fresh_store(self, rate: str | None, turn: int) -> None:
+        """A fresh store; a PKR rate (or none: invoices without a quote); where in IN_TURN the
+        workflows pay from."""
         fresh_store()
+        self.ways = in_turn(turn)
         RUN.admin_token = RUN.admin_token or self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         self.admin = RUN.admin_token
         if rate is not None:
@@ -184,8 +158,8 @@ class BillingMachine(RuleBasedStateMachine):
     @rule()
     def advance_a_workflow(self) -> None:
         """The admin decides the oldest payment awaiting approval (a first attempt is rejected,
-        a later one approved); else a user with an open invoice pays what it still owes, or part
-        of it, or more (`IN_TURN`); else someone signs up for a paid plan."""
+        a later one approved); else a user with an open invoice pays what it still owes, a part,
+        more, or just outside the tolerance (`IN_TURN`); else someone signs up for a paid plan."""
         pending = [s for s in self.submitted if self.payment_status[s.payment_id] == PENDING]
         if pending:
             oldest = pending[0]
@@ -235,9 +209,8 @@ class BillingMachine(RuleBasedStateMachine):
     # Confirmations ---------------------------------------------------------------------------
 
     def _pay(self, user: PaidUser, way: Way, method: str, reference: str) -> None:
-        fields, _ = self.books.pay(user.invoice_id, way, method)
-        self._confirm(user, {"invoice_id": user.invoice_id, **fields, "manual_reference": reference,
-                             "manual_notes": "sent from my bank app"})
+        body, _ = self.books.pay(user.invoice_id, way, method, reference)
+        self._confirm(user, {**body, "manual_notes": "sent from my bank app"})
 
     def _confirm(self, user: PaidUser, body: dict) -> None:
         """Send a confirmation; the models say what must happen."""
@@ -247,7 +220,7 @@ class BillingMachine(RuleBasedStateMachine):
         if body["payment_method"] in NOT_OFFERED_PK:
             return self._refused(send, 422, "method_not_offered")
         outcome = self.books.judge(user.invoice_id, body)
-        RUN.money[f"{body.get('currency') or 'USD'} {outcome.code or outcome.settles}"] += 1
+        RUN.money[outcome.seen(body)] += 1
         if outcome.code is not None:  # not what the invoice can take: nothing changes
             reply = self._refused(send, 422, outcome.code)
             if outcome.code == "amount_mismatch":
@@ -263,8 +236,7 @@ class BillingMachine(RuleBasedStateMachine):
             self.payment_status[payment_id] = PENDING
             self.submitted.append(Submitted(payment_id, user, body))
             self.claims[_claim(body)] = payment_id
-            self.books.confirmed(payment_id, user.invoice_id, body, outcome)
-            payment_agrees(reply.body, outcome)
+            self.books.confirmed(reply.body, body, outcome)
 
     def _claimed(self, body: dict) -> bool:
         holder = self.claims.get(_claim(body))
@@ -309,13 +281,11 @@ class BillingMachine(RuleBasedStateMachine):
         self._expect(reply, 200)
         self.pending_of[submitted.user.invoice_id] = None
         self.payment_status[submitted.payment_id] = "succeeded" if verb == "approve" else "failed"
-        if verb == "reject":
-            return self.books.rejected(submitted.payment_id)
-        settled = self.books.approved(submitted.payment_id)
-        RUN.money[f"approved {settled}"] += 1
-        self.books.reply_agrees(reply.body["invoice"])
+        if verb == "reject":  # nothing paid: the books stay as they are
+            return
+        self.books.approved(submitted.payment_id, reply.body["invoice"])
         account = reply.body["account"]
-        assert account["balance"] == money(self.books.balance(submitted.user.account_id)), account
+        self.books.balance_shown(submitted.user.account_id, account)
         assert account["status"] == ("active" if self._paid(submitted.user) else "pending_payment")
 
     @rule(pick=PICK, decision=st.sampled_from(DECISIONS))
@@ -339,7 +309,7 @@ class BillingMachine(RuleBasedStateMachine):
             return
         reply = send()
         self._expect(reply, 200)
-        self.books.rate_set(reply.body, rate, ADMIN_EMAIL)
+        self.books.rate_set(reply, rate, ADMIN_EMAIL)
 
     # Invariants ----------------------------------------------------------------------------
 
@@ -366,26 +336,16 @@ class BillingMachine(RuleBasedStateMachine):
         if self.requests:
             RUN.examples_with_requests += 1
             assert integrity.verify().lines() == integrity.check(stored_snapshot()).lines()
+        RUN.money.update(self.books.seen)  # the approvals (confirmations are counted as sent)
 
 
 def _run(store: MotoStore, fuzz_seed: int | None, examples: int) -> None:
-    """Run the state machine: derandomized (CI's case set) without a seed, else from the seed."""
-    RUN.__init__(api=Api(), store=store)  # type: ignore[misc]
-    factory = BillingMachine
-    if fuzz_seed is not None:
-        factory = seed(fuzz_seed)(lambda: BillingMachine())
-    run_state_machine_as_test(factory, settings=settings(SETTINGS, max_examples=examples))
+    runs.play(BillingMachine, RUN, store, fuzz_seed, examples)
 
 
 def test_random_workflows_keep_the_store_consistent(moto_module):
-    _run(moto_module, FUZZ_SEED, FUZZ_EXAMPLES)
-    steps = RUN.invariant_checks - RUN.examples
-    drawn = "derandomized" if FUZZ_SEED is None else f"FUZZ_SEED={FUZZ_SEED}"
-    report(f"hypothesis ({drawn}, FUZZ_EXAMPLES={FUZZ_EXAMPLES}): {RUN.examples} examples "
-           f"({RUN.examples_with_requests} with requests), "
-           f"{steps} steps, {RUN.requests} requests checked, "
-           f"responses {dict(sorted(RUN.statuses.items()))}, "
-           f"money {dict(sorted(RUN.money.items()))}")
+    _run(moto_module, runs.FUZZ_SEED, runs.FUZZ_EXAMPLES)
+    report(f"hypothesis {RUN.summary()}")
     assert RUN.examples_with_requests >= 20 and RUN.requests >= 300
     # The runs reached every outcome the rules model
     assert {200, 201, 409, 422} <= set(RUN.statuses)

@@ -4,15 +4,19 @@ moto); after every step the store must satisfy the lifecycle's invariants.
 The clock starts at an awkward moment (a 31st, a leap day, a year's last second) and only moves
 forward: an hour to 40 days at a time, a second per request. Customers sign up (paid or trial),
 confirm whatever invoice their account awaits (`/auth/me`'s pending_invoice: signup, renewal or
-upgrade), the admin approves or rejects, customers change plans (up, down, the current one),
-cancel and resume, trials and ended accounts subscribe, all as of the current time
-(`clock.travel`); the billing jobs run as of it, sometimes twice (the second run does nothing).
-Each request's status is predicted from the contract (`lifecycle_expect`), a refused request
-changes nothing, no response is a 5xx. After every step: `lifecycle_invariants` over the stored
-state (moto's tables read directly, as in test_stateful_billing), `ops.integrity.check` (it must
-pass and agree with the rules of the same name), the model's payment statuses, anchors that never
-move, and the step's post-conditions (an approval, an upgrade's price, nothing left due after the
-jobs ran); at the end of each example the checker's own Scans give the same report.
+upgrade: what is due, a part, more, in USD or in PKR at its quote), the admin approves or rejects
+and sets the PKR rate, customers change plans (up, down, the current one), cancel and resume,
+trials and ended accounts subscribe, all as of the current time (`clock.travel`); the billing
+jobs run as of it, sometimes twice (the second run does nothing). Each request's status is
+predicted from the contract (`lifecycle_expect`, `stateful_money`), a refused request changes
+nothing, no response is a 5xx and every money figure is a two-decimal string. After every step:
+`lifecycle_invariants` over the stored state (moto's tables read directly, as in
+test_stateful_billing), `ops.integrity.check` (it must pass and agree with the rules of the same
+name), the model's payment statuses, the books' money (`stateful_books.Books`: each invoice's
+paid, written off and due, its quote as issued, each balance, a renewal taking the balance there
+was), anchors that never move, and the step's post-conditions (an approval, an upgrade's price,
+nothing left due after the jobs ran); at the end of each example the checker's own Scans give the
+same report.
 
 CI, FUZZ_SEED/FUZZ_EXAMPLES and REGRESSION_SEEDS work as in test_stateful_billing.py (its docstring
 says how to keep a failing run); what this machine found is in test_lifecycle_regressions.py.
@@ -20,19 +24,14 @@ says how to keep a failing run); what this machine found is in test_lifecycle_re
 from __future__ import annotations
 
 import itertools
-import os
 from collections import Counter, namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, seed, settings
-from hypothesis.stateful import (
-    RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test,
-)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from chalicelib.billing import jobs
 from chalicelib.core import clock
@@ -40,9 +39,14 @@ from chalicelib.core.clock import stamp
 from chalicelib.core.config import get_settings
 from ops import integrity
 from tests.billing import lifecycle_expect as expected
-from tests.billing.lifecycle_expect import money
-from tests.billing.lifecycle_invariants import Index, invariants
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, Api, MotoStore, report
+from tests.billing import stateful_runs as runs
+from tests.billing.lifecycle_invariants import Index, hold
+from tests.billing.stateful_books import Books
+from tests.billing.stateful_money import (
+    EXACT, FIRST_RATES, FIRST_TURNS, FX_RATE, RATES, WAYS, Way, from_the_balance, in_turn, money,
+    money_problems, rate_ok,
+)
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, MotoStore, report
 from tests.helpers import store_snapshot, stored_snapshot
 
 UTC = timezone.utc
@@ -57,35 +61,11 @@ PICK = st.integers(min_value=0, max_value=7)  # which customer or payment a rule
 MAX_CUSTOMERS = 3  # per example, so that most steps go to the lives of a few
 CONFIRM, SUBSCRIPTION = "/api/v1/billing/admin/payments/confirm/", "/api/v1/billing/subscription"
 PENDING = "pending_approval"
-SETTINGS = settings(max_examples=30, stateful_step_count=20, deadline=None, derandomize=True,
-                    database=None, suppress_health_check=[HealthCheck.too_slow],
-                    print_blob=False)
-FUZZ_SEED = int(os.environ["FUZZ_SEED"]) if os.environ.get("FUZZ_SEED") else None  # None: CI's
-FUZZ_EXAMPLES = max(SETTINGS.max_examples, int(os.environ.get("FUZZ_EXAMPLES") or 0))
 REGRESSION_SEEDS: list[tuple[int, int]] = []  # (seed, examples) replayed by every run
 
 
 Customer = namedtuple("Customer", "token account_id")
-
-
-@dataclass
-class Run:
-    """What the examples of one test run share: the app, the module's moto, counts."""
-
-    api: Api | None = None
-    store: MotoStore | None = None
-    dirty: bool = True  # a request or a job may have written since the store was restored
-    admin_token: str | None = None
-    examples: int = 0
-    examples_with_requests: int = 0
-    invariant_checks: int = 0
-    requests: int = 0
-    statuses: Counter = field(default_factory=Counter)
-    job_steps: Counter = field(default_factory=Counter)  # what the jobs did, by step
-    transitions: set = field(default_factory=set)  # audited (entity type, from, to)
-
-
-RUN = Run()
+RUN = runs.Run()
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -103,25 +83,32 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.payments: dict[str, str] = {}  # payment → the status the model expects
         self.anchors: dict[str, str] = {}  # subscription → its anchor, once set
         self.checks: list[Callable[[Index], None]] = []  # the step's post-conditions
+        self.books, self.ways, self.habit = Books(), in_turn(0), "on time"
         self.requests = self.advances = 0
         self.now = self.sent_at = STARTS[0]
         self.ix: Index  # the store after the last step (what the rules predict from)
 
     @initialize(start=st.sampled_from(STARTS), plan=st.sampled_from(PLANS),
-                paid=st.sampled_from((True, True, True, False)), trial=st.booleans())
-    def customers_at_the_start(self, start: datetime, plan: str, paid: bool, trial: bool) -> None:
-        """A paid signup as of `start`, usually approved at once (anchored there); a trial."""
+                paid=st.sampled_from((True, True, True, False)), trial=st.booleans(),
+                rate=FIRST_RATES, turn=FIRST_TURNS, habit=st.sampled_from(expected.HABITS))
+    def customers_at_the_start(self, start: datetime, plan: str, paid: bool, trial: bool,
+                               rate: str | None, turn: int, habit: str) -> None:
+        """A PKR rate (or none: no quotes); a paid signup as of `start`, usually approved at
+        once (anchored there); a trial; how (`habit`) and where in IN_TURN they pay from."""
         if RUN.dirty:
             RUN.dirty = False
             assert RUN.store is not None
             RUN.store.restore()
         RUN.admin_token = RUN.admin_token or self.api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        self.now, self.ix = start, Index(stored_snapshot())
+        self.now, self.ways, self.habit = start, in_turn(turn, all_of_it=True), habit
+        if rate is not None:
+            self.the_rate_changes(rate)
+        self._look()
         self._signup(plan)
         if paid:
-            self.ix = Index(stored_snapshot())
+            self._look()
             self._pay(self.customers[0])
-            self.ix = Index(stored_snapshot())
+            self._look()
             self._decide(next(iter(self.payments)), approve=True)
         if trial:
             self._signup("free")
@@ -140,6 +127,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         RUN.statuses[reply.status] += 1
         assert reply.status < 500, (reply.status, reply.body)
         assert reply.status == expect, (self.sent_at, expect, reply.status, reply.body)
+        assert not (bad := money_problems(reply.body)), bad
         if before is not None:
             assert store_snapshot() == before, f"{reply.status} changed the store: {reply.body}"
         return reply
@@ -156,6 +144,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         chosen = [c for c in self.customers
                   if fits(c) and (meant is None or pick % 4 == 0 or meant(c))]
         return chosen[pick % len(chosen)] if chosen else None
+
+    def _look(self) -> None:
+        """The store as it is now: what the rules predict from, and the books learn from."""
+        self.ix = Index(stored_snapshot())
+        self.books.learn(self.ix.snap)
 
     def _account(self, customer: Customer) -> Any:
         return self.ix.accounts[customer.account_id]
@@ -204,26 +197,26 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # Payments --------------------------------------------------------------------------------
 
-    @rule(pick=PICK)
-    def pay_what_is_due(self, pick: int) -> None:
-        """A customer confirms the invoice the account awaits, whatever its kind."""
+    @rule(pick=PICK, way=WAYS, method=st.sampled_from(("bank_transfer", "jazzcash", "wise")))
+    def pay_what_is_due(self, pick: int, way: Way, method: str) -> None:
+        """A customer confirms the invoice the account awaits, whatever its kind: what is due, a
+        part, more, in USD or in PKR at its quote (or a way that is refused: 422)."""
         customer = self._pick(pick, lambda c: bool(self._account(c).pending_invoice_id))
         if customer is None:
             return self.advance()
-        self._pay(customer)
+        self._pay(customer, way, method)
 
-    def _pay(self, customer: Customer) -> None:
+    def _pay(self, customer: Customer, way: Way = EXACT, method: str = "bank_transfer") -> None:
         me = self._send(lambda: self.api.get("/api/v1/auth/me", token=customer.token), 200).body
         pending = me["pending_invoice"]
         assert (pending or {}).get("id") == self._account(customer).pending_invoice_id, me
         invoice = self.ix.invoices[pending["id"]]
-        assert pending["amount"] == money(invoice.amount_minor), pending
-        expect = 201 if invoice.status == "pending" and not invoice.pending_payment_id else 409
-        body = {"invoice_id": invoice.invoice_id, "payment_method": "bank_transfer",
-                "amount": pending["amount"], "manual_reference": f"BT-{next(self.references)}"}
-        reply = self._user(customer, CONFIRM, body, expect)
-        if reply.status == 201:
-            self.payments[reply.body["id"]] = PENDING
+        self.books.reply_agrees(pending)
+        body, outcome = self.books.pay(invoice.invoice_id, way, method,
+                                       f"BT-{next(self.references)}")
+        reply = self._user(customer, CONFIRM, body, expected.confirm(invoice, outcome))
+        if payment_id := self.books.answered(reply, body, outcome):
+            self.payments[payment_id] = PENDING
 
     @rule(pick=PICK, approve=st.sampled_from((True, True, False)))
     def decide(self, pick: int, approve: bool) -> None:
@@ -240,11 +233,15 @@ class LifecycleMachine(RuleBasedStateMachine):
         path = f"/api/v1/billing/admin/payments/{payment_id}/{verb}/"
         reply = self._send(lambda: self.api.post(path, {"admin_notes": notes},
                                                  token=RUN.admin_token), expect)
-        if reply.status == 200:
-            self.payments[payment_id] = "succeeded" if approve else "failed"
-            if approve:
-                self.checks.append(partial(expected.approved, self.ix, invoice.invoice_id,
-                                           self.sent_at))
+        if reply.status != 200:
+            return
+        self.payments[payment_id] = "succeeded" if approve else "failed"
+        if not approve:  # nothing paid: the books stay as they are
+            return
+        part = self.books.approved(payment_id, reply.body["invoice"]) == "partial"
+        self.checks += [partial(expected.approved, self.ix, invoice.invoice_id, self.sent_at, part),
+                        partial(self.books.balance_shown, invoice.account_id,
+                                reply.body["account"])]  # once the books have the step's voids
 
     # Plan changes, cancel and resume -----------------------------------------------------------
 
@@ -257,7 +254,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if customer is None:
             return self.advance()
         sub = self._sub(customer)
-        status, kind = expected.change(self.ix, sub, plan)
+        status, kind = expected.change(self.ix, sub, plan, self.now)
         reply = self._user(customer, f"{SUBSCRIPTION}/change", {"plan": plan}, status,
                            unchanged=kind == "none")
         if reply.status != 200:
@@ -297,6 +294,15 @@ class LifecycleMachine(RuleBasedStateMachine):
         if reply.status == 200:
             assert reply.body["subscription"]["cancel_at_period_end"] is False, reply.body
 
+    @rule(rate=st.sampled_from(RATES))
+    def the_rate_changes(self, rate: str) -> None:
+        """The admin sets the PKR rate: what is issued from now (by the jobs too) is quoted at it,
+        issued invoices keep their quotes (the books hold them); 7 decimals are refused."""
+        reply = self._send(lambda: self.api.request("PUT", FX_RATE, body={"rate": rate},
+                                                    token=RUN.admin_token),
+                           200 if rate_ok(rate) else 422)
+        self.books.rate_set(reply, rate, ADMIN_EMAIL)
+
     # Time --------------------------------------------------------------------------------------
 
     @rule(hours=STEPS)
@@ -321,18 +327,21 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def advance(self) -> None:
         """Move a life on: approve the oldest payment awaiting approval; else (every other time)
-        pay a pending invoice; else (every third time) a trial or an ended account subscribes;
-        else the clock goes to just past the next time-driven step, and the jobs run."""
+        pay all of a pending invoice (a renewal as the customers' habit is); else a trial (or,
+        every third time, an ended account) subscribes; else the clock goes to just past the
+        next time-driven step, and the jobs run."""
         waiting = [p for p, status in self.payments.items() if status == PENDING]
         if waiting:
             return self._decide(waiting[0], approve=True)
         self.advances += 1
         payable = [c for c in self.customers if (invoice := self.ix.invoices.get(
-            self._account(c).pending_invoice_id or "")) and not invoice.pending_payment_id]
+            self._account(c).pending_invoice_id or "")) and not invoice.pending_payment_id
+            and expected.pays_now(self.ix, invoice, self.habit)]
         if payable and self.advances % 2:
-            return self._pay(payable[0])
-        ready = [c for c in self.customers if expected.can_subscribe(self.ix, self._account(c))]
-        if ready and self.advances % 3 == 0:
+            return self._pay(payable[0], next(self.ways))
+        ready = [c for c in self.customers if expected.can_subscribe(self.ix, self._account(c))
+                 and (self.advances % 3 == 0 or self._account(c).status == "trial")]
+        if ready:
             return self._subscribe(ready[0], "starter", billing=True)
         due = expected.next_due(self.ix, get_settings())
         if due is not None:
@@ -346,17 +355,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         RUN.invariant_checks += 1
         snap = stored_snapshot()
         ix = Index(snap)
-        mine = invariants(ix)
-        checked = integrity.check(snap)
-        for name, violations in mine.items():  # the rules both have agree
-            theirs = next((r.failures for r in checked.rules if r.name == name), None)
-            assert theirs is None or (not violations) == (not theirs), (name, violations, theirs)
-        assert not any(mine.values()), {name: v for name, v in mine.items() if v}
-        assert checked.ok, "\n".join(checked.lines())
+        self.books.learn(snap)  # what the app issued and voided in the step, and the balance used
+        hold(ix)  # the invariants, and integrity's rules (agreeing with them)
         checks, self.checks = self.checks, []
         for check in checks:
             check(ix)
         assert {p: ix.payments[p].status for p in ix.payments} == self.payments
+        assert not (bad := self.books.problems(snap)), bad
         for sub in ix.subs.values():  # anchors never move
             if sub.anchor:
                 assert self.anchors.setdefault(sub.subscription_id, sub.anchor) == sub.anchor
@@ -369,25 +374,17 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert integrity.verify().lines() == integrity.check(stored_snapshot()).lines()
             RUN.transitions.update((e.entity_type, e.from_status, e.to_status)
                                    for e in self.ix.snap.audit)
+            RUN.money.update(self.books.seen + Counter(from_the_balance(self.ix.snap)))
 
 
 def _run(store: MotoStore, fuzz_seed: int | None, examples: int) -> None:
-    """Run the machine: derandomized (CI's case set) without a seed, else from the seed."""
-    RUN.__init__(api=Api(), store=store)  # type: ignore[misc]
-    factory = LifecycleMachine
-    if fuzz_seed is not None:
-        factory = seed(fuzz_seed)(lambda: LifecycleMachine())
-    run_state_machine_as_test(factory, settings=settings(SETTINGS, max_examples=examples))
+    runs.play(LifecycleMachine, RUN, store, fuzz_seed, examples)
 
 
 def test_random_lifecycles_keep_the_store_consistent(moto_module):
-    _run(moto_module, FUZZ_SEED, FUZZ_EXAMPLES)
-    steps = RUN.invariant_checks - RUN.examples
-    drawn = "derandomized" if FUZZ_SEED is None else f"FUZZ_SEED={FUZZ_SEED}"
-    report(f"hypothesis lifecycle ({drawn}, FUZZ_EXAMPLES={FUZZ_EXAMPLES}): {RUN.examples} "
-           f"examples ({RUN.examples_with_requests} with requests), {steps} steps, "
-           f"{RUN.requests} requests, responses {dict(sorted(RUN.statuses.items()))}, "
-           f"jobs {dict(sorted(RUN.job_steps.items()))}, {len(RUN.transitions)} transitions")
+    _run(moto_module, runs.FUZZ_SEED, runs.FUZZ_EXAMPLES)
+    report(f"hypothesis lifecycle {RUN.summary()}, jobs {dict(sorted(RUN.job_steps.items()))}, "
+           f"{len(RUN.transitions)} transitions")
     assert RUN.examples_with_requests >= 20 and RUN.requests >= 300
     assert {200, 201, 409} <= set(RUN.statuses)
     # The runs reached every time-driven step, and the dunning's way back
@@ -395,5 +392,9 @@ def test_random_lifecycles_keep_the_store_consistent(moto_module):
             "trial_ended", "voided"} <= set(RUN.job_steps), RUN.job_steps
     assert {("subscription", "past_due", "active"), ("subscription", "active", "cancelled"),
             ("account", "trial", "active")} <= RUN.transitions, sorted(map(str, RUN.transitions))
+    # Parts, overpayments and the tolerance, in USD and PKR, and the balance paying renewals
+    assert {"USD partial", "PKR overpayment", "USD overpayment", "PKR full", "approved partial",
+            "approved overpayment", "approved written off", "renewal part from the balance",
+            "renewal paid by the balance"} <= set(RUN.money), RUN.money
     for fuzz_seed, examples in REGRESSION_SEEDS:
         _run(moto_module, fuzz_seed, examples)
