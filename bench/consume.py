@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import cProfile
 import gc
-import http.client
 import io
 import json
 import pstats
@@ -317,21 +316,6 @@ def latency(consumer: Consumer, profile: bool = False) -> None:
 
 # 3. Under load on the dev server -----------------------------------------------------------------
 
-def _http(port: int, method: str, path: str, body: Any = None, token: str | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    sent = {"Content-Type": "application/json", **(headers or {})}
-    if token:
-        sent["Authorization"] = f"Bearer {token}"
-    try:
-        connection.request(method, path, body=None if body is None else json.dumps(body), headers=sent)
-        response = connection.getresponse()
-        raw = response.read()
-        return response.status, json.loads(raw) if raw else None
-    finally:
-        connection.close()
-
-
 @dataclass
 class LoadResult:
     seconds: float
@@ -346,41 +330,41 @@ class LoadResult:
 
 
 def _load_on(port: int) -> LoadResult:
-    from bench.run import BILLING, PASSWORD
+    from bench.run import BILLING, PASSWORD, _call
 
-    status, admin = _http(port, "POST", "/api/v1/auth/login",
+    status, admin = _call("POST", port, "/api/v1/auth/login",
                           {"email": "admin@example.com", "password": "admin-password-bench"})
     assert status == 200, admin
     admin_token = admin["access_token"]
-    status, signup = _http(port, "POST", "/api/v1/auth/register", {
+    status, signup = _call("POST", port, "/api/v1/auth/register", {
         "email": "consume@example.com", "password": PASSWORD, "name": "Load", "plan": "starter",
         "billing": BILLING, "payment_method": "bank_transfer"})
     assert status == 201, signup
     account_id = signup["account"]["id"]
-    status, payment = _http(port, "POST", "/api/v1/billing/admin/payments/confirm/", {
+    status, payment = _call("POST", port, "/api/v1/billing/admin/payments/confirm/", {
         "invoice_id": signup["invoice"]["id"], "payment_method": "bank_transfer", "amount": "89.00",
         "manual_reference": f"BT-{uuid.uuid4().hex[:12]}"}, token=signup["access_token"])
     assert status == 201, payment
-    status, reply = _http(port, "POST", f"/api/v1/billing/admin/payments/{payment['id']}/approve/",
+    status, reply = _call("POST", port, f"/api/v1/billing/admin/payments/{payment['id']}/approve/",
                           {"admin_notes": "ok"}, token=admin_token)
     assert status == 200, reply
-    status, reply = _http(port, "POST", f"/api/v1/billing/admin/accounts/{account_id}/credits",
+    status, reply = _call("POST", port, f"/api/v1/billing/admin/accounts/{account_id}/credits",
                           {"amount": LOAD_EXTRA_CREDITS, "bucket": "extra", "reason": "bench"},
                           token=admin_token)
     assert status == 200, reply
-    status, reply = _http(port, "POST", "/api/v1/billing/admin/service-keys", {"name": "load"},
+    status, reply = _call("POST", port, "/api/v1/billing/admin/service-keys", {"name": "load"},
                           token=admin_token)
     assert status == 201, reply
     key = reply["key"]
 
     def credits() -> int:
-        status, view = _http(port, "GET", f"/api/v1/billing/admin/accounts/{account_id}",
+        status, view = _call("GET", port, f"/api/v1/billing/admin/accounts/{account_id}",
                              token=admin_token)
         assert status == 200, view
         return int(view["credits"]["credits"])
 
     # One consume first: the key's check and its last_used_at are not part of what is measured.
-    assert _http(port, "POST", CONSUME, {"account_id": account_id, "amount": 1, "reason": "warm"},
+    assert _call("POST", port, CONSUME, {"account_id": account_id, "amount": 1, "reason": "warm"},
                  token=key, headers={"Idempotency-Key": "warm"})[0] == 200
     before = credits()
     assert before >= LOAD_THREADS * LOAD_PER_THREAD, before
@@ -393,7 +377,7 @@ def _load_on(port: int) -> LoadResult:
             body = {"account_id": account_id, "amount": 1, "reason": "load"}
             started = time.perf_counter()
             try:
-                status, reply = _http(port, "POST", CONSUME, body, token=key,
+                status, reply = _call("POST", port, CONSUME, body, token=key,
                                       headers={"Idempotency-Key": f"load-{n}-{i}"})
                 code = (reply or {}).get("error", {}).get("code") if status != 200 else None
                 answer = f"{status} {code}" if code else str(status)

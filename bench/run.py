@@ -342,10 +342,10 @@ def devserver() -> Iterator[str]:
                 process.kill()
 
 
-def _call(method: str, port: int, path: str, body: Any = None,
-          token: str | None = None) -> tuple[int, Any]:
+def _call(method: str, port: int, path: str, body: Any = None, token: str | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, Any]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:

@@ -280,3 +280,17 @@ def statement_refused(name: str, data: bytes, code: str = "statement_invalid") -
         assert error.code == code, (error.code, error.message)
         return error
     raise AssertionError(f"{name} was read")
+
+
+def together(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls at the same moment, one thread each (a barrier releases them at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))

@@ -21,6 +21,7 @@ from chalicelib.billing import fx
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Invalid
 from chalicelib.core.money import convert_back, format_minor
+from chalicelib.storage.models.base import plain
 from chalicelib.storage.models.billing import InvoiceModel, amount_due
 from chalicelib.storage.models.catalog import PaymentMethodModel
 
@@ -61,8 +62,7 @@ def measure(invoice: InvoiceModel, method: PaymentMethodModel, amount: int, curr
             partial: bool, overpayment: bool) -> Settlement:
     """What `amount` in `currency` settles of the invoice; 422 when it does not fit what was said."""
     code = (currency or invoice.currency).upper()
-    method_currency = (method.details.as_dict() if hasattr(method.details, "as_dict")
-                       else dict(method.details or {})).get("currency")
+    method_currency = plain(method.details).get("currency")
     accepted = [invoice.currency] + [c for c in (method_currency,) if c and c != invoice.currency]
     quote = fx.quote_in(invoice, code) if code != invoice.currency else None
     if code not in accepted or (code != invoice.currency and quote is None):

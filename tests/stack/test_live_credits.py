@@ -10,16 +10,14 @@ the API and its ledger in DynamoDB, not only the answers.
 """
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, LiveStack, Reply, http
-from tests.helpers import live_ledger, live_paid_signup, live_token
+from tests.helpers import live_ledger, live_paid_signup, live_token, together
 
 pytestmark = pytest.mark.live
 CONSUME, RELEASE = "/api/v1/credits/consume", "/api/v1/credits/release"
@@ -41,18 +39,6 @@ def service_key(live_stack: LiveStack, admin: str) -> str:
                  {"name": f"races-{uuid.uuid4().hex[:6]}"}, token=admin)
     assert reply.status == 201, reply.body
     return reply.body["key"]
-
-
-def _together(calls: list[Callable[[], Reply]]) -> list[Reply]:
-    """Run the calls at the same moment, one thread each."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Reply]) -> Reply:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def _account_with(base: str, admin: str, credits: int) -> tuple[str, str]:
@@ -89,14 +75,14 @@ def _code(reply: Reply) -> str | None:
 def _final(calls: dict[str, Callable[[], Reply]]) -> tuple[dict[str, Reply], int]:
     """Every call's final answer: the ones answered `transaction_conflict` are sent again (the
     same call: the same Idempotency-Key), together, until none is; (answers, calls sent again)."""
-    answers = dict(zip(calls, _together(list(calls.values()))))
+    answers = dict(zip(calls, together(list(calls.values()))))
     again = 0
     for _ in range(RETRY_ROUNDS):
         conflicted = [idem for idem, reply in answers.items() if _code(reply) == "transaction_conflict"]
         if not conflicted:
             return answers, again
         again += len(conflicted)
-        answers.update(zip(conflicted, _together([calls[idem] for idem in conflicted])))
+        answers.update(zip(conflicted, together([calls[idem] for idem in conflicted])))
     pytest.fail(f"still conflicting after {RETRY_ROUNDS} rounds: {Counter(map(_code, answers.values()))}")
 
 
@@ -180,7 +166,7 @@ def test_a_revoked_key_is_refused_and_what_it_consumed_stays(
     run = uuid.uuid4().hex[:8]
     revoke: Callable[[], Reply] = lambda: http(
         "DELETE", f"{base}/api/v1/billing/admin/service-keys/{key_id}", token=admin)
-    replies = _together([revoke] + [_consume(base, key, account_id, 1, f"{run}-{n}") for n in range(15)])
+    replies = together([revoke] + [_consume(base, key, account_id, 1, f"{run}-{n}") for n in range(15)])
     # Then the revocation is a 204 (empty), and each consume either made it before or was refused
     assert (replies[0].status, replies[0].body) == (204, None)
     racing = Counter((reply.status, _code(reply)) for reply in replies[1:])

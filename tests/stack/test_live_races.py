@@ -8,16 +8,14 @@ show that the conditions hold over HTTP too.
 """
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, LiveStack, Reply, http
-from tests.helpers import live_ledger, live_paid_signup, live_token
+from tests.helpers import live_ledger, live_paid_signup, live_token, together
 
 pytestmark = pytest.mark.live
 THREADS = 8
@@ -27,18 +25,6 @@ ROUNDS = 2
 @pytest.fixture(scope="module")
 def admin(live_stack: LiveStack) -> str:
     return live_token(live_stack.base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
-
-
-def _together(calls: list[Callable[[], Reply]]) -> list[Reply]:
-    """Run the calls at the same moment, one thread each."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Reply]) -> Reply:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def _decide(base: str, admin: str, payment_id: str, verb: str, headers: dict[str, str] | None = None
@@ -54,7 +40,7 @@ def test_approve_racing_reject_one_decision_wins_and_the_state_matches_it(
     base = live_stack.base_url
     token, account_id, payment_id = live_paid_signup(base)
     verbs = ["approve", "reject"] * (THREADS // 2)
-    replies = _together([_decide(base, admin, payment_id, verb) for verb in verbs])
+    replies = together([_decide(base, admin, payment_id, verb) for verb in verbs])
 
     statuses = Counter(reply.status for reply in replies)
     assert statuses == {200: 1, 409: THREADS - 1}, statuses
@@ -97,7 +83,7 @@ def test_concurrent_confirms_of_one_invoice_leave_one_payment_awaiting_approval(
     base = live_stack.base_url
     token, invoice = _signup(base)
     run = uuid.uuid4().hex[:6]
-    replies = _together([_confirm(base, token, invoice, f"BT-{run}-{n}") for n in range(THREADS)])
+    replies = together([_confirm(base, token, invoice, f"BT-{run}-{n}") for n in range(THREADS)])
 
     assert Counter(reply.status for reply in replies) == {201: 1, 409: THREADS - 1}
     payments = http("GET", f"{base}/api/v1/billing/payments", token=token).body["items"]
@@ -113,7 +99,7 @@ def test_retries_with_one_idempotency_key_arriving_together_get_one_response(
     token, invoice = _signup(base)
     key = {"Idempotency-Key": f"confirm-{uuid.uuid4()}"}
     reference = f"BT-SAME-{uuid.uuid4().hex[:6]}"
-    replies = _together([_confirm(base, token, invoice, reference, key) for _ in range(THREADS)])
+    replies = together([_confirm(base, token, invoice, reference, key) for _ in range(THREADS)])
 
     assert [reply.status for reply in replies] == [201] * THREADS
     assert len({reply.body["id"] for reply in replies}) == 1
@@ -128,7 +114,7 @@ def test_approval_retries_with_one_key_arriving_together_grant_once(
     base = live_stack.base_url
     token, account_id, payment_id = live_paid_signup(base)
     key = {"Idempotency-Key": f"approve-{uuid.uuid4()}"}
-    replies = _together([_decide(base, admin, payment_id, "approve", key) for _ in range(THREADS)])
+    replies = together([_decide(base, admin, payment_id, "approve", key) for _ in range(THREADS)])
 
     assert [reply.status for reply in replies] == [200] * THREADS
     assert all(reply.body == replies[0].body for reply in replies)
