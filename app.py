@@ -19,6 +19,7 @@ from chalicelib.billing.routes import routes as billing_routes
 from chalicelib.catalog.routes import routes as catalog_routes
 from chalicelib.credits.admin_routes import routes as credits_admin_routes
 from chalicelib.credits.routes import routes as credits_routes
+from chalicelib.statements.routes import routes as statements_routes
 from chalicelib.core import telemetry
 from chalicelib.core.config import outbox_stream_arn
 from chalicelib.storage import store
@@ -49,7 +50,7 @@ def _observe(event: Any, get_response: Callable[[Any], Response]) -> Response:
 
 
 ROUTES = (accounts_routes, catalog_routes, billing_routes, credits_routes, admin_routes,
-          credits_admin_routes, api_routes)
+          credits_admin_routes, statements_routes, api_routes)
 compose(app, *ROUTES)
 
 

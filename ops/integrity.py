@@ -17,6 +17,7 @@ from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
+from chalicelib.storage.models.statements import StatementLineModel
 from chalicelib.storage.models.records import (
     AuditEventModel,
     CounterModel,
@@ -46,6 +47,7 @@ class Snapshot:
     plans: list[PlanModel] = field(default_factory=list)
     methods: list[PaymentMethodModel] = field(default_factory=list)
     money: list[MoneyLedgerModel] = field(default_factory=list)
+    lines: list[StatementLineModel] = field(default_factory=list)
 
 
 def load_snapshot() -> Snapshot:
@@ -54,7 +56,7 @@ def load_snapshot() -> Snapshot:
         "accounts": AccountModel, "subscriptions": SubscriptionModel, "invoices": InvoiceModel,
         "payments": PaymentModel, "ledger": CreditLedgerModel, "audit": AuditEventModel,
         "counters": CounterModel, "plans": PlanModel, "methods": PaymentMethodModel,
-        "money": MoneyLedgerModel,
+        "money": MoneyLedgerModel, "lines": StatementLineModel,
     }
     items: dict[str, list[Any]] = {}
     for name, model in tables.items():
@@ -172,6 +174,7 @@ class _Index:
         self.invoices_of_account = _group(snap.invoices, lambda i: i.account_id)
         self.invoices_of_subscription = _group(snap.invoices, lambda i: i.subscription_id)
         self.audit_of = _group(snap.audit, lambda e: e.entity_id)
+        self.lines = {line.line_id: line for line in snap.lines if line.statement_id}
 
     @staticmethod
     def statuses(payments: Iterable[PaymentModel]) -> Counter[str]:
@@ -269,7 +272,7 @@ def _audit_trails(ix: _Index, result: RuleResult) -> None:
 @_rule("every audit trail belongs to an existing entity")
 def _no_orphan_audit(ix: _Index, result: RuleResult) -> None:
     known = {"account": ix.accounts, "subscription": ix.subscriptions, "invoice": ix.invoices,
-             "payment": ix.payments}
+             "payment": ix.payments, "statement_line": ix.lines}
     for entity_id, events in ix.audit_of.items():
         result.checked += 1
         kind = events[0].entity_type
@@ -312,7 +315,7 @@ def _status_counters(ix: _Index, result: RuleResult) -> None:
             result.failures.append(f"reference.{name}: counter says {counted}, the tables hold {real}")
 
 
-from ops import balance_rules, money_rules  # noqa: E402,F401 - registers the rules of money and periods
+from ops import balance_rules, money_rules, statement_rules  # noqa: E402,F401 - registers the rules of money, periods and statements
 
 def check(snapshot: Snapshot) -> Report:
     """Evaluate every rule over the snapshot."""

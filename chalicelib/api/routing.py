@@ -58,6 +58,7 @@ class Body:
     required: bool = True  # as documented
     empty_ok: bool = False  # an empty body reads as {} (and meets the field spec's requirements)
     extra: Mapping[str, Any] = field(default_factory=dict)  # more JSON Schema (if/then, ...)
+    max_bytes: int | None = None  # a larger body than MAX_BODY_BYTES (a file's)
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
                 if auth:
                     args["caller"] = caller
                 if body is not None:
-                    args["body"] = read_body(optional=body.empty_ok)
+                    args["body"] = read_body(optional=body.empty_ok, max_bytes=body.max_bytes)
                 return view(**args)
 
             if idempotent is None or key is None:
@@ -223,11 +224,11 @@ def file_response(media_type: str, status: int, body: bytes, filename: str) -> R
         "Content-Type": media_type, "Content-Disposition": f'inline; filename="{filename}"'})
 
 
-def read_body(optional: bool = False) -> dict[str, Any]:
+def read_body(optional: bool = False, max_bytes: int | None = None) -> dict[str, Any]:
     raw = current_request().raw_body
     if optional and not (raw or b"").strip():
         return {}
-    return read_json_object(raw, get_settings().max_body_bytes)
+    return read_json_object(raw, max_bytes or get_settings().max_body_bytes)
 
 
 def query(name: str) -> str | None:

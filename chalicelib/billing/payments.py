@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
@@ -198,10 +199,14 @@ def _decide_payment(tx: Tx, payment: PaymentModel, status: str, admin: Principal
     payment.admin_notes, payment.queue = notes, None
 
 
-def _commit_decision(tx: Tx, response: dict[str, Any]) -> dict[str, Any]:
+def _commit_decision(tx: Tx, response: dict[str, Any],
+                     conflicts: dict[str, Conflict] | None = None) -> dict[str, Any]:
     try:
         tx.commit(response=response)
     except TransactionCancelled as exc:
+        for label, conflict in (conflicts or {}).items():
+            if label in exc.failed:
+                raise conflict from exc
         if "payment" in exc.failed:
             raise Conflict("The payment was decided meanwhile; nothing was changed.",
                            code="payment_not_pending") from exc
@@ -213,7 +218,17 @@ def _commit_decision(tx: Tx, response: dict[str, Any]) -> dict[str, Any]:
 def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Payment succeeded and invoice paid, with what its kind brings (approval.py), once."""
     notes = validate(body, APPROVE)["admin_notes"]
-    payment = _pending_payment(payment_id)
+    return decide_approval(admin, _pending_payment(payment_id), notes)
+
+
+def decide_approval(admin: Principal, payment: PaymentModel, notes: str | None, *,
+                    recorded: bool = False,
+                    extend: Callable[[Tx], dict[str, Any]] | None = None,
+                    conflicts: dict[str, Conflict] | None = None) -> dict[str, Any]:
+    """Approve `payment` in one transaction: a pending confirmation, or (`recorded`) a payment
+    that no one confirmed, written now as succeeded (a bank statement line's). `extend` adds more
+    to the same transaction and returns what to add to the answer; `conflicts` says what to
+    answer when one of its items' conditions fails."""
     invoice, subscription, account = store.transact_get(
         (InvoiceModel, payment.invoice_id), (SubscriptionModel, payment.subscription_id),
         (AccountModel, payment.account_id))
@@ -223,12 +238,19 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
     moment = now()
     at = stamp(moment)
     owed = amount_due(invoice)
+    if recorded and invoice.status not in PAYABLE:
+        raise Conflict(f"The invoice is {invoice.status}; only a pending invoice can be paid.",
+                       code="invoice_not_pending", details={"status": invoice.status})
     if payment.due_minor is not None and payment.due_minor != owed:
         raise Conflict("The invoice's amount due changed since this payment was confirmed.",
                        code="state_conflict")
     approval.payable(invoice, subscription)
     tx = Tx()
-    _decide_payment(tx, payment, "succeeded", admin, notes, at)
+    if recorded:
+        _record_payment(tx, payment, admin, notes, at)
+    else:
+        _decide_payment(tx, payment, "succeeded", admin, notes, at)
+        tx.count("payments_pending_approval", -1)
     part = payment.settles == settlement.PARTIAL
     read_due = owes(invoice)  # as read, before the changes below
     applied = payment.applied_minor if payment.applied_minor is not None else owed
@@ -251,19 +273,20 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
         invoice.status, invoice.paid_at = "paid", at
         actions += [InvoiceModel.status.set("paid"), InvoiceModel.paid_at.set(at),
                     InvoiceModel.open.remove()]
+    pending = (InvoiceModel.pending_payment_id.does_not_exist() if recorded
+               else InvoiceModel.pending_payment_id == payment.payment_id)
     tx.update("invoice", invoice, actions,
-              condition=InvoiceModel.status.is_in(*PAYABLE)
-              & (InvoiceModel.pending_payment_id == payment.payment_id)
-              & read_due)
+              condition=InvoiceModel.status.is_in(*PAYABLE) & pending & read_due)
     add_audit(tx, entity_type="invoice", entity_id=invoice.invoice_id,
               action="part_payment_approved" if part else "payment_approved", from_status=was,
               to_status=invoice.status, actor=admin.email, at=at, notes=notes)
-    tx.count("payments_pending_approval", -1)
+    more = extend(tx) if extend is not None else {}
     if part:
         messages.queue_part_payment_approved(tx, payment=payment, invoice=invoice, at=at)
         return _commit_decision(tx, {
             "payment": payment_view(payment), "invoice": invoice_view(invoice),
-            "subscription": subscription_view(subscription), "account": account_view(account)})
+            "subscription": subscription_view(subscription), "account": account_view(account),
+            **more}, conflicts)
     period_end = approval.apply(tx, payment, invoice, subscription, account, admin.email, moment,
                                 notes)
     balance.credit(tx, account_id=account.account_id, subscription_id=subscription.subscription_id,
@@ -276,7 +299,20 @@ def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str
                                     at=at, starts_on=invoice.period_start if later else None)
     return _commit_decision(tx, {
         "payment": payment_view(payment), "invoice": invoice_view(invoice),
-        "subscription": subscription_view(subscription), "account": account_view(account)})
+        "subscription": subscription_view(subscription), "account": account_view(account),
+        **more}, conflicts)
+
+
+def _record_payment(tx: Tx, payment: PaymentModel, admin: Principal, notes: str | None,
+                    at: str) -> None:
+    """Write a payment that arrives approved (no one confirmed it): recorded, then approved."""
+    payment.status, payment.decided_at, payment.decided_by = "succeeded", at, admin.email
+    payment.admin_notes, payment.queue = notes, None
+    tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
+    add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="recorded",
+              from_status=None, to_status=PENDING, actor=admin.email, at=at, notes=notes)
+    add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="approved",
+              from_status=PENDING, to_status="succeeded", actor=admin.email, at=at, notes=notes)
 
 
 def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:

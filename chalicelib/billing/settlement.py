@@ -43,8 +43,12 @@ class Settlement:
 
 
 def tolerance(method: PaymentMethodModel) -> Decimal:
-    return Decimal(method.tolerance_percent) if method.tolerance_percent else (
-        get_settings().payment_tolerance_percent)
+    return Decimal(method.tolerance_percent) if method.tolerance_percent else default_tolerance()
+
+
+def default_tolerance() -> Decimal:
+    """PAYMENT_TOLERANCE_PERCENT: what a method without its own tolerance allows below the due."""
+    return get_settings().payment_tolerance_percent
 
 
 def _minimum(due: int, percent: Decimal) -> int:
@@ -59,8 +63,9 @@ def _mismatch(message: str, s_due: int, minimum: int, currency: str, **more: Any
 
 
 def measure(invoice: InvoiceModel, method: PaymentMethodModel, amount: int, currency: str | None,
-            partial: bool, overpayment: bool) -> Settlement:
-    """What `amount` in `currency` settles of the invoice; 422 when it does not fit what was said."""
+            partial: bool, overpayment: bool, infer: bool = False) -> Settlement:
+    """What `amount` in `currency` settles of the invoice; 422 when it does not fit what was said.
+    `infer`: the amount is what the bank booked, so it is partial or an overpayment by itself."""
     code = (currency or invoice.currency).upper()
     method_currency = plain(method.details).get("currency")
     accepted = [invoice.currency] + [c for c in (method_currency,) if c and c != invoice.currency]
@@ -74,6 +79,8 @@ def measure(invoice: InvoiceModel, method: PaymentMethodModel, amount: int, curr
     owed = amount_due(invoice)
     due = fx.local_due(owed, quote) if quote else owed
     minimum = _minimum(due, tolerance(method))
+    if infer:
+        partial, overpayment = amount < minimum, amount > due
     if partial and overpayment:
         raise Invalid("A payment is partial or an overpayment, not both.", code="validation_failed",
                       details={"fields": {"partial": "not with overpayment"}})

@@ -46,12 +46,14 @@ def _enabled_in(country: str) -> list[PaymentMethodModel]:
             country, filter_condition=PaymentMethodModel.enabled == True))  # noqa: E712
 
 
+def enabled_methods(country: str | None) -> list[PaymentMethodModel]:
+    """Enabled global methods, then the country's, each in display order (the models)."""
+    return _enabled_in(GLOBAL) + (_enabled_in(country) if country else [])
+
+
 def methods_for_country(country: str | None) -> list[dict[str, Any]]:
     """Enabled global methods, then that country's, each in display order."""
-    methods = _enabled_in(GLOBAL)
-    if country:
-        methods += _enabled_in(country)
-    return [method_view(method) for method in methods]
+    return [method_view(method) for method in enabled_methods(country)]
 
 
 def offered_method(payment_method: str, country: str | None) -> PaymentMethodModel | None:

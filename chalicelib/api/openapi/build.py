@@ -49,8 +49,9 @@ def schema_modules() -> list[Any]:
     from chalicelib.catalog import schemas as catalog
     from chalicelib.credits import schemas as credits
     from chalicelib.notifications import schemas as notifications
+    from chalicelib.statements import schemas as statements
 
-    return [accounts, catalog, billing, admin, notifications, credits]
+    return [accounts, catalog, billing, admin, notifications, credits, statements]
 
 
 def build(tables: Iterable[Routes] | None = None) -> dict[str, Any]:

@@ -190,6 +190,26 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string", "minLength": 1},
     },
+    "StatementId": {
+        "name": "statement_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    },
+    "LineId": {
+        "name": "line_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    },
+    "LineStatus": {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "description": "Only the lines in this status; empty or absent: all.",
+        "schema": {"type": "string",
+                   "enum": ["matched", "suggested", "unmatched", "ignored", "applied", ""]},
+    },
     "PaymentId": {
         "name": "payment_id",
         "in": "path",

@@ -236,6 +236,10 @@ class PaymentModel(Model):
     excess_minor = IntegerAttribute(null=True)
     rate = UnicodeAttribute(null=True)
     due_minor = IntegerAttribute(null=True)  # the invoice's amount due it was measured against
+    # How the payment came: None (the payer confirmed it) or "statement" (an admin applied a bank
+    # statement line for a payer who never confirmed); the line an approval came from.
+    source = UnicodeAttribute(null=True)
+    statement_line_id = UnicodeAttribute(null=True)
     by_account = ByAccountIndex()
     by_invoice = ByInvoiceIndex()
     approval_queue = ApprovalQueueIndex()
