@@ -21,7 +21,7 @@ from chalicelib.core.errors import AppError, Conflict, Invalid, NotFound
 from chalicelib.core.validation import validate
 from chalicelib.statements import matching
 from chalicelib.statements.fields import APPLY, IGNORE
-from chalicelib.statements.views import amount_text, line_view
+from chalicelib.statements.views import amount_text, get_statement, line_view
 from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
 from chalicelib.storage.models.base import plain
@@ -201,8 +201,6 @@ def ignore_line(admin: Principal, line_id: str, body: dict[str, Any]) -> dict[st
 def apply_exact(admin: Principal, statement_id: str) -> dict[str, Any]:
     """Apply every matched line with an exact payment reference, an amount within tolerance and
     one candidate, each in its own transaction; what happened to each."""
-    from chalicelib.statements.views import get_statement
-
     statement = get_statement(statement_id)
     with store.guard():
         lines = list(StatementLineModel.by_statement.query(
@@ -215,8 +213,8 @@ def apply_exact(admin: Principal, statement_id: str) -> dict[str, Any]:
         try:
             result = apply(admin, line)
         except AppError as error:
-            if error.code == "line_already_applied":
-                skipped += 1  # applied meanwhile (another click, another admin)
+            if error.code == "line_already_applied" or _applied_meanwhile(line):
+                skipped += 1  # by another click or another admin, since the lines were read
                 continue
             failed.append({"line_id": line.line_id, "code": error.code, "message": error.message})
             continue
@@ -225,3 +223,8 @@ def apply_exact(admin: Principal, statement_id: str) -> dict[str, Any]:
                         "invoice_status": result["invoice"]["status"]})
     return {"statement_id": statement.statement_id, "applied": len(applied), "skipped": skipped,
             "failed": failed, "items": applied}
+
+
+def _applied_meanwhile(line: StatementLineModel) -> bool:
+    fresh = store.get(StatementLineModel, line.line_id, consistent=True)
+    return fresh is not None and fresh.status == matching.APPLIED

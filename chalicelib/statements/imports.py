@@ -33,7 +33,7 @@ from chalicelib.catalog.reference_data import GLOBAL
 from chalicelib.core.clock import new_id, stamp
 from chalicelib.core.errors import Conflict, Invalid, PayloadTooLarge
 from chalicelib.core.validation import validate
-from chalicelib.statements import matching
+from chalicelib.statements import matching, views
 from chalicelib.statements.fields import IMPORT, MAX_BASE64
 from chalicelib.statements.model import MAX_BYTES, Line, Statement
 from chalicelib.statements.parse import parse
@@ -47,7 +47,7 @@ from chalicelib.storage.models.billing import (
     PaymentModel,
 )
 from chalicelib.storage.models.catalog import PaymentMethodModel
-from chalicelib.storage.models.statements import StatementLineModel, StatementModel
+from chalicelib.storage.models.statements import MARKER, StatementLineModel, StatementModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 TX_ITEMS = 100  # DynamoDB's limit of items in one transaction
 BATCH_KEYS = 100  # BatchGetItem's limit of keys
 OPEN_LOOKBACK = timedelta(days=60)  # open invoices due this long before a line are read at once
-MARKER = "match#"  # a marker item's key prefix: `match#<payment_id>`
 DESCRIPTION_LIMIT = 2000  # characters of a line's text kept (a camt.053 line may hold pages)
 
 def fingerprint(line: Line) -> str:
@@ -93,8 +92,6 @@ def _too_large(size: int) -> PayloadTooLarge:
 
 def import_statement(admin: Principal, body: dict[str, Any]) -> dict[str, Any]:
     """Parse, keep the new lines, match them; the import report."""
-    from chalicelib.statements import views
-
     data = validate(body, IMPORT)
     content = decode_file(data)
     parsed = parse(data["filename"], content, data["format"])

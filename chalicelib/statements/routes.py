@@ -76,8 +76,7 @@ def list_statement_lines(caller: Principal, statement_id: str) -> dict[str, Any]
     """
     from chalicelib.statements import views
 
-    return views.list_lines(statement_id, query("status"), query_limit(query("limit")),
-                            query("cursor"))
+    return views.list_lines(statement_id, query("status"), query("limit"), query("cursor"))
 
 
 @routes.post(STATEMENTS + "/{statement_id}/apply-exact", auth=ADMIN, idempotent=BY_CALLER,

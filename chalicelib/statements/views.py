@@ -9,13 +9,14 @@ from chalicelib.billing.payments import PENDING
 from chalicelib.billing.views import payment_view
 from chalicelib.core.clock import now, parse_stamp, public_time, stamp
 from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.validation import query_limit
 from chalicelib.statements import matching
 from chalicelib.statements.model import exponent
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.base import plain
 from chalicelib.storage.models.billing import PaymentModel
-from chalicelib.storage.models.statements import LISTING, StatementLineModel, StatementModel
+from chalicelib.storage.models.statements import LISTING, MARKER, StatementLineModel, StatementModel
 
 UNMATCHED_AFTER = timedelta(days=3)
 COUNTED = (matching.MATCHED, matching.SUGGESTED, matching.UNMATCHED, matching.IGNORED)
@@ -92,8 +93,10 @@ def list_statements(limit: int, cursor: str | None) -> dict[str, Any]:
     return {"items": [statement_view(s) for s in items], "next_cursor": next_cursor}
 
 
-def list_lines(statement_id: str, status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+def list_lines(statement_id: str, status: str | None, limit_text: str | None,
+               cursor: str | None) -> dict[str, Any]:
     """A statement's lines in the file's order, of one status when asked."""
+    limit = query_limit(limit_text)
     if status not in (None, "", *matching.STATUSES):
         raise BadRequest(f"status must be one of {', '.join(matching.STATUSES)}.",
                          code="invalid_query", details={"fields": {"status": "unsupported value"}})
@@ -135,8 +138,6 @@ def unmatched_confirmations(limit: int, cursor: str | None) -> dict[str, Any]:
 
 
 def _markers(payment_ids: list[str]) -> set[str]:
-    from chalicelib.statements.imports import MARKER
-
     found: set[str] = set()
     with store.guard():
         for start in range(0, len(payment_ids), 100):

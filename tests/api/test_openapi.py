@@ -2,6 +2,8 @@
 the responses the app really sends (every response of these tests is checked against it)."""
 from __future__ import annotations
 
+import base64
+
 import copy
 import json
 import re
@@ -218,8 +220,9 @@ def test_spec_declares_security_and_statuses_per_route():
             created = ("/api/v1/auth/register", "/api/v1/billing/admin/payments/confirm",
                        "/api/v1/billing/subscription", "/api/v1/billing/topups",
                        "/api/v1/billing/payments/{payment_id}/proof")
-            success = ({"201"} if path in created or (path, method) == (
-                "/api/v1/billing/admin/service-keys", "post") else {"204"} if method == "delete"
+            success = ({"201"} if path in created or (path, method) in (
+                ("/api/v1/billing/admin/service-keys", "post"),
+                ("/api/v1/billing/admin/statements", "post")) else {"204"} if method == "delete"
                 else {"200"})
             assert {code for code in responses if code < "300"} == success, (path, method)
             if (path, method) in public:
@@ -449,6 +452,38 @@ def test_workflow_responses_match_the_spec(contract):
     c.post(f"/api/v1/billing/admin/accounts/{growth_account}/credits",
            {"amount": 10, "bucket": "extra", "reason": "goodwill"}, expect=200, token=admin)
     c.get(f"/api/v1/billing/admin/accounts/{growth_account}", 200, token=admin)
+    # And the admin imports a bank statement that pays the trial's new invoice and holds a debit
+    reference = subscribed["invoice"]["payment_reference"]
+    csv = (f"Date,Amount,Currency,Description\n2026-12-01,89.00,USD,Invoice {reference}\n"
+           "2026-12-01,-5.00,USD,Bank fee\n2026-12-01,1.00,USD,Interest\n").encode()
+    imported = c.post("/api/v1/billing/admin/statements",
+                      {"filename": "december.csv", "content_base64": base64.b64encode(csv).decode()},
+                      expect=201, token=admin).body
+    assert (imported["matched"], imported["ignored"], imported["unmatched"]) == (1, 1, 1)
+    assert c.get("/api/v1/billing/admin/statements", 200, token=admin).body["items"][0]["id"] == imported["id"]
+    c.get(f"/api/v1/billing/admin/statements/{imported['id']}", 200, token=admin)
+    lines = c.get(f"/api/v1/billing/admin/statements/{imported['id']}/lines", 200,
+                  token=admin).body["items"]
+    assert [line["status"] for line in lines] == ["matched", "ignored", "unmatched"]
+    c.post(f"/api/v1/billing/admin/statement-lines/{lines[2]['id']}/ignore",
+           {"reason": "Interest"}, expect=200, token=admin)
+    c.post(f"/api/v1/billing/admin/statements/{imported['id']}/apply-exact", None, expect=200,
+           token=admin)
+    c.post(f"/api/v1/billing/admin/statement-lines/{lines[0]['id']}/apply", None, expect=409,
+           token=admin)
+    c.get("/api/v1/billing/admin/unmatched-confirmations", 200, token=admin)
+    # (one line applied on its own: another trial's invoice, paid by an unmatched line)
+    late = c.post("/api/v1/auth/register", {"email": "late@example.com", "password": PASSWORD,
+                                            "name": "Late", "plan": "starter", "billing": BILLING_PK,
+                                            "payment_method": "bank_transfer"}, 201).body
+    csv = b"Date,Amount,Currency,Description\n2026-12-02,89.00,USD,no reference at all\n"
+    other = c.post("/api/v1/billing/admin/statements",
+                   {"filename": "d2.csv", "content_base64": base64.b64encode(csv).decode()},
+                   expect=201, token=admin).body
+    [line] = c.get(f"/api/v1/billing/admin/statements/{other['id']}/lines", 200,
+                   token=admin).body["items"]
+    c.post(f"/api/v1/billing/admin/statement-lines/{line['id']}/apply",
+           {"invoice_id": late["invoice"]["id"]}, expect=200, token=admin)
     # Then every operation's success response was seen and matched the spec
     expected = {(path, method, int(code)) for path, operations in contract.doc["paths"].items()
                 for method, operation in operations.items()

@@ -16,6 +16,7 @@ from pynamodb.models import Model
 from chalicelib.storage.models.base import IntegerAttribute, TableMeta
 
 LISTING = "statements"  # the one value of `listing`: every statement, newest first
+MARKER = "match#"  # a marker item's key prefix: `match#<payment_id>`
 
 
 class StatementListIndex(GlobalSecondaryIndex["StatementModel"]):
