@@ -1,5 +1,5 @@
 """Operator commands against a stage's tables: `python manage.py create-admin EMAIL`, `seed`,
-`run-jobs`, `verify`.
+`run-jobs`, `verify`, `example-statement`.
 
 Uses the stage's settings from .chalice/config.json and the usual AWS credentials; with
 DYNAMODB_ENDPOINT_URL it talks to that endpoint instead (e.g. the one `make dev` prints).
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
                         "to date (sharded index keys, credit buckets, anchors); idempotent")
     commands.add_parser("verify", help="check the data's integrity (scans every table); "
                         "exit 1 if any check fails")
+    example = commands.add_parser("example-statement", help="write a CSV bank statement that pays "
+                                  "the store's open invoices the ways payers write transfers")
+    example.add_argument("--out", default="-", help="the file to write (default: standard output)")
     args = parser.parse_args(argv)
     _use_stage(args.stage)
 
@@ -86,6 +89,16 @@ def main(argv: list[str] | None = None) -> int:
             from ops import migrate
 
             print("\n".join(migrate.migrate().lines()))
+        elif args.command == "example-statement":
+            from ops import example_statement
+
+            text = example_statement.statement_csv()
+            if args.out == "-":
+                sys.stdout.write(text)
+            else:
+                with open(args.out, "w", encoding="utf-8") as out:
+                    out.write(text)
+                print(f"wrote {args.out}: {text.count(chr(10)) - 1} lines", file=sys.stderr)
         elif args.command == "verify":
             checked = integrity.verify()
             print("\n".join(checked.lines()))

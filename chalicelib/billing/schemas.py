@@ -171,6 +171,8 @@ SCHEMAS: dict[str, Any] = {
             "excess",
             "rate",
             "invoice_currency",
+            "source",
+            "statement_line_id",
         ],
         "properties": {
             "id": {"type": "string"},
@@ -200,6 +202,11 @@ SCHEMAS: dict[str, Any] = {
             "rate": {"type": ["string", "null"],
                      "description": "The invoice's rate, when paid in a local currency."},
             "invoice_currency": {"$ref": "#/components/schemas/Currency"},
+            "source": {"type": "string", "enum": ["confirmation", "statement"],
+                       "description": "confirmation: the payer confirmed it; statement: an admin "
+                                      "recorded it from a bank statement line (no one confirmed)."},
+            "statement_line_id": {"type": ["string", "null"],
+                                  "description": "The bank statement line its approval came from."},
         },
     },
     "AuditEvent": {

@@ -78,7 +78,9 @@ def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
                                     else payment.amount_minor),
             "written_off": format_minor(payment.written_off_minor or 0),
             "excess": format_minor(payment.excess_minor or 0), "rate": payment.rate,
-            "invoice_currency": fx.BASE if payment.rate else payment.currency}
+            "invoice_currency": fx.BASE if payment.rate else payment.currency,
+            "source": payment.source or "confirmation",
+            "statement_line_id": payment.statement_line_id}
 
 
 def event_view(event: AuditEventModel) -> dict[str, Any]:

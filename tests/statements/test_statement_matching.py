@@ -348,3 +348,40 @@ def test_apply_needs_an_admin_and_a_line(api: Api, admin: str, today: Any) -> No
     assert_error(api.get(f"{STATEMENTS}/{report['id']}/lines?status=paid", token=admin), 400,
                  "invalid_query")
     assert PaymentModel.count() == 0
+
+
+def test_the_bank_s_amount_counts_when_it_differs_from_the_confirmation(api: Api, admin: str,
+                                                                       today: Any) -> None:
+    # Given a payer who confirmed 89.00 USD, and a statement saying 60.00 USD arrived
+    a = Customer(api, "a@khan.pk")
+    confirmed = api.confirm(a.token, a.invoice_id, reference="FT-REAL-9911")
+    assert confirmed.status == 201, confirmed.body
+    report = imported(api, admin, csv_statement((DAY, "60.00", f"Invoice {a.reference}", "A", "X")))
+    [line] = lines_of(api, admin, report["id"])
+    assert (line["status"], line["match"]["payment_id"], line["match"]["evidence"]["amount"]) == (
+        "matched", confirmed.body["id"], "partial")
+    # When the admin applies the line
+    applied = _apply(api, admin, line["id"])
+    # Then the confirmation is approved for what the bank booked: a part payment
+    assert applied["payment"]["id"] == confirmed.body["id"]
+    assert (applied["payment"]["amount"], applied["payment"]["settles"]) == ("60.00", "partial")
+    assert applied["payment"]["statement_line_id"] == line["id"]
+    assert applied["payment"]["source"] == "confirmation"
+    [payment] = payments_of(a.invoice_id)
+    assert "confirmed as 89.00 USD, the bank's amount counts" in payment.admin_notes
+    inv = invoice(a.invoice_id)
+    assert (inv.status, inv.amount_paid_minor, inv.amount_due_minor) == ("partially_paid", 6000, 2900)
+    _consistent()
+
+
+def test_a_line_in_a_currency_that_cannot_pay_the_invoice_is_refused_and_changes_nothing(
+        api: Api, admin: str, today: Any) -> None:
+    a = Customer(api, "a@khan.pk")
+    report = imported(api, admin, csv_statement((DAY, "80.00", f"Invoice {a.reference}", "A", "X"),
+                                                currency="EUR"))
+    [line] = lines_of(api, admin, report["id"])
+    assert line["status"] == "matched" and line["match"]["evidence"]["amount"] == "none"
+    assert not line["exact"]
+    with store_unchanged():
+        assert_error(api.post(f"{LINES}/{line['id']}/apply", token=admin), 422,
+                     "currency_not_accepted")
