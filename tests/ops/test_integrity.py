@@ -6,6 +6,8 @@ Every rule has at least one corruption that breaks it and no other rule (`CORRUP
 would be noticed."""
 from __future__ import annotations
 
+import base64
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 import manage
+from chalicelib.storage.models.statements import StatementLineModel
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.records import (
@@ -49,6 +52,7 @@ class Seeded:
     next_renewal: str  # its period-2 renewal: issued, unpaid
     released: str  # a consumption of the paid account's credits, released
     retried_account: str = ""  # the rejected-then-approved one, overpaid by 11.00: its balance
+    statement_line: str = ""  # a bank statement line applied: a payment recorded from it, approved
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +111,18 @@ def _run_seed_workflows(api: Api) -> Seeded:
                      token=key, headers={"idempotency-key": f"use-{n}"}).body for n in range(2)]
     assert api.post("/api/v1/credits/release", {"entry_id": used[0]["entry_id"]}, token=key,
                     headers={"idempotency-key": "undo"}).status == 200
+    # A signup paid by a bank statement line, applied by the admin (no one confirmed it)
+    reply = api.register("dana@khan.pk", plan="starter", payment_method="bank_transfer")
+    reference = reply.body["invoice"]["payment_reference"]
+    csv = f"Date,Amount,Currency,Description\n2026-12-01,89.00,USD,Invoice {reference}\n".encode()
+    statement = api.post("/api/v1/billing/admin/statements", {
+        "filename": "s.csv", "content_base64": base64.b64encode(csv).decode()}, token=admin).body
+    applied = api.post(f"/api/v1/billing/admin/statements/{statement['id']}/apply-exact", token=admin)
+    assert applied.status == 200 and applied.body["applied"] == 1, applied.body
     return Seeded(trial.body["account"]["id"], paid_account, subscriptions[0], paid_invoice,
                   paid_payment, retried_invoice, rejected, pending_account, pending_invoice,
-                  pending_payment, renewal, next_renewal, used[0]["entry_id"], retried_account)
+                  pending_payment, renewal, next_renewal, used[0]["entry_id"], retried_account,
+                  applied.body["items"][0]["line_id"])
 
 
 def _renew(api: Api, admin: str, subscription_id: str, account_id: str) -> tuple[str, str]:
@@ -290,6 +303,7 @@ LEDGER_CAUSES = "each ledger entry references its cause (a trial, a paid invoice
 GRANTED_ONCE = "every succeeded payment granted its credits exactly once"
 NUMBERS = "invoice numbers are unique and issued by their year's sequence"
 COUNTERS = "status counters (all shards) equal the actual counts"
+STATEMENT_LINES = "an applied statement line paid once, with a succeeded payment that names it"
 
 # Two pending payments on one invoice also leave its pending_payment_id naming neither of them:
 # no store breaks the first rule without the second.
@@ -406,6 +420,10 @@ CORRUPTIONS: dict[str, Corruption] = {
         also=frozenset({CREDITS})),
     "second live renewal for one period": Corruption(
         _second_live_renewal_with_its_trail, SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
+    "statement line applied, its payment not naming it": Corruption(
+        lambda s: _update(PaymentModel, (StatementLineModel.get(s.statement_line).payment_id,),
+                          statement_line_id=None),
+        STATEMENT_LINES, lambda s: s.statement_line),
     "active account of a past-due subscription": Corruption(
         lambda s: _update(SubscriptionModel, (s.paid_subscription,), status="past_due"),
         ACCOUNT_ACTIVE, lambda s: s.paid_account, also=frozenset({AUDIT})),
@@ -414,7 +432,7 @@ CORRUPTIONS: dict[str, Corruption] = {
 
 def test_every_rule_has_a_corruption_only_it_catches():
     rules = [rule.name for rule in integrity.check(integrity.Snapshot()).rules]
-    assert len(rules) == len(set(rules)) == 16
+    assert len(rules) == len(set(rules)) == 17
     isolating = {c.rule for c in CORRUPTIONS.values() if c.also <= INSEPARABLE.get(c.rule, set())}
     assert isolating == set(rules), set(rules) - isolating
 
