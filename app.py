@@ -12,6 +12,7 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 
 from chalicelib.accounts.routes import routes as accounts_routes
+from chalicelib.accounts.team_routes import routes as team_routes
 from chalicelib.admin.routes import routes as admin_routes
 from chalicelib.api.routes import routes as api_routes
 from chalicelib.api.routing import compose, error_shape
@@ -49,7 +50,7 @@ def _observe(event: Any, get_response: Callable[[Any], Response]) -> Response:
                                    duration_ms=(time.perf_counter() - started) * 1000)
 
 
-ROUTES = (accounts_routes, catalog_routes, billing_routes, credits_routes, admin_routes,
+ROUTES = (accounts_routes, team_routes, catalog_routes, billing_routes, credits_routes, admin_routes,
           credits_admin_routes, statements_routes, api_routes)
 compose(app, *ROUTES)
 

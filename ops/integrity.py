@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.core.errors import AppError
 from chalicelib.storage import store
-from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.models.statements import StatementLineModel
@@ -48,6 +48,7 @@ class Snapshot:
     methods: list[PaymentMethodModel] = field(default_factory=list)
     money: list[MoneyLedgerModel] = field(default_factory=list)
     lines: list[StatementLineModel] = field(default_factory=list)
+    users: list[UserModel] = field(default_factory=list)
 
 
 def load_snapshot() -> Snapshot:
@@ -57,6 +58,7 @@ def load_snapshot() -> Snapshot:
         "payments": PaymentModel, "ledger": CreditLedgerModel, "audit": AuditEventModel,
         "counters": CounterModel, "plans": PlanModel, "methods": PaymentMethodModel,
         "money": MoneyLedgerModel, "lines": StatementLineModel,
+        "users": UserModel,
     }
     items: dict[str, list[Any]] = {}
     for name, model in tables.items():
@@ -175,6 +177,7 @@ class _Index:
         self.invoices_of_subscription = _group(snap.invoices, lambda i: i.subscription_id)
         self.audit_of = _group(snap.audit, lambda e: e.entity_id)
         self.lines = {line.line_id: line for line in snap.lines if line.statement_id}
+        self.users = {user.user_id: user for user in snap.users}
 
     @staticmethod
     def statuses(payments: Iterable[PaymentModel]) -> Counter[str]:
@@ -272,7 +275,7 @@ def _audit_trails(ix: _Index, result: RuleResult) -> None:
 @_rule("every audit trail belongs to an existing entity")
 def _no_orphan_audit(ix: _Index, result: RuleResult) -> None:
     known = {"account": ix.accounts, "subscription": ix.subscriptions, "invoice": ix.invoices,
-             "payment": ix.payments, "statement_line": ix.lines}
+             "payment": ix.payments, "statement_line": ix.lines, "admin": ix.users}
     for entity_id, events in ix.audit_of.items():
         result.checked += 1
         kind = events[0].entity_type

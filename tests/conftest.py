@@ -229,8 +229,12 @@ def moto_module() -> Iterator[MotoStore]:
 @pytest.fixture
 def aws(moto_module: MotoStore) -> Iterator[None]:
     """The module's moto as set up: the tables with the reference data and the admin, the empty
-    proofs bucket, nothing else in any service (what a fresh moto set up for the test would hold)."""
+    proofs bucket, nothing else in any service (what a fresh moto set up for the test would hold).
+    No admin role is remembered from another test's store."""
+    from chalicelib.accounts import admin_roles
+
     moto_module.restore()
+    admin_roles.forget()
     yield
 
 

@@ -87,7 +87,7 @@ _SNAPSHOT_FIELDS = {
     "ledger": models.CreditLedgerModel, "audit": models.AuditEventModel,
     "counters": models.CounterModel, "plans": models.PlanModel,
     "methods": models.PaymentMethodModel, "money": models.MoneyLedgerModel,
-    "lines": models.StatementLineModel,
+    "lines": models.StatementLineModel, "users": models.UserModel,
 }
 
 

@@ -1,4 +1,5 @@
-"""Admin users: created by an operator (manage.py create-admin, make dev)."""
+"""Admin users: the first created by an operator (manage.py create-admin, make dev), an owner;
+the others invited by an owner (`admin_team`)."""
 from __future__ import annotations
 
 from chalicelib.accounts.auth import hash_password
@@ -12,6 +13,8 @@ from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.records import CounterModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
+STAFF, OWNER = "admin", "owner"
+
 
 def create_admin(email_address: str, password: str, name: str = "Administrator") -> str:
     """Create an admin user with an internal account, or keep the one there; 'created' or 'kept'."""
@@ -22,10 +25,15 @@ def create_admin(email_address: str, password: str, name: str = "Administrator")
         if existing.role != "admin":
             raise Conflict(f"{data['email']} is a regular user; choose another admin email.",
                            code="email_taken")
+        if existing.staff is None:  # made before roles: an owner, now in the admins index
+            with store.guard():
+                existing.update(actions=[UserModel.staff.set(STAFF),
+                                         UserModel.admin_role.set(existing.admin_role or OWNER)])
         return "kept"
     at = stamp()
     user = UserModel(data["email"], user_id=new_id("usr"), account_id=new_id("acc"), name=data["name"],
-                     password_hash=hash_password(data["password"]), role="admin", created_at=at)
+                     password_hash=hash_password(data["password"]), role="admin", created_at=at,
+                     staff=STAFF, admin_role=OWNER)
     account = AccountModel(user.account_id, name="Administrators", status="active", credits=0,
                            plan=ADMIN_PLAN, owner_user_id=user.user_id, created_at=at, updated_at=at)
     tx = Tx()

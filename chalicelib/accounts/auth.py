@@ -26,6 +26,7 @@ class Principal:
     account_id: str
     email: str
     role: str
+    admin_role: str | None = None  # owner | approver | viewer: set by an admin route's check
 
     @property
     def is_admin(self) -> bool:

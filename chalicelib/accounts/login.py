@@ -44,9 +44,14 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
     if wait:
         raise TooManyRequests("Too many failed logins for this email; try again later.",
                               code="too_many_login_attempts", retry_after=wait)
-    if not verify_password(user.password_hash if user else None, data["password"]):
+    if not verify_password(user.password_hash if user else None, data["password"]) or (
+            user.disabled):
         window.record_failure()
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
+    if user.role == "admin":
+        from chalicelib.accounts import admin_roles
+
+        admin_roles.remember(user)
     return token_response(user)
 
 

@@ -101,3 +101,25 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+SCHEMAS["Admin"] = {
+    "type": "object",
+    "required": ["id", "email", "name", "admin_role", "disabled", "invited", "invitation_expires_at",
+                 "invited_by", "created_at"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string"},
+        "email": {"type": "string", "format": "email"},
+        "name": {"type": "string"},
+        "admin_role": {"type": "string", "enum": ["owner", "approver", "viewer"]},
+        "disabled": {"type": "boolean"},
+        "invited": {"type": "boolean", "description": "Invited, the invitation not accepted yet."},
+        "invitation_expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "invited_by": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+SCHEMAS["AdminList"] = {
+    "type": "object", "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Admin"}}},
+}

@@ -6,14 +6,14 @@ from urllib.parse import unquote
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.admin import review, status
-from chalicelib.api.routing import ADMIN, BY_CALLER, PDF, Body, Routes, query
+from chalicelib.api.routing import APPROVER, BY_CALLER, OWNER, PDF, VIEWER, Body, Routes, query
 from chalicelib.billing import fx, payments
 from chalicelib.core.validation import query_limit
 
 routes = Routes(__name__, "Admin", "The approval queue and decisions (admins).")
 
 
-@routes.get("/api/v1/billing/admin/payments", auth=ADMIN, query=("QueueStatus", "Limit", "Cursor"),
+@routes.get("/api/v1/billing/admin/payments", auth=VIEWER, query=("QueueStatus", "Limit", "Cursor"),
             response=("ApprovalQueuePage", "A page of the queue."),
             errors={400: "`invalid_query`: status is not pending_approval, or limit is not a whole "
                          "number from 1 to 100; `invalid_cursor`."})
@@ -25,7 +25,7 @@ def list_approval_queue(caller: Principal) -> dict[str, Any]:
     return review.approval_queue(query("status"), query_limit(query("limit")), query("cursor"))
 
 
-@routes.get("/api/v1/billing/admin/renewals", auth=ADMIN, query=("Limit", "Cursor"),
+@routes.get("/api/v1/billing/admin/renewals", auth=VIEWER, query=("Limit", "Cursor"),
             response=("RenewalPage", "A page of unpaid renewal invoices."),
             errors={400: "`invalid_query` (limit) or `invalid_cursor`."})
 def list_renewals(caller: Principal) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def list_renewals(caller: Principal) -> dict[str, Any]:
     return review.renewals(query_limit(query("limit")), query("cursor"))
 
 
-@routes.get("/api/v1/billing/admin/payments/{payment_id}", auth=ADMIN,
+@routes.get("/api/v1/billing/admin/payments/{payment_id}", auth=VIEWER,
             response=("PaymentDetail", "The payment."),
             errors={404: "`payment_not_found`.",
                     409: "`transaction_conflict`: a concurrent change, retry."})
@@ -51,7 +51,7 @@ def get_payment_detail(caller: Principal, payment_id: str) -> dict[str, Any]:
 
 
 @routes.post(
-    "/api/v1/billing/admin/payments/{payment_id}/approve", auth=ADMIN, idempotent=BY_CALLER,
+    "/api/v1/billing/admin/payments/{payment_id}/approve", auth=APPROVER, idempotent=BY_CALLER,
     body=Body("ApproveRequest", payments.APPROVE, "Optional; an empty body is accepted.",
               required=False, empty_ok=True),
     response=("Approval", "Approved."),
@@ -71,7 +71,7 @@ def approve_payment(caller: Principal, payment_id: str, body: dict[str, Any]) ->
 
 
 @routes.post(
-    "/api/v1/billing/admin/payments/{payment_id}/reject", auth=ADMIN, idempotent=BY_CALLER,
+    "/api/v1/billing/admin/payments/{payment_id}/reject", auth=APPROVER, idempotent=BY_CALLER,
     body=Body("RejectRequest", payments.REJECT, "The reason for the rejection.", empty_ok=True),
     response=("Rejection", "Rejected."),
     errors={404: "`payment_not_found`.",
@@ -88,7 +88,7 @@ def reject_payment(caller: Principal, payment_id: str, body: dict[str, Any]) -> 
     return payments.reject(caller, payment_id, body)
 
 
-@routes.get("/api/v1/billing/admin/invoices/by-reference/{reference}", auth=ADMIN,
+@routes.get("/api/v1/billing/admin/invoices/by-reference/{reference}", auth=VIEWER,
             response=("InvoiceLookup", "The invoice, its account and payments."),
             errors={404: "`invoice_not_found`: a valid reference that no invoice has.",
                     422: "`invalid_reference`: not a payment reference, or its check character "
@@ -105,7 +105,7 @@ def invoice_by_reference(caller: Principal, reference: str) -> dict[str, Any]:
     return review.invoice_by_reference(unquote(reference))
 
 
-@routes.get("/api/v1/billing/admin/invoices/{invoice_id}/pdf", auth=ADMIN,
+@routes.get("/api/v1/billing/admin/invoices/{invoice_id}/pdf", auth=VIEWER,
             media_type=PDF,
             response=("PdfDocument", "The invoice, or its receipt once paid, as a PDF document."),
             errors={404: "`invoice_not_found`."})
@@ -120,7 +120,7 @@ def get_any_invoice_pdf(caller: Principal, invoice_id: str) -> tuple[bytes, str]
     return documents.invoice_pdf(invoice_id)
 
 
-@routes.get("/api/v1/billing/admin/status", auth=ADMIN, response=("SystemStatus", "The counters."))
+@routes.get("/api/v1/billing/admin/status", auth=VIEWER, response=("SystemStatus", "The counters."))
 def get_system_status(caller: Principal) -> dict[str, Any]:
     """System status counters
 
@@ -130,7 +130,7 @@ def get_system_status(caller: Principal) -> dict[str, Any]:
     return status.system_status()
 
 
-@routes.get("/api/v1/billing/admin/notifications", auth=ADMIN,
+@routes.get("/api/v1/billing/admin/notifications", auth=VIEWER,
             query=("NotificationStatus", "Limit", "Cursor"),
             response=("NotificationPage", "A page of failed emails."),
             errors={400: "`invalid_query`: status is not failed, or limit is not a whole number "
@@ -145,7 +145,7 @@ def list_failed_notifications(caller: Principal) -> dict[str, Any]:
     return status.failed_notifications(query("status"), query_limit(query("limit")), query("cursor"))
 
 
-@routes.get("/api/v1/billing/admin/fx-rates", auth=ADMIN,
+@routes.get("/api/v1/billing/admin/fx-rates", auth=VIEWER,
             response=("FxRateList", "The current rates, each with its recent changes."))
 def list_fx_rates(caller: Principal) -> dict[str, Any]:
     """Exchange rates
@@ -156,7 +156,7 @@ def list_fx_rates(caller: Principal) -> dict[str, Any]:
     return fx.list_rates()
 
 
-@routes.put("/api/v1/billing/admin/fx-rates/{currency}", auth=ADMIN, idempotent=BY_CALLER,
+@routes.put("/api/v1/billing/admin/fx-rates/{currency}", auth=OWNER, idempotent=BY_CALLER,
             body=Body("FxRateRequest", fx.SET_RATE, "The new rate."),
             response=("FxRate", "The rate as set, with its history."),
             errors={409: "`state_conflict`: it was changed meanwhile.",

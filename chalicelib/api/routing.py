@@ -29,7 +29,11 @@ from chalicelib.storage import store
 JSON_TYPE = "application/json"
 JSON = {"Content-Type": JSON_TYPE}
 PDF = "application/pdf"  # a route's media type for PDF documents
-USER, ADMIN = "user", "admin"  # the least role a route needs (None: public)
+USER = "user"  # the least role a route needs (None: public)
+# Admin roles, least first: viewer reads, approver decides payments and applies statement lines,
+# owner does everything (rates, keys, credits, admins, reversals).
+VIEWER, APPROVER, OWNER = "viewer", "approver", "owner"
+ADMIN_ROLES = (VIEWER, APPROVER, OWNER)
 SERVICE = "service"  # a service key of the SaaS's backend (credits), never a user's or admin's token
 _request: ContextVar[Any] = ContextVar("request", default=None)  # set by compose()'s middleware
 log = logging.getLogger("billing")
@@ -111,6 +115,9 @@ class Routes:
 
     def put(self, path: str, **declaration: Any) -> Callable[..., Any]:
         return self.route(path, "PUT", **declaration)
+
+    def patch(self, path: str, **declaration: Any) -> Callable[..., Any]:
+        return self.route(path, "PATCH", **declaration)
 
     def delete(self, path: str, **declaration: Any) -> Callable[..., Any]:
         return self.route(path, "DELETE", **declaration)
@@ -202,8 +209,12 @@ def authenticate(role: str) -> Any:
         return caller
     principal = principal_from_header(header)
     telemetry.annotate(actor=principal.user_id)
-    if role == ADMIN and not principal.is_admin:
-        raise Forbidden("This route is for admins.")
+    if role in ADMIN_ROLES:
+        if not principal.is_admin:
+            raise Forbidden("This route is for admins.")
+        from chalicelib.accounts import admin_roles
+
+        return admin_roles.require(principal, role)
     return principal
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Idempotent, Routes
+from chalicelib.api.routing import BY_CALLER, OWNER, VIEWER, Body, Idempotent, Routes
 from chalicelib.credits import service_keys, statement
 
 routes = Routes(__name__, "Admin credits", "Service keys, an account's credits, grants (admins).")
@@ -15,7 +15,7 @@ _SECRET_KEPT_OUT = Idempotent(BY_CALLER.scope, redact=lambda body: {**body, "key
 
 
 @routes.post(
-    "/api/v1/billing/admin/service-keys", status=201, auth=ADMIN, idempotent=_SECRET_KEPT_OUT,
+    "/api/v1/billing/admin/service-keys", status=201, auth=OWNER, idempotent=_SECRET_KEPT_OUT,
     body=Body("ServiceKeyRequest", service_keys.CREATE, "The key's name."),
     response=("NewServiceKey", "The key, with its secret: shown this once."),
     errors={422: "`validation_failed`: no name."})
@@ -28,7 +28,7 @@ def create_service_key(caller: Principal, body: dict[str, Any]) -> dict[str, Any
     return service_keys.create(caller, body)
 
 
-@routes.get("/api/v1/billing/admin/service-keys", auth=ADMIN,
+@routes.get("/api/v1/billing/admin/service-keys", auth=OWNER,
             response=("ServiceKeyList", "Every service key, newest first (no secrets)."))
 def list_service_keys(caller: Principal) -> dict[str, Any]:
     """The service keys
@@ -38,7 +38,7 @@ def list_service_keys(caller: Principal) -> dict[str, Any]:
     return service_keys.list_keys()
 
 
-@routes.delete("/api/v1/billing/admin/service-keys/{key_id}", status=204, auth=ADMIN,
+@routes.delete("/api/v1/billing/admin/service-keys/{key_id}", status=204, auth=OWNER,
                response=("ServiceKeyList", "Revoked (also when it already was)."),
                errors={404: "`service_key_not_found`."})
 def revoke_service_key(caller: Principal, key_id: str) -> None:
@@ -49,7 +49,7 @@ def revoke_service_key(caller: Principal, key_id: str) -> None:
     service_keys.revoke(key_id)
 
 
-@routes.get("/api/v1/billing/admin/accounts/{account_id}", auth=ADMIN,
+@routes.get("/api/v1/billing/admin/accounts/{account_id}", auth=VIEWER,
             response=("AdminAccount", "The account, its subscription and its credits."),
             errors={404: _NO_ACCOUNT})
 def get_admin_account(caller: Principal, account_id: str) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def get_admin_account(caller: Principal, account_id: str) -> dict[str, Any]:
 
 
 @routes.post(
-    "/api/v1/billing/admin/accounts/{account_id}/credits", auth=ADMIN, idempotent=BY_CALLER,
+    "/api/v1/billing/admin/accounts/{account_id}/credits", auth=OWNER, idempotent=BY_CALLER,
     body=Body("CreditGrantRequest", statement.GRANT, "How many, which bucket, why."),
     response=("CreditGrant", "The ledger entry and the account after it."),
     errors={404: _NO_ACCOUNT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.api.routing import ADMIN, BY_CALLER, Body, Routes, query
+from chalicelib.api.routing import APPROVER, BY_CALLER, VIEWER, Body, Routes, query
 from chalicelib.core.validation import query_limit
 from chalicelib.statements import fields
 
@@ -13,7 +13,7 @@ STATEMENTS = "/api/v1/billing/admin/statements"
 LINES = "/api/v1/billing/admin/statement-lines"
 
 
-@routes.post(STATEMENTS, auth=ADMIN, status=201, idempotent=BY_CALLER,
+@routes.post(STATEMENTS, auth=APPROVER, status=201, idempotent=BY_CALLER,
              body=Body("StatementImportRequest", fields.IMPORT, "The statement file.",
                        max_bytes=fields.MAX_BODY),
              response=("Statement", "Imported: the report."),
@@ -37,7 +37,7 @@ def import_statement(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
     return imports.import_statement(caller, body)
 
 
-@routes.get(STATEMENTS, auth=ADMIN, query=("Limit", "Cursor"),
+@routes.get(STATEMENTS, auth=VIEWER, query=("Limit", "Cursor"),
             response=("StatementPage", "Statements, newest first."),
             errors={400: "`invalid_query` (limit) or `invalid_cursor`."})
 def list_statements(caller: Principal) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def list_statements(caller: Principal) -> dict[str, Any]:
     return views.list_statements(query_limit(query("limit")), query("cursor"))
 
 
-@routes.get(STATEMENTS + "/{statement_id}", auth=ADMIN,
+@routes.get(STATEMENTS + "/{statement_id}", auth=VIEWER,
             response=("StatementDetail", "The statement."),
             errors={404: "`statement_not_found`."})
 def get_statement(caller: Principal, statement_id: str) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def get_statement(caller: Principal, statement_id: str) -> dict[str, Any]:
     return views.statement_detail(statement_id)
 
 
-@routes.get(STATEMENTS + "/{statement_id}/lines", auth=ADMIN,
+@routes.get(STATEMENTS + "/{statement_id}/lines", auth=VIEWER,
             query=("LineStatus", "Limit", "Cursor"),
             response=("StatementLinePage", "A page of its lines, in the file's order."),
             errors={400: "`invalid_query` (status or limit) or `invalid_cursor`.",
@@ -79,7 +79,7 @@ def list_statement_lines(caller: Principal, statement_id: str) -> dict[str, Any]
     return views.list_lines(statement_id, query("status"), query("limit"), query("cursor"))
 
 
-@routes.post(STATEMENTS + "/{statement_id}/apply-exact", auth=ADMIN, idempotent=BY_CALLER,
+@routes.post(STATEMENTS + "/{statement_id}/apply-exact", auth=APPROVER, idempotent=BY_CALLER,
              response=("ExactMatchesApplied", "What was applied."),
              errors={404: "`statement_not_found`."})
 def apply_exact_matches(caller: Principal, statement_id: str) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def apply_exact_matches(caller: Principal, statement_id: str) -> dict[str, Any]:
     return decisions.apply_exact(caller, statement_id)
 
 
-@routes.post(LINES + "/{line_id}/apply", auth=ADMIN, idempotent=BY_CALLER,
+@routes.post(LINES + "/{line_id}/apply", auth=APPROVER, idempotent=BY_CALLER,
              body=Body("StatementLineApplyRequest", fields.APPLY,
                        "Optional; an empty body applies the line to its match.", required=False,
                        empty_ok=True),
@@ -119,7 +119,7 @@ def apply_statement_line(caller: Principal, line_id: str, body: dict[str, Any]) 
     return decisions.apply_line(caller, line_id, body)
 
 
-@routes.post(LINES + "/{line_id}/ignore", auth=ADMIN, idempotent=BY_CALLER,
+@routes.post(LINES + "/{line_id}/ignore", auth=APPROVER, idempotent=BY_CALLER,
              body=Body("StatementLineIgnoreRequest", fields.IGNORE, "Why."),
              response=("StatementLineIgnored", "Ignored."),
              errors={404: "`statement_line_not_found`.",
@@ -136,7 +136,7 @@ def ignore_statement_line(caller: Principal, line_id: str, body: dict[str, Any])
     return decisions.ignore_line(caller, line_id, body)
 
 
-@routes.get("/api/v1/billing/admin/unmatched-confirmations", auth=ADMIN, query=("Limit", "Cursor"),
+@routes.get("/api/v1/billing/admin/unmatched-confirmations", auth=VIEWER, query=("Limit", "Cursor"),
             response=("UnmatchedConfirmationPage", "Oldest first."),
             errors={400: "`invalid_query` (limit) or `invalid_cursor`."})
 def list_unmatched_confirmations(caller: Principal) -> dict[str, Any]:

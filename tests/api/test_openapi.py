@@ -24,6 +24,7 @@ from chalicelib.accounts import login, signup
 from chalicelib.api.openapi import served as openapi
 from chalicelib.billing import changes, payments, proofs, subscriptions
 from chalicelib.core.config import get_settings
+from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.core.errors import AppError
 from chalicelib.core.validation import Bool, Obj, Text, validate
 from chalicelib.storage.models.catalog import PlanModel
@@ -213,7 +214,7 @@ def test_spec_declares_security_and_statuses_per_route():
     doc = openapi.spec()
     public = {("/api/v1/auth/register", "post"), ("/api/v1/auth/login", "post"),
               ("/api/v1/billing/plans", "get"), ("/api/v1/billing/admin/payment-methods", "get"),
-              ("/api/v1/openapi.json", "get")}
+              ("/api/v1/openapi.json", "get"), ("/api/v1/auth/invitations/accept", "post")}
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
@@ -222,7 +223,8 @@ def test_spec_declares_security_and_statuses_per_route():
                        "/api/v1/billing/payments/{payment_id}/proof")
             success = ({"201"} if path in created or (path, method) in (
                 ("/api/v1/billing/admin/service-keys", "post"),
-                ("/api/v1/billing/admin/statements", "post")) else {"204"} if method == "delete"
+                ("/api/v1/billing/admin/statements", "post"),
+                ("/api/v1/billing/admin/admins", "post")) else {"204"} if method == "delete"
                 else {"200"})
             assert {code for code in responses if code < "300"} == success, (path, method)
             if (path, method) in public:
@@ -230,13 +232,16 @@ def test_spec_declares_security_and_statuses_per_route():
                 assert operation["security"] == [] and ("401" in responses) == wrong_login, path
             elif path.startswith("/api/v1/credits/"):  # the SaaS backend's: service keys only
                 assert operation["security"] == [{"serviceKey": []}] and "401" in responses, path
-                assert "403" in responses and "Admin only" not in operation["description"], path
+                assert "403" in responses and "**Admins:" not in operation["description"], path
             else:
                 assert operation["security"] == [{"bearerAuth": []}] and "401" in responses, path
             admin_only = ("/admin/" in path and (path, method) not in public
                           and not path.endswith("/confirm"))
             assert ("403" in responses) == (admin_only or path.startswith("/api/v1/credits/")), path
-            assert ("Admin only" in operation["description"]) == admin_only, path
+            assert ("**Admins:" in operation["description"]) == admin_only, path
+            assert (operation.get("x-required-role") in ("owner", "approver", "viewer")) == admin_only, path
+            if admin_only:
+                assert f"**Admins: {operation['x-required-role']}**" in operation["description"], path
             assert ("413" in responses) == ("requestBody" in operation), path
             assert "415" in responses and "500" in responses, path
             assert ("503" in responses) == (path != "/api/v1/openapi.json"), path
@@ -484,6 +489,20 @@ def test_workflow_responses_match_the_spec(contract):
                    token=admin).body["items"]
     c.post(f"/api/v1/billing/admin/statement-lines/{line['id']}/apply",
            {"invoice_id": late["invoice"]["id"]}, expect=200, token=admin)
+    # And the owner invites an approver, who accepts; the owner then makes them a viewer
+    invited = c.post("/api/v1/billing/admin/admins", {"email": "ops@example.com", "name": "Ops",
+                                                      "admin_role": "approver"},
+                     expect=201, token=admin).body
+    assert invited["invited"] and invited["admin_role"] == "approver"
+    [mail] = [m for m in OutboxModel.scan() if m.template == "admin_invitation"]
+    token_part = mail.context["link"].split("token=", 1)[1]
+    accepted = c.post("/api/v1/auth/invitations/accept", {"token": token_part, "password": PASSWORD},
+                      expect=200).body
+    assert accepted["user"]["email"] == "ops@example.com"
+    assert [a["email"] for a in c.get("/api/v1/billing/admin/admins", 200, token=admin).body["items"]] == [
+        ADMIN_EMAIL, "ops@example.com"]
+    c.request("PATCH", f"/api/v1/billing/admin/admins/{invited['id']}", 200,
+              body={"admin_role": "viewer"}, token=admin)
     # Then every operation's success response was seen and matched the spec
     expected = {(path, method, int(code)) for path, operations in contract.doc["paths"].items()
                 for method, operation in operations.items()

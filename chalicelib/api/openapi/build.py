@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib.api.openapi import fields, shared
 from chalicelib.api.openapi.served import PATH
-from chalicelib.api.routing import ADMIN, JSON_TYPE, SERVICE, Declared, Routes
+from chalicelib.api.routing import ADMIN_ROLES, JSON_TYPE, SERVICE, Declared, Routes
 
 _JSON = JSON_TYPE
 _BAD_BODY = ("`invalid_json` (empty body, not JSON, or not a JSON object) or `invalid_request` (an "
@@ -36,7 +36,8 @@ _IDEMPOTENT = {
 _RETRY_AFTER = {"description": "Seconds to wait before retrying (idempotency_in_progress, "
                                "transaction_conflict).",
                 "schema": {"type": "integer", "minimum": 0}}
-_ADMIN_ONLY = "**Admin only**: a user token gets 403."
+_ADMIN_ONLY = ("**Admins: {role}** (roles: viewer < approver < owner): a user token gets 403, an "
+               "admin of a lesser role 403 `insufficient_role`.")
 _NOT_ACCEPTABLE = ("`not_acceptable`: the first type of the request's `Accept` header is not {}, "
                    "the only one this route answers (API Gateway returns its bytes only then).")
 
@@ -123,16 +124,17 @@ def _pascal(name: str) -> str:
 
 def _operation(route: Declared, requests: dict[str, Any]) -> dict[str, Any]:
     summary, description = _doc(route.doc)
-    if route.auth == ADMIN:
-        description = f"{description}\n\n{_ADMIN_ONLY}" if description else _ADMIN_ONLY
+    if route.auth in ADMIN_ROLES:
+        only = _ADMIN_ONLY.format(role=route.auth)
+        description = f"{description}\n\n{only}" if description else only
     operation: dict[str, Any] = {"operationId": _camel(route.name), "tags": [route.tag],
                                  "summary": summary}
     if description:
         operation["description"] = description
     scheme = "serviceKey" if route.auth == SERVICE else "bearerAuth"
     operation["security"] = [{scheme: []}] if route.auth else []
-    if route.auth == ADMIN:
-        operation["x-required-role"] = ADMIN
+    if route.auth in ADMIN_ROLES:
+        operation["x-required-role"] = route.auth
     parameters = [_ref("parameters", _pascal(name))
                   for name in re.findall(r"{(\w+)}", route.path)]
     parameters += [_ref("parameters", name) for name in route.query]
@@ -175,7 +177,7 @@ def _responses(route: Declared) -> dict[str, Any]:
     shared_refs = {415: "UnsupportedMediaType", 500: "InternalError"}
     if route.auth:
         shared_refs[401] = "Unauthorized"
-    if route.auth in (ADMIN, SERVICE):
+    if route.auth in (*ADMIN_ROLES, SERVICE):
         shared_refs[403] = "Forbidden"
     if route.body is not None:
         shared_refs[413] = "PayloadTooLarge"

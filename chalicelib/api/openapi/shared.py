@@ -190,6 +190,12 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string", "minLength": 1},
     },
+    "AdminId": {
+        "name": "admin_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1},
+    },
     "StatementId": {
         "name": "statement_id",
         "in": "path",

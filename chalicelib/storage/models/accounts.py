@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     MapAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -12,6 +13,17 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.storage.models.base import IntegerAttribute, TableMeta
+
+
+class AdminIndex(GlobalSecondaryIndex["UserModel"]):
+    """Sparse: the admin users (`staff` = "admin"), by email."""
+
+    class Meta:
+        index_name = "admins"
+        projection = AllProjection()
+
+    staff = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
 
 
 class UserModel(Model):
@@ -27,6 +39,17 @@ class UserModel(Model):
     password_hash = UnicodeAttribute()
     role = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # Admins: `staff` ("admin") puts them in the admins index; `admin_role` owner | approver |
+    # viewer (None in items written before roles: an owner); `disabled` ends their sessions. An
+    # invited admin has no password until the invitation (its token's keyed hash, and until when)
+    # is accepted.
+    staff = UnicodeAttribute(null=True)
+    admin_role = UnicodeAttribute(null=True)
+    disabled = BooleanAttribute(null=True)
+    invited_by = UnicodeAttribute(null=True)
+    invitation_hash = UnicodeAttribute(null=True)
+    invitation_expires_at = UnicodeAttribute(null=True)
+    admins = AdminIndex()
 
 
 class TrialSweepIndex(GlobalSecondaryIndex[Any]):
