@@ -11,6 +11,7 @@ import { adminConsoleView, adminPaymentView } from "./views/admin.js";
 import { adminAccountView } from "./views/admin-account.js";
 import { adminRatesView } from "./views/admin-rates.js";
 import { adminStatementsView } from "./views/admin-statements.js";
+import { adminStatementView } from "./views/admin-statement.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -30,6 +31,7 @@ route("/admin/payments/:id", adminPaymentView);
 route("/admin/accounts/:id", adminAccountView);
 route("/admin/fx-rates", adminRatesView);
 route("/admin/statements", adminStatementsView);
+route("/admin/statements/:id", adminStatementView);
 
 function homeView(ctx) {
   if (!session.current) return ctx.redirect("/signup");
