@@ -234,11 +234,22 @@ def test_an_admin_imports_a_statement_and_applies_its_matches(web, shot, tmp_pat
     row_typo.get_by_role("button", name="Apply").click()
     dialog = admin.get_by_role("dialog", name="Apply this line?")
     expect(dialog.get_by_label("Invoice")).to_have_value(typo["invoice"]["id"])
+    shot(admin, "statements-apply-suggestion-dialog")
     dialog.get_by_role("button", name="Apply line").click()
     expect(dialog).to_be_hidden()
     expect(row_typo.locator("[data-line-status]")).to_have_text("Applied")
     lookup = _get(web, f"invoices/by-reference/{typo['reference']}")
     assert (lookup["invoice"]["status"], lookup["account"]["status"]) == ("paid", "active")
+
+    # And an unmatched line asks which invoice it pays (here they cancel)
+    row_interest.get_by_role("button", name="Apply").click()
+    dialog = admin.get_by_role("dialog", name="Apply this line?")
+    expect(dialog.get_by_label("Invoice")).to_have_value("")
+    dialog.get_by_role("button", name="Apply line").click()
+    expect(dialog.locator(".field[data-field=invoice_id] .error")).to_have_text(
+        "Enter the invoice's ID or payment reference.")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
 
     # And they ignore the interest line, with the reason (asked for when left out)
     row_interest.get_by_role("button", name="Ignore").click()

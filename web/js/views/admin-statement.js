@@ -126,11 +126,12 @@ function applyDialog(line) {
   const match = line.match;
   const certain = line.status === "matched" && match?.invoice_id;
   const others = (match?.candidates ?? []).filter((id) => id !== match?.invoice_id);
-  const what = h("p", {}, certain
-    ? ["It pays invoice ", h("strong", { class: "mono" }, match.invoice_number), ` of ${match.account_name ?? "the account"}`,
-      match.amount_due ? ` (${said(match.amount_due, match.invoice_currency)} due at import)` : "", "."]
-    : line.status === "suggested"
-      ? "A suggestion: check the evidence, and change the invoice if the money is for another."
+  const invoice = match?.invoice_id ? [h("strong", { class: "mono" }, match.invoice_number ?? match.invoice_id),
+    ` of ${match.account_name ?? "the account"}`,
+    match.amount_due ? ` (${said(match.amount_due, match.invoice_currency)} due at import)` : ""] : null;
+  const what = h("p", {}, certain ? ["It pays invoice ", invoice, "."]
+    : invoice ? [line.status === "suggested" ? "Suggested: invoice " : "Its match at import: invoice ", invoice,
+      ". Check the evidence, and change the invoice if the money is for another."]
       : "Say which invoice the money is for.");
   const how = h("p", { class: "small muted" }, "It approves the invoice's pending confirmation, or records a payment from "
     + "the line and approves it: the bank's amount counts (within the method's tolerance it pays in full, less is a part "
