@@ -163,6 +163,20 @@ export const api = {
   fxRates: () => request("GET", "/billing/admin/fx-rates"),
   setFxRate: (currency, rate, idempotencyKey) => request("PUT", `/billing/admin/fx-rates/${at(currency)}`,
     { body: { rate }, idempotencyKey }),
+  // Admin: bank statements (import, lines matched to invoices, apply or ignore them)
+  importStatement: (body, idempotencyKey) => post("/billing/admin/statements", body, { idempotencyKey }),
+  statements: (cursor, limit = 25) => request("GET", "/billing/admin/statements", { query: { limit, cursor } }),
+  statement: (id) => request("GET", `/billing/admin/statements/${at(id)}`),
+  statementLines: (id, { status, cursor, limit = 50 } = {}) => request("GET",
+    `/billing/admin/statements/${at(id)}/lines`, { query: { status: status || null, limit, cursor } }),
+  applyExactMatches: (id, idempotencyKey) => post(`/billing/admin/statements/${at(id)}/apply-exact`, undefined,
+    { idempotencyKey }),
+  applyStatementLine: (lineId, invoiceId, idempotencyKey) => post(`/billing/admin/statement-lines/${at(lineId)}/apply`,
+    invoiceId ? { invoice_id: invoiceId } : {}, { idempotencyKey }),
+  ignoreStatementLine: (lineId, reason, idempotencyKey) => post(`/billing/admin/statement-lines/${at(lineId)}/ignore`,
+    { reason }, { idempotencyKey }),
+  unmatchedConfirmations: (cursor, limit = 25) => request("GET", "/billing/admin/unmatched-confirmations",
+    { query: { limit, cursor } }),
 };
 
 /**

@@ -10,6 +10,8 @@ import { creditsView } from "./views/credits.js";
 import { adminConsoleView, adminPaymentView } from "./views/admin.js";
 import { adminAccountView } from "./views/admin-account.js";
 import { adminRatesView } from "./views/admin-rates.js";
+import { adminStatementsView } from "./views/admin-statements.js";
+import { adminStatementView } from "./views/admin-statement.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -28,6 +30,8 @@ route("/admin", adminConsoleView);
 route("/admin/payments/:id", adminPaymentView);
 route("/admin/accounts/:id", adminAccountView);
 route("/admin/fx-rates", adminRatesView);
+route("/admin/statements", adminStatementsView);
+route("/admin/statements/:id", adminStatementView);
 
 function homeView(ctx) {
   if (!session.current) return ctx.redirect("/signup");
@@ -37,7 +41,7 @@ function homeView(ctx) {
 function renderNav(path) {
   const user = session.user;
   const hrefs = !user ? ["/login", "/signup"]
-    : user.role === "admin" ? ["/admin", "/admin/fx-rates"] : ["/dashboard", "/billing", "/billing/credits", "/billing/plans"];
+    : user.role === "admin" ? ["/admin", "/admin/fx-rates", "/admin/statements"] : ["/dashboard", "/billing", "/billing/credits", "/billing/plans"];
   // The longest link that holds the path is the current one (/billing/plans, not /billing too).
   const currentHref = hrefs.filter((href) => path === href || path.startsWith(`${href}/`))
     .sort((a, b) => b.length - a.length)[0];
@@ -47,6 +51,7 @@ function renderNav(path) {
     items = [link("/login", "Log in"), link("/signup", "Sign up")];
   } else if (user.role === "admin") {
     items = [link("/admin", "Admin console"), link("/admin/fx-rates", "Exchange rates"),
+      link("/admin/statements", "Bank statements"),
       h("li", { class: "who" }, user.email), link("/logout", "Log out")];
   } else {
     items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"), link("/billing/credits", "Credits"),

@@ -4,9 +4,12 @@ import { ApiError } from "../api.js";
 import { h, nextId } from "../dom.js";
 import { busy, formAlert } from "../forms.js";
 
+/** What `onConfirm` returns to keep the dialog open (it showed a problem in the form itself). */
+export const STAY = Symbol("stay");
+
 /**
- * Ask before doing something. `onConfirm()` runs on the confirm button; its result resolves the
- * promise and closes the dialog. Closing without confirming resolves null.
+ * Ask before doing something. `onConfirm(form)` runs on the confirm button; its result resolves the
+ * promise and closes the dialog (unless it is STAY). Closing without confirming resolves null.
  */
 export function confirmDialog({ title, subtitle, body, confirmLabel, busyLabel = "Working…", dismissLabel = "Cancel",
   tone = "primary", name, onConfirm }) {
@@ -33,13 +36,16 @@ export function confirmDialog({ title, subtitle, body, confirmLabel, busyLabel =
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       alert.textContent = "";
+      let outcome;
       try {
-        result = await busy(confirm, busyLabel, onConfirm);
+        outcome = await busy(confirm, busyLabel, () => onConfirm(form));
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         alert.textContent = error.message;
         return;
       }
+      if (outcome === STAY) return;
+      result = outcome;
       dialog.close();
     });
     document.body.append(dialog);
