@@ -30,7 +30,8 @@ def _applied_lines(ix: _Index, result: RuleResult) -> None:
                                        f"{sorted(p.payment_id for p in payments)}")
             if (line.amount_minor or 0) <= 0:
                 result.failures.append(f"{line.line_id}: money out, applied")
-        elif payments:
+        elif [p for p in payments if p.status != "pending_approval" or p.payment_id != line.payment_id]:
+            # (a payment awaiting its second approval names the line it will apply)
             result.failures.append(f"{line.line_id}: {line.status}, but payment "
                                    f"{payments[0].payment_id} names it")
         if line.status in (APPLIED, IGNORED) and (line.amount_minor or 0) > 0 and not (

@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.admin import review, status
+from chalicelib.admin import approve, review, status
 from chalicelib.api.routing import APPROVER, BY_CALLER, OWNER, PDF, VIEWER, Body, Routes, query
 from chalicelib.billing import fx, payments
 from chalicelib.core.validation import query_limit
@@ -55,8 +55,12 @@ def get_payment_detail(caller: Principal, payment_id: str) -> dict[str, Any]:
     body=Body("ApproveRequest", payments.APPROVE, "Optional; an empty body is accepted.",
               required=False, empty_ok=True),
     response=("Approval", "Approved."),
-    errors={404: "`payment_not_found`.",
+    also={202: ("FirstApproval", "The first of two approvals (a payment worth more than "
+                                 "SECOND_APPROVAL_ABOVE): recorded; nothing else changed.")},
+    errors={403: "`own_account`: the payment is of an account the admin belongs to.",
+            404: "`payment_not_found`.",
             409: "`payment_not_pending` (already succeeded or failed; `details.status`), "
+                 "`second_approver_required` (this admin gave the first approval), "
                  "`state_conflict` (its invoice, subscription or account changed or is missing), "
                  "`transaction_conflict` (retry). Nothing changes",
             422: "`validation_failed`: admin_notes too long or with control characters"})
@@ -65,9 +69,11 @@ def approve_payment(caller: Principal, payment_id: str, body: dict[str, Any]) ->
 
     In one transaction: payment `succeeded`, invoice `paid`, subscription `active` (period
     starts), account `active` with the plan's credits added, one credit-ledger entry. A
-    second approval changes nothing.
+    second approval changes nothing. A payment worth more than SECOND_APPROVAL_ABOVE (500.00 in
+    the invoice's currency) needs two admins: the first approval answers 202 with `approvals`
+    and changes nothing else; the second, by another admin, approves.
     """
-    return payments.approve(caller, payment_id, body)
+    return approve.approve(caller, payment_id, body)
 
 
 @routes.post(

@@ -89,6 +89,22 @@ SCHEMAS: dict[str, Any] = {
             "account": {"$ref": "#/components/schemas/Account"},
         },
     },
+    "FirstApproval": {
+        "type": "object",
+        "required": ["payment", "approvals", "approvals_required"],
+        "properties": {
+            "payment": {"$ref": "#/components/schemas/Payment"},
+            "approvals": {"$ref": "#/components/schemas/Approvals"},
+            "approvals_required": {"type": "integer", "const": 2},
+        },
+    },
+    "Approvals": {
+        "type": "array",
+        "description": "Who approved and when: the first of two approvals, then the deciding one.",
+        "items": {"type": "object", "required": ["by", "at"],
+                  "properties": {"by": {"type": "string"},
+                                 "at": {"type": "string", "format": "date-time"}}},
+    },
     "Rejection": {
         "type": "object",
         "required": ["payment", "invoice"],

@@ -53,6 +53,22 @@ BY_CALLER = Idempotent(lambda caller, raw: caller.user_id if caller else "")
 
 
 @dataclass(frozen=True)
+class WithStatus:
+    """A view's answer in another success status than its route's (a first approval's 202)."""
+
+    status: int
+    body: Any
+
+
+def with_status(status: int) -> None:
+    """Say, before the change commits, that this request answers `status`: an Idempotency-Key's
+    record keeps it, so a retry gets the same status. The view then returns WithStatus."""
+    claim = idempotency.current()
+    if claim is not None:
+        claim.status_code = status
+
+
+@dataclass(frozen=True)
 class Body:
     """A route's JSON body: the field spec it is validated with and the schema that describes it."""
 
@@ -83,6 +99,7 @@ class Declared:
     errors: Mapping[int, str]
     store: bool  # False: answers without the data store (no 503)
     media_type: str = JSON_TYPE  # of the success response; another is a file: (bytes, filename)
+    also: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # other success answers
 
 
 class _Blueprint(Blueprint):
@@ -126,7 +143,8 @@ class Routes:
               auth: str | None = None, idempotent: Idempotent | None = None,
               body: Body | None = None, query: tuple[str, ...] = (),
               errors: Mapping[int, str] | None = None, store: bool = True,
-              media_type: str = JSON_TYPE) -> Callable[..., Any]:
+              media_type: str = JSON_TYPE,
+              also: Mapping[int, tuple[str, str]] | None = None) -> Callable[..., Any]:
         """Declare a route; the view gets `caller` when the route has a role, `body` when it has
         a body, and its path parameters. A route whose `media_type` is not JSON answers a file:
         its view returns (bytes, filename)."""
@@ -134,7 +152,8 @@ class Routes:
             self.declared.append(Declared(
                 path=path, method=method, name=view.__name__, tag=self.tag, doc=view.__doc__ or "",
                 status=status, auth=auth, idempotent=idempotent, body=body, query=query,
-                response=response, errors=dict(errors or {}), store=store, media_type=media_type))
+                response=response, errors=dict(errors or {}), store=store, media_type=media_type,
+                also=dict(also or {})))
             handler = _handler(path, view, status, auth, idempotent, body, media_type)
             return self.blueprint.route(path, methods=[method], cors=_cors())(handler)
         return decorator
@@ -165,6 +184,8 @@ def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
                 result = run()
                 if isinstance(result, Response):  # a view that sets its own headers
                     return result
+                if isinstance(result, WithStatus):
+                    return Response(body=result.body, status_code=result.status, headers=dict(JSON))
                 if media_type != JSON_TYPE:
                     return file_response(media_type, status, *result)
                 if status == 204:
@@ -188,7 +209,10 @@ def _run_idempotent(spec: Idempotent, caller: Principal | None, key: str, path: 
         replayed = spec.restore(outcome.body) if spec.restore else outcome.body
         return Response(body=replayed, status_code=outcome.status_code,
                         headers={**JSON, "Idempotent-Replayed": "true"})
-    return Response(body=outcome[1], status_code=outcome[0], headers=dict(JSON))
+    code, body = outcome
+    if isinstance(body, WithStatus):
+        code, body = body.status, body.body
+    return Response(body=body, status_code=code, headers=dict(JSON))
 
 
 # The request being handled ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
-from chalicelib.billing import approval, balance, references, settlement
+from chalicelib.billing import approval, approvers, balance, references, settlement
 from chalicelib.billing.invoices import own_invoice
 from chalicelib.billing.views import invoice_view, payment_view, subscription_view
 from chalicelib.catalog.plans import offered_method
@@ -170,7 +170,7 @@ def _near_duplicates(account_id: str, method: str, amount: int) -> list[str]:
         return [payment.payment_id for payment in recent]
 
 
-def _pending_payment(payment_id: str) -> PaymentModel:
+def pending_payment(payment_id: str) -> PaymentModel:
     payment = store.get(PaymentModel, payment_id)
     if payment is None:
         raise NotFound("No such payment.", code="payment_not_found")
@@ -215,12 +215,6 @@ def _commit_decision(tx: Tx, response: dict[str, Any],
     return response
 
 
-def approve(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Payment succeeded and invoice paid, with what its kind brings (approval.py), once."""
-    notes = validate(body, APPROVE)["admin_notes"]
-    return decide_approval(admin, _pending_payment(payment_id), notes)
-
-
 def decide_approval(admin: Principal, payment: PaymentModel, notes: str | None, *,
                     recorded: bool = False,
                     extend: Callable[[Tx], dict[str, Any]] | None = None,
@@ -251,6 +245,11 @@ def decide_approval(admin: Principal, payment: PaymentModel, notes: str | None, 
     else:
         _decide_payment(tx, payment, "succeeded", admin, notes, at)
         tx.count("payments_pending_approval", -1)
+        if approvers.needs_two(payment):  # the second approval, by another admin than the first
+            if not payment.first_approved_by or payment.first_approved_by == admin.email:
+                raise approvers.second_approver_required(payment)
+            tx.update("payment", payment, [], condition=(
+                PaymentModel.first_approved_by == payment.first_approved_by))
     part = payment.settles == settlement.PARTIAL
     read_due = owes(invoice)  # as read, before the changes below
     applied = payment.applied_minor if payment.applied_minor is not None else owed
@@ -318,7 +317,7 @@ def _record_payment(tx: Tx, payment: PaymentModel, admin: Principal, notes: str 
 def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Payment failed with the admin's reason; the invoice stays pending so the user can retry."""
     notes = validate(body, REJECT)["admin_notes"]
-    payment = _pending_payment(payment_id)
+    payment = pending_payment(payment_id)
     invoice = store.get(InvoiceModel, payment.invoice_id)
     if invoice is None:
         raise Conflict("The payment's invoice is missing.", code="state_conflict")

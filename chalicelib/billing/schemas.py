@@ -173,6 +173,8 @@ SCHEMAS: dict[str, Any] = {
             "invoice_currency",
             "source",
             "statement_line_id",
+            "approvals",
+            "approvals_required",
         ],
         "properties": {
             "id": {"type": "string"},
@@ -207,6 +209,10 @@ SCHEMAS: dict[str, Any] = {
                                       "recorded it from a bank statement line (no one confirmed)."},
             "statement_line_id": {"type": ["string", "null"],
                                   "description": "The bank statement line its approval came from."},
+            "approvals": {"$ref": "#/components/schemas/Approvals"},
+            "approvals_required": {"type": "integer", "enum": [1, 2],
+                                   "description": "2 for a payment worth more than "
+                                                  "SECOND_APPROVAL_ABOVE: two admins approve it."},
         },
     },
     "AuditEvent": {

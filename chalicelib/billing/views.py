@@ -80,7 +80,32 @@ def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
             "excess": format_minor(payment.excess_minor or 0), "rate": payment.rate,
             "invoice_currency": fx.BASE if payment.rate else payment.currency,
             "source": payment.source or "confirmation",
-            "statement_line_id": payment.statement_line_id}
+            "statement_line_id": payment.statement_line_id,
+            "approvals": approvals_view(payment), "approvals_required": approvals_required(payment)}
+
+
+def worth(payment: PaymentModel) -> int:
+    """What the payment brings, in the invoice's currency (a local payment at its quote's rate)."""
+    if payment.applied_minor is None:
+        return payment.amount_minor
+    return payment.applied_minor + (payment.excess_minor or 0)
+
+
+def approvals_required(payment: PaymentModel) -> int:
+    """2 for a payment worth more than SECOND_APPROVAL_ABOVE (two admins approve it), else 1."""
+    from chalicelib.core.config import get_settings
+
+    return 2 if worth(payment) > get_settings().second_approval_above_minor else 1
+
+
+def approvals_view(payment: PaymentModel) -> list[dict[str, Any]]:
+    """Who approved and when: the first of two, and the deciding approval."""
+    out = []
+    if payment.first_approved_by:
+        out.append({"by": payment.first_approved_by, "at": public_time(payment.first_approved_at)})
+    if payment.status == "succeeded" and payment.decided_by:
+        out.append({"by": payment.decided_by, "at": public_time(payment.decided_at)})
+    return out
 
 
 def event_view(event: AuditEventModel) -> dict[str, Any]:

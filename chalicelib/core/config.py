@@ -71,6 +71,8 @@ class Settings:
     # A payment this much (percent of the amount due) short of it counts as full: bank and wallet
     # fees; the shortfall is written off on approval. A method may set its own.
     payment_tolerance_percent: Decimal = Decimal("1.0")
+    # A payment worth more than this (minor units of the invoice currency) needs two approvers.
+    second_approval_above_minor: int = 50000
     table_names: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -98,6 +100,13 @@ def stream_variable(entity: str) -> str:
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw else default
+
+
+def _money(name: str, default: str) -> int:
+    """An amount such as 500.00 as minor units (two decimals, never a float)."""
+    from chalicelib.core.money import parse_amount
+
+    return parse_amount(os.environ.get(name) or default)
 
 
 def _percent(name: str, default: str) -> Decimal:
@@ -143,6 +152,7 @@ def get_settings() -> Settings:
         trial_ending_days=max(0, _int("TRIAL_ENDING_DAYS", 3)),
         index_shards=max(1, _int("INDEX_SHARDS", 4)),
         payment_tolerance_percent=_percent("PAYMENT_TOLERANCE_PERCENT", "1.0"),
+        second_approval_above_minor=_money("SECOND_APPROVAL_ABOVE", "500.00"),
         job_time_limit_seconds=max(1, _int("JOB_TIME_LIMIT_SECONDS", 240)),
         proof_bucket=os.environ.get("PROOF_BUCKET") or f"{prefix}-proofs",
         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.billing import payments, references, settlement
+from chalicelib.api.routing import WithStatus, with_status
+from chalicelib.billing.views import approvals_view, payment_view
+from chalicelib.billing import approvers, payments, references, settlement
 from chalicelib.billing.payments import PENDING
 from chalicelib.catalog.plans import enabled_methods
 from chalicelib.core.clock import new_id, stamp
@@ -98,6 +100,23 @@ def apply(admin: Principal, line: StatementLineModel, invoice_id: str | None = N
         _measure_into(payment, invoice, method, line)
         recorded = True
     payment.statement_line_id = line.line_id
+    approvers.not_their_own(admin, payment)
+    if approvers.needs_two(payment):
+        if recorded or not payment.first_approved_by:
+            return _first_of_two(admin, line, payment, invoice, notes, recorded, amended, at)
+        if payment.first_approved_by == admin.email:
+            raise approvers.second_approver_required(payment)
+    extend = line_applied(admin, line, payment, invoice, at, amended=amended,
+                          named=not recorded)
+    return payments.decide_approval(admin, payment, notes, recorded=recorded, extend=extend,
+                                    conflicts={"line": _applied_already(line)})
+
+
+def line_applied(admin: Principal, line: StatementLineModel, payment: PaymentModel,
+                 invoice: InvoiceModel, at: str, *, amended: list[Any] = (),  # type: ignore[assignment]
+                 named: bool = True) -> Any:
+    """What applying the line adds to its payment's approval: the line applied (conditional on
+    its not being applied), the payment naming it (`named`: an existing payment)."""
     was = line.status
 
     def extend(tx: Tx) -> dict[str, Any]:
@@ -106,7 +125,7 @@ def apply(admin: Principal, line: StatementLineModel, invoice_id: str | None = N
                                  StatementLineModel.decided_at.set(at),
                                  StatementLineModel.decided_by.set(admin.email)],
                   condition=StatementLineModel.status.is_in(*APPLICABLE))
-        if not recorded:
+        if named:
             tx.update("payment", payment,
                       [PaymentModel.statement_line_id.set(line.line_id), *amended])
         add_audit(tx, entity_type="statement_line", entity_id=line.line_id, action="applied",
@@ -115,9 +134,57 @@ def apply(admin: Principal, line: StatementLineModel, invoice_id: str | None = N
         line.status, line.payment_id = matching.APPLIED, payment.payment_id
         line.decided_at, line.decided_by = at, admin.email
         return {"line": line_view(line)}
+    return extend
 
-    return payments.decide_approval(admin, payment, notes, recorded=recorded, extend=extend,
-                                    conflicts={"line": _applied_already(line)})
+
+def second_approval_of(admin: Principal, payment: PaymentModel) -> Any:
+    """For the approval queue: the line a payment awaiting its second approval came from, applied
+    in that approval's transaction (None when it has no line, or the line is applied)."""
+    line = store.get(StatementLineModel, payment.statement_line_id) if payment.statement_line_id else None
+    if line is None or line.status == matching.APPLIED:
+        return None
+    invoice = store.get(InvoiceModel, payment.invoice_id)
+    return line_applied(admin, line, payment, invoice, stamp(), named=False)
+
+
+def _first_of_two(admin: Principal, line: StatementLineModel, payment: PaymentModel,
+                  invoice: InvoiceModel, notes: str, recorded: bool, amended: list[Any],
+                  at: str) -> WithStatus:
+    """A payment worth more than SECOND_APPROVAL_ABOVE: this admin's approval is the first of
+    two; the payment (recorded from the line when no one confirmed it) waits in the approval
+    queue for another admin, and the line is applied with that second approval."""
+    tx = Tx()
+    payment.first_approved_by, payment.first_approved_at = admin.email, at
+    if recorded:
+        payment.queue = store.spread(PENDING, payment.payment_id)
+        tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
+        tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.set(payment.payment_id)],
+                  condition=InvoiceModel.status.is_in(*PAYABLE)
+                  & InvoiceModel.pending_payment_id.does_not_exist() & payments.owes(invoice))
+        add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="recorded",
+                  from_status=None, to_status=PENDING, actor=admin.email, at=at, notes=notes)
+        tx.count("payments_pending_approval", 1)
+    else:
+        tx.update("payment", payment, [PaymentModel.first_approved_by.set(admin.email),
+                                       PaymentModel.first_approved_at.set(at),
+                                       PaymentModel.statement_line_id.set(line.line_id), *amended],
+                  condition=(PaymentModel.status == PENDING)
+                  & PaymentModel.first_approved_by.does_not_exist())
+    add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="first_approval",
+              from_status=PENDING, to_status=PENDING, actor=admin.email, at=at, notes=notes)
+    tx.update("line", line, [StatementLineModel.payment_id.set(payment.payment_id)],
+              condition=StatementLineModel.status.is_in(*APPLICABLE)
+              & StatementLineModel.payment_id.does_not_exist())
+    line.payment_id = payment.payment_id
+    response = {"line": line_view(line), "payment": payment_view(payment),
+                "approvals": approvals_view(payment), "approvals_required": 2}
+    with_status(202)
+    try:
+        tx.commit(response=response)
+    except store.TransactionCancelled as exc:
+        raise Conflict("The line, its invoice or its payment changed meanwhile; look at it again.",
+                       code="state_conflict", details={"failed": exc.failed}) from exc
+    return WithStatus(202, response)
 
 
 def _measure_into(payment: PaymentModel, invoice: InvoiceModel, method: PaymentMethodModel,
@@ -205,7 +272,7 @@ def apply_exact(admin: Principal, statement_id: str) -> dict[str, Any]:
     with store.guard():
         lines = list(StatementLineModel.by_statement.query(
             statement.statement_id, filter_condition=StatementLineModel.status == matching.MATCHED))
-    applied, skipped, failed = [], 0, []
+    applied, skipped, failed, awaiting = [], 0, [], []
     for line in lines:
         if not matching.exact(plain(line.match)):
             skipped += 1
@@ -213,16 +280,22 @@ def apply_exact(admin: Principal, statement_id: str) -> dict[str, Any]:
         try:
             result = apply(admin, line)
         except AppError as error:
+            if error.code == "second_approver_required":  # this admin gave the first already
+                awaiting.append(line.line_id)
+                continue
             if error.code == "line_already_applied" or _applied_meanwhile(line):
                 skipped += 1  # by another click or another admin, since the lines were read
                 continue
             failed.append({"line_id": line.line_id, "code": error.code, "message": error.message})
             continue
+        if isinstance(result, WithStatus):  # the first of two approvals
+            awaiting.append(line.line_id)
+            continue
         applied.append({"line_id": line.line_id, "payment_id": result["payment"]["id"],
                         "invoice_id": result["invoice"]["id"],
                         "invoice_status": result["invoice"]["status"]})
     return {"statement_id": statement.statement_id, "applied": len(applied), "skipped": skipped,
-            "failed": failed, "items": applied}
+            "failed": failed, "items": applied, "awaiting_second_approval": awaiting}
 
 
 def _applied_meanwhile(line: StatementLineModel) -> bool:

@@ -100,9 +100,14 @@ def apply_exact_matches(caller: Principal, statement_id: str) -> dict[str, Any]:
                        "Optional; an empty body applies the line to its match.", required=False,
                        empty_ok=True),
              response=("StatementLineApplied", "Applied: the payment approved."),
-             errors={404: "`statement_line_not_found`, `invoice_not_found`.",
+             also={202: ("StatementLineFirstApproval", "The first of two approvals (worth more "
+                         "than SECOND_APPROVAL_ABOVE): the payment waits in the approval queue "
+                         "for another admin, whose approval applies the line.")},
+             errors={403: "`own_account`: the line's invoice is of the admin's own account.",
+                     404: "`statement_line_not_found`, `invoice_not_found`.",
                      409: "`line_already_applied` (a line pays once), `line_not_a_credit`, "
-                          "`invoice_not_pending`, `payment_not_pending`, `state_conflict`, "
+                          "`invoice_not_pending`, `payment_not_pending`, "
+                          "`second_approver_required`, `state_conflict`, "
                           "`transaction_conflict` (retry). Nothing changes",
                      422: "`validation_failed` (no invoice for a line without a match), "
                           "`currency_not_accepted` (the line's currency cannot pay the invoice)."})

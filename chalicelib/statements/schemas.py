@@ -97,14 +97,27 @@ SCHEMAS: dict[str, Any] = {
         "properties": {**ADMIN["Approval"]["properties"],
                        "line": {"$ref": "#/components/schemas/StatementLine"}},
     },
+    "StatementLineFirstApproval": {
+        "type": "object", "required": ["line", "payment", "approvals", "approvals_required"],
+        "properties": {"line": {"$ref": "#/components/schemas/StatementLine"},
+                       "payment": {"$ref": "#/components/schemas/Payment"},
+                       "approvals": {"$ref": "#/components/schemas/Approvals"},
+                       "approvals_required": {"type": "integer", "const": 2}},
+    },
     "StatementLineIgnored": {
         "type": "object", "required": ["line"],
         "properties": {"line": {"$ref": "#/components/schemas/StatementLine"}},
     },
     "ExactMatchesApplied": {
-        "type": "object", "required": ["statement_id", "applied", "skipped", "failed", "items"],
+        "type": "object", "required": ["statement_id", "applied", "skipped", "failed", "items",
+                                       "awaiting_second_approval"],
         "properties": {
             "statement_id": {"type": "string"},
+            "awaiting_second_approval": {
+                "type": "array", "items": {"type": "string"},
+                "description": "Lines worth more than SECOND_APPROVAL_ABOVE: this click gave their "
+                               "payments the first of two approvals; another admin approves them "
+                               "in the approval queue."},
             "applied": {"type": "integer", "minimum": 0},
             "skipped": {"type": "integer", "minimum": 0,
                         "description": "Matched lines that are not exact, or were applied meanwhile."},

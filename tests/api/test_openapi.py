@@ -210,6 +210,9 @@ def test_spec_has_exactly_the_routes_of_the_app():
     assert described == routes
 
 
+ADMIN_PAYMENTS = "/api/v1/billing/admin/payments"
+
+
 def test_spec_declares_security_and_statuses_per_route():
     doc = openapi.spec()
     public = {("/api/v1/auth/register", "post"), ("/api/v1/auth/login", "post"),
@@ -226,6 +229,9 @@ def test_spec_declares_security_and_statuses_per_route():
                 ("/api/v1/billing/admin/statements", "post"),
                 ("/api/v1/billing/admin/admins", "post")) else {"204"} if method == "delete"
                 else {"200"})
+            if (path, method) in ((f"{ADMIN_PAYMENTS}/{{payment_id}}/approve", "post"),
+                                  ("/api/v1/billing/admin/statement-lines/{line_id}/apply", "post")):
+                success = {"200", "202"}  # 202: the first of two approvals
             assert {code for code in responses if code < "300"} == success, (path, method)
             if (path, method) in public:
                 wrong_login = path == "/api/v1/auth/login"
@@ -501,6 +507,27 @@ def test_workflow_responses_match_the_spec(contract):
     assert accepted["user"]["email"] == "ops@example.com"
     assert [a["email"] for a in c.get("/api/v1/billing/admin/admins", 200, token=admin).body["items"]] == [
         ADMIN_EMAIL, "ops@example.com"]
+    # And a payment worth more than 500.00 gets two approvals: the owner's first (202), the
+    # approver's second; a statement line of another one is applied as a first approval (202)
+    big = c.post("/api/v1/auth/register", {"email": "big@example.com", "password": PASSWORD,
+                                           "name": "Big", "plan": "scale", "billing": BILLING_PK,
+                                           "payment_method": "bank_transfer"}, 201).body
+    payment = c.post(CONFIRM, confirm_body(big["invoice"]["id"], amount="699.00",
+                                           reference="BT-BIG-1"), 201, token=big["access_token"]).body
+    first = c.post(f"{ADMIN_PAYMENTS}/{payment['id']}/approve", {}, 202, token=admin).body
+    assert first["approvals"][0]["by"] == ADMIN_EMAIL
+    c.post(f"{ADMIN_PAYMENTS}/{payment['id']}/approve", {}, 200, token=accepted["access_token"])
+    bigger = c.post("/api/v1/auth/register", {"email": "bigger@example.com", "password": PASSWORD,
+                                              "name": "Bigger", "plan": "scale", "billing": BILLING_PK,
+                                              "payment_method": "bank_transfer"}, 201).body
+    csv = (f"Date,Amount,Currency,Description\n2026-12-03,699.00,USD,"
+           f"{bigger['invoice']['payment_reference']}\n").encode()
+    third = c.post("/api/v1/billing/admin/statements",
+                   {"filename": "d3.csv", "content_base64": base64.b64encode(csv).decode()},
+                   expect=201, token=admin).body
+    [line] = c.get(f"/api/v1/billing/admin/statements/{third['id']}/lines", 200,
+                   token=admin).body["items"]
+    c.post(f"/api/v1/billing/admin/statement-lines/{line['id']}/apply", None, expect=202, token=admin)
     c.request("PATCH", f"/api/v1/billing/admin/admins/{invited['id']}", 200,
               body={"admin_role": "viewer"}, token=admin)
     # Then every operation's success response was seen and matched the spec

@@ -166,6 +166,8 @@ def _responses(route: Declared) -> dict[str, Any]:
             "schema": {"type": "string"}}}
     if route.status == 204:
         answers[204] = {"description": description}
+    for status, (other, text) in route.also.items():
+        answers[status] = {"description": text, "content": _json(_ref("schemas", other))}
     texts = dict(route.errors)
     if route.media_type != _JSON:
         texts.setdefault(406, _NOT_ACCEPTABLE.format(route.media_type))

@@ -240,6 +240,9 @@ class PaymentModel(Model):
     # statement line for a payer who never confirmed); the line an approval came from.
     source = UnicodeAttribute(null=True)
     statement_line_id = UnicodeAttribute(null=True)
+    # The first of two approvals of a payment worth more than SECOND_APPROVAL_ABOVE.
+    first_approved_by = UnicodeAttribute(null=True)
+    first_approved_at = UnicodeAttribute(null=True)
     by_account = ByAccountIndex()
     by_invoice = ByInvoiceIndex()
     approval_queue = ApprovalQueueIndex()
