@@ -7,8 +7,9 @@ or while the app serves, changes nothing twice.
 2. Accounts get their credit buckets (all of the balance is allowance); trials get their end
    (TRIAL_DAYS after signup) and their place in the due index; active subscriptions get their
    anchor (the start of their current period), period 0 paid, and their place in the due index,
-   so that they renew; ledger entries get their order and balance after. These scan the accounts,
-   subscriptions and ledger once (an operator tool).
+   so that they renew; ledger entries get their order and balance after; accounts get their place
+   in the by-name index (the admin's search). These scan the accounts, subscriptions and ledger
+   once (an operator tool).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from chalicelib.accounts import trials
 from chalicelib.billing import lifecycle
 from chalicelib.billing.payments import PENDING
 from chalicelib.storage import outbox, store
-from chalicelib.storage.models.accounts import AccountModel
+from chalicelib.storage.models.accounts import AccountModel, name_attributes
 from chalicelib.storage.models.billing import (
     OPEN_INVOICE,
     InvoiceModel,
@@ -75,7 +76,15 @@ def _reshard(done: Migrated) -> None:
 
 def _accounts(done: Migrated) -> None:
     with store.guard():
-        accounts = [a for a in AccountModel.scan() if a.allowance is None]
+        every = list(AccountModel.scan())
+    for account in every:
+        if account.name_shard is None and account.name:  # the admin's search by name
+            names = name_attributes(account.account_id, account.name)
+            if _update(account, [AccountModel.name_shard.set(names["name_shard"]),
+                                 AccountModel.name_sort.set(names["name_sort"])],
+                       AccountModel.name_shard.does_not_exist()):
+                done.add("accounts indexed by name")
+    accounts = [a for a in every if a.allowance is None]
     for account in accounts:
         actions = [AccountModel.allowance.set(account.credits - (account.extra or 0)),
                    AccountModel.extra.set(account.extra or 0)]

@@ -9,7 +9,7 @@ from chalicelib.core.errors import Conflict
 from chalicelib.core.validation import validate
 from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
-from chalicelib.storage.models.accounts import AccountModel, UserModel
+from chalicelib.storage.models.accounts import AccountModel, UserModel, name_attributes
 from chalicelib.storage.models.records import CounterModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
@@ -35,7 +35,8 @@ def create_admin(email_address: str, password: str, name: str = "Administrator")
                      password_hash=hash_password(data["password"]), role="admin", created_at=at,
                      staff=STAFF, admin_role=OWNER)
     account = AccountModel(user.account_id, name="Administrators", status="active", credits=0,
-                           plan=ADMIN_PLAN, owner_user_id=user.user_id, created_at=at, updated_at=at)
+                           plan=ADMIN_PLAN, owner_user_id=user.user_id, created_at=at, updated_at=at,
+                           **name_attributes(user.account_id, "Administrators"))
     tx = Tx()
     tx.put("user", user, UserModel.email.does_not_exist())
     tx.put("account", account, AccountModel.account_id.does_not_exist())

@@ -19,7 +19,7 @@ from chalicelib.credits.ledger import add_credit
 from chalicelib.notifications import messages
 from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
-from chalicelib.storage.models.accounts import AccountModel, UserModel
+from chalicelib.storage.models.accounts import AccountModel, UserModel, name_attributes
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
@@ -96,10 +96,12 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
     user = UserModel(data["email"], user_id=new_id("usr"), account_id=new_id("acc"),
                      name=data["name"], password_hash=hash_password(data["password"]),
                      role="user", created_at=at)
-    account = AccountModel(user.account_id, name=data["account_name"] or data["name"],
+    name = data["account_name"] or data["name"]
+    account = AccountModel(user.account_id, name=name,
                            credits=0, plan=plan_slug, owner_user_id=user.user_id,
                            billing_country=country, created_at=at, updated_at=at, status="trial",
-                           allowance=0, extra=0, owner_email=user.email)
+                           allowance=0, extra=0, owner_email=user.email,
+                           **name_attributes(user.account_id, name))
     tx = Tx()
     tx.put("user", user, UserModel.email.does_not_exist())
     subscription = invoice = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.api.routing import BY_CALLER, OWNER, VIEWER, Body, Idempotent, Routes
+from chalicelib.admin import accounts
+from chalicelib.api.routing import BY_CALLER, OWNER, VIEWER, Body, Idempotent, Routes, query
 from chalicelib.credits import service_keys, statement
 
 routes = Routes(__name__, "Admin credits", "Service keys, an account's credits, grants (admins).")
@@ -49,15 +50,30 @@ def revoke_service_key(caller: Principal, key_id: str) -> None:
     service_keys.revoke(key_id)
 
 
+@routes.get("/api/v1/billing/admin/accounts", auth=VIEWER, query=("AccountQuery",),
+            response=("AccountSearch", "The accounts found (at most 20)."),
+            errors={400: "`invalid_query`: q missing, shorter than 2 or longer than 200 characters."})
+def search_accounts(caller: Principal) -> dict[str, Any]:
+    """Find accounts
+
+    By a user's email (exact), an invoice number (INV-2026-000123), a payment reference
+    (PR-XXXX-XXXX, any case and spacing), else by the start of the account's name (any case).
+    Each through a key or an index, never a scan; `matched` says which.
+    """
+    return accounts.search(query("q"))
+
+
 @routes.get("/api/v1/billing/admin/accounts/{account_id}", auth=VIEWER,
-            response=("AdminAccount", "The account, its subscription and its credits."),
+            response=("AdminAccount", "The account and everything about it."),
             errors={404: _NO_ACCOUNT})
 def get_admin_account(caller: Principal, account_id: str) -> dict[str, Any]:
-    """An account with its subscription and credits
+    """An account's page
 
-    The credits as the customer sees them (buckets, ledger, use), for the admin console.
+    The account with its users, subscription, invoices and payments (newest 50 of each), its
+    credits as the customer sees them (buckets, ledger, use), and the history of the account and
+    its subscription, for the admin console.
     """
-    return statement.admin_account(account_id)
+    return accounts.detail(account_id)
 
 
 @routes.post(

@@ -101,12 +101,30 @@ SCHEMAS: dict[str, Any] = {
     },
     "AdminAccount": {
         "type": "object",
-        "required": ["account", "subscription", "credits"],
+        "required": ["account", "subscription", "credits", "users", "invoices", "payments", "history"],
         "properties": {
             "account": {"$ref": "#/components/schemas/Account"},
             "subscription": {"anyOf": [{"$ref": "#/components/schemas/Subscription"}, {"type": "null"}]},
             "credits": {"$ref": "#/components/schemas/CreditStatement"},
+            "users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+            "invoices": {"type": "array", "items": {"$ref": "#/components/schemas/Invoice"},
+                         "description": "Newest first, at most 50."},
+            "payments": {"type": "array", "items": {"$ref": "#/components/schemas/Payment"},
+                         "description": "Newest first, at most 50."},
+            "history": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEvent"},
+                        "description": "Every state change of the account and its subscription, "
+                                       "oldest first."},
         },
+    },
+    "AccountSearch": {
+        "type": "object", "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {
+            "type": "object", "required": ["id", "name", "status", "plan", "billing_country", "matched"],
+            "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                           "status": {"type": "string"}, "plan": {"type": "string"},
+                           "billing_country": {"type": ["string", "null"]},
+                           "matched": {"type": "string", "enum": ["email", "invoice_number",
+                                                                  "payment_reference", "name"]}}}}},
     },
     "CreditGrant": {
         "type": "object",

@@ -33,6 +33,7 @@ LEAST = {
     ("POST", "/api/v1/billing/admin/service-keys"): O,
     ("GET", "/api/v1/billing/admin/service-keys"): O,
     ("DELETE", "/api/v1/billing/admin/service-keys/{key_id}"): O,
+    ("GET", "/api/v1/billing/admin/accounts"): V,
     ("GET", "/api/v1/billing/admin/accounts/{account_id}"): V,
     ("POST", "/api/v1/billing/admin/accounts/{account_id}/credits"): O,
     ("POST", "/api/v1/billing/admin/statements"): A,

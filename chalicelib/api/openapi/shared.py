@@ -190,6 +190,15 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string", "minLength": 1},
     },
+    "AccountQuery": {
+        "name": "q",
+        "in": "query",
+        "required": True,
+        "description": ("A user's email, an invoice number, a payment reference, or the start of an "
+                        "account's name (2 to 200 characters)."),
+        "schema": {"type": "string", "minLength": 2, "maxLength": 200},
+        "example": "Khan Med",
+    },
     "AdminId": {
         "name": "admin_id",
         "in": "path",

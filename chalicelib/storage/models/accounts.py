@@ -26,6 +26,16 @@ class AdminIndex(GlobalSecondaryIndex["UserModel"]):
     email = UnicodeAttribute(range_key=True)
 
 
+class UserAccountIndex(GlobalSecondaryIndex["UserModel"]):
+    """An account's users."""
+
+    class Meta:
+        index_name = "by_account"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+
+
 class UserModel(Model):
     """A login. Keyed by email so that uniqueness is a conditional put."""
 
@@ -50,6 +60,7 @@ class UserModel(Model):
     invitation_hash = UnicodeAttribute(null=True)
     invitation_expires_at = UnicodeAttribute(null=True)
     admins = AdminIndex()
+    by_account = UserAccountIndex()
 
 
 class TrialSweepIndex(GlobalSecondaryIndex[Any]):
@@ -61,6 +72,32 @@ class TrialSweepIndex(GlobalSecondaryIndex[Any]):
 
     sweep = UnicodeAttribute(hash_key=True)
     sweep_at = UnicodeAttribute(range_key=True)
+
+
+def name_key(name: str) -> tuple[str, str]:
+    """(partition, sort prefix) of a name in the `by_name` index: lower case, spaces collapsed;
+    the partition is its first letter or digit."""
+    folded = " ".join(name.lower().split())
+    first = next((char for char in folded if char.isalnum()), "_")
+    return f"name#{first}", folded
+
+
+def name_attributes(account_id: str, name: str) -> dict[str, str]:
+    """What an account item carries for the `by_name` index."""
+    partition, folded = name_key(name)
+    return {"name_shard": partition, "name_sort": f"{folded}#{account_id}"}
+
+
+class AccountNameIndex(GlobalSecondaryIndex["AccountModel"]):
+    """Sparse and sharded by the name's first character (`name#<c>`): accounts by their name in
+    lower case (`<name>#<account id>`), for the admin's search by name prefix."""
+
+    class Meta:
+        index_name = "by_name"
+        projection = AllProjection()
+
+    name_shard = UnicodeAttribute(hash_key=True)
+    name_sort = UnicodeAttribute(range_key=True)
 
 
 class AccountModel(Model):
@@ -95,6 +132,10 @@ class AccountModel(Model):
     sweep = UnicodeAttribute(null=True)
     sweep_at = UnicodeAttribute(null=True)
     due_by_time = TrialSweepIndex()
+    # For the admin's search by name (admin.accounts.name_attributes; migrate fills old items).
+    name_shard = UnicodeAttribute(null=True)
+    name_sort = UnicodeAttribute(null=True)
+    by_name = AccountNameIndex()
 
 
 class LoginFailureModel(Model):

@@ -93,6 +93,16 @@ class InvoiceReferenceIndex(GlobalSecondaryIndex["InvoiceModel"]):
     payment_reference = UnicodeAttribute(hash_key=True)
 
 
+class InvoiceNumberIndex(GlobalSecondaryIndex["InvoiceModel"]):
+    """An invoice by its number (INV-2026-000123), for the admin's account search."""
+
+    class Meta:
+        index_name = "by_number"
+        projection = AllProjection()
+
+    invoice_number = UnicodeAttribute(hash_key=True)
+
+
 class OpenInvoicesIndex(GlobalSecondaryIndex["InvoiceModel"]):
     """Sparse and sharded: only unpaid invoices carry `open` (`open#<n>`), by due date (the
     reminder and expiry jobs, the renewal list)."""
@@ -169,6 +179,7 @@ class InvoiceModel(Model):
     quotes = ListAttribute(of=QuoteMap, null=True)
     by_account = ByAccountIndex()
     by_reference = InvoiceReferenceIndex()
+    by_number = InvoiceNumberIndex()
     open_by_due_date = OpenInvoicesIndex()
 
 
