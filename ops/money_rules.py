@@ -94,8 +94,11 @@ def _account_matches_subscription(ix: _Index, result: RuleResult) -> None:
         else:
             expected = {"pending_payment": ("pending_payment", "trial"),
                         "cancelled": ("cancelled", "suspended")}.get(sub.status, (RUNNING.get(sub.status),))
-            if account.status not in expected:
-                problems.append(f"{account.status} while its subscription is {sub.status}")
+            effective = account.held_status if account.held else account.status
+            if effective not in expected:
+                problems.append(f"{effective} while its subscription is {sub.status}")
+            if account.held and account.status != "suspended":
+                problems.append(f"held by an admin but {account.status}")
         pointer = ix.invoices.get(account.pending_invoice_id or "")
         if account.pending_invoice_id and (pointer is None or pointer.status not in PAYABLE
                                            or pointer.account_id != account.account_id):

@@ -83,6 +83,8 @@ def detail(account_id: str) -> dict[str, Any]:
     history.sort(key=lambda event: event.at)
     return {"account": account_view(account), "subscription": subscription_view(sub),
             "users": [user_view(user) for user in users],
+            "hold": {"reason": account.held, "status_after": account.held_status or "active"}
+            if account.held else None,
             "invoices": [invoice_view(invoice) for invoice in invoices],
             "payments": [payment_view(payment) for payment in payments],
             "credits": statement(account, 25, None),

@@ -80,7 +80,22 @@ def sweep_actions(sub: SubscriptionModel) -> list[Any]:
 
 def move_account(tx: Tx, account: AccountModel, status: str, actions: list[Any], *, action: str,
                  actor: str, at: str, condition: Any = None, notes: str | None = None) -> None:
-    """One update of the account (status, plus `actions`), its audit event and status counters."""
+    """One update of the account (status, plus `actions`), its audit event and status counters.
+    An account an owner suspended stays suspended: the status it would have waits in
+    `held_status` until the owner reactivates it (admin.holds)."""
+    if account.held:
+        held_before = account.held_status
+        condition = (AccountModel.held == account.held) & condition if condition is not None else (
+            AccountModel.held == account.held)
+        tx.update("account", account, [AccountModel.held_status.set(status),
+                                       AccountModel.updated_at.set(at), *actions],
+                  condition=condition)
+        if held_before != status:
+            add_audit(tx, entity_type="account", entity_id=account.account_id, action=action,
+                      from_status=account.status, to_status=account.status, actor=actor, at=at,
+                      notes=f"held by an admin: would be {status}" + (f"; {notes}" if notes else ""))
+        account.held_status = status
+        return
     before = account.status
     condition = (AccountModel.status == before) & condition if condition is not None else (
         AccountModel.status == before)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.admin import accounts
+from chalicelib.admin import accounts, holds
 from chalicelib.api.routing import BY_CALLER, OWNER, VIEWER, Body, Idempotent, Routes, query
 from chalicelib.credits import service_keys, statement
 
@@ -91,3 +91,34 @@ def grant_credits(caller: Principal, account_id: str, body: dict[str, Any]) -> d
     (`admin_correction`), never below zero; with its reason in the ledger and the audit trail.
     """
     return statement.grant(caller, account_id, body)
+
+
+@routes.post("/api/v1/billing/admin/accounts/{account_id}/suspend", auth=OWNER, idempotent=BY_CALLER,
+             body=Body("AccountSuspendRequest", holds.REASON, "Why."),
+             response=("AccountHeld", "Suspended."),
+             errors={404: _NO_ACCOUNT,
+                     409: "`account_held` (already suspended by an admin), `state_conflict` (it "
+                          "changed meanwhile, or it is the admins' own account).",
+                     422: "`validation_failed`: no reason."})
+def suspend_account(caller: Principal, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Suspend an account
+
+    Its status becomes `suspended` (its credits cannot be used) until an owner reactivates it;
+    meanwhile its subscription goes on as usual (renewals, dunning), and what that would make of
+    the account's status is kept for the reactivation. The reason is in its history.
+    """
+    return holds.suspend(caller, account_id, body)
+
+
+@routes.post("/api/v1/billing/admin/accounts/{account_id}/reactivate", auth=OWNER,
+             idempotent=BY_CALLER, body=Body("AccountReactivateRequest", holds.REASON, "Why."),
+             response=("AccountHeld", "Reactivated."),
+             errors={404: _NO_ACCOUNT,
+                     409: "`account_not_held` (not suspended by an admin), `state_conflict`.",
+                     422: "`validation_failed`: no reason."})
+def reactivate_account(caller: Principal, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Reactivate an account an owner suspended
+
+    It gets back the status its subscription gives it (active, past due, ...).
+    """
+    return holds.reactivate(caller, account_id, body)

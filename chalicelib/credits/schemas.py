@@ -101,12 +101,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "AdminAccount": {
         "type": "object",
-        "required": ["account", "subscription", "credits", "users", "invoices", "payments", "history"],
+        "required": ["account", "subscription", "credits", "users", "invoices", "payments", "history",
+                     "hold"],
         "properties": {
             "account": {"$ref": "#/components/schemas/Account"},
             "subscription": {"anyOf": [{"$ref": "#/components/schemas/Subscription"}, {"type": "null"}]},
             "credits": {"$ref": "#/components/schemas/CreditStatement"},
             "users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+            "hold": {"description": "Suspended by an owner: why, and the status it gets back.",
+                     "anyOf": [{"type": "null"}, {
+                         "type": "object", "required": ["reason", "status_after"],
+                         "properties": {"reason": {"type": "string"},
+                                        "status_after": {"type": "string"}}}]},
             "invoices": {"type": "array", "items": {"$ref": "#/components/schemas/Invoice"},
                          "description": "Newest first, at most 50."},
             "payments": {"type": "array", "items": {"$ref": "#/components/schemas/Payment"},
@@ -115,6 +121,10 @@ SCHEMAS: dict[str, Any] = {
                         "description": "Every state change of the account and its subscription, "
                                        "oldest first."},
         },
+    },
+    "AccountHeld": {
+        "type": "object", "required": ["account"],
+        "properties": {"account": {"$ref": "#/components/schemas/Account"}},
     },
     "AccountSearch": {
         "type": "object", "required": ["items"],

@@ -36,6 +36,8 @@ LEAST = {
     ("GET", "/api/v1/billing/admin/accounts"): V,
     ("GET", "/api/v1/billing/admin/accounts/{account_id}"): V,
     ("POST", "/api/v1/billing/admin/accounts/{account_id}/credits"): O,
+    ("POST", "/api/v1/billing/admin/accounts/{account_id}/suspend"): O,
+    ("POST", "/api/v1/billing/admin/accounts/{account_id}/reactivate"): O,
     ("POST", "/api/v1/billing/admin/statements"): A,
     ("GET", "/api/v1/billing/admin/statements"): V,
     ("GET", "/api/v1/billing/admin/statements/{statement_id}"): V,

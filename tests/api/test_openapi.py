@@ -465,6 +465,11 @@ def test_workflow_responses_match_the_spec(contract):
     c.get(f"/api/v1/billing/admin/accounts/{growth_account}", 200, token=admin)
     found = c.get("/api/v1/billing/admin/accounts?q=dev@example.in", 200, token=admin).body
     assert [a["id"] for a in found["items"]] == [growth_account]
+    held = c.post(f"/api/v1/billing/admin/accounts/{growth_account}/suspend", {"reason": "Check"},
+                  expect=200, token=admin).body
+    assert held["account"]["status"] == "suspended"
+    c.post(f"/api/v1/billing/admin/accounts/{growth_account}/reactivate", {"reason": "Fine"},
+           expect=200, token=admin)
     # And the admin imports a bank statement that pays the trial's new invoice and holds a debit
     reference = subscribed["invoice"]["payment_reference"]
     csv = (f"Date,Amount,Currency,Description\n2026-12-01,89.00,USD,Invoice {reference}\n"

@@ -132,7 +132,11 @@ class AccountModel(Model):
     sweep = UnicodeAttribute(null=True)
     sweep_at = UnicodeAttribute(null=True)
     due_by_time = TrialSweepIndex()
-    # For the admin's search by name (admin.accounts.name_attributes; migrate fills old items).
+    # Suspended by an owner (admin.holds): `held` is the reason; `held_status` the status the
+    # lifecycle gives it meanwhile (restored when the owner reactivates it).
+    held = UnicodeAttribute(null=True)
+    held_status = UnicodeAttribute(null=True)
+    # For the admin's search by name (models.accounts.name_attributes; migrate fills old items).
     name_shard = UnicodeAttribute(null=True)
     name_sort = UnicodeAttribute(null=True)
     by_name = AccountNameIndex()
