@@ -12,6 +12,9 @@ SCHEMAS: dict[str, Any] = {
             "email": {"type": "string", "format": "email"},
             "name": {"type": "string"},
             "role": {"type": "string", "enum": ["user", "admin"]},
+            "admin_role": {"type": ["string", "null"], "enum": ["owner", "approver", "viewer", None],
+                           "description": "An admin's role (null for a user): what the console "
+                                          "shows them."},
             "account_id": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
         },
