@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from chalicelib.accounts.auth import hash_password
-from chalicelib.accounts.login import token_response
+from chalicelib.accounts import sessions
 from chalicelib.accounts.views import account_view
 from chalicelib.accounts import trials
 from chalicelib.billing.subscriptions import BILLING, open_subscription
@@ -118,8 +118,10 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
     add_audit(tx, entity_type="account", entity_id=account.account_id, action="created",
               from_status=None, to_status=account.status, actor=user.user_id, at=at)
     messages.queue_signup(tx, user=user, account=account, plan=plan, invoice=invoice, at=at)
+    messages.queue_verification(tx, address=user.email, at=at)
     tx.count(f"accounts_{account.status}", 1)
-    response = {**token_response(user), "account": account_view(account),
+    refresh_token = sessions.start(tx, user, at)
+    response = {**sessions.token_pair(user, refresh_token), "account": account_view(account),
                 "subscription": subscription_view(subscription), "invoice": invoice_view(invoice)}
     try:
         tx.commit(response=response)

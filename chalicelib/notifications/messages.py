@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from chalicelib.storage import outbox
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, amount_due
 from chalicelib.storage.models.catalog import PlanModel
+from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.store import Tx
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,18 @@ INVOICE_VOIDED = "invoice_voided"
 APPROVAL_OVERDUE = "approval_overdue"
 
 
+VERIFY_EMAIL = "verify_email"  # the link that verifies an address (never held)
+
+
+PASSWORD_RESET = "password_reset"  # the link that resets a password (never held)
+
+
 TEMPLATES = (WELCOME_TRIAL, SIGNUP_INVOICE, PAYMENT_SUBMITTED, PAYMENT_AWAITING_APPROVAL,
-             PAYMENT_APPROVED, PAYMENT_REJECTED, PART_PAYMENT_APPROVED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE)
+             PAYMENT_APPROVED, PAYMENT_REJECTED, PART_PAYMENT_APPROVED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE,
+             VERIFY_EMAIL, PASSWORD_RESET)
+# What an address not yet verified still receives: these carry no text a user typed, and their
+# link (made at delivery, never kept in the outbox) is the point.
+NEVER_HELD = (VERIFY_EMAIL, PASSWORD_RESET)
 
 
 def queue_signup(tx: Tx, *, user: UserModel, account: AccountModel, plan: PlanModel,
@@ -75,6 +87,40 @@ def queue_signup(tx: Tx, *, user: UserModel, account: AccountModel, plan: PlanMo
     outbox.add_message(tx, message_id=f"signup:{message_key or account.account_id}:{USER}",
                        template=template,
                        recipient=user.email, entity_id=account.account_id, context=context, at=at)
+    contact = _billing_email(invoice) if invoice is not None else None
+    if contact and contact.lower() != user.email.lower():  # a billing contact verifies its own
+        queue_verification(tx, address=contact, at=at)
+
+
+def queue_verification(tx: Tx, *, address: str, at: str) -> str:
+    """Send an address its verification link (made when sent; a new one replaces the earlier)."""
+    from chalicelib.notifications.holding import address_key
+
+    address = address.strip().lower()
+    key = address_key(address)
+    message_id = f"verify_email:{key}-{secrets.token_hex(6)}:{USER}"
+    outbox.add_message(tx, message_id=message_id, template=VERIFY_EMAIL, recipient=address,
+                       entity_id=key, context={"hours": get_settings().verify_ttl_seconds // 3600},
+                       at=at)
+    return message_id
+
+
+def password_reset_message(tx: Tx, *, address: str | None, message_id: str, at: str) -> None:
+    """Send a user the link that resets their password; with no user (`address` None), the same
+    work without the email: a check that the message does not exist, in its place."""
+    if address is None:
+        tx.check(f"outbox:{message_id}", OutboxModel, message_id,
+                 condition=OutboxModel.message_id.does_not_exist())
+        return
+    outbox.add_message(tx, message_id=message_id, template=PASSWORD_RESET, recipient=address,
+                       entity_id=message_id.split(":")[1],
+                       context={"minutes": get_settings().reset_ttl_seconds // 60}, at=at)
+
+
+def _billing_email(invoice: InvoiceModel) -> str | None:
+    snapshot = invoice.billing_snapshot
+    billing = snapshot.as_dict() if hasattr(snapshot, "as_dict") else dict(snapshot or {})
+    return billing.get("billing_email")
 
 
 def queue_payment_submitted(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel, at: str) -> None:
