@@ -27,7 +27,7 @@ def verify(body: dict[str, Any]) -> dict[str, Any]:
     """Verify the address of a verification link (used once) and release its held emails."""
     token = validate(body, VERIFY)["token"]
     link, hashed = links.read(links.VERIFY, token)
-    address, key = link.subject, holding.address_key(link.subject)
+    address, key = link.subject, messages.address_key(link.subject)
     for attempt in range(_ATTEMPTS):
         record, user = store.transact_get((EmailAddressModel, key), (UserModel, address))
         at = stamp()
@@ -78,7 +78,7 @@ def resend(principal: Principal) -> dict[str, Any]:
     contact = plain(account.billing if account is not None else None).get("billing_email")
     keys = window.keys()
     if contact and contact.strip().lower() != user.email:
-        keys.append((EmailAddressModel, holding.address_key(contact)))
+        keys.append((EmailAddressModel, messages.address_key(contact)))
     current, previous, *found = store.transact_get(*keys)
     wait = window.wait(current, previous)
     if wait:

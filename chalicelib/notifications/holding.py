@@ -15,8 +15,7 @@ from datetime import datetime
 
 from chalicelib.core.clock import stamp
 from chalicelib.core.config import get_settings
-from chalicelib.core.secrets import keyed_hash
-from chalicelib.notifications.messages import NEVER_HELD
+from chalicelib.notifications.messages import NEVER_HELD, address_key
 from chalicelib.storage import outbox, store
 from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.models.sessions import EmailAddressModel
@@ -24,11 +23,6 @@ from chalicelib.storage.store import TransactionCancelled, Tx
 
 log = logging.getLogger(__name__)
 RELEASE_CHUNK = 40  # held messages released per transaction (2 items each, of 100)
-
-
-def address_key(address: str) -> str:
-    """The key of an address's record: a keyed hash of it, lower-cased."""
-    return keyed_hash(b"address:" + address.strip().lower().encode())[:32]
 
 
 def is_verified(address: str) -> bool:

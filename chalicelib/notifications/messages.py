@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.core.config import get_settings
 from chalicelib.billing import fx
+from chalicelib.core.secrets import keyed_hash
 from chalicelib.core.money import format_grouped, format_minor
 from chalicelib.storage import outbox
 from chalicelib.storage.models.accounts import AccountModel, UserModel
@@ -94,8 +95,6 @@ def queue_signup(tx: Tx, *, user: UserModel, account: AccountModel, plan: PlanMo
 
 def queue_verification(tx: Tx, *, address: str, at: str) -> str:
     """Send an address its verification link (made when sent; a new one replaces the earlier)."""
-    from chalicelib.notifications.holding import address_key
-
     address = address.strip().lower()
     key = address_key(address)
     message_id = f"verify_email:{key}-{secrets.token_hex(6)}:{USER}"
@@ -103,6 +102,12 @@ def queue_verification(tx: Tx, *, address: str, at: str) -> str:
                        entity_id=key, context={"hours": get_settings().verify_ttl_seconds // 3600},
                        at=at)
     return message_id
+
+
+def address_key(address: str) -> str:
+    """The key of an address's record (verified or not, what is held for it): a keyed hash of it,
+    lower-cased."""
+    return keyed_hash(b"address:" + address.strip().lower().encode())[:32]
 
 
 def password_reset_message(tx: Tx, *, address: str | None, message_id: str, at: str) -> None:

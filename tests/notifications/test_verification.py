@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.core import clock
 from chalicelib.notifications import delivery, holding
+from chalicelib.notifications.messages import address_key as queued_address_key
 from chalicelib.storage import outbox
 from chalicelib.storage.models.accounts import UserModel
 from chalicelib.storage.models.platform import OutboxModel
@@ -57,7 +58,7 @@ def test_a_signup_sends_only_the_verification_email_and_holds_the_welcome(api, t
     # And the welcome is held (out of the due index), named on the address's record
     [welcome] = [m for m in messages().values() if m.template == "welcome_trial"]
     assert (welcome.status, welcome.queue) == ("held", None)
-    record = EmailAddressModel.get(holding.address_key("trial@example.com"))
+    record = EmailAddressModel.get(queued_address_key("trial@example.com"))
     assert record.held == {welcome.message_id} and record.verified_at is None
     # And the outbox never kept the link's token
     assert link_token(verification) not in json.dumps(stored_items(OutboxModel))
@@ -80,7 +81,7 @@ def test_verifying_sends_what_was_held_once(api, trial):
     statuses = sorted(m.status for m in messages().values() if m.template == "welcome_trial")
     assert statuses == ["released", "sent"]
     assert sent_by_drain() == []
-    assert EmailAddressModel.get(holding.address_key("trial@example.com")).held is None
+    assert EmailAddressModel.get(queued_address_key("trial@example.com")).held is None
     # And the link works once
     assert_error(api.post(VERIFY, {"token": link_token(verification)}), 400,
                  "invalid_verification_token")
@@ -172,7 +173,7 @@ def test_a_verification_that_lands_while_a_message_is_held_loses_nothing(api, tr
     OutboxModel(welcome_id).update(actions=[
         OutboxModel.status.set("pending"), OutboxModel.queue.set("pending#0"),
         OutboxModel.held_at.remove()])
-    EmailAddressModel(holding.address_key("trial@example.com")).delete()
+    EmailAddressModel(queued_address_key("trial@example.com")).delete()
     real = holding.must_hold
 
     def check_then_verify(message):
