@@ -1,21 +1,45 @@
 """Login with a password, throttled per email by sliding failure windows."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.accounts import sessions
 from chalicelib.accounts.auth import verify_password
-from chalicelib.accounts.throttle import Window
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import TooManyRequests, Unauthorized
 from chalicelib.core.validation import Text, validate
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import LoginFailureModel, UserModel
 
+if TYPE_CHECKING:
+    from chalicelib.accounts.throttle import Window
+
+# The request fields of the auth routes (here, with login's: `import app` loads the sessions and
+# recovery modules only on their first request).
 LOGIN = {
     "email": Text(required=True, max_len=254, lower=True, doc="Lower-cased before lookup."),
     "password": Text(required=True, max_len=256, strip=False, schema={"format": "password"}),
 }
+NEW_PASSWORD = Text(required=True, min_len=10, max_len=256, strip=False,
+                    check=lambda p: p if p.strip() else None,
+                    check_message="must not be only spaces", doc="Not trimmed.",
+                    schema={"format": "password"})
+REFRESH = {"refresh_token": Text(required=True, max_len=200, strip=False,
+                                 doc="The refresh token of the last login or refresh.")}
+# Any text is taken (lower-cased, as signup stores emails): one that is no account's gets the
+# same 202 as one that is.
+RESET_REQUEST = {"email": Text(required=True, max_len=254, lower=True,
+                               doc="The account's email (lower-cased before lookup).")}
+RESET_COMPLETE = {
+    "token": Text(required=True, max_len=200, strip=False,
+                  doc="The `token` of the reset link (`/reset-password?token=...`)."),
+    "password": NEW_PASSWORD,
+}
+PASSWORD_CHANGE = {
+    "current_password": Text(required=True, max_len=256, strip=False, schema={"format": "password"}),
+    "new_password": NEW_PASSWORD,
+}
+VERIFY_EMAIL = {"token": Text(required=True, max_len=200, strip=False,
+                              doc="The `token` of the verification link (`/verify-email?token=...`).")}
 
 
 def login(body: dict[str, Any]) -> dict[str, Any]:
@@ -37,10 +61,14 @@ def login(body: dict[str, Any]) -> dict[str, Any]:
     if not verify_password(user.password_hash if user else None, data["password"]):
         window.record()
         raise Unauthorized("Email or password is wrong.", code="invalid_credentials")
+    from chalicelib.accounts import sessions
+
     return sessions.login(user)
 
 
 def failure_window(address: str) -> Window:
     """The failed-login counters of one email: the current fixed window and the one before."""
+    from chalicelib.accounts.throttle import Window
+
     settings = get_settings()
     return Window(b"login:", address, settings.login_max_failures, settings.login_window_seconds)

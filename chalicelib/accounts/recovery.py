@@ -14,28 +14,17 @@ from typing import Any
 
 from chalicelib.accounts import links, sessions
 from chalicelib.accounts.auth import Principal, hash_password, verify_password
-from chalicelib.accounts.login import failure_window
-from chalicelib.accounts.signup import REGISTER
+from chalicelib.accounts.login import PASSWORD_CHANGE, RESET_COMPLETE, RESET_REQUEST, failure_window
 from chalicelib.accounts.throttle import Window
 from chalicelib.core.clock import stamp
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Conflict, Invalid, TooManyRequests, Unauthorized
-from chalicelib.core.validation import Text, email, validate
+from chalicelib.core.validation import validate
 from chalicelib.notifications import messages
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import UserModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
-RESET_REQUEST = {"email": email(required=True, doc="The account's email (lower-cased).")}
-RESET_COMPLETE = {
-    "token": Text(required=True, max_len=200, strip=False,
-                  doc="The `token` of the reset link (`/reset-password?token=...`)."),
-    "password": REGISTER["password"],
-}
-PASSWORD_CHANGE = {
-    "current_password": Text(required=True, max_len=256, strip=False, schema={"format": "password"}),
-    "new_password": REGISTER["password"],
-}
 ACCEPTED = {"message": "If an account exists for this email, we sent it a link to reset the "
                        "password. The link works once, for one hour."}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts import login as logins
-from chalicelib.accounts import profile, recovery, sessions, signup, verification
+from chalicelib.accounts import profile, signup
 from chalicelib.accounts.auth import Principal
 from chalicelib.api.routing import USER, Body, Idempotent, Routes
 from chalicelib.core.errors import Unauthorized
@@ -26,6 +26,8 @@ def _with_fresh_token(body: dict[str, Any]) -> dict[str, Any]:
     user = store.get(UserModel, body["user"]["email"], consistent=True)
     if user is None or user.user_id != body["user"]["id"]:
         raise Unauthorized("The account of this signup no longer exists.", code="invalid_token")
+    from chalicelib.accounts import sessions
+
     pair = sessions.login(user)
     return {**{k: pair[k] for k in _TOKEN_FIELDS}, **body}
 
@@ -92,7 +94,7 @@ _INVALID_REFRESH = ("`invalid_refresh_token`: unknown, expired, already used (wh
 
 
 @routes.post(
-    "/api/v1/auth/refresh", body=Body("RefreshRequest", sessions.REFRESH, "The refresh token."),
+    "/api/v1/auth/refresh", body=Body("RefreshRequest", logins.REFRESH, "The refresh token."),
     response=("Token", "A new access token and refresh token; the one sent is used up."),
     errors={401: _INVALID_REFRESH,
             409: "`transaction_conflict`: a concurrent change, retry.",
@@ -104,12 +106,14 @@ def refresh(body: dict[str, Any]) -> dict[str, Any]:
     session (every token since its login), so the reuse of a stolen token ends the session it
     came from for the thief and the user alike.
     """
+    from chalicelib.accounts import sessions  # loaded on first use
+
     return sessions.refresh(body)
 
 
 @routes.post(
     "/api/v1/auth/logout", status=204,
-    body=Body("LogoutRequest", sessions.REFRESH, "The refresh token of the session to end."),
+    body=Body("LogoutRequest", logins.REFRESH, "The refresh token of the session to end."),
     response=("Token", "The session ended (also when it already had, or the token is unknown)."),
     errors={422: "`validation_failed`: refresh_token missing or too long."})
 def logout(body: dict[str, Any]) -> None:
@@ -118,15 +122,17 @@ def logout(body: dict[str, Any]) -> None:
     Its refresh tokens stop working at once; its last access token stays valid until it
     expires (at most 15 minutes: access tokens are checked without a lookup).
     """
+    from chalicelib.accounts import sessions  # loaded on first use
+
     sessions.logout(body)
 
 
 @routes.post(
     "/api/v1/auth/password-reset", status=202,
-    body=Body("PasswordResetRequest", recovery.RESET_REQUEST, "The account's email."),
+    body=Body("PasswordResetRequest", logins.RESET_REQUEST, "The account's email."),
     response=("Accepted", "Accepted, whether or not an account has this email."),
     errors={409: "`transaction_conflict`: a concurrent change, retry.",
-            422: "`validation_failed`: not an email address.",
+            422: "`validation_failed`: email missing, empty or too long.",
             429: "TooManyRequests"})
 def request_password_reset(body: dict[str, Any]) -> dict[str, Any]:
     """Email a link that resets the password
@@ -137,12 +143,14 @@ def request_password_reset(body: dict[str, Any]) -> dict[str, Any]:
     (RESET_MAX_PER_EMAIL, RESET_MAX_PER_CLIENT per RESET_WINDOW_SECONDS), by the same rule
     for every email: 429 `too_many_reset_requests` with Retry-After.
     """
+    from chalicelib.accounts import recovery  # loaded on first use
+
     return recovery.request_reset(body)
 
 
 @routes.post(
     "/api/v1/auth/password-reset/complete",
-    body=Body("PasswordResetComplete", recovery.RESET_COMPLETE, "The link's token and the new password."),
+    body=Body("PasswordResetComplete", logins.RESET_COMPLETE, "The link's token and the new password."),
     response=("Token", "The password is changed, every session of the user ended; a new "
                        "session for the caller."),
     errors={400: "`invalid_reset_token`: unknown, replaced by a newer link, used or expired; "
@@ -155,12 +163,14 @@ def complete_password_reset(body: dict[str, Any]) -> dict[str, Any]:
     The link works once. Every session of the user ends (their refresh tokens are refused);
     the answer is a new session, as a login's.
     """
+    from chalicelib.accounts import recovery  # loaded on first use
+
     return recovery.complete_reset(body)
 
 
 @routes.post(
     "/api/v1/auth/password", auth=USER,
-    body=Body("PasswordChange", recovery.PASSWORD_CHANGE, "The current and the new password."),
+    body=Body("PasswordChange", logins.PASSWORD_CHANGE, "The current and the new password."),
     response=("Token", "Changed; every other session ended. A new session for the caller."),
     errors={409: "`transaction_conflict`: a concurrent change, retry.",
             422: "`wrong_password` (`details.fields.current_password`), or `validation_failed`: "
@@ -172,12 +182,14 @@ def change_password(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
     Every session of the user ends but the caller's, which continues with the new pair in the
     answer. Wrong current passwords count as failed logins (429 after LOGIN_MAX_FAILURES).
     """
+    from chalicelib.accounts import recovery  # loaded on first use
+
     return recovery.change_password(caller, body)
 
 
 @routes.post(
     "/api/v1/auth/verify-email",
-    body=Body("VerifyEmailRequest", verification.VERIFY, "The verification link's token."),
+    body=Body("VerifyEmailRequest", logins.VERIFY_EMAIL, "The verification link's token."),
     response=("EmailVerified", "The address is verified; what was held for it is being sent."),
     errors={400: "`invalid_verification_token`: unknown, replaced by a newer link, used or "
                  "expired; or `invalid_json` / `invalid_request`.",
@@ -189,6 +201,8 @@ def verify_email(body: dict[str, Any]) -> dict[str, Any]:
     The link works once. The user whose address it is shows `email_verified: true`; every email
     held for the address meanwhile (all but the verification and reset emails) is sent, once.
     """
+    from chalicelib.accounts import verification  # loaded on first use
+
     return verification.verify(body)
 
 
@@ -204,4 +218,6 @@ def resend_verification(caller: Principal) -> dict[str, Any]:
     is another address not verified; each new link replaces the earlier one. Throttled as
     reset requests are (per email).
     """
+    from chalicelib.accounts import verification  # loaded on first use
+
     return verification.resend(caller)

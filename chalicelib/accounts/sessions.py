@@ -26,7 +26,8 @@ from chalicelib.core.clock import new_id, now, parse_stamp, stamp
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Unauthorized
 from chalicelib.core.secrets import REFRESH_TOKEN_LABEL, token_hash
-from chalicelib.core.validation import Text, validate
+from chalicelib.accounts.login import REFRESH
+from chalicelib.core.validation import validate
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import UserModel
 from chalicelib.storage.models.sessions import FAMILY, TOKEN, SessionModel
@@ -34,8 +35,6 @@ from chalicelib.storage.store import TransactionCancelled, Tx
 
 log = logging.getLogger(__name__)
 
-REFRESH = {"refresh_token": Text(required=True, max_len=200, strip=False,
-                                 doc="The refresh token of the last login or refresh.")}
 _INVALID = "The refresh token is not valid (expired, unknown, used or revoked); log in again."
 
 

@@ -10,7 +10,8 @@ from chalicelib.accounts.throttle import Window
 from chalicelib.core.clock import public_time, stamp
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Conflict, TooManyRequests, Unauthorized
-from chalicelib.core.validation import Text, validate
+from chalicelib.accounts.login import VERIFY_EMAIL
+from chalicelib.core.validation import validate
 from chalicelib.notifications import holding, messages
 from chalicelib.storage import outbox, store
 from chalicelib.storage.models.accounts import AccountModel, UserModel
@@ -18,14 +19,12 @@ from chalicelib.storage.models.base import plain
 from chalicelib.storage.models.sessions import EmailAddressModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
-VERIFY = {"token": Text(required=True, max_len=200, strip=False,
-                        doc="The `token` of the verification link (`/verify-email?token=...`).")}
 _ATTEMPTS = 3
 
 
 def verify(body: dict[str, Any]) -> dict[str, Any]:
     """Verify the address of a verification link (used once) and release its held emails."""
-    token = validate(body, VERIFY)["token"]
+    token = validate(body, VERIFY_EMAIL)["token"]
     link, hashed = links.read(links.VERIFY, token)
     address, key = link.subject, messages.address_key(link.subject)
     for attempt in range(_ATTEMPTS):
