@@ -14,7 +14,8 @@ from typing import Any
 
 from chalicelib.accounts import links, sessions
 from chalicelib.accounts.auth import Principal, hash_password, verify_password
-from chalicelib.accounts.login import PASSWORD_CHANGE, RESET_COMPLETE, RESET_REQUEST, failure_window
+from chalicelib.accounts.fields import PASSWORD_CHANGE, RESET_COMPLETE, RESET_REQUEST
+from chalicelib.accounts.login import failure_window
 from chalicelib.accounts.throttle import Window
 from chalicelib.core.clock import stamp
 from chalicelib.core.config import get_settings

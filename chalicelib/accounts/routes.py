@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts import login as logins
-from chalicelib.accounts import profile, signup
+from chalicelib.accounts import fields, profile, signup
 from chalicelib.accounts.auth import Principal
 from chalicelib.api.routing import USER, Body, Idempotent, Routes
 from chalicelib.core.errors import Unauthorized
@@ -94,7 +94,7 @@ _INVALID_REFRESH = ("`invalid_refresh_token`: unknown, expired, already used (wh
 
 
 @routes.post(
-    "/api/v1/auth/refresh", body=Body("RefreshRequest", logins.REFRESH, "The refresh token."),
+    "/api/v1/auth/refresh", body=Body("RefreshRequest", fields.REFRESH, "The refresh token."),
     response=("Token", "A new access token and refresh token; the one sent is used up."),
     errors={401: _INVALID_REFRESH,
             409: "`transaction_conflict`: a concurrent change, retry.",
@@ -113,7 +113,7 @@ def refresh(body: dict[str, Any]) -> dict[str, Any]:
 
 @routes.post(
     "/api/v1/auth/logout", status=204,
-    body=Body("LogoutRequest", logins.REFRESH, "The refresh token of the session to end."),
+    body=Body("LogoutRequest", fields.REFRESH, "The refresh token of the session to end."),
     response=("Token", "The session ended (also when it already had, or the token is unknown)."),
     errors={422: "`validation_failed`: refresh_token missing or too long."})
 def logout(body: dict[str, Any]) -> None:
@@ -129,7 +129,7 @@ def logout(body: dict[str, Any]) -> None:
 
 @routes.post(
     "/api/v1/auth/password-reset", status=202,
-    body=Body("PasswordResetRequest", logins.RESET_REQUEST, "The account's email."),
+    body=Body("PasswordResetRequest", fields.RESET_REQUEST, "The account's email."),
     response=("Accepted", "Accepted, whether or not an account has this email."),
     errors={409: "`transaction_conflict`: a concurrent change, retry.",
             422: "`validation_failed`: email missing, empty or too long.",
@@ -150,7 +150,7 @@ def request_password_reset(body: dict[str, Any]) -> dict[str, Any]:
 
 @routes.post(
     "/api/v1/auth/password-reset/complete",
-    body=Body("PasswordResetComplete", logins.RESET_COMPLETE, "The link's token and the new password."),
+    body=Body("PasswordResetComplete", fields.RESET_COMPLETE, "The link's token and the new password."),
     response=("Token", "The password is changed, every session of the user ended; a new "
                        "session for the caller."),
     errors={400: "`invalid_reset_token`: unknown, replaced by a newer link, used or expired; "
@@ -170,7 +170,7 @@ def complete_password_reset(body: dict[str, Any]) -> dict[str, Any]:
 
 @routes.post(
     "/api/v1/auth/password", auth=USER,
-    body=Body("PasswordChange", logins.PASSWORD_CHANGE, "The current and the new password."),
+    body=Body("PasswordChange", fields.PASSWORD_CHANGE, "The current and the new password."),
     response=("Token", "Changed; every other session ended. A new session for the caller."),
     errors={409: "`transaction_conflict`: a concurrent change, retry.",
             422: "`wrong_password` (`details.fields.current_password`), or `validation_failed`: "
@@ -189,7 +189,7 @@ def change_password(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
 
 @routes.post(
     "/api/v1/auth/verify-email",
-    body=Body("VerifyEmailRequest", logins.VERIFY_EMAIL, "The verification link's token."),
+    body=Body("VerifyEmailRequest", fields.VERIFY_EMAIL, "The verification link's token."),
     response=("EmailVerified", "The address is verified; what was held for it is being sent."),
     errors={400: "`invalid_verification_token`: unknown, replaced by a newer link, used or "
                  "expired; or `invalid_json` / `invalid_request`.",

@@ -26,7 +26,7 @@ from chalicelib.core.clock import new_id, now, parse_stamp, stamp
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Unauthorized
 from chalicelib.core.secrets import REFRESH_TOKEN_LABEL, token_hash
-from chalicelib.accounts.login import REFRESH
+from chalicelib.accounts.fields import REFRESH
 from chalicelib.core.validation import validate
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import UserModel

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from chalicelib.accounts.auth import hash_password
-from chalicelib.accounts.login import NEW_PASSWORD
+from chalicelib.accounts.fields import NEW_PASSWORD
 from chalicelib.accounts.views import account_view
 from chalicelib.accounts import trials
 from chalicelib.billing.subscriptions import BILLING, open_subscription

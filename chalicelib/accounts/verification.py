@@ -10,7 +10,7 @@ from chalicelib.accounts.throttle import Window
 from chalicelib.core.clock import public_time, stamp
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Conflict, TooManyRequests, Unauthorized
-from chalicelib.accounts.login import VERIFY_EMAIL
+from chalicelib.accounts.fields import VERIFY_EMAIL
 from chalicelib.core.validation import validate
 from chalicelib.notifications import holding, messages
 from chalicelib.storage import outbox, store

@@ -122,12 +122,13 @@ async function accessToken() {
   let saved = session.current;
   if (!saved) return null;
   if (saved.expiresAt - REFRESH_AHEAD_MS <= Date.now() && saved.refreshToken) {
-    await refreshSession(saved.token);
+    if (!(await refreshSession(saved.token))) throw sessionExpired(); // its refresh token ended
     saved = session.current;
   }
   return saved?.token ?? null;
 }
 
+/** What a request answers when the session cannot be renewed: the app goes to the login. */
 export function sessionExpired() {
   return new ApiError(401, "session_expired", "Your session has expired. Log in again to continue.");
 }
