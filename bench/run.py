@@ -469,6 +469,10 @@ def main() -> int:
     from bench import statement_import
 
     statement_import.report()
+
+    from bench import reset_timing
+
+    reset_timing.report()
     print(f"bench took {time.monotonic() - started:.0f} s")
     return 0
 

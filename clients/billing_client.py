@@ -45,6 +45,7 @@ class User(TypedDict):
     name: str
     role: Literal["user", "admin"]
     account_id: str
+    email_verified: bool
     created_at: str
 
 
@@ -143,7 +144,8 @@ class PendingInvoice(Invoice):
 class Token(TypedDict):
     access_token: str
     token_type: str
-    expires_in: int
+    expires_in: int  # the access token's lifetime: 900 s
+    refresh_token: str  # a new pair at refresh(), once
     user: User
 
 
@@ -395,6 +397,17 @@ class BillingClient:
                                        auth=False))
         self.token = reply["access_token"]
         return reply
+
+    def refresh(self, refresh_token: str) -> Token:
+        """A new pair for a refresh token (which is then used up); keeps the new access token."""
+        reply = cast(Token, self._call("POST", "/auth/refresh", {"refresh_token": refresh_token},
+                                       auth=False))
+        self.token = reply["access_token"]
+        return reply
+
+    def logout(self, refresh_token: str) -> None:
+        """End the session of a refresh token."""
+        self._call("POST", "/auth/logout", {"refresh_token": refresh_token}, auth=False)
 
     def me(self) -> Me:
         """The caller's user, account, subscription and invoice awaiting payment."""

@@ -21,7 +21,8 @@ from deploy.stage import CONFIG_FILE, PROJECT_DIR, Stage, stage_names
 
 # What the code calls. TransactWriteItems and TransactGetItems are authorized per item as
 # PutItem / UpdateItem / DeleteItem / ConditionCheckItem and GetItem: they have no action of their own.
-DYNAMODB_ACTIONS = ("BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem")
+DYNAMODB_ACTIONS = ("BatchGetItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query",
+                    "UpdateItem")
 SES_ACTIONS = ("SendEmail",)
 SSM_ACTIONS = ("GetParameter",)
 # Proofs of payment: PutObject is what the presigned POST the API signs lets the browser do;

@@ -74,6 +74,8 @@ class MailWorker:
                 path = write_eml(self.folder, done.email)
                 self._say(f"Mail:     to {done.email.recipient} | {done.email.subject} | {path}")
                 sent += 1
+            elif done.outcome == "held":
+                self._say(f"Mail:     {done.message_id} held until its address is verified")
             elif done.outcome in ("retry", "parked", "error"):
                 self._say(f"Mail:     {done.message_id} not sent ({done.outcome}): {done.error}")
         return sent

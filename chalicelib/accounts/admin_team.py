@@ -103,7 +103,7 @@ def invite(owner: Principal, body: dict[str, Any]) -> dict[str, Any]:
 
 def accept(body: dict[str, Any]) -> dict[str, Any]:
     """Set the invited admin's password (once, before the link expires); answer as a login."""
-    from chalicelib.accounts.login import token_response
+    from chalicelib.accounts import sessions
 
     data = validate(body, ACCEPT)
     address, _, secret = data["token"].partition(".")
@@ -122,7 +122,9 @@ def accept(body: dict[str, Any]) -> dict[str, Any]:
     tx = Tx()
     tx.update("user", user, [UserModel.password_hash.set(hash_password(data["password"])),
                              UserModel.invitation_hash.remove(),
-                             UserModel.invitation_expires_at.remove()],
+                             UserModel.invitation_expires_at.remove(),
+                             # the link reached the address: it is verified
+                             UserModel.email_verified_at.set(at)],
               condition=(UserModel.invitation_hash == user.invitation_hash)
               & (UserModel.invitation_expires_at > at))
     add_audit(tx, entity_type="admin", entity_id=user.user_id, action="invitation_accepted",
@@ -133,7 +135,7 @@ def accept(body: dict[str, Any]) -> dict[str, Any]:
         raise Invalid("This invitation link was used already.", code="invalid_invitation") from exc
     user.invitation_hash = user.invitation_expires_at = None
     admin_roles.remember(user)
-    return token_response(user)
+    return sessions.login(user)
 
 
 def change(owner: Principal, admin_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 SCHEMAS: dict[str, Any] = {
     "User": {
         "type": "object",
-        "required": ["id", "email", "name", "role", "account_id", "created_at"],
+        "required": ["id", "email", "name", "role", "account_id", "email_verified", "created_at"],
         "properties": {
             "id": {"type": "string"},
             "email": {"type": "string", "format": "email"},
@@ -16,6 +16,12 @@ SCHEMAS: dict[str, Any] = {
                            "description": "An admin's role (null for a user): what the console "
                                           "shows them."},
             "account_id": {"type": "string"},
+            "email_verified": {
+                "type": "boolean",
+                "description": ("Whether the user's address is verified (its link opened). Until "
+                                "it is, it receives no email but the verification and reset "
+                                "emails; the others wait and are sent once it is."),
+            },
             "created_at": {"type": "string", "format": "date-time"},
         },
     },
@@ -54,16 +60,45 @@ SCHEMAS: dict[str, Any] = {
     },
     "Token": {
         "type": "object",
-        "required": ["access_token", "token_type", "expires_in", "user"],
+        "required": ["access_token", "token_type", "expires_in", "refresh_token", "user"],
         "properties": {
             "access_token": {
                 "type": "string",
                 "description": "A JWT; send as `Authorization: Bearer <token>`.",
             },
             "token_type": {"type": "string", "const": "Bearer"},
-            "expires_in": {"type": "integer", "minimum": 1, "description": "Lifetime in seconds."},
+            "expires_in": {"type": "integer", "minimum": 1,
+                           "description": "The access token's lifetime in seconds (900)."},
+            "refresh_token": {
+                "type": "string",
+                "description": ("Gets a new pair at POST /api/v1/auth/refresh, once (a second use "
+                                "ends the session); valid 30 days from its issue."),
+            },
             "user": {"$ref": "#/components/schemas/User"},
         },
+    },
+    "Accepted": {
+        "type": "object",
+        "required": ["message"],
+        "properties": {"message": {"type": "string"}},
+        "description": "The same answer whether or not an account has the email.",
+    },
+    "EmailVerified": {
+        "type": "object",
+        "required": ["email", "verified_at", "released"],
+        "properties": {
+            "email": {"type": "string", "format": "email"},
+            "verified_at": {"type": "string", "format": "date-time"},
+            "released": {"type": "integer", "minimum": 0,
+                         "description": "How many held emails are now sent."},
+        },
+    },
+    "VerificationQueued": {
+        "type": "object",
+        "required": ["addresses"],
+        "properties": {"addresses": {
+            "type": "array", "items": {"type": "string", "format": "email"},
+            "description": "The addresses a new link was sent to (none: all are verified)."}},
     },
     "Registration": {
         "type": "object",
@@ -71,6 +106,7 @@ SCHEMAS: dict[str, Any] = {
             "access_token",
             "token_type",
             "expires_in",
+            "refresh_token",
             "user",
             "account",
             "subscription",
@@ -80,6 +116,7 @@ SCHEMAS: dict[str, Any] = {
             "access_token": {"type": "string"},
             "token_type": {"type": "string", "const": "Bearer"},
             "expires_in": {"type": "integer", "minimum": 1},
+            "refresh_token": {"type": "string"},
             "user": {"$ref": "#/components/schemas/User"},
             "account": {"$ref": "#/components/schemas/Account"},
             "subscription": {

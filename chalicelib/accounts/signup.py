@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from chalicelib.accounts.auth import hash_password
-from chalicelib.accounts.login import token_response
+from chalicelib.accounts.fields import NEW_PASSWORD
 from chalicelib.accounts.views import account_view
 from chalicelib.accounts import trials
 from chalicelib.billing.subscriptions import BILLING, open_subscription
@@ -33,10 +33,7 @@ ADMIN_PLAN = "internal"
 
 REGISTER = {
     "email": email(required=True, doc="Lower-cased; must not be registered yet (409)."),
-    "password": Text(required=True, min_len=10, max_len=256, strip=False,
-                     check=lambda p: p if p.strip() else None,
-                     check_message="must not be only spaces", doc="Not trimmed.",
-                     schema={"format": "password"}),
+    "password": NEW_PASSWORD,
     "name": Text(required=True, max_len=100),
     "account_name": Text(max_len=100, doc="Defaults to `name`."),
     "plan": Text(max_len=40, pattern=SLUG, pattern_message="must be a plan slug such as starter",
@@ -120,8 +117,12 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
     add_audit(tx, entity_type="account", entity_id=account.account_id, action="created",
               from_status=None, to_status=account.status, actor=user.user_id, at=at)
     messages.queue_signup(tx, user=user, account=account, plan=plan, invoice=invoice, at=at)
+    messages.queue_verification(tx, address=user.email, at=at)
     tx.count(f"accounts_{account.status}", 1)
-    response = {**token_response(user), "account": account_view(account),
+    from chalicelib.accounts import sessions  # loaded on the first signup or login
+
+    refresh_token = sessions.start(tx, user, at)
+    response = {**sessions.token_pair(user, refresh_token), "account": account_view(account),
                 "subscription": subscription_view(subscription), "invoice": invoice_view(invoice)}
     try:
         tx.commit(response=response)

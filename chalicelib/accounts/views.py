@@ -10,10 +10,11 @@ from chalicelib.storage.models.accounts import AccountModel, UserModel
 
 
 def user_view(user: UserModel) -> dict[str, Any]:
-    """A user, never with its password hash."""
+    """A user, never with its password hash; `email_verified` once its address was verified."""
     return {"id": user.user_id, "email": user.email, "name": user.name, "role": user.role,
             "admin_role": (user.admin_role or "owner") if user.role == "admin" else None,
-            "account_id": user.account_id, "created_at": public_time(user.created_at)}
+            "account_id": user.account_id, "email_verified": bool(user.email_verified_at),
+            "created_at": public_time(user.created_at)}
 
 
 def account_view(account: AccountModel) -> dict[str, Any]:

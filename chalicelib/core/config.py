@@ -74,6 +74,13 @@ class Settings:
     # A payment worth more than this (minor units of the invoice currency) needs two approvers.
     second_approval_above_minor: int = 50000
     table_names: Mapping[str, str] = field(default_factory=dict)
+    # Sessions and account recovery: refresh tokens, reset and verification links, reset throttling.
+    refresh_ttl_seconds: int = 30 * 86400
+    reset_ttl_seconds: int = 3600
+    verify_ttl_seconds: int = 48 * 3600
+    reset_max_per_email: int = 3
+    reset_max_per_client: int = 10
+    reset_window_seconds: int = 3600
 
     @property
     def web_origin(self) -> str:
@@ -128,7 +135,7 @@ def get_settings() -> Settings:
         dynamodb_endpoint_url=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
         jwt_secret=os.environ.get("JWT_SECRET", ""),
         jwt_issuer=os.environ.get("JWT_ISSUER", "billing-api"),
-        jwt_ttl_seconds=_int("JWT_TTL_SECONDS", 3600),
+        jwt_ttl_seconds=_int("JWT_TTL_SECONDS", 900),
         password_profile=os.environ.get("PASSWORD_HASH_PROFILE", "rfc_9106_low_memory"),
         counter_shards=_int("COUNTER_SHARDS", 4),
         invoice_due_days=_int("INVOICE_DUE_DAYS", 7),
@@ -158,6 +165,12 @@ def get_settings() -> Settings:
         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
         seller=Seller.from_environment(os.environ),
         jwt_secret_parameter=os.environ.get("JWT_SECRET_PARAMETER") or None,
+        refresh_ttl_seconds=max(60, _int("REFRESH_TTL_SECONDS", 30 * 86400)),
+        reset_ttl_seconds=max(60, _int("RESET_TTL_SECONDS", 3600)),
+        verify_ttl_seconds=max(60, _int("VERIFY_TTL_SECONDS", 48 * 3600)),
+        reset_max_per_email=max(1, _int("RESET_MAX_PER_EMAIL", 3)),
+        reset_max_per_client=max(1, _int("RESET_MAX_PER_CLIENT", 10)),
+        reset_window_seconds=max(60, _int("RESET_WINDOW_SECONDS", 3600)),
         table_names={name[:-len(_TABLE_SUFFIX)].lower(): value for name, value in os.environ.items()
                      if name.endswith(_TABLE_SUFFIX) and value},
     )

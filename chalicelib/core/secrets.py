@@ -22,6 +22,9 @@ MIN_SECRET_BYTES = 32
 # The label that separates the keyed-hash key from the token key (HMAC-SHA256 as a KDF, RFC 2104
 # used as in HKDF-Expand with one block): a new label gives an unrelated key.
 _HASH_KEY_LABEL = b"billing/keyed-hashes/v1"
+# The keys of the stored hashes of session and link tokens: each under a label of its own.
+REFRESH_TOKEN_LABEL = b"billing/refresh-tokens/v1"
+LINK_TOKEN_LABEL = b"billing/link-tokens/v1"
 
 
 def jwt_secret() -> str:
@@ -46,14 +49,21 @@ def hash_key() -> bytes:
     return _derive(token_key())
 
 
-@lru_cache(maxsize=4)
-def _derive(secret: str) -> bytes:
-    return hmac.new(secret.encode(), _HASH_KEY_LABEL, hashlib.sha256).digest()
+@lru_cache(maxsize=8)
+def _derive(secret: str, label: bytes = _HASH_KEY_LABEL) -> bytes:
+    return hmac.new(secret.encode(), label, hashlib.sha256).digest()
 
 
 def keyed_hash(message: bytes) -> str:
     """HMAC-SHA256 of a message under `hash_key()`, as hex."""
     return hmac.new(hash_key(), message, hashlib.sha256).hexdigest()
+
+
+def token_hash(label: bytes, token: str) -> str:
+    """HMAC-SHA256 of a token a user holds (a refresh token, a reset or verification link's),
+    as hex, under a key derived from the token secret with `label`: what is stored instead of
+    the token, so the table alone lets nobody present one."""
+    return hmac.new(_derive(token_key(), label), token.encode(), hashlib.sha256).hexdigest()
 
 
 @lru_cache(maxsize=4)

@@ -22,8 +22,9 @@ from chalicelib.core import aws_clients
 from chalicelib.core.clock import now as clock_now
 from chalicelib.core.clock import stamp
 from chalicelib.core.config import get_settings
+from chalicelib.notifications import holding
 from chalicelib.notifications.lifecycle_messages import RENEWAL_INVOICE
-from chalicelib.notifications.messages import SIGNUP_INVOICE, TEMPLATES_DIR
+from chalicelib.notifications.messages import PASSWORD_RESET, SIGNUP_INVOICE, TEMPLATES_DIR, VERIFY_EMAIL
 from chalicelib.storage import outbox, store
 from chalicelib.storage.models.platform import OutboxModel
 
@@ -76,9 +77,16 @@ def compose(message: OutboxModel) -> Email:
         context["quotes"] = json.loads(context["quotes"])
     if message.template in (SIGNUP_INVOICE, RENEWAL_INVOICE):
         context["methods"] = _payment_methods(context.get("country"), context.get("preferred_method"))
+    if message.template in _LINKS:  # the link's token is made now, never kept in the outbox
+        from chalicelib.accounts import links
+
+        context["token"] = links.mint(_LINKS[message.template], message.recipient)
     subject, text, html = render(message.template, context)
     return Email(message.message_id, message.template, get_settings().mail_from, message.recipient,
                  subject, text, html)
+
+
+_LINKS = {PASSWORD_RESET: "reset", VERIFY_EMAIL: "verify"}  # template -> link purpose
 
 
 def _payment_methods(country: str | None, preferred: str | None) -> list[dict[str, Any]]:
@@ -108,7 +116,8 @@ def send(email: Email) -> str:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What one delivery attempt did: sent, retry, parked, skipped, not_due, lost or error."""
+    """What one delivery attempt did: sent, retry, parked, held (for an address not verified),
+    skipped, not_due, lost or error."""
 
     message_id: str
     outcome: str
@@ -135,6 +144,10 @@ def deliver(message_id: str, now: datetime | None = None) -> Delivery:
     if message.attempts >= settings.mail_max_attempts:
         parked = outbox.park_abandoned(message, moment)
         return Delivery(message_id, "parked" if parked else "skipped", error=message.last_error)
+    if holding.must_hold(message):  # to an address not yet verified: sent once it is
+        held = holding.hold(message, moment)
+        if held != "verified":
+            return Delivery(message_id, "held" if held == "held" else "skipped")
     token = outbox.claim(message, moment)
     if token is None:
         return Delivery(message_id, "skipped")

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
 from chalicelib.core.config import get_settings
 from chalicelib.billing import fx
+from chalicelib.core.secrets import keyed_hash
 from chalicelib.core.money import format_grouped, format_minor
 from chalicelib.storage import outbox
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, amount_due
 from chalicelib.storage.models.catalog import PlanModel
+from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.store import Tx
 
 log = logging.getLogger(__name__)
@@ -59,8 +62,19 @@ APPROVAL_OVERDUE = "approval_overdue"
 ADMIN_INVITATION = "admin_invitation"  # queued by accounts.admin_team
 
 
+VERIFY_EMAIL = "verify_email"  # the link that verifies an address (never held)
+
+
+PASSWORD_RESET = "password_reset"  # the link that resets a password (never held)
+
+
 TEMPLATES = (WELCOME_TRIAL, SIGNUP_INVOICE, PAYMENT_SUBMITTED, PAYMENT_AWAITING_APPROVAL,
-             PAYMENT_APPROVED, PAYMENT_REJECTED, PART_PAYMENT_APPROVED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE, ADMIN_INVITATION)
+             PAYMENT_APPROVED, PAYMENT_REJECTED, PART_PAYMENT_APPROVED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE,
+             ADMIN_INVITATION, VERIFY_EMAIL, PASSWORD_RESET)
+# What an address not yet verified still receives: these carry no text a user typed, and their
+# link is the point (an invitation's goes to the address an owner typed: receiving it is what
+# proves the address).
+NEVER_HELD = (ADMIN_INVITATION, VERIFY_EMAIL, PASSWORD_RESET)
 
 
 def queue_signup(tx: Tx, *, user: UserModel, account: AccountModel, plan: PlanModel,
@@ -78,6 +92,44 @@ def queue_signup(tx: Tx, *, user: UserModel, account: AccountModel, plan: PlanMo
     outbox.add_message(tx, message_id=f"signup:{message_key or account.account_id}:{USER}",
                        template=template,
                        recipient=user.email, entity_id=account.account_id, context=context, at=at)
+    contact = _billing_email(invoice) if invoice is not None else None
+    if contact and contact.lower() != user.email.lower():  # a billing contact verifies its own
+        queue_verification(tx, address=contact, at=at)
+
+
+def queue_verification(tx: Tx, *, address: str, at: str) -> str:
+    """Send an address its verification link (made when sent; a new one replaces the earlier)."""
+    address = address.strip().lower()
+    key = address_key(address)
+    message_id = f"verify_email:{key}-{secrets.token_hex(6)}:{USER}"
+    outbox.add_message(tx, message_id=message_id, template=VERIFY_EMAIL, recipient=address,
+                       entity_id=key, context={"hours": get_settings().verify_ttl_seconds // 3600},
+                       at=at)
+    return message_id
+
+
+def address_key(address: str) -> str:
+    """The key of an address's record (verified or not, what is held for it): a keyed hash of it,
+    lower-cased."""
+    return keyed_hash(b"address:" + address.strip().lower().encode())[:32]
+
+
+def password_reset_message(tx: Tx, *, address: str | None, message_id: str, at: str) -> None:
+    """Send a user the link that resets their password; with no user (`address` None), the same
+    work without the email: a check that the message does not exist, in its place."""
+    if address is None:
+        tx.check(f"outbox:{message_id}", OutboxModel, message_id,
+                 condition=OutboxModel.message_id.does_not_exist())
+        return
+    outbox.add_message(tx, message_id=message_id, template=PASSWORD_RESET, recipient=address,
+                       entity_id=message_id.split(":")[1],
+                       context={"minutes": get_settings().reset_ttl_seconds // 60}, at=at)
+
+
+def _billing_email(invoice: InvoiceModel) -> str | None:
+    snapshot = invoice.billing_snapshot
+    billing = snapshot.as_dict() if hasattr(snapshot, "as_dict") else dict(snapshot or {})
+    return billing.get("billing_email")
 
 
 def queue_payment_submitted(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel, at: str) -> None:

@@ -21,6 +21,7 @@ from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.store import Tx
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+HELD, RELEASED = "held", "released"  # to an address not yet verified; sent (as a copy) once it is
 QUEUE = "pending"  # the prefix of undelivered messages' `queue` (the due index's key; store.spread)
 PARKED = "failed"  # the `parked` value of messages given up on (the parked index's hash key)
 LEASE = timedelta(seconds=60)  # a claimed message is hidden this long; sending takes seconds
@@ -36,6 +37,26 @@ def add_message(tx: Tx, *, message_id: str, template: str, recipient: str, entit
                        status=PENDING, attempts=0, created_at=at, next_attempt_at=at,
                        queue=store.spread(QUEUE, message_id))
     tx.put(f"outbox:{message_id}", item, condition=OutboxModel.message_id.does_not_exist())
+
+
+def hold_in(tx: Tx, message: OutboxModel, now: datetime) -> None:
+    """Hold a pending message in `tx` (out of the due index), if it is still as read."""
+    tx.update("message", message, [OutboxModel.status.set(HELD), OutboxModel.held_at.set(stamp(now)),
+                                   OutboxModel.queue.remove()],
+              condition=_unchanged_since_read(message))
+
+
+def release_in(tx: Tx, message: OutboxModel, at: str) -> str:
+    """Release a held message in `tx`: it becomes `released`, and a copy of it is queued as a new
+    message (so the outbox stream's INSERT delivers it); the copy's id."""
+    copy_id = f"{message.message_id}:released"
+    tx.update(f"held:{message.message_id}", message,
+              [OutboxModel.status.set(RELEASED), OutboxModel.released_as.set(copy_id)],
+              condition=OutboxModel.status == HELD)
+    context = message.context.as_dict() if hasattr(message.context, "as_dict") else message.context
+    add_message(tx, message_id=copy_id, template=message.template, recipient=message.recipient,
+                entity_id=message.entity_id, context=context or {}, at=at)
+    return copy_id
 
 
 def due(now: datetime, limit: int) -> list[str]:

@@ -25,7 +25,7 @@ from tests.helpers import (
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
-TOKEN_KEYS = {"access_token", "token_type", "expires_in", "user"}
+TOKEN_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "user"}
 
 
 def body(email: str = "ayesha@khan.pk", **extra: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from chalicelib.accounts import login
+from chalicelib.accounts import login, throttle
 from chalicelib.storage.models.accounts import LoginFailureModel
 from tests.conftest import PASSWORD, Api
 from tests.helpers import assert_error
@@ -19,7 +19,7 @@ LIMIT = 5  # the default LOGIN_MAX_FAILURES
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """A frozen clock for the failure windows: set `clock[0]` to move it."""
     moment = [1_800_000_000.0 - 1_800_000_000.0 % WINDOW + 10]  # 10 s into a window
-    monkeypatch.setattr(login.time, "time", lambda: moment[0])
+    monkeypatch.setattr(throttle.time, "time", lambda: moment[0])
     return moment
 
 
@@ -79,6 +79,6 @@ def test_the_counter_names_no_email_and_expires(api: Api, clock: list[float]) ->
 def test_retry_after_is_when_the_estimate_falls_under_the_limit(
         monkeypatch: pytest.MonkeyPatch, current: int, previous: int, elapsed: float,
         expected: int) -> None:
-    monkeypatch.setattr(login.time, "time", lambda: 1_800_000_000 - 1_800_000_000 % WINDOW + elapsed)
-    window = login._FailureWindow("x@example.com")
+    monkeypatch.setattr(throttle.time, "time", lambda: 1_800_000_000 - 1_800_000_000 % WINDOW + elapsed)
+    window = login.failure_window("x@example.com")
     assert window.wait_seconds(current, previous) == expected

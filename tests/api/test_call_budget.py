@@ -39,7 +39,9 @@ EXACT = {
     "free_signup": ["TransactGetItems", "TransactWriteItems"],
     # Query: the exchange rates, for the invoice's quotes in the country's currencies
     "paid_signup": ["TransactGetItems", "UpdateItem", "Query", "TransactWriteItems"],
-    "login": ["TransactGetItems"],  # the user and the two failure windows in one read
+    # the user and the two failure windows in one read; the session (its family and first
+    # refresh token) in one write
+    "login": ["TransactGetItems", "TransactWriteItems"],
     "me_pending_invoice": ["TransactGetItems", "TransactGetItems", "Query"],
     "me_pending_invoice_with_payment": ["TransactGetItems", "TransactGetItems", "Query"],
     "own_invoices": ["Query"],

@@ -29,7 +29,7 @@ from chalicelib.core.errors import AppError
 from chalicelib.core.validation import Bool, Obj, Text, validate
 from chalicelib.storage.models.catalog import PlanModel
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR
-from tests.helpers import confirm_body
+from tests.helpers import confirm_body, deliver_links, link_token
 
 DOC_URI = "urn:billing-api:openapi"
 CONFIRM = "/api/v1/billing/admin/payments/confirm/"
@@ -217,7 +217,11 @@ def test_spec_declares_security_and_statuses_per_route():
     doc = openapi.spec()
     public = {("/api/v1/auth/register", "post"), ("/api/v1/auth/login", "post"),
               ("/api/v1/billing/plans", "get"), ("/api/v1/billing/admin/payment-methods", "get"),
-              ("/api/v1/openapi.json", "get"), ("/api/v1/auth/invitations/accept", "post")}
+              ("/api/v1/openapi.json", "get"), ("/api/v1/auth/invitations/accept", "post"),
+              ("/api/v1/auth/refresh", "post"),
+              ("/api/v1/auth/logout", "post"), ("/api/v1/auth/password-reset", "post"),
+              ("/api/v1/auth/password-reset/complete", "post"), ("/api/v1/auth/verify-email", "post")}
+    accepted = {("/api/v1/auth/password-reset", "post"), ("/api/v1/auth/verify-email/resend", "post")}
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
@@ -228,13 +232,14 @@ def test_spec_declares_security_and_statuses_per_route():
                 ("/api/v1/billing/admin/service-keys", "post"),
                 ("/api/v1/billing/admin/statements", "post"),
                 ("/api/v1/billing/admin/admins", "post")) else {"204"} if method == "delete"
+                or path == "/api/v1/auth/logout" else {"202"} if (path, method) in accepted
                 else {"200"})
             if (path, method) in ((f"{ADMIN_PAYMENTS}/{{payment_id}}/approve", "post"),
                                   ("/api/v1/billing/admin/statement-lines/{line_id}/apply", "post")):
                 success = {"200", "202"}  # 202: the first of two approvals
             assert {code for code in responses if code < "300"} == success, (path, method)
             if (path, method) in public:
-                wrong_login = path == "/api/v1/auth/login"
+                wrong_login = path in ("/api/v1/auth/login", "/api/v1/auth/refresh")
                 assert operation["security"] == [] and ("401" in responses) == wrong_login, path
             elif path.startswith("/api/v1/credits/"):  # the SaaS backend's: service keys only
                 assert operation["security"] == [{"serviceKey": []}] and "401" in responses, path
@@ -537,6 +542,20 @@ def test_workflow_responses_match_the_spec(contract):
     c.post(f"/api/v1/billing/admin/statement-lines/{line['id']}/apply", None, expect=202, token=admin)
     c.request("PATCH", f"/api/v1/billing/admin/admins/{invited['id']}", 200,
               body={"admin_role": "viewer"}, token=admin)
+    # And the sessions: a refresh, a password change, a reset by its link, the verification of
+    # an address and a link sent again, a logout
+    pair = c.post("/api/v1/auth/refresh", {"refresh_token": free["refresh_token"]}, expect=200).body
+    changed = c.post("/api/v1/auth/password", {"current_password": PASSWORD,
+                                               "new_password": "another passphrase"},
+                     expect=200, token=pair["access_token"]).body
+    c.post("/api/v1/auth/verify-email/resend", None, expect=202, token=changed["access_token"])
+    c.post("/api/v1/auth/password-reset", {"email": "trial@example.com"}, expect=202)
+    links = {e.template: link_token(e) for e in deliver_links("trial@example.com")}
+    c.post("/api/v1/auth/password-reset/complete",
+           {"token": links["password_reset"], "password": PASSWORD}, expect=200)
+    verified = c.post("/api/v1/auth/verify-email", {"token": links["verify_email"]}, expect=200).body
+    assert verified["email"] == "trial@example.com"
+    c.post("/api/v1/auth/logout", {"refresh_token": changed["refresh_token"]}, expect=204)
     # Then every operation's success response was seen and matched the spec
     expected = {(path, method, int(code)) for path, operations in contract.doc["paths"].items()
                 for method, operation in operations.items()

@@ -102,6 +102,32 @@ class Web:
                 return None
             time.sleep(0.25)
 
+    def link_starting(self, recipient: str, prefix: str, timeout: float = 10,
+                      after: set[str] | None = None) -> str | None:
+        """The newest link to `recipient` in the dev mailbox that starts with `prefix` (and is not
+        one of `after`), waiting for the mail worker."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = []
+            for path in sorted(self.stack.mailbox.glob("*.eml")) if self.stack.mailbox.is_dir() else []:
+                message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+                if message["To"] == recipient:
+                    found += [link for link in links_in(message)
+                              if link.startswith(prefix) and link not in (after or set())]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.25)
+
+    def verify_email(self, recipient: str) -> None:
+        """Open the verification link the dev mailbox got for `recipient` (through the API): the
+        emails held for the address are sent from then on."""
+        link = self.link_starting(recipient, f"{self.url}/verify-email?token=")
+        assert link, f"no verification email to {recipient}"
+        reply = http("POST", f"{self.api}/auth/verify-email", {"token": link.split("token=", 1)[1]})
+        assert reply.status == 200, reply.body
+
 
 @pytest.fixture
 def web(live_stack: LiveStack, browser: Any) -> Iterator[Web]:

@@ -36,6 +36,7 @@ def test_the_invoice_page_and_the_admins_payment_view_download_the_pdf(web, shot
     signup = signup_by_api(web.api, email_address, "PDF Traders (Pvt) Ltd", tax_id="NTN 7654321-0")
     invoice, token = signup["invoice"], signup["access_token"]
     number = invoice["invoice_number"]
+    web.verify_email(email_address)  # its emails are sent from then on
     # When they open the invoice and download it
     page = web.page()
     page.goto(f"{web.url}/login")

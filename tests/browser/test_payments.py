@@ -206,6 +206,7 @@ def test_links_in_emails_open_the_right_screens(web, shot):
         "billing": {"billing_name": "Link Tester", "billing_email": email_address,
                     "address_line1": "5 Link Road", "city": "Karachi", "country": "PK"}})
     assert signup.status == 201, signup.body
+    web.verify_email(email_address)  # the emails held for the address are sent now
     invoice = signup.body["invoice"]
     token = signup.body["access_token"]
     reference = _reference("BT")

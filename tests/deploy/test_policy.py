@@ -25,7 +25,7 @@ from chalicelib.storage import models
 from chalicelib.storage.models.platform import OutboxModel
 from deploy import policy, tables
 from deploy.stage import Stage, stage_names
-from tests.conftest import PROJECT_DIR, Api, aws_spy
+from tests.conftest import PASSWORD, PROJECT_DIR, Api, aws_spy
 from tests.helpers import environment
 
 # A transaction is authorized item by item (it has no IAM action of its own).
@@ -145,7 +145,35 @@ def _every_route(api: Api, calls: Calls) -> list[int]:
                          headers=key),  # replayed
                 api.approve(admin, second),  # 409 already decided
                 api.get("/api/v1/openapi.json")]
+    replies += _session_routes(api, calls, signup.body)
     return [reply.status for reply in replies]
+
+
+def _session_routes(api: Api, calls: Calls, signup: dict[str, Any]) -> list[Any]:
+    """Refresh (and a reuse), password change, reset by its link, verification, resend, logout."""
+    refresh = {"refresh_token": signup["refresh_token"]}
+    replies = [api.post("/api/v1/auth/refresh", refresh),
+               api.post("/api/v1/auth/refresh", refresh),  # 401: used, so its session is revoked
+               api.post("/api/v1/auth/password-reset", {"email": "policy@example.com"}),
+               api.post("/api/v1/auth/password-reset", {"email": "nobody@example.com"})]
+    changed = api.post("/api/v1/auth/password", {"current_password": PASSWORD,
+                                                 "new_password": "a new passphrase"},
+                       token=signup["access_token"])
+    replies += [changed, api.post("/api/v1/auth/verify-email/resend",
+                                  token=changed.body["access_token"])]
+    with calls.paused():
+        links = sorted((m.created_at, m.message_id) for m in OutboxModel.scan()
+                       if m.template in ("verify_email", "password_reset"))
+    sent = [d.email for d in delivery.deliver_many([message_id for _, message_id in links])]
+    tokens = {(email.template, email.recipient): email.text.split("?token=", 1)[1].split()[0]
+              for email in sent if email is not None}
+    for (template, _), token in sorted(tokens.items()):
+        if template == "verify_email":
+            replies.append(api.post("/api/v1/auth/verify-email", {"token": token}))
+    replies += [api.post("/api/v1/auth/password-reset/complete", {
+        "token": tokens[("password_reset", "policy@example.com")], "password": PASSWORD}),
+        api.post("/api/v1/auth/logout", {"refresh_token": changed.body["refresh_token"]})]
+    return replies
 
 
 def _app_with_stream(patch: pytest.MonkeyPatch, arn: str) -> Any:
@@ -204,7 +232,7 @@ def test_the_policy_grants_exactly_the_actions_the_code_calls(
         statuses = _every_route(api, aws_calls)
         _deliver_emails(aws_calls)
     # Then the run did what it should (so the calls it recorded are the real ones)
-    assert set(statuses) == {200, 201, 401, 409, 422}, statuses
+    assert set(statuses) == {200, 201, 202, 204, 401, 409, 422}, statuses
     with aws_calls.paused():
         assert {m.status for m in OutboxModel.scan()} == {"sent"}
     assert "Scan" not in {call.operation for call in aws_calls}

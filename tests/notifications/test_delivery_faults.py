@@ -27,6 +27,20 @@ from tests.conftest import Api, PaidSignup
 ABANDONED = "The last attempt did not finish (the worker stopped)."
 
 
+@pytest.fixture(autouse=True)
+def verified_addresses() -> Iterator[None]:
+    """Every address counts as verified here, and signups send no verification email: these
+    tests are of the other emails and of delivery itself (verification and the emails held
+    until it: test_verification.py)."""
+    from chalicelib.notifications import holding
+    from chalicelib.notifications import messages as queueing
+
+    with pytest.MonkeyPatch.context() as patch:  # its own: a test's monkeypatch.undo() keeps it
+        patch.setattr(holding, "is_verified", lambda address: True)
+        patch.setattr(queueing, "queue_verification", lambda tx, **_: None)
+        yield
+
+
 @pytest.fixture
 def sent(api: Api) -> Iterator[list[str]]:
     """The recipients of every email SES accepts while the test runs, in order."""

@@ -8,6 +8,7 @@ reads the emails to that payer or about it (the admins' emails name the payer).
 from __future__ import annotations
 
 import email
+import re
 import time
 import uuid
 from email import policy
@@ -63,6 +64,11 @@ def test_the_seed_workflows_leave_submitted_approved_and_rejected_emails_in_the_
         "account_name": "Khan Media", "billing": BILLING_PK, "payment_method": "bank_transfer"})
     assert signup.status == 201, signup.body
     token, invoice = signup.body["access_token"], signup.body["invoice"]
+    # whose address is verified with the link of its first email (the others wait for it)
+    [(_, verification)] = _mailbox(live_stack, payer, expected=1)
+    assert verification["X-Template"] == "verify_email", live_stack.output.read_text()
+    link = re.search(r"/verify-email\?token=(\S+)", verification.get_body(("plain",)).get_content())
+    assert http("POST", f"{base}/auth/verify-email", {"token": link.group(1)}).status == 200
     admin = http("POST", f"{base}/auth/login/", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     admin_token = admin.body["access_token"]
 
@@ -83,12 +89,13 @@ def test_the_seed_workflows_leave_submitted_approved_and_rejected_emails_in_the_
                     {"admin_notes": "Verified in bank statement"}, token=admin_token)
     assert approved.status == 200, approved.body
 
-    # The mailbox holds each email once: invoice, 2 x (submitted + awaiting approval), rejected, approved
-    found = _mailbox(live_stack, payer, expected=7)
+    # The mailbox holds each email once: the verification, the invoice (held until then),
+    # 2 x (submitted + awaiting approval), rejected, approved
+    found = _mailbox(live_stack, payer, expected=8)
     emails = [message for _, message in found]
     got = sorted((m["To"], m["X-Template"]) for m in emails)
     assert got == sorted([
-        (payer, "signup_invoice"),
+        (payer, "verify_email"), (payer, "signup_invoice"),
         (payer, "payment_submitted"), ("admins@example.com", "payment_awaiting_approval"),
         (payer, "payment_rejected"),
         (payer, "payment_submitted"), ("admins@example.com", "payment_awaiting_approval"),

@@ -25,15 +25,28 @@ export class ApiError extends Error {
 
 // Session -------------------------------------------------------------------------------------
 
-/** The signed-in user and token, kept in localStorage so email links open signed in. */
+const REFRESH_AHEAD_MS = 60_000; // refresh this long before the access token expires
+const REFRESH_LOCK = "billing.refresh";
+
+/**
+ * The signed-in user, the access token (15 minutes) and the refresh token, kept in localStorage
+ * so email links open signed in. The session lasts while its refresh token does: the client gets
+ * a new pair shortly before the access token expires (and once on a 401 token_expired), so a
+ * user never sees the expiry. Every tab shares the one session.
+ */
 export const session = {
-  get current() {
+  get saved() {
     try {
       const saved = JSON.parse(localStorage.getItem(SESSION_KEY) ?? "null");
-      if (saved && saved.expiresAt > Date.now()) return saved;
+      if (saved && typeof saved.token === "string") return saved;
     } catch {
       /* fall through: a corrupt entry is no session */
     }
+    return null;
+  },
+  get current() {
+    const saved = this.saved;
+    if (saved && (saved.refreshToken || saved.expiresAt > Date.now())) return saved;
     localStorage.removeItem(SESSION_KEY);
     return null;
   },
@@ -44,15 +57,81 @@ export const session = {
     return this.user?.role === "admin";
   },
   start(tokenResponse) {
-    const expiresAt = Date.now() + (tokenResponse.expires_in ?? 3600) * 1000 - 30_000;
+    const expiresAt = Date.now() + (tokenResponse.expires_in ?? 900) * 1000;
     localStorage.setItem(SESSION_KEY, JSON.stringify({
-      token: tokenResponse.access_token, user: tokenResponse.user, expiresAt,
+      token: tokenResponse.access_token, refreshToken: tokenResponse.refresh_token ?? null,
+      user: tokenResponse.user, expiresAt,
     }));
+    scheduleRefresh();
+  },
+  /** Keep a newer view of the signed-in user (e.g. once the email is verified). */
+  updateUser(user) {
+    const saved = this.current;
+    if (saved && user && saved.user?.id === user.id) {
+      localStorage.setItem(SESSION_KEY, JSON.stringify({ ...saved, user }));
+    }
   },
   end() {
     localStorage.removeItem(SESSION_KEY);
+    clearTimeout(refreshTimer);
   },
 };
+
+let refreshing = null; // this tab's refresh in flight
+let refreshTimer = null;
+
+/** Refresh the session once (one tab at a time: a token is used once, a reuse ends the session).
+ *  `stale` is the access token found wanting; if another tab already replaced it, that is used. */
+function refreshSession(stale) {
+  if (!refreshing) {
+    const run = async () => {
+      const saved = session.saved;
+      if (!saved?.refreshToken) return false;
+      if (saved.token !== stale && saved.expiresAt - REFRESH_AHEAD_MS > Date.now()) return true;
+      try {
+        const pair = await request("POST", "/auth/refresh", { body: { refresh_token: saved.refreshToken }, auth: false });
+        session.start(pair);
+        return true;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) {
+          session.end();
+          return false;
+        }
+        throw error;
+      }
+    };
+    const locked = navigator.locks?.request ? () => navigator.locks.request(REFRESH_LOCK, run) : run;
+    refreshing = locked().finally(() => { refreshing = null; });
+  }
+  return refreshing;
+}
+
+/** A refresh shortly before the access token expires, while the app is open. */
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const saved = session.saved;
+  if (!saved?.refreshToken) return;
+  const wait = Math.max(0, saved.expiresAt - REFRESH_AHEAD_MS - Date.now());
+  refreshTimer = setTimeout(() => {
+    refreshSession(session.saved?.token).catch(() => scheduleRefresh());
+  }, Math.min(wait, 2 ** 31 - 1));
+}
+
+/** The access token to send: refreshed first when it expires within a minute. */
+async function accessToken() {
+  let saved = session.current;
+  if (!saved) return null;
+  if (saved.expiresAt - REFRESH_AHEAD_MS <= Date.now() && saved.refreshToken) {
+    if (!(await refreshSession(saved.token))) throw sessionExpired(); // its refresh token ended
+    saved = session.current;
+  }
+  return saved?.token ?? null;
+}
+
+/** What a request answers when the session cannot be renewed: the app goes to the login. */
+export function sessionExpired() {
+  return new ApiError(401, "session_expired", "Your session has expired. Log in again to continue.");
+}
 
 // Requests ------------------------------------------------------------------------------------
 
@@ -76,10 +155,22 @@ export function idempotencyKeys() {
 }
 
 async function request(method, path, { body, auth = true, query, idempotencyKey, accept = "application/json" } = {}) {
+  const token = auth ? await accessToken() : null;
+  try {
+    return await send(method, path, { body, query, idempotencyKey, accept, token });
+  } catch (error) {
+    // An access token that expired anyway (a sleeping laptop, a skewed clock): refresh once and
+    // send the same request again, inside the client (the screen and its form stay as they are).
+    if (!(token && error instanceof ApiError && error.status === 401 && error.code === "token_expired")) throw error;
+    if (!(await refreshSession(token))) throw sessionExpired();
+    return send(method, path, { body, query, idempotencyKey, accept, token: session.current?.token });
+  }
+}
+
+async function send(method, path, { body, query, idempotencyKey, accept, token }) {
   const headers = { Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
-  const token = auth ? session.current?.token : null;
   if (token) headers.Authorization = `Bearer ${token}`;
   const search = query ? `?${new URLSearchParams(Object.entries(query).filter(([, v]) => v != null))}` : "";
   let response;
@@ -116,7 +207,14 @@ export const api = {
   // Auth
   register: (body, idempotencyKey) => post("/auth/register", body, { auth: false, idempotencyKey }),
   login: (email, password) => post("/auth/login", { email, password }, { auth: false }),
+  logout: (refreshToken) => post("/auth/logout", { refresh_token: refreshToken }, { auth: false }),
   me: () => request("GET", "/auth/me"),
+  requestPasswordReset: (email) => post("/auth/password-reset", { email }, { auth: false }),
+  completePasswordReset: (token, password) => post("/auth/password-reset/complete", { token, password }, { auth: false }),
+  changePassword: (currentPassword, newPassword) => post("/auth/password",
+    { current_password: currentPassword, new_password: newPassword }),
+  verifyEmail: (token) => post("/auth/verify-email", { token }, { auth: false }),
+  resendVerification: () => request("POST", "/auth/verify-email/resend"),
   // Catalog (public)
   plans: () => request("GET", "/billing/plans", { auth: false }),
   paymentMethods: (country) => request("GET", "/billing/admin/payment-methods",
@@ -201,6 +299,8 @@ export async function uploadFile(upload, file) {
     tooLarge ? "The file is larger than 5 MB." : `The file store refused the file (${code}).`,
     { fields: { file: tooLarge ? "at most 5 MB" : "could not be uploaded" } });
 }
+
+scheduleRefresh(); // a session kept from an earlier visit
 
 /** Payment methods for a country, one per method slug, the country's own first: a country's method
  *  replaces the global one of the same name (that is the one the API records when you confirm). */

@@ -3,6 +3,7 @@ import { ApiError, session } from "./api.js";
 import { h, replace } from "./dom.js";
 import { isCurrent, navigate, route, match, start } from "./router.js";
 import { loginView, logoutView, signupView } from "./views/auth.js";
+import { accountView, forgotPasswordView, resetPasswordView, verifyEmailView } from "./views/recovery.js";
 import { dashboardView } from "./views/dashboard.js";
 import { billingView, invoiceView } from "./views/billing.js";
 import { plansView } from "./views/plans.js";
@@ -20,6 +21,10 @@ route("/", homeView);
 route("/login", loginView);
 route("/logout", logoutView);
 route("/signup", signupView);
+route("/forgot-password", forgotPasswordView);
+route("/reset-password", resetPasswordView);
+route("/verify-email", verifyEmailView);
+route("/account", accountView);
 route("/dashboard", dashboardView);
 route("/billing", billingView);
 route("/billing/invoices/:id", invoiceView);
@@ -41,7 +46,8 @@ function homeView(ctx) {
 function renderNav(path) {
   const user = session.user;
   const hrefs = !user ? ["/login", "/signup"]
-    : user.role === "admin" ? ["/admin", "/admin/fx-rates", "/admin/statements"] : ["/dashboard", "/billing", "/billing/credits", "/billing/plans"];
+    : user.role === "admin" ? ["/admin", "/admin/fx-rates", "/admin/statements", "/account"]
+      : ["/dashboard", "/billing", "/billing/credits", "/billing/plans", "/account"];
   // The longest link that holds the path is the current one (/billing/plans, not /billing too).
   const currentHref = hrefs.filter((href) => path === href || path.startsWith(`${href}/`))
     .sort((a, b) => b.length - a.length)[0];
@@ -52,11 +58,11 @@ function renderNav(path) {
   } else if (user.role === "admin") {
     items = [link("/admin", "Admin console"), link("/admin/fx-rates", "Exchange rates"),
       link("/admin/statements", "Bank statements"),
-      h("li", { class: "who" }, user.email), link("/logout", "Log out")];
+      h("li", { class: "who" }, user.email), link("/account", "Account"), link("/logout", "Log out")];
   } else {
     items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"), link("/billing/credits", "Credits"),
       link("/billing/plans", "Plans"),
-      h("li", { class: "who" }, user.email), link("/logout", "Log out")];
+      h("li", { class: "who" }, user.email), link("/account", "Account"), link("/logout", "Log out")];
   }
   replace(nav, h("ul", {}, items));
 }
@@ -112,7 +118,7 @@ function context(url, token) {
 }
 
 function errorScreen(ctx, error) {
-  if (error instanceof ApiError && error.status === 401 && session.current) {
+  if (error instanceof ApiError && error.status === 401 && (session.current || error.code === "session_expired")) {
     session.end();
     return navigate(`/login?next=${encodeURIComponent(ctx.url.pathname)}&expired=1`, { replace: true });
   }

@@ -33,6 +33,7 @@ from chalicelib.storage.models.records import (
     FxRateModel,
     MoneyLedgerModel,
 )
+from chalicelib.storage.models.sessions import EmailAddressModel, LinkTokenModel, SessionModel
 from chalicelib.storage.models.statements import StatementLineModel, StatementModel
 from chalicelib.storage.models.tables import ALL_MODELS, bind, create_missing_tables
 
@@ -41,6 +42,6 @@ __all__ = [
     "ByAccountIndex", "ByInvoiceIndex", "CounterModel", "CreditLedgerModel", "IdempotencyModel",
     "InvoiceModel", "InvoiceReferenceIndex", "LoginFailureModel", "MethodOrderIndex", "OpenInvoicesIndex",
     "OutboxDueIndex", "OutboxModel", "OutboxParkedIndex", "PaymentClaimModel", "PaymentMethodModel",
-    "PaymentModel", "PlanCatalogIndex", "PlanModel", "ServiceKeyModel", "StatementLineModel", "StatementModel", "SubscriptionModel", "UserModel", "bind",
+    "PaymentModel", "PlanCatalogIndex", "PlanModel", "ServiceKeyModel", "SessionModel", "LinkTokenModel", "EmailAddressModel", "StatementLineModel", "StatementModel", "SubscriptionModel", "UserModel", "bind",
     "create_missing_tables",
 ]

@@ -61,6 +61,10 @@ class UserModel(Model):
     invitation_expires_at = UnicodeAttribute(null=True)
     admins = AdminIndex()
     by_account = UserAccountIndex()
+    # Sessions: refresh tokens of families started before this are refused (a password changed
+    # or reset ends every session); when the user's own address was verified.
+    sessions_since = UnicodeAttribute(null=True)
+    email_verified_at = UnicodeAttribute(null=True)
 
 
 class TrialSweepIndex(GlobalSecondaryIndex[Any]):
@@ -143,7 +147,8 @@ class AccountModel(Model):
 
 
 class LoginFailureModel(Model):
-    """Failed logins of one email (keyed by its HMAC, never the address) in one time window."""
+    """A throttle's count in one time window, keyed by an HMAC (never the address itself): failed
+    logins of one email, password-reset requests of one email or one client address."""
 
     class Meta(TableMeta):
         entity = "login_failures"

@@ -67,6 +67,10 @@ class OutboxModel(Model):
     ses_message_id = UnicodeAttribute(null=True)
     parked = UnicodeAttribute(null=True)
     parked_at = UnicodeAttribute(null=True)
+    # An email to an address not yet verified: `held` until it is, then `released` as a new
+    # message (`released_as`) that is delivered as any other.
+    held_at = UnicodeAttribute(null=True)
+    released_as = UnicodeAttribute(null=True)
     due = OutboxDueIndex()
     failed = OutboxParkedIndex()
 

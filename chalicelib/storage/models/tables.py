@@ -24,13 +24,14 @@ from chalicelib.storage.models.records import (
     FxRateModel,
     MoneyLedgerModel,
 )
+from chalicelib.storage.models.sessions import EmailAddressModel, LinkTokenModel, SessionModel
 from chalicelib.storage.models.statements import StatementLineModel, StatementModel
 
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel, AccountModel, PlanModel, PaymentMethodModel, SubscriptionModel, InvoiceModel,
     PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel, IdempotencyModel,
     LoginFailureModel, PaymentClaimModel, ServiceKeyModel, MoneyLedgerModel, FxRateModel,
-    StatementModel, StatementLineModel,
+    StatementModel, StatementLineModel, SessionModel, LinkTokenModel, EmailAddressModel,
 )
 
 

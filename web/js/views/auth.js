@@ -43,12 +43,21 @@ export function loginView(ctx) {
       "Your session has expired. Log in again to continue.") : null,
     h("p", { class: "muted" }, "Customers and admins log in here."),
     form,
-    h("p", { class: "small muted", style: "margin-top:1rem" }, "New here? ", h("a", { href: "/signup" }, "Create an account"), ".")));
+    h("p", { class: "small", style: "margin-top:1rem" }, h("a", { href: "/forgot-password" }, "Forgot password?")),
+    h("p", { class: "small muted", style: "margin-top:.5rem" }, "New here? ", h("a", { href: "/signup" }, "Create an account"), ".")));
   return undefined;
 }
 
-export function logoutView(ctx) {
+export async function logoutView(ctx) {
+  const refreshToken = session.saved?.refreshToken;
   session.end();
+  if (refreshToken) {
+    try {
+      await api.logout(refreshToken); // the session ends on the server too
+    } catch {
+      /* logged out here all the same; the session's token expires on its own */
+    }
+  }
   toast("You are logged out.");
   return ctx.redirect("/login");
 }

@@ -4,6 +4,7 @@ import { api, distinctMethods } from "../api.js";
 import { badge, count, date, h, humanize, money, period, price } from "../dom.js";
 import { accountBanners } from "../components/account-banners.js";
 import { pendingBanner } from "../components/pending-banner.js";
+import { verifyBanner } from "./recovery.js";
 
 /** What the dashboard and billing screens need: me, the plans and top-up packs, and the methods
  *  for the country (of the pending invoice, or all of them when `withMethods`). */
@@ -89,6 +90,7 @@ export async function dashboardView(ctx) {
       h("div", {},
         h("h1", {}, `Hello, ${user.name.split(" ")[0]}`),
         h("p", {}, `${account.name} · member since ${date(account.created_at)}`))),
+    verifyBanner(user),
     pendingBanner(me.pending_invoice, methods, { subscription, plans, packs }),
     accountBanners(me, name),
     h("div", { class: "grid grid-4 dash-metrics" },
