@@ -47,6 +47,8 @@ def own_invariants(snap: integrity.Snapshot, books: Books) -> dict[str, list[str
     paid_accounts = {i.account_id for i in snap.invoices if i.status == "paid"}
     audit: dict[str, list] = {}
     for event in sorted(snap.audit, key=lambda e: (e.at, e.event_id)):
+        if event.action == "first_approval":  # the first of two approvals changes no state
+            continue
         audit.setdefault(event.entity_id, []).append(event.to_status)
     entities = ([("account", a.account_id, a.status) for a in snap.accounts if a.plan != "internal"]
                 + [("subscription", s.subscription_id, s.status) for s in snap.subscriptions]

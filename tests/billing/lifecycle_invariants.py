@@ -40,7 +40,8 @@ TRANSITIONS = {
                 ("pending", "partially_paid"), ("partially_paid", "partially_paid"),
                 ("partially_paid", "paid"), ("partially_paid", "void")},
     "payment": {(None, "pending_approval"), ("pending_approval", "succeeded"),
-                ("pending_approval", "failed")},
+                ("pending_approval", "failed"),
+                ("pending_approval", "pending_approval")},  # the first of two approvals
 }
 PAUSE_RECHECK = timedelta(hours=1)  # a decision on a paused renewal is seen this much later
 
