@@ -309,3 +309,25 @@ export function distinctMethods(methods) {
   const localSlugs = new Set(local.map((method) => method.payment_method));
   return [...local, ...methods.filter((m) => m.country === null && !localSlugs.has(m.payment_method))];
 }
+
+// Admin console: the team and its invitations, account search and holds, payment reversals. Added
+// to `api` here, after everything else, so the calls read as the others do (api.admins()).
+Object.assign(api, {
+  // The admin team (owners): every admin, invite one (an email with a set-password link), change
+  // an admin's role or disable them; an invitee accepts with the link's token (signed in after)
+  admins: () => request("GET", "/billing/admin/admins"),
+  inviteAdmin: (body, idempotencyKey) => post("/billing/admin/admins", body, { idempotencyKey }),
+  changeAdmin: (id, body, idempotencyKey) => request("PATCH", `/billing/admin/admins/${at(id)}`,
+    { body, idempotencyKey }),
+  acceptInvitation: (token, password) => post("/auth/invitations/accept", { token, password }, { auth: false }),
+  // Accounts: search by email, invoice number, payment reference or the start of a name; an
+  // owner suspends (a hold, with a reason) and reactivates
+  searchAccounts: (q) => request("GET", "/billing/admin/accounts", { query: { q } }),
+  suspendAccount: (id, reason, idempotencyKey) => post(`/billing/admin/accounts/${at(id)}/suspend`,
+    { reason }, { idempotencyKey }),
+  reactivateAccount: (id, reason, idempotencyKey) => post(`/billing/admin/accounts/${at(id)}/reactivate`,
+    { reason }, { idempotencyKey }),
+  // An owner reverses a succeeded payment (with a reason)
+  reversePayment: (id, reason, idempotencyKey) => post(`/billing/admin/payments/${at(id)}/reverse`,
+    { reason }, { idempotencyKey }),
+});

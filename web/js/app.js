@@ -10,6 +10,10 @@ import { plansView } from "./views/plans.js";
 import { creditsView } from "./views/credits.js";
 import { adminConsoleView, adminPaymentView } from "./views/admin.js";
 import { adminAccountView } from "./views/admin-account.js";
+import { adminAccountsView } from "./views/admin-accounts.js";
+import { adminTeamView } from "./views/admin-team.js";
+import { acceptInvitationView } from "./views/accept-invitation.js";
+import { adminLinks, learnRole, loadRole } from "./roles.js";
 import { adminRatesView } from "./views/admin-rates.js";
 import { adminStatementsView } from "./views/admin-statements.js";
 import { adminStatementView } from "./views/admin-statement.js";
@@ -25,6 +29,7 @@ route("/forgot-password", forgotPasswordView);
 route("/reset-password", resetPasswordView);
 route("/verify-email", verifyEmailView);
 route("/account", accountView);
+route("/accept-invitation", acceptInvitationView);
 route("/dashboard", dashboardView);
 route("/billing", billingView);
 route("/billing/invoices/:id", invoiceView);
@@ -33,7 +38,9 @@ route("/billing/credits", creditsView);
 route("/billing/plan", (ctx) => ctx.redirect("/billing/plans"));
 route("/admin", adminConsoleView);
 route("/admin/payments/:id", adminPaymentView);
+route("/admin/accounts", adminAccountsView);
 route("/admin/accounts/:id", adminAccountView);
+route("/admin/team", adminTeamView);
 route("/admin/fx-rates", adminRatesView);
 route("/admin/statements", adminStatementsView);
 route("/admin/statements/:id", adminStatementView);
@@ -46,7 +53,7 @@ function homeView(ctx) {
 function renderNav(path) {
   const user = session.user;
   const hrefs = !user ? ["/login", "/signup"]
-    : user.role === "admin" ? ["/admin", "/admin/fx-rates", "/admin/statements", "/account"]
+    : user.role === "admin" ? [...adminLinks().map(([href]) => href), "/account"]
       : ["/dashboard", "/billing", "/billing/credits", "/billing/plans", "/account"];
   // The longest link that holds the path is the current one (/billing/plans, not /billing too).
   const currentHref = hrefs.filter((href) => path === href || path.startsWith(`${href}/`))
@@ -56,8 +63,7 @@ function renderNav(path) {
   if (!user) {
     items = [link("/login", "Log in"), link("/signup", "Sign up")];
   } else if (user.role === "admin") {
-    items = [link("/admin", "Admin console"), link("/admin/fx-rates", "Exchange rates"),
-      link("/admin/statements", "Bank statements"),
+    items = [...adminLinks().map(([href, text]) => link(href, text)),
       h("li", { class: "who" }, user.email), link("/account", "Account"), link("/logout", "Log out")];
   } else {
     items = [link("/dashboard", "Dashboard"), link("/billing", "Billing"), link("/billing/credits", "Credits"),
@@ -122,6 +128,7 @@ function errorScreen(ctx, error) {
     session.end();
     return navigate(`/login?next=${encodeURIComponent(ctx.url.pathname)}&expired=1`, { replace: true });
   }
+  if (error instanceof ApiError && error.code === "insufficient_role") return roleScreen(ctx, error);
   const notFound = error instanceof ApiError && error.status === 404;
   const title = notFound ? "Not found" : "Something went wrong";
   const message = error instanceof ApiError ? error.message : "An unexpected error happened in the app.";
@@ -134,7 +141,20 @@ function errorScreen(ctx, error) {
       h("a", { class: notFound ? "btn" : "btn btn-secondary", href: "/" }, "Go home"))));
 }
 
+/** A page above the admin's role: the API's words (which role it needs, which they hold). */
+function roleScreen(ctx, error) {
+  learnRole(error.details.role);
+  renderNav(ctx.url.pathname);
+  const title = "Not for your role";
+  return ctx.show(title, h("section", { class: "card narrow", dataset: { insufficientRole: error.details.required ?? "" } },
+    h("h1", {}, title),
+    h("p", {}, error.message),
+    h("p", { class: "muted small" }, "An owner can change your role on the Team page."),
+    h("div", { class: "actions" }, h("a", { class: "btn", href: "/admin" }, "Go to the admin console"))));
+}
+
 async function onRoute(url, token) {
+  if (session.isAdmin) await loadRole();
   renderNav(url.pathname);
   const ctx = context(url, token);
   const found = match(url.pathname);

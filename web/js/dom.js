@@ -145,6 +145,7 @@ const STATUS_TONES = {
   pending_approval: ["info", "Awaiting approval"],
   succeeded: ["success", "Approved"],
   failed: ["danger", "Rejected"],
+  reversed: ["warning", "Reversed"],
 };
 
 /** A coloured status pill with words, not colour alone. */

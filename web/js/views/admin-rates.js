@@ -4,6 +4,7 @@ import { ApiError, api, idempotencyKeys } from "../api.js";
 import { dateTime, h, toast } from "../dom.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 import { render } from "../router.js";
+import { OWNER, can, roleNote } from "../roles.js";
 
 const currencyNames = new Intl.DisplayNames(["en"], { type: "currency" });
 const nameOf = (code) => `${code} (${currencyNames.of(code)})`;
@@ -97,8 +98,9 @@ export async function adminRatesView(ctx) {
         h("p", {}, `Units of each payment method's currency per 1 ${list.base}. A new invoice is quoted at these rates `
           + "in its country's currencies, and its payers are told the exact amount to send; an issued invoice keeps "
           + "the rate fixed on it."))),
-    h("section", { class: "card", "aria-labelledby": "set-rate-title" },
-      h("h2", { id: "set-rate-title" }, "Set a rate"), rateForm(list)),
+    can(OWNER) ? h("section", { class: "card", "aria-labelledby": "set-rate-title" },
+      h("h2", { id: "set-rate-title" }, "Set a rate"), rateForm(list))
+      : h("section", { class: "card", dataset: { ratesReadOnly: "" } }, roleNote("Owners set the exchange rates.", OWNER)),
     h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "rates-title" },
       h("h2", { id: "rates-title" }, "Current rates"), ratesTable(list)),
     h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "changes-title" },

@@ -8,6 +8,7 @@ import { said } from "../amounts.js";
 import { confirmDialog, STAY } from "../components/dialog.js";
 import { accountLink } from "./admin-account.js";
 import { importReport, statementMeta, statementPath } from "./admin-statements.js";
+import { APPROVER, gate } from "../roles.js";
 
 const STATUSES = ["matched", "suggested", "unmatched", "ignored", "applied"];
 const LINE_TONES = {
@@ -68,6 +69,8 @@ function statusCell(line) {
   return [lineBadge(line.status),
     line.status === "applied" && line.payment_id ? h("div", { class: "small" },
       h("a", { href: `/admin/payments/${encodeURIComponent(line.payment_id)}`, dataset: { linePayment: line.payment_id } }, "Payment")) : null,
+    line.status !== "applied" && line.payment_id ? h("div", { class: "small", dataset: { awaitingSecond: line.payment_id } },
+      h("a", { href: `/admin/payments/${encodeURIComponent(line.payment_id)}` }, "1 of 2 approvals: in the queue")) : null,
     line.decided_at ? h("div", { class: "small muted", title: line.decided_by ? `By ${line.decided_by}` : null },
       date(line.decided_at)) : null,
     line.status === "ignored" && line.ignore_reason ? h("div", { class: "small muted", dataset: { ignoreReason: "" } },
@@ -80,12 +83,12 @@ function lineRow(line, { onApply, onIgnore }) {
   const describe = `the line of ${date(line.booked_at)}, ${out ? "−" : ""}${said(unsigned(line.amount), line.currency)}`;
   const actions = [];
   if (!out && line.status !== "applied") {
-    actions.push(h("button", { class: "btn btn-small", type: "button", onclick: () => onApply(line) },
-      "Apply", h("span", { class: "visually-hidden" }, ` ${describe}`)));
+    actions.push(gate(h("button", { class: "btn btn-small", type: "button", onclick: () => onApply(line) },
+      "Apply", h("span", { class: "visually-hidden" }, ` ${describe}`)), APPROVER));
   }
   if (["matched", "suggested", "unmatched"].includes(line.status)) {
-    actions.push(h("button", { class: "btn btn-secondary btn-small", type: "button", onclick: () => onIgnore(line) },
-      "Ignore", h("span", { class: "visually-hidden" }, ` ${describe}`)));
+    actions.push(gate(h("button", { class: "btn btn-secondary btn-small", type: "button", onclick: () => onIgnore(line) },
+      "Ignore", h("span", { class: "visually-hidden" }, ` ${describe}`)), APPROVER));
   }
   // Each cell's content in one element: on a phone a cell is its label and that, side by side.
   const cell = (label, className, ...content) => h("td", { "data-label": label, class: className }, h("div", { class: "cell" }, content));
@@ -202,6 +205,9 @@ function ignoreDialog(line) {
 }
 
 function appliedText(result) {
+  if (result.approvals_required === 2 && result.payment?.status === "pending_approval") {
+    return "First approval recorded: the payment waits in the approval queue for another admin, whose approval applies the line.";
+  }
   const invoice = result.invoice;
   const account = result.account;
   if (invoice?.status === "partially_paid") {
@@ -275,6 +281,7 @@ export async function adminStatementView(ctx) {
     applyAll.textContent = `Apply all exact matches (${count(exactLines)})`;
     applyAll.disabled = exactLines === 0;
     applyAll.dataset.count = String(exactLines);
+    gate(applyAll, APPROVER);
   }
 
   function drawLines(page, statement) {
@@ -322,6 +329,9 @@ export async function adminStatementView(ctx) {
     } },
     h("p", { class: "apply-summary" }, `Applied ${count(done.applied)}, skipped ${count(done.skipped)}`
       + (done.failed.length ? `, ${count(done.failed.length)} failed.` : ".")),
+    done.awaiting_second_approval?.length ? h("p", { dataset: { awaitingSecondApproval: done.awaiting_second_approval.length } },
+      `${count(done.awaiting_second_approval.length)} line${done.awaiting_second_approval.length === 1 ? "" : "s"} over the `
+      + "single-approval limit got your first approval: another admin approves them in the approval queue.") : null,
     done.failed.length ? h("ul", { class: "failures" }, done.failed.map((failure) => h("li", { dataset: { failedLine: failure.line_id } },
       h("span", { class: "mono" }, failure.line_id), `: ${failure.message} (${failure.code})`))) : null));
     await reload();

@@ -8,6 +8,7 @@ import { navigate } from "../router.js";
 import { said } from "../amounts.js";
 import { statementUpload } from "../components/statement-upload.js";
 import { accountLink } from "./admin-account.js";
+import { APPROVER, can, roleNote } from "../roles.js";
 
 export const FORMAT_NAMES = { csv: "CSV", mt940: "MT940", camt053: "camt.053" };
 const REPORT = [
@@ -130,9 +131,10 @@ export async function adminStatementsView(ctx) {
     return { error };
   };
   const [statements, waiting] = await Promise.all([api.statements(), api.unmatchedConfirmations().catch(failed)]);
-  const upload = statementUpload({
+  const upload = can(APPROVER) ? statementUpload({
     onImported: (statement) => navigate(`${statementPath(statement.id)}?imported=1`),
-  });
+  }) : h("section", { class: "card" }, h("h2", {}, "Import a statement"),
+    roleNote("Approvers and owners import statements and apply their lines.", APPROVER));
   ctx.show("Bank statements",
     h("p", { class: "small" }, h("a", { href: "/admin" }, "← Admin console")),
     h("div", { class: "page-head" },

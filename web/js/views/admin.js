@@ -1,6 +1,7 @@
-// The admin console: the system status, the approval queue, the unpaid renewals, and a payment to
-// approve or reject.
-import { ApiError, api, idempotencyKeys } from "../api.js";
+// The admin console: the system status, the approval queue, the unpaid renewals, account search, and
+// a payment to approve (by two admins above the API's threshold) or reject, or, once approved, to
+// reverse. What the admin's role cannot do is left out or disabled, with the role it needs.
+import { ApiError, api, idempotencyKeys, session } from "../api.js";
 import { age, badge, count, countryName, dateTime, h, humanize, money, toast } from "../dom.js";
 import { methodName } from "../components/methods.js";
 import { proofSummary } from "../components/proof.js";
@@ -14,6 +15,11 @@ import { invoiceLabel } from "../components/pending-banner.js";
 import { pdfButton } from "../components/invoice-pdf.js";
 import { approveText, invoiceMoneyRows, settlementNote, settlementRows } from "./admin-settlement.js";
 import { said } from "../amounts.js";
+import { confirmDialog, STAY } from "../components/dialog.js";
+import { historyList } from "../components/history.js";
+import { approvalsNote, needsTwo } from "../components/approvals.js";
+import { accountSearchCard } from "./admin-accounts.js";
+import { APPROVER, OWNER, ROLE_DUTIES, adminRole, can, gate, roleBadge, roleNote } from "../roles.js";
 
 function statusCards(status) {
   const accounts = status.accounts;
@@ -65,7 +71,7 @@ function queueRows(items) {
       h("div", { class: "small muted" }, dateTime(payment.created_at))),
     h("td", { "data-label": "Account" }, accountLink(payment.account_id, payment.account?.name)),
     h("td", { "data-label": "Amount", class: "num" }, said(payment.amount, payment.currency),
-      settlementNote(payment)),
+      settlementNote(payment), approvalsNote(payment)),
     h("td", { "data-label": "Method" }, humanize(payment.payment_method)),
     h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference),
       payment.payment_reference ? h("div", { class: "small muted" }, "Invoice's: ", h("span", { class: "mono" }, payment.payment_reference)) : null,
@@ -121,8 +127,9 @@ export async function adminConsoleView(ctx) {
     if (!(error instanceof ApiError)) throw error;
     return { error };
   };
+  const owner = can(OWNER);
   const [status, queue, renewals, keys] = await Promise.all([api.status(), api.approvalQueue(),
-    api.renewals().catch(failed), api.serviceKeys().catch(failed)]);
+    api.renewals().catch(failed), owner ? api.serviceKeys().catch(failed) : null]);
   const body = h("tbody", {}, queueRows(queue.items));
   let cursor = queue.next_cursor;
   const more = h("button", { class: "btn btn-secondary", type: "button", hidden: !cursor }, "Load more");
@@ -134,7 +141,11 @@ export async function adminConsoleView(ctx) {
   });
   ctx.show("Admin console",
     h("div", { class: "page-head" },
-      h("div", {}, h("h1", {}, "Admin console"), h("p", {}, "Check each payment against the bank or wallet statement, then approve or reject it."))),
+      h("div", {}, h("h1", {}, "Admin console"), h("p", {}, can(APPROVER)
+        ? "Check each payment against the bank or wallet statement, then approve or reject it."
+        : "The payments awaiting approval, the renewals and the accounts: you read them, approvers decide.")),
+      h("p", { class: "small role-line", dataset: { adminRole: adminRole() } }, "Your role: ", roleBadge(adminRole()),
+        h("span", { class: "muted" }, `— ${ROLE_DUTIES[adminRole()]}`))),
     h("h2", { class: "visually-hidden" }, "System status"),
     statusCards(status),
     h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "queue-title" },
@@ -150,30 +161,62 @@ export async function adminConsoleView(ctx) {
           body))
         : h("p", { class: "empty" }, "No payments await approval."),
       h("div", { class: "actions" }, more)),
+    accountSearchCard(),
     renewalsSection(renewals),
     accountStates(status.accounts),
     referenceSearch(),
-    serviceKeysSection(keys));
+    owner ? serviceKeysSection(keys) : null);
 }
 
-function historyList(history) {
-  if (!history.length) return h("p", { class: "muted" }, "No recorded changes.");
-  return h("ol", { class: "timeline" }, history.map((event) => h("li", {},
-    h("div", {}, h("strong", {}, humanize(event.action)), " · ",
-      event.from_status ? [badge(event.from_status), " → "] : null, badge(event.to_status)),
-    h("div", { class: "when" }, `${dateTime(event.at)} by ${["submitted", "proof_attached"].includes(event.action) ? "the customer" : event.actor}`),
-    event.notes ? h("div", { class: "small" }, `“${event.notes}”`) : null)));
+/** Who approves: "Give the first approval" / "Give the second approval" for a payment that needs
+ *  two, and whether the signed-in admin gave the first (another admin gives the second). */
+function approvalStep(payment) {
+  const approvals = payment.approvals ?? [];
+  if (!needsTwo(payment)) return { label: "Approve payment", busyLabel: "Approving…", mine: false, first: null };
+  const first = approvals[0] ?? null;
+  return {
+    label: first ? "Give the second approval" : "Give the first approval",
+    busyLabel: "Approving…",
+    mine: Boolean(first && first.by === session.user?.email),
+    first,
+  };
+}
+
+/** The state of a payment that needs two approvals, above the decision forms. */
+function approvalsBanner(payment) {
+  if (!needsTwo(payment) || payment.status !== "pending_approval") return null;
+  const { first, mine } = approvalStep(payment);
+  if (mine) {
+    return h("section", { class: "banner banner-info", role: "status", dataset: { firstApproval: "mine" } },
+      h("h2", {}, "First approval recorded: another admin gives the second"),
+      h("p", {}, `You approved it on ${dateTime(first.at)}. It stays in the approval queue until another admin approves it too.`));
+  }
+  return h("section", { class: "banner banner-info", role: "status", dataset: { firstApproval: first ? "given" : "none" } },
+    h("h2", {}, first ? "1 of 2 approvals" : "This payment needs two approvals"),
+    h("p", {}, first ? [`${first.by} gave the first approval on ${dateTime(first.at)}. `,
+      "The second approval, by another admin, approves it."]
+      : "It is worth more than the single-approval limit: two different admins approve it. The first approval changes nothing else."));
 }
 
 function decisionForms(payment, invoice) {
-  const approveButton = h("button", { class: "btn btn-success", type: "submit" }, "Approve payment");
+  const step = approvalStep(payment);
+  const approveButton = h("button", { class: "btn btn-success", type: "submit", dataset: { approve: needsTwo(payment) ? (step.first ? "second" : "first") : "single" } },
+    step.label);
+  if (step.mine) {
+    approveButton.disabled = true;
+    approveButton.title = "You gave the first approval: another admin gives the second.";
+  }
+  const twoText = !needsTwo(payment) ? null : step.first
+    ? "The second of two approvals: "
+    : "The first of two approvals is recorded and changes nothing else. The second, by another admin: ";
   const approveForm = h("form", { novalidate: true, "aria-labelledby": "approve-title" },
     h("h3", { id: "approve-title" }, "Approve"),
-    h("p", { class: "small muted" }, approveText(payment, invoice)),
+    h("p", { class: "small muted" }, twoText ? `${twoText}${approveText(payment, invoice).replace(/^./, (c) => c.toLowerCase())}`
+      : approveText(payment, invoice)),
     formAlert(),
     field({ label: "Notes", name: "admin_notes", kind: "textarea", optional: true, hint: "e.g. “Verified in bank statement”." }),
-    approveButton);
-  const rejectButton = h("button", { class: "btn btn-danger", type: "submit" }, "Reject payment");
+    gate(approveButton, APPROVER));
+  const rejectButton = gate(h("button", { class: "btn btn-danger", type: "submit" }, "Reject payment"), APPROVER);
   const rejectForm = h("form", { novalidate: true, "aria-labelledby": "reject-title" },
     h("h3", { id: "reject-title" }, "Reject"),
     h("p", { class: "small muted" }, "The invoice stays pending and the user sees your reason and can submit again."),
@@ -196,19 +239,68 @@ function decisionForms(payment, invoice) {
       await render();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      showErrors(form, error.fieldErrors, error.message);
+      const words = error.code === "second_approver_required"
+        ? `Second approver required: ${error.message}` : error.message;
+      showErrors(form, error.fieldErrors, words);
+      form.querySelector("[data-form-alert]").dataset.code = error.code;
     }
     return undefined;
   };
   decide(approveForm, approveButton, "Approving…", api.approve,
-    (r) => (r.invoice?.status === "partially_paid"
-      ? `Approved a part payment: ${money(r.invoice.amount_due, r.invoice.currency)} ${r.invoice.currency} is still due.`
-      : `Approved: ${r.account.name} is active with ${count(r.account.credits)} credits.`));
+    (r) => (r.payment?.status === "pending_approval"
+      ? "First approval recorded: another admin gives the second."
+      : r.invoice?.status === "partially_paid"
+        ? `Approved a part payment: ${money(r.invoice.amount_due, r.invoice.currency)} ${r.invoice.currency} is still due.`
+        : `Approved: ${r.account.name} is active with ${count(r.account.credits)} credits.`));
   decide(rejectForm, rejectButton, "Rejecting…", api.reject,
     () => "Rejected: the user can submit the payment again.");
-  return h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "decision-title" },
+  const section = h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "decision-title" },
     h("h2", { id: "decision-title" }, "Decision"),
+    can(APPROVER) ? null : roleNote("Approvers and owners approve or reject payments.", APPROVER),
     h("div", { class: "grid grid-2" }, approveForm, rejectForm));
+  if (!can(APPROVER)) for (const notes of section.querySelectorAll("textarea")) notes.disabled = true;
+  return section;
+}
+
+/** "Reverse payment" (owners, a succeeded payment): the reason in a dialog, then the API's answer. */
+function reverseSection(payment) {
+  if (payment.status !== "succeeded") return null;
+  const button = h("button", { class: "btn btn-danger", type: "button", dataset: { reverse: payment.id } }, "Reverse payment");
+  button.addEventListener("click", async () => {
+    const keyFor = idempotencyKeys();
+    const done = await confirmDialog({
+      title: `Reverse payment ${payment.manual_reference}?`,
+      subtitle: `${said(payment.amount, payment.currency)} · approved ${dateTime(payment.decided_at)}`,
+      body: [h("p", {}, "For a chargeback, a transfer the bank sent back, or an approval made by mistake: the payment "
+        + "becomes reversed, and what its approval did to the invoice, the subscription and the account is undone."),
+      field({ label: "Reason", name: "reason", kind: "textarea", attrs: { maxlength: 1000 },
+        hint: "Required. Kept in the payment's history, e.g. “Chargeback from the bank on Dec 3”." })],
+      confirmLabel: "Reverse payment", busyLabel: "Reversing…", tone: "danger", name: "reverse-payment",
+      onConfirm: async (form) => {
+        const { reason } = values(form);
+        if (!reason) {
+          showErrors(form, { reason: "Give the reason for the reversal" });
+          return STAY;
+        }
+        try {
+          return await api.reversePayment(payment.id, reason, keyFor({ reason }));
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error;
+          showErrors(form, error.fieldErrors, error.message);
+          return STAY;
+        }
+      },
+    });
+    if (!done) return;
+    toast(`Reversed ${payment.manual_reference}${done.invoice ? `: invoice ${done.invoice.invoice_number} is ${humanize(done.invoice.status).toLowerCase()}` : ""}`
+      + `${done.account ? `, ${done.account.name} is ${humanize(done.account.status).toLowerCase()}` : ""}.`);
+    await render();
+  });
+  return h("section", { class: "card", style: "margin-top:1rem", "aria-labelledby": "reverse-title", dataset: { reversal: "" } },
+    h("h2", { id: "reverse-title" }, "Reversal"),
+    h("p", { class: "small muted" }, "If the money was returned or never arrived, an owner reverses the payment, with the reason."),
+    can(OWNER) ? null : roleNote("Owners reverse payments.", OWNER),
+    h("div", { class: "actions" }, gate(button, OWNER)));
 }
 
 export async function adminPaymentView(ctx) {
@@ -230,10 +322,7 @@ export async function adminPaymentView(ctx) {
         h("h1", {}, `Payment ${payment.manual_reference}`),
         h("p", {}, `${said(payment.amount, payment.currency)} by ${method} · submitted ${age(payment.created_at)}`)),
       h("span", { "data-payment-status": payment.status }, badge(payment.status))),
-    decided ? h("section", { class: `banner ${payment.status === "succeeded" ? "banner-success" : "banner-danger"}`, role: "status" },
-      h("h2", {}, payment.status === "succeeded" ? "Approved" : "Rejected"),
-      h("p", {}, `Decided by ${payment.decided_by} on ${dateTime(payment.decided_at)}`,
-        payment.admin_notes ? [": ", h("strong", {}, payment.admin_notes)] : ".")) : null,
+    decided ? decidedBanner(payment) : approvalsBanner(payment),
     h("div", { class: "grid grid-3" },
       h("section", { class: "card" }, h("h2", {}, "Payment"), kv([
         ["Amount", said(payment.amount, payment.currency)],
@@ -245,6 +334,7 @@ export async function adminPaymentView(ctx) {
         payment.manual_notes ? ["User's notes", payment.manual_notes] : null,
         ["Submitted", dateTime(payment.created_at)],
         ["Status", badge(payment.status)],
+        needsTwo(payment) ? ["Approvals", approvalsNote(payment, { detail: true })] : null,
       ])),
       h("section", { class: "card" }, h("h2", {}, "Invoice"), invoice ? [kv([
         ["Number", invoice.invoice_number],
@@ -263,8 +353,21 @@ export async function adminPaymentView(ctx) {
         ["Billing email", snapshot.billing_email ?? "—"],
       ]) : h("p", { class: "muted" }, "Missing."))),
     receiptCard(payment, detail.proof_url),
-    decided ? null : decisionForms(payment, invoice),
+    decided ? reverseSection(payment) : decisionForms(payment, invoice),
     h("section", { class: "card", style: "margin-top:1rem" }, h("h2", {}, "History"), historyList(history)));
+}
+
+/** Approved (by whom: both approvers of a payment that needed two), rejected or reversed. */
+function decidedBanner(payment) {
+  const tone = { succeeded: "banner-success", failed: "banner-danger" }[payment.status] ?? "banner-warning";
+  const title = { succeeded: "Approved", failed: "Rejected", reversed: "Reversed" }[payment.status] ?? humanize(payment.status);
+  const approvals = payment.approvals ?? [];
+  const who = payment.status === "succeeded" && approvals.length === 2
+    ? `Approved by ${approvals[0].by} (first approval, ${dateTime(approvals[0].at)}) and ${approvals[1].by} on ${dateTime(approvals[1].at)}`
+    : `Decided by ${payment.decided_by} on ${dateTime(payment.decided_at)}`;
+  return h("section", { class: `banner ${tone}`, role: "status", dataset: { decided: payment.status } },
+    h("h2", {}, title),
+    h("p", {}, who, payment.admin_notes ? [": ", h("strong", {}, payment.admin_notes)] : "."));
 }
 
 /** The payer's receipt: a link that opens it (valid for a few minutes) and, for an image, a preview. */
