@@ -52,6 +52,6 @@ def play(machine: type[RuleBasedStateMachine], run: Run, store: MotoStore,
          fuzz_seed: int | None, examples: int) -> None:
     """Run the machine's examples: derandomized (CI's case set) without a seed, else drawn from
     the seed; `run` starts afresh."""
-    run.__init__(api=Api(), store=store)  # type: ignore[misc]
+    run.__init__(api=Api(second_approvals=True), store=store)  # type: ignore[misc]
     factory = machine if fuzz_seed is None else seed(fuzz_seed)(lambda: machine())
     run_state_machine_as_test(factory, settings=settings(SETTINGS, max_examples=examples))
