@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import pytest
 
 from chalicelib.core.config import Settings, get_settings, reset_settings
 from chalicelib.core.errors import Invalid
@@ -264,6 +265,22 @@ def live_ledger(endpoint: str, account_id: str) -> list[dict]:
                         KeyConditionExpression="account_id = :a",
                         ExpressionAttributeValues={":a": {"S": account_id}})["Items"]
 
+
+
+# Emails -------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def verified_addresses() -> Iterator[None]:
+    """Every address counts as verified (for the modules that import it), and signups send no verification email: these
+    tests are of the other emails and of delivery itself (verification and the emails held
+    until it: test_verification.py)."""
+    from chalicelib.notifications import holding
+    from chalicelib.notifications import messages as queueing
+
+    with pytest.MonkeyPatch.context() as patch:  # its own: a test's monkeypatch.undo() keeps it
+        patch.setattr(holding, "is_verified", lambda address: True)
+        patch.setattr(queueing, "queue_verification", lambda tx, **_: None)
+        yield
 
 
 # Bank statements --------------------------------------------------------------------------------

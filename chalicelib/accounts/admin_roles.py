@@ -18,7 +18,8 @@ from chalicelib.storage import store
 from chalicelib.storage.models.accounts import UserModel
 
 VIEWER, APPROVER, OWNER = "viewer", "approver", "owner"
-RANK = {VIEWER: 0, APPROVER: 1, OWNER: 2}
+ADMIN_ROLES = (VIEWER, APPROVER, OWNER)  # least first
+RANK = {role: rank for rank, role in enumerate(ADMIN_ROLES)}
 ROLE_CACHE_SECONDS = 30.0
 _cache: dict[str, tuple[float, str | None, bool, str]] = {}  # email → (read at, role, disabled, user id)
 

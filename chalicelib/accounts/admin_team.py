@@ -34,7 +34,7 @@ from chalicelib.storage.store import TransactionCancelled, Tx
 
 INVITATION_HOURS = 48
 INVITATION_TEMPLATE = "admin_invitation"
-ROLES = (admin_roles.VIEWER, admin_roles.APPROVER, admin_roles.OWNER)
+ROLES = admin_roles.ADMIN_ROLES
 _ROLE = Text(required=True, max_len=10, check=lambda v: v if v in ROLES else None,
              check_message="must be owner, approver or viewer", schema={"enum": list(ROLES)},
              doc="owner (everything), approver (decide payments, apply statement lines), viewer "

@@ -18,6 +18,8 @@ from typing import Any
 
 from chalice import Blueprint, Chalice, CORSConfig, Response
 
+from chalicelib.accounts import admin_roles
+from chalicelib.accounts.admin_roles import ADMIN_ROLES, APPROVER, OWNER, VIEWER
 from chalicelib.accounts.auth import Principal, principal_from_header
 from chalicelib.api import idempotency
 from chalicelib.core import telemetry
@@ -30,10 +32,10 @@ JSON_TYPE = "application/json"
 JSON = {"Content-Type": JSON_TYPE}
 PDF = "application/pdf"  # a route's media type for PDF documents
 USER = "user"  # the least role a route needs (None: public)
-# Admin roles, least first: viewer reads, approver decides payments and applies statement lines,
-# owner does everything (rates, keys, credits, admins, reversals).
-VIEWER, APPROVER, OWNER = "viewer", "approver", "owner"
-ADMIN_ROLES = (VIEWER, APPROVER, OWNER)
+# The admin roles, least first (accounts.admin_roles): viewer reads, approver decides payments and
+# applies statement lines, owner does everything (rates, keys, credits, admins, suspensions);
+# capabilities import them from here with the route table's other names.
+__all__ = ["ADMIN_ROLES", "APPROVER", "OWNER", "VIEWER"]
 SERVICE = "service"  # a service key of the SaaS's backend (credits), never a user's or admin's token
 _request: ContextVar[Any] = ContextVar("request", default=None)  # set by compose()'s middleware
 log = logging.getLogger("billing")
@@ -236,8 +238,6 @@ def authenticate(role: str) -> Any:
     if role in ADMIN_ROLES:
         if not principal.is_admin:
             raise Forbidden("This route is for admins.")
-        from chalicelib.accounts import admin_roles
-
         return admin_roles.require(principal, role)
     return principal
 

@@ -32,6 +32,13 @@ def _scale_signup(api: Api, email: str = "big@khan.pk") -> dict:
     return reply.body
 
 
+def _confirmed_scale(api: Api) -> tuple[dict, dict]:
+    """A scale signup (699.00) and its confirmed payment: one that needs two approvers."""
+    signup = _scale_signup(api)
+    payment = api.confirm(signup["access_token"], signup["invoice"]["id"], amount="699.00").body
+    return signup, payment
+
+
 def _consistent() -> None:
     report = integrity.verify()
     assert report.ok, "\n".join(report.lines())
@@ -41,8 +48,7 @@ def test_a_large_payment_needs_a_second_admin_and_both_are_in_the_history(api: A
     owner = api.admin_token()
     _admin("second@example.com")
     second = api.login("second@example.com")
-    signup = _scale_signup(api)
-    payment = api.confirm(signup["access_token"], signup["invoice"]["id"], amount="699.00").body
+    signup, payment = _confirmed_scale(api)
     assert payment["approvals_required"] == 2 and payment["approvals"] == []
     # The first approval is recorded and shown; nothing else changes
     first = api.post(APPROVE.format(payment["id"]), {"admin_notes": "Seen on the statement"},
@@ -82,8 +88,7 @@ def test_two_admins_giving_the_second_approval_at_once_complete_it_once(api: Api
     _admin("b@example.com")
     _admin("c@example.com")
     b, c = api.login("b@example.com"), api.login("c@example.com")
-    signup = _scale_signup(api)
-    payment = api.confirm(signup["access_token"], signup["invoice"]["id"], amount="699.00").body
+    signup, payment = _confirmed_scale(api)
     assert api.post(APPROVE.format(payment["id"]), {}, token=owner).status == 202
     with competing_commit(lambda: api.post(APPROVE.format(payment["id"]), {}, token=c),
                           when=lambda tx: "payment" in labels(tx)) as race:
@@ -101,8 +106,7 @@ def test_two_admins_giving_the_first_approval_at_once_record_one(api: Api) -> No
     owner = api.admin_token()
     _admin("b@example.com")
     b = api.login("b@example.com")
-    signup = _scale_signup(api)
-    payment = api.confirm(signup["access_token"], signup["invoice"]["id"], amount="699.00").body
+    signup, payment = _confirmed_scale(api)
     with competing_commit(lambda: api.post(APPROVE.format(payment["id"]), {}, token=b),
                           when=lambda tx: "payment" in labels(tx)) as race:
         loser = api.post(APPROVE.format(payment["id"]), {}, token=owner)

@@ -22,23 +22,12 @@ from chalicelib.core.errors import Unavailable
 from chalicelib.notifications import delivery
 from chalicelib.storage import outbox, store
 from chalicelib.storage.models.platform import OutboxModel
+from tests.helpers import verified_addresses  # noqa: F401 - an autouse fixture
 from tests.conftest import Api, PaidSignup
 
 ABANDONED = "The last attempt did not finish (the worker stopped)."
 
 
-@pytest.fixture(autouse=True)
-def verified_addresses() -> Iterator[None]:
-    """Every address counts as verified here, and signups send no verification email: these
-    tests are of the other emails and of delivery itself (verification and the emails held
-    until it: test_verification.py)."""
-    from chalicelib.notifications import holding
-    from chalicelib.notifications import messages as queueing
-
-    with pytest.MonkeyPatch.context() as patch:  # its own: a test's monkeypatch.undo() keeps it
-        patch.setattr(holding, "is_verified", lambda address: True)
-        patch.setattr(queueing, "queue_verification", lambda tx, **_: None)
-        yield
 
 
 @pytest.fixture

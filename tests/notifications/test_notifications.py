@@ -28,6 +28,7 @@ from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
 from chalicelib.storage.models.platform import OutboxModel
 from devserver.mailbox import MailWorker
+from tests.helpers import verified_addresses  # noqa: F401 - an autouse fixture
 from tests.conftest import PROJECT_DIR, Api, PaidSignup
 
 MAIL_FROM = "billing@example.com"
@@ -46,18 +47,6 @@ class Sent:
     html: str  # with runs of whitespace folded to one space, as a browser shows it
 
 
-@pytest.fixture(autouse=True)
-def verified_addresses() -> Iterator[None]:
-    """Every address counts as verified here, and signups send no verification email: these
-    tests are of the other emails and of delivery itself (verification and the emails held
-    until it: test_verification.py)."""
-    from chalicelib.notifications import holding
-    from chalicelib.notifications import messages as queueing
-
-    with pytest.MonkeyPatch.context() as patch:  # its own: a test's monkeypatch.undo() keeps it
-        patch.setattr(holding, "is_verified", lambda address: True)
-        patch.setattr(queueing, "queue_verification", lambda tx, **_: None)
-        yield
 
 
 @pytest.fixture
