@@ -21,12 +21,12 @@ from typing import Any
 from chalicelib.accounts import admin_roles
 from chalicelib.accounts.admins import STAFF
 from chalicelib.accounts.auth import Principal, hash_password
-from chalicelib.accounts.signup import REGISTER
+from chalicelib.accounts.team_fields import ACCEPT, CHANGE, INVITE
 from chalicelib.core.clock import new_id, now, public_time, stamp
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.secrets import keyed_hash
-from chalicelib.core.validation import Bool, Text, validate
+from chalicelib.core.validation import validate
 from chalicelib.storage import outbox, store
 from chalicelib.storage.audit import add_audit
 from chalicelib.storage.models.accounts import UserModel
@@ -34,20 +34,6 @@ from chalicelib.storage.store import TransactionCancelled, Tx
 
 INVITATION_HOURS = 48
 INVITATION_TEMPLATE = "admin_invitation"
-ROLES = admin_roles.ADMIN_ROLES
-_ROLE = Text(required=True, max_len=10, check=lambda v: v if v in ROLES else None,
-             check_message="must be owner, approver or viewer", schema={"enum": list(ROLES)},
-             doc="owner (everything), approver (decide payments, apply statement lines), viewer "
-                 "(read only).")
-INVITE = {"email": REGISTER["email"], "name": REGISTER["name"], "admin_role": _ROLE}
-CHANGE = {"admin_role": Text(max_len=10, check=_ROLE.check, check_message=_ROLE.check_message,
-                             schema={"enum": list(ROLES)}, doc="The new role."),
-          "disabled": Bool(doc="True: the admin can no longer sign in; their sessions end. False: "
-                              "enabled again.")}
-ACCEPT = {"token": Text(required=True, max_len=512, doc="The token of the invitation's link."),
-          "password": REGISTER["password"]}
-
-
 def admin_view(user: UserModel) -> dict[str, Any]:
     return {"id": user.user_id, "email": user.email, "name": user.name,
             "admin_role": admin_roles.role_of(user), "disabled": bool(user.disabled),

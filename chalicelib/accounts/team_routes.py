@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.accounts import admin_team
+from chalicelib.accounts import team_fields as fields
 from chalicelib.accounts.auth import Principal
 from chalicelib.api.routing import BY_CALLER, OWNER, Body, Routes
 
@@ -16,11 +16,13 @@ def list_admins(caller: Principal) -> dict[str, Any]:
 
     Each with their role, whether they are disabled, and an invitation not yet accepted.
     """
+    from chalicelib.accounts import admin_team
+
     return admin_team.list_admins()
 
 
 @routes.post("/api/v1/billing/admin/admins", auth=OWNER, status=201, idempotent=BY_CALLER,
-             body=Body("AdminInvitationRequest", admin_team.INVITE, "Who, and their role."),
+             body=Body("AdminInvitationRequest", fields.INVITE, "Who, and their role."),
              response=("Admin", "Invited: the admin, without a password yet."),
              errors={409: "`email_taken`: someone signs in with this email.",
                      422: "`validation_failed`: an email, name or role that is not valid."})
@@ -29,11 +31,13 @@ def invite_admin(caller: Principal, body: dict[str, Any]) -> dict[str, Any]:
 
     Emails them a link to choose their password, which works once, for 48 hours.
     """
+    from chalicelib.accounts import admin_team
+
     return admin_team.invite(caller, body)
 
 
 @routes.patch("/api/v1/billing/admin/admins/{admin_id}", auth=OWNER, idempotent=BY_CALLER,
-              body=Body("AdminChangeRequest", admin_team.CHANGE, "What changes."),
+              body=Body("AdminChangeRequest", fields.CHANGE, "What changes."),
               response=("Admin", "Changed."),
               errors={404: "`admin_not_found`.",
                       409: "`last_owner`: this would leave no active owner.",
@@ -45,11 +49,13 @@ def change_admin(caller: Principal, admin_id: str, body: dict[str, Any]) -> dict
     `admin_disabled`, within 30 seconds in every container). The last active owner cannot be
     demoted or disabled.
     """
+    from chalicelib.accounts import admin_team
+
     return admin_team.change(caller, admin_id, body)
 
 
 @routes.post("/api/v1/auth/invitations/accept",
-             body=Body("InvitationAcceptRequest", admin_team.ACCEPT, "The link's token and a password."),
+             body=Body("InvitationAcceptRequest", fields.ACCEPT, "The link's token and a password."),
              response=("Token", "Accepted: signed in."),
              errors={422: "`invalid_invitation` (used, expired or mistyped), `validation_failed` "
                           "(the password)."})
@@ -58,4 +64,6 @@ def accept_invitation(body: dict[str, Any]) -> dict[str, Any]:
 
     Sets the invited admin's password (once, within 48 hours) and signs them in.
     """
+    from chalicelib.accounts import admin_team
+
     return admin_team.accept(body)

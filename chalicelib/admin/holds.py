@@ -14,14 +14,13 @@ from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
 from chalicelib.core.clock import stamp
 from chalicelib.core.errors import Conflict, NotFound
-from chalicelib.core.validation import Text, validate
+from chalicelib.admin.fields import REASON
+from chalicelib.core.validation import validate
 from chalicelib.storage import store
 from chalicelib.storage.audit import add_audit
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.store import TransactionCancelled, Tx
 
-REASON = {"reason": Text(required=True, max_len=1000, multiline=True,
-                         doc="Why (kept in the account's history).")}
 
 
 def _account(account_id: str) -> AccountModel:

@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.admin import approve, review, status
+from chalicelib.admin import review, status
 from chalicelib.api.routing import APPROVER, BY_CALLER, OWNER, PDF, VIEWER, Body, Routes, query
 from chalicelib.billing import fx, payments
 from chalicelib.core.validation import query_limit
@@ -73,6 +73,8 @@ def approve_payment(caller: Principal, payment_id: str, body: dict[str, Any]) ->
     the invoice's currency) needs two admins: the first approval answers 202 with `approvals`
     and changes nothing else; the second, by another admin, approves.
     """
+    from chalicelib.admin import approve
+
     return approve.approve(caller, payment_id, body)
 
 

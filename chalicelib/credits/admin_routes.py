@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.admin import accounts, holds
+from chalicelib.admin import fields
 from chalicelib.api.routing import BY_CALLER, OWNER, VIEWER, Body, Idempotent, Routes, query
 from chalicelib.credits import service_keys, statement
 
@@ -60,6 +60,8 @@ def search_accounts(caller: Principal) -> dict[str, Any]:
     (PR-XXXX-XXXX, any case and spacing), else by the start of the account's name (any case).
     Each through a key or an index, never a scan; `matched` says which.
     """
+    from chalicelib.admin import accounts
+
     return accounts.search(query("q"))
 
 
@@ -73,6 +75,8 @@ def get_admin_account(caller: Principal, account_id: str) -> dict[str, Any]:
     credits as the customer sees them (buckets, ledger, use), and the history of the account and
     its subscription, for the admin console.
     """
+    from chalicelib.admin import accounts
+
     return accounts.detail(account_id)
 
 
@@ -94,7 +98,7 @@ def grant_credits(caller: Principal, account_id: str, body: dict[str, Any]) -> d
 
 
 @routes.post("/api/v1/billing/admin/accounts/{account_id}/suspend", auth=OWNER, idempotent=BY_CALLER,
-             body=Body("AccountSuspendRequest", holds.REASON, "Why."),
+             body=Body("AccountSuspendRequest", fields.REASON, "Why."),
              response=("AccountHeld", "Suspended."),
              errors={404: _NO_ACCOUNT,
                      409: "`account_held` (already suspended by an admin), `state_conflict` (it "
@@ -107,11 +111,13 @@ def suspend_account(caller: Principal, account_id: str, body: dict[str, Any]) ->
     meanwhile its subscription goes on as usual (renewals, dunning), and what that would make of
     the account's status is kept for the reactivation. The reason is in its history.
     """
+    from chalicelib.admin import holds
+
     return holds.suspend(caller, account_id, body)
 
 
 @routes.post("/api/v1/billing/admin/accounts/{account_id}/reactivate", auth=OWNER,
-             idempotent=BY_CALLER, body=Body("AccountReactivateRequest", holds.REASON, "Why."),
+             idempotent=BY_CALLER, body=Body("AccountReactivateRequest", fields.REASON, "Why."),
              response=("AccountHeld", "Reactivated."),
              errors={404: _NO_ACCOUNT,
                      409: "`account_not_held` (not suspended by an admin), `state_conflict`.",
@@ -121,4 +127,6 @@ def reactivate_account(caller: Principal, account_id: str, body: dict[str, Any])
 
     It gets back the status its subscription gives it (active, past due, ...).
     """
+    from chalicelib.admin import holds
+
     return holds.reactivate(caller, account_id, body)
