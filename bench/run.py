@@ -443,7 +443,7 @@ def main() -> int:
     cold = coldstart.measure(runs=9)
     print(f"Cold import (CPU, medians of {cold.runs} fresh processes each): import app "
           f"{cold.app * 1000:.0f} ms, its libraries alone {cold.libraries * 1000:.0f} ms; "
-          f"ratio {cold.ratio:.2f} (median of paired samples; the test's limit is 1.3)\n")
+          f"ratio {cold.ratio:.2f} (median of paired samples; the target is at most 1.3)\n")
 
     size, pyc, parts = deployment_zip()
     top = ", ".join(f"{name} {bytes_ / 1e3:.0f} kB" for name, bytes_ in parts[:8])

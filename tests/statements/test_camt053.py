@@ -4,7 +4,6 @@ hostile XML (a billion laughs, an external entity) refused without being expande
 from __future__ import annotations
 
 import re
-import time
 from datetime import date
 
 import pytest
@@ -156,9 +155,7 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 
 @pytest.mark.parametrize("data", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["bomb", "external"])
 def test_a_dtd_is_refused_and_nothing_is_expanded_or_fetched(data: bytes) -> None:
-    started = time.process_time()
     error = refused(data)
-    assert time.process_time() - started < 0.5
     assert error.details == {"element": "!DOCTYPE"} and "DTD" in error.message
     assert "root:" not in error.message and "lol" not in error.message
 
