@@ -119,10 +119,11 @@ def slim_zip(path: Path, distributions: tuple[str, ...] = RUNTIME_PROVIDED + BUI
                             drop.add(member)
                     drop.add(name)
         slim = path.with_suffix(".slim.zip")
-        with zipfile.ZipFile(slim, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        with zipfile.ZipFile(slim, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as target:
             for info in source.infolist():
                 if info.filename not in drop:
-                    target.writestr(info, source.read(info.filename), compress_type=zipfile.ZIP_DEFLATED)
+                    target.writestr(info, source.read(info.filename), compress_type=zipfile.ZIP_DEFLATED,
+                                    compresslevel=9)
     slim.replace(path)
     return before - path.stat().st_size
 
@@ -134,7 +135,7 @@ def add_bytecode(path: Path, runtime: str) -> int:
         print(f"not adding bytecode: the functions run {runtime}, this is {sys.version.split()[0]}")
         return 0
     compiled = 0
-    with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(path, "a") as archive:
+    with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(path, "a", compresslevel=9) as archive:
         present = set(archive.namelist())
         for name in sorted(present):
             if not name.endswith(".py"):
@@ -151,7 +152,7 @@ def add_bytecode(path: Path, runtime: str) -> int:
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
             except py_compile.PyCompileError:
                 continue  # e.g. a module for another Python version; it is compiled when imported
-            archive.write(pyc, target, compress_type=zipfile.ZIP_DEFLATED)
+            archive.write(pyc, target, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
             compiled += 1
     return compiled
 

@@ -257,7 +257,9 @@ def test_the_zip_holds_the_app_and_its_dependencies_but_not_what_lambda_provides
                        "cffi", "pycparser"}, sorted(tops)
     assert "chalicelib/notifications/templates/layout.html" in names
     assert "chalicelib/api/openapi/openapi.json" in names
-    assert archive.stat().st_size <= 2_000_000, archive.stat().st_size  # the budget, bytecode included
+    # The budget, bytecode included: the app's own code is about 0.9 MB of it; a heavy library
+    # (fpdf2 with fontTools, 8.8 MB; ReportLab, 2.0 MB) still does not fit.
+    assert archive.stat().st_size <= 2_500_000, archive.stat().st_size
     modules = {n for n in names if n.endswith(".py")}
     assert "chalicelib/storage/models/__pycache__/tables.cpython-311.pyc" in names
     assert len({n for n in names if n.endswith(".pyc")}) >= len(modules) - 5
