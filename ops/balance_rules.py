@@ -77,8 +77,14 @@ def _money_cause(ix: _Index, entry: Any) -> str | None:
     kind, _, ref = entry.entry_id.partition("#")
     if kind == "overpayment":
         payment = ix.payments.get(ref)
-        if payment is None or payment.status != "succeeded" or (payment.excess_minor or 0) != entry.amount_minor:
+        if (payment is None or payment.status not in ("succeeded", "reversed")
+                or (payment.excess_minor or 0) != entry.amount_minor):
             return f"overpayment of {ref}: no succeeded payment with that excess"
+    elif kind == "reversed":
+        payment = ix.payments.get(ref)
+        if payment is None or payment.status != "reversed" or not (
+                0 < -entry.amount_minor <= (payment.excess_minor or 0)):
+            return f"reversed {ref}: takes back more than a reversed payment's excess"
     elif kind == "applied":
         invoice = ix.invoices.get(ref)
         if invoice is None or (invoice.balance_applied_minor or 0) != -entry.amount_minor:

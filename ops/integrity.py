@@ -225,7 +225,7 @@ def _payment_matches_invoice(ix: _Index, result: RuleResult) -> None:
                                 f"the invoice's {invoice.amount_minor} {invoice.currency}")
             elif payment.currency != invoice.currency and (quote is None or quote.rate != payment.rate):
                 problems.append(f"paid in {payment.currency} at {payment.rate}: not a quote of the invoice")
-        if payment.status not in (PENDING_APPROVAL, "succeeded", "failed"):
+        if payment.status not in (PENDING_APPROVAL, "succeeded", "failed", "reversed"):
             problems.append(f"unknown status {payment.status}")
         if (payment.queue is not None) != (payment.status == PENDING_APPROVAL):
             problems.append(f"{payment.status} with approval queue {payment.queue}")

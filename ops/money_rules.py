@@ -125,14 +125,18 @@ def _period_problems(sub: Any, invoices: list[Any]) -> list[str]:
         if any(i.status == "paid" for i in invoices):
             problems.append(f"{sub.status} with a paid invoice")
         return problems
-    if not (first and first[0].status == "paid"):
+    behind = sub.status in ("past_due", "suspended", "cancelled")  # a reversal may have put it there
+    if not (first and (first[0].status == "paid" or (first[0].reversals and behind))):
         problems.append("no paid signup invoice")
     if not sub.anchor or sub.period is None:
         return problems + ["no anchor or period"]
     if paid != list(range(1, len(paid) + 1)):
         problems.append(f"paid renewal periods {paid} are not 1..n, each once")
     through = paid[-1] if paid else 0
-    if sub.paid_through != through or not through - 1 <= sub.period <= through:
+    reversed_now = behind and any(i.period == sub.period and i.reversals and i.status != "paid"
+                                  for i in renewals)  # the running period's payment was reversed
+    if sub.paid_through != through or not (through - 1 <= sub.period <= through
+                                           or (reversed_now and sub.period == through + 1)):
         problems.append(f"period {sub.period}, paid_through {sub.paid_through}, paid up to {through}")
     anchor = parse_stamp(sub.anchor)
     start, end = (stamp(moment) for moment in period(anchor, sub.period))
@@ -178,15 +182,29 @@ def _cause_problem(ix: _Index, entry: Any) -> str | None:
     if reason == "plan_purchase":
         payment = ix.payments.get(entry.reference or "")
         invoice = ix.invoices.get(payment.invoice_id) if payment else None
-        if payment is None or payment.status != "succeeded":
+        if payment is None or payment.status not in ("succeeded", "reversed"):
             return f"payment {entry.reference} is {payment.status if payment else 'missing'}"
         if (payment.account_id != entry.account_id or entry_id != f"payment#{payment.payment_id}"
                 or invoice is None or entry.amount != invoice.plan_credits):
             return f"does not match payment {payment.payment_id} (account, entry id or plan credits)"
         return None
     invoice = ix.invoices.get(entry.reference or "")
+    if reason == "payment_reversed":
+        payment = ix.payments.get(entry.reference or "")
+        if (payment is None or payment.status != "reversed" or entry.amount >= 0
+                or entry_id != f"reversal#{payment.payment_id}" or payment.account_id != entry.account_id):
+            return f"takes back for {entry.reference}, which is no reversed payment of the account"
+        return None
+    if reason == "period_reinstated":
+        if (invoice is None or invoice.status != "paid" or invoice.kind != "renewal"
+                or not invoice.reversals or entry.amount <= 0
+                or not entry_id.startswith(f"reinstated#{invoice.invoice_id}#")):
+            return f"gives back for {entry.reference}, which is no paid renewal that was reversed"
+        return None
     if reason == "allowance_granted":
-        if invoice is None or invoice.status != "paid" or invoice.kind != "renewal":
+        if invoice is not None and invoice.kind == "renewal" and invoice.reversals:
+            pass  # granted when first paid; its reversal took back what was left
+        elif invoice is None or invoice.status != "paid" or invoice.kind != "renewal":
             return f"renewal {entry.reference} is not paid"
         if (entry_id != f"period#{invoice.subscription_id}#{invoice.period}#granted"
                 or entry.amount != invoice.plan_credits or invoice.account_id != entry.account_id):
@@ -201,9 +219,12 @@ def _cause_problem(ix: _Index, entry: Any) -> str | None:
     if reason == "allowance_expired":
         return None if entry.amount < 0 and entry_id.startswith("period#") else "not a period's expiry"
     if reason == "topup":
-        if invoice is None or invoice.status != "paid" or invoice.kind != "topup":
+        if invoice is None or invoice.kind != "topup" or (invoice.status != "paid"
+                                                          and not invoice.reversals):
             return f"topup {entry.reference} is not paid"
-        if (entry_id != f"topup#{invoice.invoice_id}" or entry.amount != invoice.plan_credits
+        ids = [f"topup#{invoice.invoice_id}"] + [f"topup#{invoice.invoice_id}#r{n}"
+                                                 for n in range(1, (invoice.reversals or 0) + 1)]
+        if (entry_id not in ids or entry.amount != invoice.plan_credits
                 or _bucket(entry) != "extra"):
             return f"does not match topup {invoice.invoice_id}"
         return None
@@ -249,5 +270,10 @@ def _granted_once(ix: _Index, result: RuleResult) -> None:
             reached = sub is not None and (sub.period or 0) >= (invoice.period or 0)
             expected = 1 if invoice.kind in ("upgrade", "topup") or reached else 0
             expected = 0 if invoice.kind == "upgrade" and not invoice.upgrade_credits else expected
+            if invoice.kind == "topup":
+                expected += invoice.reversals or 0  # the first grant, and one per payment again
+            if invoice.kind == "renewal":  # the period's grant; a reversal's give-back is not one
+                grants = len([e for e in ix.grants_of_payment.get(invoice.invoice_id, [])
+                              if e.reason != "period_reinstated"])
         if grants != expected:
             result.failures.append(f"{payment.payment_id}: {grants} ledger grants, {expected} due")

@@ -6,6 +6,7 @@ from urllib.parse import unquote
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.admin import review, status
+from chalicelib.admin.fields import REASON
 from chalicelib.api.routing import APPROVER, BY_CALLER, OWNER, PDF, VIEWER, Body, Routes, query
 from chalicelib.billing import fx, payments
 from chalicelib.core.validation import query_limit
@@ -94,6 +95,34 @@ def reject_payment(caller: Principal, payment_id: str, body: dict[str, Any]) -> 
     user can confirm a payment again.
     """
     return payments.reject(caller, payment_id, body)
+
+
+@routes.post(
+    "/api/v1/billing/admin/payments/{payment_id}/reverse", auth=OWNER, idempotent=BY_CALLER,
+    body=Body("ReverseRequest", REASON, "Why the payment is reversed.", empty_ok=True),
+    response=("Reversal", "Reversed."),
+    errors={403: "`own_account`: the payment is of an account the admin belongs to.",
+            404: "`payment_not_found`.",
+            409: "`payment_not_reversible` (not succeeded; `details.status`), `not_reversible` (an "
+                 "upgrade's payment), `state_conflict` (its invoice is not paid or partly paid, a "
+                 "payment of it or of a later invoice awaits approval, a later period is paid, or "
+                 "something changed meanwhile), `transaction_conflict` (retry). Nothing changes",
+            422: "`validation_failed`: reason missing (an empty body included), too long or with "
+                 "control characters"})
+def reverse_payment(caller: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Reverse a succeeded payment
+
+    For a transfer the bank sent back, a chargeback or a forged receipt, in one transaction:
+    payment `reversed`; its invoice due again (`pending`, or `partially_paid` while other
+    payments of it stand); the credits it brought taken back from what is left of them (credits
+    already used stay used); an overpayment's excess taken back from what is left of the
+    balance; for a signup or the running period's renewal, subscription and account
+    `past_due` with the grace starting now. Emailed to the payer; audited. An upgrade's payment
+    is not reversed (409 `not_reversible`).
+    """
+    from chalicelib.billing import reversal
+
+    return reversal.reverse(caller, payment_id, body)
 
 
 @routes.get("/api/v1/billing/admin/invoices/by-reference/{reference}", auth=VIEWER,

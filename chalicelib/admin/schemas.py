@@ -8,6 +8,18 @@ from typing import Any
 from chalicelib.api.openapi.shared import extended
 from chalicelib.billing.schemas import SCHEMAS as BILLING
 
+# What an approval or a reversal answers: the payment and everything it changed, as they are now.
+_AFTER_DECISION: dict[str, Any] = {
+    "type": "object",
+    "required": ["payment", "invoice", "subscription", "account"],
+    "properties": {
+        "payment": {"$ref": "#/components/schemas/Payment"},
+        "invoice": {"$ref": "#/components/schemas/Invoice"},
+        "subscription": {"$ref": "#/components/schemas/Subscription"},
+        "account": {"$ref": "#/components/schemas/Account"},
+    },
+}
+
 SCHEMAS: dict[str, Any] = {
     "ReviewHints": {
         "type": "object",
@@ -79,16 +91,7 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "Approval": {
-        "type": "object",
-        "required": ["payment", "invoice", "subscription", "account"],
-        "properties": {
-            "payment": {"$ref": "#/components/schemas/Payment"},
-            "invoice": {"$ref": "#/components/schemas/Invoice"},
-            "subscription": {"$ref": "#/components/schemas/Subscription"},
-            "account": {"$ref": "#/components/schemas/Account"},
-        },
-    },
+    "Approval": _AFTER_DECISION,
     "FirstApproval": {
         "type": "object",
         "required": ["payment", "approvals", "approvals_required"],
@@ -105,6 +108,7 @@ SCHEMAS: dict[str, Any] = {
                   "properties": {"by": {"type": "string"},
                                  "at": {"type": "string", "format": "date-time"}}},
     },
+    "Reversal": _AFTER_DECISION,
     "Rejection": {
         "type": "object",
         "required": ["payment", "invoice"],

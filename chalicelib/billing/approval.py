@@ -34,6 +34,8 @@ def apply(tx: Tx, payment: PaymentModel | None, invoice: InvoiceModel, sub: Subs
     is None for an invoice the account's balance paid."""
     kind = invoice.kind or "signup"
     if kind == "renewal":
+        if invoice.period == (sub.period or 0) and (sub.paid_through or 0) < (invoice.period or 0):
+            return _reinstate(tx, payment, invoice, sub, account, actor, moment)
         return _renewal(tx, invoice, sub, account, actor, moment)
     if kind == "upgrade":
         return _upgrade(tx, invoice, sub, account, actor, moment)
@@ -100,6 +102,32 @@ def _renewal(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: Acc
     return invoice.period_end or sub.current_period_end
 
 
+def _reinstate(tx: Tx, payment: PaymentModel | None, invoice: InvoiceModel, sub: SubscriptionModel,
+               account: AccountModel, actor: str, moment: datetime) -> str:
+    """The running period's renewal paid again after its payment was reversed (billing.reversal):
+    the subscription and account are active again, and the credits the reversal took back are
+    given back.""" 
+    at = stamp(moment)
+    if sub.status not in lifecycle.RUNNING or sub.renewal_invoice_id != invoice.invoice_id:
+        raise Conflict("This renewal invoice is not the one the subscription waits for.",
+                       code="state_conflict")
+    sub.paid_through, sub.renewal_invoice_id, sub.past_due_at = invoice.period, None, None
+    lifecycle.move_subscription(tx, sub, "active", [
+        SubscriptionModel.paid_through.set(invoice.period),
+        SubscriptionModel.renewal_invoice_id.remove(), SubscriptionModel.past_due_at.remove()],
+        action="period_reinstated", actor=actor, at=at)
+    credits = Buckets(tx, account, actor=actor, at=at)
+    paid_by = payment.payment_id if payment is not None else invoice.invoice_id
+    credits.move(ALLOWANCE, invoice.credits_taken_back or 0,
+                 entry_id=f"reinstated#{invoice.invoice_id}#{paid_by}", reason="period_reinstated",
+                 reference=invoice.invoice_id)
+    lifecycle.move_account(tx, account, "active",
+                           [*credits.actions(), *lifecycle.unpoint(account, invoice.invoice_id)],
+                           action="period_reinstated", actor=actor, at=at,
+                           condition=credits.condition())
+    return sub.current_period_end  # the approval's own email says it is paid
+
+
 def payable(invoice: InvoiceModel, sub: SubscriptionModel) -> None:
     """Refuse (409) a payment, in full or in part, of an upgrade that the subscription no longer
     waits for (it was voided, or the subscription is past due or ended)."""
@@ -148,9 +176,16 @@ def _topup(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: Accou
            actor: str, moment: datetime) -> str:
     at = stamp(moment)
     credits = Buckets(tx, account, actor=actor, at=at)
-    credits.move(EXTRA, invoice.plan_credits, entry_id=f"topup#{invoice.invoice_id}", reason="topup",
+    credits.move(EXTRA, invoice.plan_credits, entry_id=topup_entry_id(invoice), reason="topup",
                  reference=invoice.invoice_id)
     lifecycle.move_account(tx, account, account.status,
                            [*credits.actions(), *lifecycle.unpoint(account, invoice.invoice_id)],
                            action="credits_bought", actor=actor, at=at, condition=credits.condition())
     return sub.current_period_end or at
+
+
+def topup_entry_id(invoice: InvoiceModel) -> str:
+    """A top-up's grant; paid again after a reversal, the grant of that payment."""
+    if invoice.reversals:
+        return f"topup#{invoice.invoice_id}#r{invoice.reversals}"
+    return f"topup#{invoice.invoice_id}"

@@ -25,6 +25,7 @@ from chalicelib.storage.models.records import MoneyLedgerModel
 from chalicelib.storage.store import Tx
 
 OVERPAYMENT, VOIDED, APPLIED = "overpayment", "invoice_voided", "applied_to_invoice"
+REVERSED = "payment_reversed"
 
 
 def _made(tx: Tx, label: str, model: type, key: str) -> Any:
@@ -110,6 +111,22 @@ def apply_to(tx: Tx, invoice: InvoiceModel, available: int, *, actor: str, at: s
     if invoice.amount_due_minor == 0:
         invoice.status, invoice.paid_at, invoice.open = "paid", at, None
     return applied
+
+
+def take_back(tx: Tx, account: AccountModel, amount: int, *, currency: str, entry_id: str,
+              reference: str, actor: str, at: str) -> int:
+    """Take up to `amount` out of the balance as read (what is left of it: what was applied to
+    later invoices stays applied); how much. The balance must still be what was read."""
+    available = of(account)
+    taken = min(max(amount, 0), available)
+    if taken == 0:
+        return 0
+    tx.update("account:balance", AccountModel(account.account_id),
+              [AccountModel.balance_minor.set(available - taken)],
+              condition=AccountModel.balance_minor == available)
+    _entry(tx, account.account_id, entry_id, -taken, currency, REVERSED, reference, actor, at)
+    account.balance_minor = available - taken
+    return taken
 
 
 def refund_voided(tx: Tx, invoice: InvoiceModel, actor: str, at: str) -> None:

@@ -215,6 +215,17 @@ def _commit_decision(tx: Tx, response: dict[str, Any],
     return response
 
 
+def records_of(payment: PaymentModel) -> tuple[InvoiceModel, SubscriptionModel, AccountModel]:
+    """The payment's invoice, subscription and account, read together (409 if one is missing)."""
+    invoice, subscription, account = store.transact_get(
+        (InvoiceModel, payment.invoice_id), (SubscriptionModel, payment.subscription_id),
+        (AccountModel, payment.account_id))
+    if invoice is None or subscription is None or account is None:
+        raise Conflict("The payment's invoice, subscription or account is missing.",
+                       code="state_conflict")
+    return invoice, subscription, account
+
+
 def decide_approval(admin: Principal, payment: PaymentModel, notes: str | None, *,
                     recorded: bool = False,
                     extend: Callable[[Tx], dict[str, Any]] | None = None,
@@ -223,12 +234,7 @@ def decide_approval(admin: Principal, payment: PaymentModel, notes: str | None, 
     that no one confirmed, written now as succeeded (a bank statement line's). `extend` adds more
     to the same transaction and returns what to add to the answer; `conflicts` says what to
     answer when one of its items' conditions fails."""
-    invoice, subscription, account = store.transact_get(
-        (InvoiceModel, payment.invoice_id), (SubscriptionModel, payment.subscription_id),
-        (AccountModel, payment.account_id))
-    if invoice is None or subscription is None or account is None:
-        raise Conflict("The payment's invoice, subscription or account is missing.",
-                       code="state_conflict")
+    invoice, subscription, account = records_of(payment)
     moment = now()
     at = stamp(moment)
     owed = amount_due(invoice)

@@ -175,12 +175,16 @@ SCHEMAS: dict[str, Any] = {
             "statement_line_id",
             "approvals",
             "approvals_required",
+            "reversal",
         ],
         "properties": {
             "id": {"type": "string"},
             "invoice_id": {"type": "string"},
             "account_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["pending_approval", "succeeded", "failed"]},
+            "status": {"type": "string",
+                       "enum": ["pending_approval", "succeeded", "failed", "reversed"],
+                       "description": "reversed: it had succeeded, and an owner reversed it "
+                                      "(`reversal`)."},
             "payment_method": {"type": "string"},
             "amount": {"$ref": "#/components/schemas/Amount"},
             "currency": {"$ref": "#/components/schemas/Currency"},
@@ -210,6 +214,14 @@ SCHEMAS: dict[str, Any] = {
             "statement_line_id": {"type": ["string", "null"],
                                   "description": "The bank statement line its approval came from."},
             "approvals": {"$ref": "#/components/schemas/Approvals"},
+            "reversal": {
+                "type": ["object", "null"],
+                "required": ["at", "by", "reason"],
+                "properties": {"at": {"type": "string", "format": "date-time"},
+                               "by": {"type": "string", "description": "The owner's email."},
+                               "reason": {"type": "string"}},
+                "description": "Who reversed the payment, when and why (null unless reversed).",
+            },
             "approvals_required": {"type": "integer", "enum": [1, 2],
                                    "description": "2 for a payment worth more than "
                                                   "SECOND_APPROVAL_ABOVE: two admins approve it."},

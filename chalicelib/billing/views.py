@@ -81,7 +81,10 @@ def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
             "invoice_currency": fx.BASE if payment.rate else payment.currency,
             "source": payment.source or "confirmation",
             "statement_line_id": payment.statement_line_id,
-            "approvals": approvals_view(payment), "approvals_required": approvals_required(payment)}
+            "approvals": approvals_view(payment), "approvals_required": approvals_required(payment),
+            "reversal": None if not payment.reversed_at else {
+                "at": public_time(payment.reversed_at), "by": payment.reversed_by,
+                "reason": payment.reversal_reason}}
 
 
 def worth(payment: PaymentModel) -> int:

@@ -50,6 +50,9 @@ PAYMENT_REJECTED = "payment_rejected"
 PART_PAYMENT_APPROVED = "part_payment_approved"
 
 
+PAYMENT_REVERSED = "payment_reversed"
+
+
 INVOICE_REMINDER = "invoice_reminder"
 
 
@@ -69,7 +72,7 @@ PASSWORD_RESET = "password_reset"  # the link that resets a password (never held
 
 
 TEMPLATES = (WELCOME_TRIAL, SIGNUP_INVOICE, PAYMENT_SUBMITTED, PAYMENT_AWAITING_APPROVAL,
-             PAYMENT_APPROVED, PAYMENT_REJECTED, PART_PAYMENT_APPROVED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE,
+             PAYMENT_APPROVED, PAYMENT_REJECTED, PART_PAYMENT_APPROVED, PAYMENT_REVERSED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE,
              ADMIN_INVITATION, VERIFY_EMAIL, PASSWORD_RESET)
 # What an address not yet verified still receives: these carry no text a user typed, and their
 # link is the point (an invitation's goes to the address an owner typed: receiving it is what
@@ -168,6 +171,17 @@ def queue_payment_rejected(tx: Tx, *, payment: PaymentModel, invoice: InvoiceMod
     context = {**_payment_context(payment, invoice), "reason": payment.admin_notes,
                "due_date": invoice.due_date}
     _to_payer(tx, "payment_rejected", PAYMENT_REJECTED, payment, context, at)
+
+
+def queue_payment_reversed(tx: Tx, *, payment: PaymentModel, invoice: InvoiceModel, at: str,
+                           past_due: bool) -> None:
+    """Tell the payer that an approved payment was reversed, why, and what is due again
+    (`past_due`: the subscription is past due now)."""
+    context = {**_payment_context(payment, invoice), "reason": payment.reversal_reason,
+               "past_due": "yes" if past_due else "",
+               "due_date": invoice.due_date, "amount_due": format_minor(invoice.amount_due_minor or 0),
+               "invoice_currency": invoice.currency}
+    _to_payer(tx, "payment_reversed", PAYMENT_REVERSED, payment, context, at)
 
 
 def queue_invoice_reminder(tx: Tx, *, invoice: InvoiceModel, at: str) -> None:

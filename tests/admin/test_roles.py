@@ -24,6 +24,7 @@ LEAST = {
     ("GET", "/api/v1/billing/admin/payments/{payment_id}"): V,
     ("POST", "/api/v1/billing/admin/payments/{payment_id}/approve"): A,
     ("POST", "/api/v1/billing/admin/payments/{payment_id}/reject"): A,
+    ("POST", "/api/v1/billing/admin/payments/{payment_id}/reverse"): O,
     ("GET", "/api/v1/billing/admin/invoices/by-reference/{reference}"): V,
     ("GET", "/api/v1/billing/admin/invoices/{invoice_id}/pdf"): V,
     ("GET", "/api/v1/billing/admin/status"): V,

@@ -542,6 +542,11 @@ def test_workflow_responses_match_the_spec(contract):
     c.post(f"/api/v1/billing/admin/statement-lines/{line['id']}/apply", None, expect=202, token=admin)
     c.request("PATCH", f"/api/v1/billing/admin/admins/{invited['id']}", 200,
               body={"admin_role": "viewer"}, token=admin)
+    # And the owner reverses the payment the second approver approved (a chargeback)
+    reversed_ = c.post(f"{ADMIN_PAYMENTS}/{payment['id']}/reverse", {"reason": "Chargeback"},
+                       expect=200, token=admin).body
+    assert (reversed_["payment"]["status"], reversed_["payment"]["reversal"]["reason"]) == (
+        "reversed", "Chargeback")
     # And the sessions: a refresh, a password change, a reset by its link, the verification of
     # an address and a link sent again, a logout
     pair = c.post("/api/v1/auth/refresh", {"refresh_token": free["refresh_token"]}, expect=200).body
@@ -643,6 +648,13 @@ def test_error_responses_match_the_spec(contract, paid_signup):
     c.get(f"/api/v1/billing/invoices/{invoice_id}/pdf", 401, headers=pdf)
     c.get(f"/api/v1/billing/admin/invoices/{invoice_id}/pdf", 403, token=token, headers=pdf)
     c.get("/api/v1/billing/admin/invoices/inv_missing/pdf", 404, token=admin, headers=pdf)
+    # the reversal of the approved payment: no reason 422, a user 403, then reversed (200) once
+    reverse = f"/api/v1/billing/admin/payments/{payment['id']}/reverse"
+    c.post(reverse, {}, 422, token=admin)
+    c.post(reverse, {"reason": "x"}, 403, token=token)
+    c.post("/api/v1/billing/admin/payments/pay_missing/reverse", {"reason": "x"}, 404, token=admin)
+    c.post(reverse, {"reason": "Chargeback"}, 200, token=admin)
+    c.post(reverse, {"reason": "Chargeback"}, 409, token=admin)
 
 
 def test_transport_errors_match_the_spec(contract, monkeypatch):

@@ -34,7 +34,7 @@ PAYMENT_KEYS = {"id", "invoice_id", "account_id", "status", "payment_method", "a
                 "manual_reference", "manual_notes", "admin_notes", "created_at", "decided_at",
                 "decided_by", "proof", "settles", "applied", "written_off", "excess", "rate",
                 "invoice_currency", "source", "statement_line_id", "approvals",
-                "approvals_required"}
+                "approvals_required", "reversal"}
 GLOBAL_METHODS = ["bank_transfer", "wise", "payoneer", "paypal"]
 PK_METHODS = ["bank_transfer", "jazzcash", "easypaisa", "raast"]
 

@@ -465,3 +465,34 @@ def test_an_owner_changes_roles_and_disables_an_admin_but_never_the_last_owner(w
     expect(phone.locator(f"[data-admin='{viewer_email}']")).to_be_visible()
     _fits(phone)
     shot(phone, "team-phone")
+
+
+def test_an_owner_reverses_an_approved_payment_with_a_reason(web, shot):
+    # Given a starter signup whose payment the owner approved through the API
+    payer = _confirmed(web, f"Bounce Traders {_tag()}")
+    approved = http("POST", f"{web.api}/billing/admin/payments/{payer['payment_id']}/approve",
+                    {"admin_notes": "In the statement"}, token=web.admin_token())
+    assert approved.status == 200, approved.body
+    # When the owner opens the payment and reverses it, first without a reason
+    owner = web.page()
+    log_in_as_admin(owner, web.url)
+    owner.goto(f"{web.url}/admin/payments/{payer['payment_id']}")
+    owner.get_by_role("button", name="Reverse payment").click()
+    dialog = owner.locator("dialog[data-dialog=reverse-payment]")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Reverse payment").click()
+    expect(dialog).to_contain_text("Give the reason for the reversal")
+    dialog.get_by_label("Reason").fill("Chargeback from the bank on Dec 3")
+    shot(owner, "reversal-dialog")
+    dialog.get_by_role("button", name="Reverse payment").click()
+    # Then the payment shows as reversed, and the API says the same of the whole account
+    expect(owner.locator("[data-payment-status]")).to_have_attribute("data-payment-status", "reversed")
+    expect(owner.locator("[data-decided=reversed] [data-reversal]")).to_have_text(
+        re.compile(r"^Reversed by admin@example\.com on .+: Chargeback from the bank on Dec 3$"))
+    shot(owner, "reversal-done")
+    detail = _get(web, f"payments/{payer['payment_id']}")
+    assert detail["payment"]["status"] == "reversed", detail["payment"]
+    assert detail["payment"]["reversal"]["reason"] == "Chargeback from the bank on Dec 3"
+    account = _get(web, f"accounts/{payer['account_id']}")
+    assert account["account"]["status"] == "past_due", account["account"]
+    assert [i["status"] for i in account["invoices"]] == ["pending"]

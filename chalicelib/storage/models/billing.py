@@ -177,6 +177,11 @@ class InvoiceModel(Model):
     written_off_minor = IntegerAttribute(null=True)
     balance_applied_minor = IntegerAttribute(null=True)
     quotes = ListAttribute(of=QuoteMap, null=True)
+    # Reversals: how many times a payment of this paid invoice was reversed (the grants of each
+    # new payment after one get their own entry ids), and the credits the last one took back of a
+    # renewal's period (given back when the invoice is paid again).
+    reversals = IntegerAttribute(null=True)
+    credits_taken_back = IntegerAttribute(null=True)
     by_account = ByAccountIndex()
     by_reference = InvoiceReferenceIndex()
     by_number = InvoiceNumberIndex()
@@ -254,6 +259,10 @@ class PaymentModel(Model):
     # The first of two approvals of a payment worth more than SECOND_APPROVAL_ABOVE.
     first_approved_by = UnicodeAttribute(null=True)
     first_approved_at = UnicodeAttribute(null=True)
+    # A succeeded payment found false later (bounced, charged back): status `reversed`, by an owner.
+    reversed_at = UnicodeAttribute(null=True)
+    reversed_by = UnicodeAttribute(null=True)
+    reversal_reason = UnicodeAttribute(null=True)
     by_account = ByAccountIndex()
     by_invoice = ByInvoiceIndex()
     approval_queue = ApprovalQueueIndex()

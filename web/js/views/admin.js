@@ -365,9 +365,15 @@ function decidedBanner(payment) {
   const who = payment.status === "succeeded" && approvals.length === 2
     ? `Approved by ${approvals[0].by} (first approval, ${dateTime(approvals[0].at)}) and ${approvals[1].by} on ${dateTime(approvals[1].at)}`
     : `Decided by ${payment.decided_by} on ${dateTime(payment.decided_at)}`;
+  const reversal = payment.reversal
+    ? h("p", { dataset: { reversal: "" } }, `Reversed by ${payment.reversal.by} on ${dateTime(payment.reversal.at)}: `,
+      h("strong", {}, payment.reversal.reason))
+    : null;
+  const approved = payment.status === "reversed" ? `Approved by ${payment.decided_by} on ${dateTime(payment.decided_at)}` : who;
   return h("section", { class: `banner ${tone}`, role: "status", dataset: { decided: payment.status } },
-    h("h2", {}, title),
-    h("p", {}, who, payment.admin_notes ? [": ", h("strong", {}, payment.admin_notes)] : "."));
+    h("h2", {}, title), reversal,
+    h("p", {}, reversal ? `Before that: ${approved.charAt(0).toLowerCase()}${approved.slice(1)}` : approved,
+      payment.admin_notes ? [": ", h("strong", {}, payment.admin_notes)] : "."));
 }
 
 /** The payer's receipt: a link that opens it (valid for a few minutes) and, for an image, a preview. */
