@@ -280,3 +280,24 @@ def test_a_reversed_topup_takes_back_what_is_left_of_its_credits_and_paying_agai
     assert api.approve(admin, again).status == 200
     assert account(paid_signup.account_id).extra == 1000
     _consistent()
+
+
+def test_verify_names_a_reversal_that_the_store_does_not_bear_out(api: Api, paid_signup: PaidSignup) -> None:
+    from ops import integrity
+
+    payment_id = _approved(api, paid_signup)
+    assert _reverse(api, payment_id, api.admin_token()).status == 200
+    _consistent()
+    # A reversed payment put back to succeeded behind the app's back: its take-back has no cause
+    PaymentModel(payment_id).update(actions=[PaymentModel.status.set("succeeded")])
+    report = integrity.verify()
+    assert not report.ok
+    named = "\n".join(report.lines())
+    assert f"reversal#{payment_id}: takes back for {payment_id}, which is no reversed payment" in named
+    # An invoice that forgets it was reversed: its subscription is past due with nothing paid
+    PaymentModel(payment_id).update(actions=[PaymentModel.status.set("reversed")])
+    InvoiceModel(paid_signup.invoice_id).update(actions=[InvoiceModel.reversals.remove()])
+    report = integrity.verify()
+    assert [r.name for r in report.rules if not r.ok] == [
+        "a subscription's periods are paid once each, contiguous from its anchor"], "\n".join(report.lines())
+    assert "no paid signup invoice" in "\n".join(report.lines())
