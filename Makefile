@@ -9,9 +9,14 @@ WEB_PORT ?= 8012
 FUZZ_EXAMPLES ?= 100
 STAGE ?= dev
 CHROMIUM := /usr/bin/chromium
+# The API description's linters (Node tools, kept in build/node): Redocly CLI, openapi-typescript.
+NODE_TOOLS := build/node
+REDOCLY := $(NODE_TOOLS)/node_modules/.bin/redocly
+OPENAPI_TS := $(NODE_TOOLS)/node_modules/.bin/openapi-typescript
+NPM := $(shell command -v npm)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test test-fast fuzz verify install clean reset jobs package policies bench bench-sweep bench-consume bench-statements openapi example-statement
+.PHONY: dev test lint-api test-fast fuzz verify install clean reset jobs package policies bench bench-sweep bench-consume bench-statements openapi example-statement
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -32,7 +37,7 @@ dev: $(INSTALLED)
 # workers (this machine's cores): one runs the tests on the local stack (group "stack"), the other
 # the in-process tests, and takes a share of the stack's when it is done.
 XDIST := -n $(or $(TEST_WORKERS),2) --dist loadgroup
-test: $(INSTALLED) $(CHROMIUM)
+test: $(INSTALLED) $(CHROMIUM) lint-api
 	$(PY) -m pytest $(XDIST)
 
 # The edit loop: in-process tests only (no devserver subprocess, no Chromium).
@@ -58,6 +63,18 @@ package: $(INSTALLED)
 # chalicelib/api/openapi/openapi.json from the route table, field specs and response schemas
 openapi: $(INSTALLED)
 	$(PY) -m chalicelib.api.openapi.build
+
+# The OpenAPI description through Redocly's recommended rules (redocly.yaml; any warning fails)
+# and openapi-typescript (types generated without an error). The Python client generator runs
+# in the tests (tests/stack/test_generated_client.py), against the live stack.
+$(REDOCLY):
+	$(if $(NPM),,$(SUDO) apt-get update && $(SUDO) apt-get install -y npm)
+	npm install --no-audit --no-fund --prefix $(NODE_TOOLS) @redocly/cli@2.77.0 openapi-typescript@7.13.0
+
+lint-api: $(REDOCLY)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --max-problems 50 --format stylish chalicelib/api/openapi/openapi.json 2>&1 | tee $(NODE_TOOLS)/lint.txt
+	@! grep -Eq "(warning|error) " $(NODE_TOOLS)/lint.txt || (echo "make lint-api: the description has warnings"; exit 1)
+	$(OPENAPI_TS) chalicelib/api/openapi/openapi.json --output $(NODE_TOOLS)/billing-api.d.ts
 
 # .chalice/policy-<stage>.json from the code (make package does it too)
 policies: $(INSTALLED)

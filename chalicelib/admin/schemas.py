@@ -21,31 +21,26 @@ _AFTER_DECISION: dict[str, Any] = {
 }
 
 SCHEMAS: dict[str, Any] = {
-    "ReviewHints": {
+    "InvoicePaymentReference": {
+        "type": ["string", "null"],
+        "description": ("The invoice's payment reference (what the payer was asked to write in the "
+                        "transfer's description)."),
+    },
+    "ReviewFlags": {
         "type": "object",
+        "required": ["reference_matches", "near_duplicate_of"],
+        "additionalProperties": False,
+        "description": "Hints for the review.",
         "properties": {
-            "payment_reference": {
-                "type": ["string", "null"],
-                "description": ("The invoice's payment reference (what the payer was asked to write in the "
-                                "transfer's description)."),
+            "reference_matches": {
+                "type": "boolean",
+                "description": "The payer's bank reference contains the invoice's payment reference.",
             },
-            "flags": {
-                "type": "object",
-                "required": ["reference_matches", "near_duplicate_of"],
-                "additionalProperties": False,
-                "description": "Hints for the review.",
-                "properties": {
-                    "reference_matches": {
-                        "type": "boolean",
-                        "description": "The payer's bank reference contains the invoice's payment reference.",
-                    },
-                    "near_duplicate_of": {
-                        "type": "array",
-                        "items": {"type": "string"},
-                        "description": ("Payments of the same account, method and amount in the 24 hours "
-                                        "before this one (flagged, not refused)."),
-                    },
-                },
+            "near_duplicate_of": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": ("Payments of the same account, method and amount in the 24 hours "
+                                "before this one (flagged, not refused)."),
             },
         },
     },
@@ -80,10 +75,8 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"$ref": "#/components/schemas/AuditEvent"},
                 "description": "Every state change of the payment, oldest first.",
             },
-            "payment_reference": {
-                "$ref": "#/components/schemas/ReviewHints/properties/payment_reference",
-            },
-            "flags": {"$ref": "#/components/schemas/ReviewHints/properties/flags"},
+            "payment_reference": {"$ref": "#/components/schemas/InvoicePaymentReference"},
+            "flags": {"$ref": "#/components/schemas/ReviewFlags"},
             "proof_url": {
                 "type": ["string", "null"],
                 "format": "uri",
@@ -166,8 +159,8 @@ SCHEMAS["QueuedPayment"] = extended(
     BILLING["Payment"], "A payment awaiting approval with its account's name.",
     account={"type": "object", "required": ["id", "name"],
              "properties": {"id": {"type": "string"}, "name": {"type": ["string", "null"]}}},
-    payment_reference={"$ref": "#/components/schemas/ReviewHints/properties/payment_reference"},
-    flags={"$ref": "#/components/schemas/ReviewHints/properties/flags"},
+    payment_reference={"$ref": "#/components/schemas/InvoicePaymentReference"},
+    flags={"$ref": "#/components/schemas/ReviewFlags"},
 )
 SCHEMAS["QueuedRenewal"] = extended(
     BILLING["Invoice"], "An unpaid renewal invoice with its subscription's and account's state.",

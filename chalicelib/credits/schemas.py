@@ -6,6 +6,8 @@ from typing import Any
 
 _BUCKETS = {"$ref": "#/components/schemas/CreditBuckets"}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
+_USAGE = {"anyOf": [{"$ref": "#/components/schemas/CreditUsage"}, {"type": "null"}],
+          "description": "A period's use of credits by day; null when there is no such period."}
 
 SCHEMAS: dict[str, Any] = {
     "Consumption": {
@@ -48,16 +50,18 @@ SCHEMAS: dict[str, Any] = {
                               "description": "The account's credits just after this entry."},
         },
     },
+    "CreditUsageDay": {
+        "type": "object", "required": ["date", "consumed"],
+        "properties": {"date": {"type": "string", "format": "date"},
+                       "consumed": {"type": "integer"}},
+    },
     "CreditUsage": {
-        "type": ["object", "null"],
+        "type": "object",
         "required": ["start", "end", "days"],
         "properties": {
             "start": {"type": "string", "format": "date-time"},
             "end": {"type": "string", "format": "date-time"},
-            "days": {"type": "array", "items": {
-                "type": "object", "required": ["date", "consumed"],
-                "properties": {"date": {"type": "string", "format": "date"},
-                               "consumed": {"type": "integer"}}}},
+            "days": {"type": "array", "items": {"$ref": "#/components/schemas/CreditUsageDay"}},
         },
     },
     "CreditStatement": {
@@ -73,8 +77,7 @@ SCHEMAS: dict[str, Any] = {
                       "description": "Newest first."},
             "next_cursor": {"type": ["string", "null"]},
             "usage": {"type": "object", "required": ["current", "previous"],
-                      "properties": {"current": {"$ref": "#/components/schemas/CreditUsage"},
-                                     "previous": {"$ref": "#/components/schemas/CreditUsage"}}},
+                      "properties": {"current": _USAGE, "previous": _USAGE}},
         },
     },
     "NewServiceKey": {

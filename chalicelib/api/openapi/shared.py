@@ -49,6 +49,7 @@ INFO: dict[str, Any] = {
     "title": "Billing API",
     "version": "1.0.0",
     "description": DESCRIPTION,
+    "license": {"name": "Proprietary: all rights reserved", "identifier": "LicenseRef-Proprietary"},
 }
 SERVERS: list[dict[str, Any]] = [{"url": "/", "description": "This deployment (paths carry /api/v1)."}]
 SCHEMAS: dict[str, Any] = {
@@ -100,7 +101,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["openapi", "info", "paths"],
         "additionalProperties": True,
-        "properties": {"openapi": {"type": "string", "pattern": "^3\\.1\\.\\d+$"}},
+        "properties": {"openapi": {"type": "string", "pattern": "^3\\.1\\.\\d+$"},
+                       "info": {"type": "object"}, "paths": {"type": "object"}},
     },
 }
 PARAMETERS: dict[str, Any] = {
@@ -290,18 +292,6 @@ RESPONSES: dict[str, Any] = {
                 "schema": {"type": "integer", "minimum": 0},
             },
         },
-    },
-    "MethodNotAllowed": {
-        "description": ("`method_not_allowed`: the path exists but not with this method (any method a path "
-                        "does not declare)."),
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        "headers": {
-            "Allow": {"description": "The methods the path accepts.", "schema": {"type": "string"}},
-        },
-    },
-    "RouteNotFound": {
-        "description": "`route_not_found`: no such path.",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     },
     "TooManyRequests": {
         "description": ("`too_many_login_attempts`: too many failed logins for this email; retry after "
