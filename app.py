@@ -21,6 +21,7 @@ from chalicelib.catalog.routes import routes as catalog_routes
 from chalicelib.credits.admin_routes import routes as credits_admin_routes
 from chalicelib.credits.routes import routes as credits_routes
 from chalicelib.statements.routes import routes as statements_routes
+from chalicelib.webhooks.routes import routes as webhooks_routes
 from chalicelib.core import telemetry
 from chalicelib.core.config import outbox_stream_arn
 from chalicelib.storage import store
@@ -51,7 +52,7 @@ def _observe(event: Any, get_response: Callable[[Any], Response]) -> Response:
 
 
 ROUTES = (accounts_routes, team_routes, catalog_routes, billing_routes, credits_routes, admin_routes,
-          credits_admin_routes, statements_routes, api_routes)
+          credits_admin_routes, statements_routes, webhooks_routes, api_routes)
 compose(app, *ROUTES)
 
 
@@ -77,6 +78,17 @@ def billing_jobs(event: Any) -> None:
 
     store.ready()
     app.log.info("billing jobs: %s", jobs.run().counts())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def deliver_webhooks(event: Any) -> None:
+    """Hand new events to the webhook endpoints, and make the attempts that are due."""
+    from chalicelib.webhooks import delivery
+
+    store.ready()
+    report = delivery.run()
+    if any(report.counts().values()):
+        app.log.info("webhooks: %s", report.counts())
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

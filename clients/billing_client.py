@@ -25,12 +25,30 @@ import urllib.request
 from typing import Any, Literal, TypedDict, cast
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8011/api/v1"
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def verify_webhook(secret: str, header: str, body: bytes,
+                   tolerance: int = WEBHOOK_TOLERANCE_SECONDS) -> bool:
+    """Whether a webhook's `Billing-Signature` header (`t=<unix seconds>,v1=<hex>[,v1=...]`)
+    signs the raw `body` with the endpoint's `secret`, made within `tolerance` seconds of now:
+    HMAC-SHA256(secret, "<t>.<body>"). Check it before trusting an event; dedupe by its `id`."""
+    import hashlib
+    import hmac
+    import time
+
+    fields = [part.split("=", 1) for part in header.split(",") if "=" in part]
+    stamps = [value for name, value in fields if name.strip() == "t"]
+    if len(stamps) != 1 or not stamps[0].isdigit() or abs(time.time() - int(stamps[0])) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), f"{stamps[0]}.".encode() + body, hashlib.sha256).hexdigest()
+    return any(hmac.compare_digest(expected, value.strip()) for name, value in fields if name.strip() == "v1")
 
 AccountStatus = Literal["trial", "pending_payment", "active", "past_due", "suspended", "expired",
                         "cancelled"]
 SubscriptionStatus = Literal["pending_payment", "active", "past_due", "suspended", "cancelled"]
 InvoiceStatus = Literal["pending", "paid", "void"]
-PaymentStatus = Literal["pending_approval", "succeeded", "failed"]
+PaymentStatus = Literal["pending_approval", "succeeded", "failed", "reversed"]
 CreditBucket = Literal["allowance", "extra"]
 CreditReason = Literal["trial_grant", "plan_purchase", "allowance_granted", "allowance_expired",
                        "trial_expired", "trial_carried_over", "upgrade_granted", "consumed",

@@ -40,6 +40,7 @@ class Stack:
     server: LocalDevServer
     dynamo: EmbeddedDynamo | None
     mail_worker: MailWorker | None = None
+    webhook_worker: Any = None
     mail_server: EmbeddedDynamo | None = None
     ses_endpoint: str | None = None
     data_dir: Path | None = None
@@ -58,6 +59,8 @@ class Stack:
     def stop(self) -> None:
         if self.mail_worker:
             self.mail_worker.stop()
+        if self.webhook_worker:
+            self.webhook_worker.stop()
         self.server.server.shutdown()
         self.server.server.server_close()
         if self.web_app:
@@ -85,6 +88,7 @@ def _apply_environment(stage: str, endpoint: str, data_dir: Path) -> Any:
     os.environ["DYNAMODB_ENDPOINT_URL"] = endpoint
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
+    os.environ.setdefault("WEBHOOK_ALLOW_LOCAL", "1")  # webhooks to a receiver on this machine
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     if not os.environ.get("JWT_SECRET"):
@@ -163,4 +167,7 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
                   data_dir=None if external else data_dir,
                   web_app=web_app.start(f"{api_url}/api/v1"))
     stack.mail_worker = MailWorker(mailbox).start()
+    from devserver.webhooks import WebhookWorker
+
+    stack.webhook_worker = WebhookWorker().start()
     return stack

@@ -25,7 +25,7 @@ os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
     "JWT_SECRET": "test-secret-" + "x" * 40, "PASSWORD_HASH_PROFILE": "cheapest",
-    "TABLE_PREFIX": "billing-dev", "STAGE": "dev",
+    "TABLE_PREFIX": "billing-dev", "STAGE": "dev", "WEBHOOK_ALLOW_LOCAL": "1",
 })
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 

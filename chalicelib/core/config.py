@@ -81,6 +81,9 @@ class Settings:
     reset_max_per_email: int = 3
     reset_max_per_client: int = 10
     reset_window_seconds: int = 3600
+    # Webhook endpoints on loopback (http://127.0.0.1, localhost): `make dev` and the tests only;
+    # a deployed stage takes https to public addresses alone.
+    webhook_allow_local: bool = False
 
     @property
     def web_origin(self) -> str:
@@ -173,6 +176,7 @@ def get_settings() -> Settings:
         reset_window_seconds=max(60, _int("RESET_WINDOW_SECONDS", 3600)),
         table_names={name[:-len(_TABLE_SUFFIX)].lower(): value for name, value in os.environ.items()
                      if name.endswith(_TABLE_SUFFIX) and value},
+        webhook_allow_local=os.environ.get("WEBHOOK_ALLOW_LOCAL") == "1",
     )
 
 

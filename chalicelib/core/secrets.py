@@ -49,6 +49,11 @@ def hash_key() -> bytes:
     return _derive(token_key())
 
 
+def derived_key(label: bytes) -> bytes:
+    """A key of its own for `label`, derived from the token secret (never the secret itself)."""
+    return _derive(token_key(), label)
+
+
 @lru_cache(maxsize=8)
 def _derive(secret: str, label: bytes = _HASH_KEY_LABEL) -> bytes:
     return hmac.new(secret.encode(), label, hashlib.sha256).digest()

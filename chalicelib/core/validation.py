@@ -61,6 +61,17 @@ class Bool:
 
 
 @dataclass(frozen=True)
+class TextList:
+    """A JSON array of strings, each checked as `item`; at least one, at most `max_items`, no
+    repeats (kept in the order given)."""
+
+    item: Text
+    required: bool = False
+    max_items: int = 50
+    doc: str | None = None
+
+
+@dataclass(frozen=True)
 class Obj:
     """A nested object with its own fields."""
 
@@ -125,6 +136,8 @@ def _validate_object(body: Mapping[str, Any], spec: Mapping[str, Any], prefix: s
             if not isinstance(value, bool):
                 errors.invalid[path] = "must be true or false"
             cleaned[name] = value if isinstance(value, bool) else None
+        elif isinstance(rule, TextList):
+            cleaned[name] = _validate_list(value, rule, path, errors)
         elif isinstance(rule, Obj):
             if not isinstance(value, dict):
                 errors.malformed[path] = "must be an object"
@@ -134,6 +147,21 @@ def _validate_object(body: Mapping[str, Any], spec: Mapping[str, Any], prefix: s
         else:
             cleaned[name] = _validate_text(value, rule, path, errors)
     return cleaned
+
+
+def _validate_list(value: Any, rule: TextList, path: str, errors: _Errors) -> list[str] | None:
+    if not isinstance(value, list):
+        errors.malformed[path] = "must be an array of strings"
+        return None
+    if not value or len(value) > rule.max_items:
+        errors.invalid[path] = f"must have from 1 to {rule.max_items} items"
+        return None
+    items: list[str] = []
+    for n, one in enumerate(value):
+        checked = _validate_text(one, rule.item, f"{path}[{n}]", errors)
+        if checked is not None and checked not in items:
+            items.append(checked)
+    return items
 
 
 def _validate_int(value: Any, rule: Int, path: str, errors: _Errors) -> int | None:

@@ -1,4 +1,5 @@
-"""Audit events, written inside the transaction of the change they record."""
+"""Audit events, written inside the transaction of the change they record (and, from them, the
+change's webhook events: chalicelib.webhooks.events)."""
 from __future__ import annotations
 
 import secrets
@@ -16,6 +17,9 @@ def add_audit(tx: Tx, *, entity_type: str, entity_id: str, action: str, from_sta
                             action=action, from_status=from_status, to_status=to_status,
                             actor=actor, notes=notes, at=at)
     tx.put(f"audit:{entity_id}", event, condition=AuditEventModel.event_id.does_not_exist())
+    from chalicelib.webhooks import events  # the webhook events of the change, made at commit
+
+    events.note(tx, events.Change(entity_type, entity_id, action, from_status, to_status, at))
     tx.after_commit(partial(telemetry.state_change, entity_type=entity_type, entity_id=entity_id,
                             action=action, from_status=from_status, to_status=to_status,
                             actor=actor, at=at))

@@ -147,10 +147,14 @@ class Tx:
         self._labels: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
         self._after_commit: list[Callable[[], None]] = []
         self._counts: dict[str, int] = {}
-        # Updates by item, built at commit: two parts of one change that both update an item (an
-        # approval that activates the account and credits its money balance) become one update
-        # with both actions and both conditions (a transaction may not write an item twice).
+        # Updates by item, built at commit: two parts of one change that update one item become
+        # one update with both actions and conditions (a transaction may not write it twice).
         self._updates: dict[tuple[Any, ...], _Update] = {}
+        self._items: dict[Any, list[Model]] = {}  # what it puts or updates, by hash key, in order
+        self.before_commit: list[Callable[[Tx], None]] = []  # run once, as the commit starts
+
+    def items_of(self, hash_key: Any) -> list[Model]:
+        return self._items.get(hash_key, [])
 
     def count(self, name: str, delta: int) -> None:
         """Add `delta` to a status counter; one transaction's counts go to one random shard in one
@@ -172,12 +176,14 @@ class Tx:
         """Write a whole item (`return_old`: a failed condition returns what the item was)."""
         self._tx.save(item, condition=condition, return_values="ALL_OLD" if return_old else None)
         self._labels["put"].append(label)
+        self._items.setdefault(getattr(item, item._hash_keyname), []).append(item)
 
     def update(self, label: str, item: Model, actions: list[Action],
                condition: Condition | None = None, return_old: bool = False) -> None:
         """Apply update actions to an item (keys taken from `item`; `return_old` as for put)."""
         key = (item.Meta.table_name, getattr(item, item._hash_keyname),
                getattr(item, item._range_keyname) if item._range_keyname else None)
+        self._items.setdefault(key[1], []).append(item)
         pending = self._updates.get(key)
         if pending is None:
             self._updates[key] = _Update(item, list(actions), condition, return_old, [label])
@@ -190,10 +196,11 @@ class Tx:
 
     def commit(self, response: Any = None) -> None:
         """Write everything or nothing; raise TransactionCancelled naming failed conditions.
-
-        `response` is what the request will answer; when it came with an Idempotency-Key, that
-        response is recorded in this same transaction.
-        """
+        `response` is what the request will answer: with an Idempotency-Key, it is recorded in
+        this same transaction."""
+        preparing, self.before_commit = self.before_commit, []
+        for prepare in preparing:
+            prepare(self)
         counts = {name: delta for name, delta in self._counts.items() if delta}
         if counts:
             self.update("counter", models.CounterModel(shard_key()),

@@ -216,7 +216,8 @@ def test_spec_declares_security_and_statuses_per_route():
               ("/api/v1/auth/refresh", "post"),
               ("/api/v1/auth/logout", "post"), ("/api/v1/auth/password-reset", "post"),
               ("/api/v1/auth/password-reset/complete", "post"), ("/api/v1/auth/verify-email", "post")}
-    accepted = {("/api/v1/auth/password-reset", "post"), ("/api/v1/auth/verify-email/resend", "post")}
+    accepted = {("/api/v1/auth/password-reset", "post"), ("/api/v1/auth/verify-email/resend", "post"),
+                ("/api/v1/billing/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry", "post")}
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
@@ -226,7 +227,8 @@ def test_spec_declares_security_and_statuses_per_route():
             success = ({"201"} if path in created or (path, method) in (
                 ("/api/v1/billing/admin/service-keys", "post"),
                 ("/api/v1/billing/admin/statements", "post"),
-                ("/api/v1/billing/admin/admins", "post")) else {"204"} if method == "delete"
+                ("/api/v1/billing/admin/admins", "post"), ("/api/v1/billing/admin/webhooks", "post"),
+            ) else {"204"} if method == "delete"
                 or path == "/api/v1/auth/logout" else {"202"} if (path, method) in accepted
                 else {"200"})
             if (path, method) in ((f"{ADMIN_PAYMENTS}/{{payment_id}}/approve", "post"),
@@ -537,6 +539,28 @@ def test_workflow_responses_match_the_spec(contract):
     c.post(f"/api/v1/billing/admin/statement-lines/{line['id']}/apply", None, expect=202, token=admin)
     c.request("PATCH", f"/api/v1/billing/admin/admins/{invited['id']}", 200,
               body={"admin_role": "viewer"}, token=admin)
+    # And the owner adds a webhook endpoint, reads its delivery log, retries one, rotates its
+    # secret, and deletes it
+    from tests.webhooks.test_delivery import Receiver
+    from chalicelib.webhooks import delivery as webhook_delivery
+
+    hooks = Receiver()
+    try:
+        hook = c.post("/api/v1/billing/admin/webhooks", {"url": hooks.url, "events": ["*"]},
+                      expect=201, token=admin).body
+        c.get("/api/v1/billing/admin/webhooks", 200, token=admin)
+        c.request("POST", "/api/v1/billing/admin/webhooks", 422, token=admin,
+                  body={"url": "http://10.0.0.1/x", "events": ["*"]})
+        c.post(f"{ADMIN_PAYMENTS}/{payment['id']}/reject", {"admin_notes": "x"}, 409, token=admin)
+        webhook_delivery.run()
+        log = c.get(f"/api/v1/billing/admin/webhooks/{hook['id']}/deliveries?status=delivered", 200,
+                    token=admin).body
+        c.post(f"/api/v1/billing/admin/webhooks/{hook['id']}/deliveries/{log['items'][0]['id']}/retry",
+               None, expect=202, token=admin)
+        c.post(f"/api/v1/billing/admin/webhooks/{hook['id']}/rotate-secret", None, expect=200, token=admin)
+        c.request("DELETE", f"/api/v1/billing/admin/webhooks/{hook['id']}", 204, token=admin)
+    finally:
+        hooks.close()
     # And the owner reverses the payment the second approver approved (a chargeback)
     reversed_ = c.post(f"{ADMIN_PAYMENTS}/{payment['id']}/reverse", {"reason": "Chargeback"},
                        expect=200, token=admin).body

@@ -51,8 +51,9 @@ def schema_modules() -> list[Any]:
     from chalicelib.credits import schemas as credits
     from chalicelib.notifications import schemas as notifications
     from chalicelib.statements import schemas as statements
+    from chalicelib.webhooks import schemas as webhooks
 
-    return [accounts, catalog, billing, admin, notifications, credits, statements]
+    return [accounts, catalog, billing, admin, notifications, credits, statements, webhooks]
 
 
 def build(tables: Iterable[Routes] | None = None) -> dict[str, Any]:

@@ -4,7 +4,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.core.validation import CONTROL_SCHEMA, CONTROL_SCHEMA_MULTILINE, Bool, Int, Obj, Text
+from chalicelib.core.validation import (
+    CONTROL_SCHEMA,
+    CONTROL_SCHEMA_MULTILINE,
+    Bool,
+    Int,
+    Obj,
+    Text,
+    TextList,
+)
 
 _VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"  # a character that is neither space nor control
 
@@ -30,6 +38,12 @@ def object_schema(fields: Mapping[str, Any], description: str | None, nullable: 
             properties[name] = int_schema(rule)
         elif isinstance(rule, Bool):
             properties[name] = {"type": "boolean" if rule.required else ["boolean", "null"],
+                                **({"description": rule.doc} if rule.doc else {})}
+        elif isinstance(rule, TextList):
+            item = text_schema(rule.item)
+            item["type"] = "string"
+            properties[name] = {"type": "array" if rule.required else ["array", "null"],
+                                "minItems": 1, "maxItems": rule.max_items, "items": item,
                                 **({"description": rule.doc} if rule.doc else {})}
         else:
             properties[name] = text_schema(rule)

@@ -213,6 +213,25 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string", "minLength": 1},
     },
+    "EndpointId": {
+        "name": "endpoint_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    },
+    "DeliveryId": {
+        "name": "delivery_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    },
+    "DeliveryStatus": {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "description": "Only the deliveries in this status; empty or absent: all.",
+        "schema": {"type": "string", "enum": ["pending", "delivered", "failed", ""]},
+    },
     "LineId": {
         "name": "line_id",
         "in": "path",

@@ -36,12 +36,17 @@ from chalicelib.storage.models.records import (
 from chalicelib.storage.models.sessions import EmailAddressModel, LinkTokenModel, SessionModel
 from chalicelib.storage.models.statements import StatementLineModel, StatementModel
 from chalicelib.storage.models.tables import ALL_MODELS, bind, create_missing_tables
+from chalicelib.storage.models.webhooks import (
+    WebhookDeliveryModel,
+    WebhookEndpointModel,
+    WebhookEventModel,
+)
 
 __all__ = [
     "ALL_MODELS", "OPEN_INVOICE", "PAYABLE", "FxRateModel", "MoneyLedgerModel", "AccountModel", "ApprovalQueueIndex", "AuditEventModel",
     "ByAccountIndex", "ByInvoiceIndex", "CounterModel", "CreditLedgerModel", "IdempotencyModel",
     "InvoiceModel", "InvoiceReferenceIndex", "LoginFailureModel", "MethodOrderIndex", "OpenInvoicesIndex",
     "OutboxDueIndex", "OutboxModel", "OutboxParkedIndex", "PaymentClaimModel", "PaymentMethodModel",
-    "PaymentModel", "PlanCatalogIndex", "PlanModel", "ServiceKeyModel", "SessionModel", "LinkTokenModel", "EmailAddressModel", "StatementLineModel", "StatementModel", "SubscriptionModel", "UserModel", "bind",
+    "PaymentModel", "PlanCatalogIndex", "PlanModel", "ServiceKeyModel", "SessionModel", "LinkTokenModel", "EmailAddressModel", "StatementLineModel", "StatementModel", "WebhookDeliveryModel", "WebhookEndpointModel", "WebhookEventModel", "SubscriptionModel", "UserModel", "bind",
     "create_missing_tables",
 ]

@@ -26,12 +26,18 @@ from chalicelib.storage.models.records import (
 )
 from chalicelib.storage.models.sessions import EmailAddressModel, LinkTokenModel, SessionModel
 from chalicelib.storage.models.statements import StatementLineModel, StatementModel
+from chalicelib.storage.models.webhooks import (
+    WebhookDeliveryModel,
+    WebhookEndpointModel,
+    WebhookEventModel,
+)
 
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel, AccountModel, PlanModel, PaymentMethodModel, SubscriptionModel, InvoiceModel,
     PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel, IdempotencyModel,
     LoginFailureModel, PaymentClaimModel, ServiceKeyModel, MoneyLedgerModel, FxRateModel,
     StatementModel, StatementLineModel, SessionModel, LinkTokenModel, EmailAddressModel,
+    WebhookEndpointModel, WebhookEventModel, WebhookDeliveryModel,
 )
 
 
