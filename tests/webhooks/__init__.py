@@ -1,0 +1,1 @@
+"""Tests of outgoing webhooks (chalicelib/webhooks): allowed targets, one delivery attempt."""
