@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
+ACCOUNT_STATUS: dict[str, Any] = {
+    "type": "string",
+    "enum": ["trial", "pending_payment", "active", "past_due", "suspended", "expired", "cancelled"],
+}
+
 SCHEMAS: dict[str, Any] = {
     "User": {
         "type": "object",
@@ -32,11 +37,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string"},
-            "status": {
-                "type": "string",
-                "enum": ["trial", "pending_payment", "active", "past_due", "suspended", "expired",
-                         "cancelled"],
-            },
+            "status": ACCOUNT_STATUS,
             "credits": {"type": "integer", "minimum": 0,
                         "description": "allowance + extra; the sum of the account's ledger."},
             "credit_buckets": {"$ref": "#/components/schemas/CreditBuckets"},

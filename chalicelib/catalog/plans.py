@@ -1,6 +1,9 @@
-"""The public catalog: self-serve plans and the payment methods offered in a country."""
+"""The public catalog: self-serve plans and the payment methods offered in a country; a plan's
+features as a container last read them."""
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from chalicelib.catalog.reference_data import GLOBAL, PACKS
@@ -11,12 +14,33 @@ from chalicelib.core.money import format_minor
 from chalicelib.storage import store
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
 
+# A container reads a plan's features at most once per this long: the catalog changes by a seeding
+# or an edit in the table, rarely, and entitlements (a hot route) must not read it on every request.
+PLAN_CACHE_SECONDS = 300
+_features: dict[str, tuple[tuple[str, ...], float]] = {}
+_features_lock = threading.Lock()
+
 
 def list_plans() -> dict[str, Any]:
     """The self-serve plans in display order (one query of a sparse index) and the top-up packs."""
     with store.guard():
         plans = list(PlanModel.catalog.query("self_serve"))
     return {"items": [plan_view(plan) for plan in plans], "packs": [pack_view(p) for p in PACKS]}
+
+
+def plan_features(slug: str) -> list[str]:
+    """The features of the plan `slug` (none for a plan the catalog lacks), read once per
+    PLAN_CACHE_SECONDS per container: one GetItem when this container has not read it lately."""
+    now = time.monotonic()
+    with _features_lock:
+        cached = _features.get(slug)
+    if cached is not None and now - cached[1] < PLAN_CACHE_SECONDS:
+        return list(cached[0])
+    plan = store.get(PlanModel, slug)
+    features = tuple(plan.features or ()) if plan is not None else ()
+    with _features_lock:
+        _features[slug] = (features, now)
+    return list(features)
 
 
 def pack(slug: str) -> dict[str, Any] | None:

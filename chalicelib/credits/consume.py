@@ -234,11 +234,17 @@ def _back_off(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** attempt)))
 
 
+def credits_usable(status: str) -> bool:
+    """Whether an account in `status` may use its credits (the others are `account_not_active`;
+    entitlements' `can_use_credits` says the same)."""
+    return status in USABLE
+
+
 def _refusal(view: View | None, amount: int) -> Exception | None:
     """Why `view` cannot give `amount` credits, or None."""
     if view is None:
         return NotFound("No such account.", code="account_not_found")
-    if view.status not in USABLE:
+    if not credits_usable(view.status):
         return Conflict(f"The account is {view.status}: its credits cannot be used.",
                         code="account_not_active", details={"status": view.status})
     if view.credits < amount:

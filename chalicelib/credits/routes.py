@@ -1,5 +1,5 @@
-"""Routes of credits: consume and release for the SaaS's backend (service keys), the customer's
-credits page, top-ups."""
+"""Routes of credits: consume, release and entitlements for the SaaS's backend (service keys), the
+customer's credits page, top-ups."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,12 +14,13 @@ from chalicelib.credits import consume as consumption
 from chalicelib.credits import statement
 from chalicelib.credits.service_keys import ServiceCaller
 
-routes = Routes(__name__, "Credits", "Using credits from the SaaS's backend; the customer's credits.")
+routes = Routes(__name__, "Credits", "Using credits from the SaaS's backend, and what an account is "
+                                     "entitled to; the customer's credits.")
 
+_KEY_ERRORS = {401: "`invalid_service_key`: missing, unknown or revoked (within 60 s)",
+               403: "`service_key_required`: a user's or admin's token"}
 _SERVICE_ERRORS = {400: "`idempotency_key_required` (no Idempotency-Key header), "
-                        "`invalid_idempotency_key`, `invalid_request`",
-                   401: "`invalid_service_key`: missing, unknown or revoked (within 60 s)",
-                   403: "`service_key_required`: a user's or admin's token"}
+                        "`invalid_idempotency_key`, `invalid_request`", **_KEY_ERRORS}
 
 
 def _answer(outcome: tuple[dict[str, Any], bool]) -> Response:
@@ -61,6 +62,22 @@ def release_credits(caller: ServiceCaller, body: dict[str, Any]) -> Response:
     since (a new period's allowance is not raised by an old period's use).
     """
     return _answer(consumption.release(caller, consumption.required_key(current_request().headers), body))
+
+
+@routes.get("/api/v1/entitlements/{account_id}", auth=SERVICE,
+            response=("Entitlements", "What the account may use now."),
+            errors={**_KEY_ERRORS, 404: "`account_not_found`: no account has this id"})
+def get_entitlements(caller: ServiceCaller, account_id: str) -> dict[str, Any]:
+    """What an account is entitled to
+
+    Its status, plan and the plan's features, its credits, and whether
+    `POST /api/v1/credits/consume` takes its credits now (`can_use_credits`, by the account's
+    status; a consumption also needs enough `credits`). One DynamoDB read when the key is
+    cached: the account, as it is now.
+    """
+    from chalicelib.credits import entitlements
+
+    return entitlements.entitlements(account_id)
 
 
 @routes.get("/api/v1/billing/credits", auth=USER, query=("Limit", "Cursor"),

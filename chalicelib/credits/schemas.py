@@ -1,8 +1,10 @@
 """Response schemas of credits, next to the views that build them (credits.consume, statement,
-service_keys)."""
+service_keys, entitlements)."""
 from __future__ import annotations
 
 from typing import Any
+
+from chalicelib.accounts.schemas import ACCOUNT_STATUS
 
 _BUCKETS = {"$ref": "#/components/schemas/CreditBuckets"}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -19,6 +21,28 @@ SCHEMAS: dict[str, Any] = {
             "consumed": {"type": "integer", "minimum": 1},
             "credits": {"type": "integer", "minimum": 0, "description": "The balance after."},
             "credit_buckets": _BUCKETS,
+        },
+    },
+    "Entitlements": {
+        "type": "object",
+        "required": ["account_id", "status", "plan", "features", "credits", "credit_buckets",
+                     "current_period_end", "can_use_credits"],
+        "properties": {
+            "account_id": {"type": "string"},
+            "status": ACCOUNT_STATUS,
+            "plan": {"type": "string", "description": "The plan's slug, e.g. `growth`."},
+            "features": {"type": "array", "items": {"type": "string"},
+                         "description": "The plan's features, as the catalog lists them."},
+            "credits": {"type": "integer", "minimum": 0, "description": "allowance + extra."},
+            "credit_buckets": _BUCKETS,
+            "current_period_end": {**_TIME, "description": (
+                "When the account's current period ends, as far as the account itself knows: a "
+                "trial's end while it is a trial, else null (a paid subscription's period end is "
+                "the subscription's `current_period_end`, which this route does not read).")},
+            "can_use_credits": {"type": "boolean", "description": (
+                "Whether `POST /api/v1/credits/consume` takes this account's credits, by its status "
+                "(trial, active, past_due; the others are 409 `account_not_active`). A consumption "
+                "also needs enough `credits`.")},
         },
     },
     "Release": {

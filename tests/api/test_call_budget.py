@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.catalog import plans as catalog_plans
 from chalicelib.core.config import get_settings
 from chalicelib.credits import consume as consumption
 from tests.conftest import Api, PaidSignup, Reply, aws_spy
@@ -30,6 +31,7 @@ BUDGET = {
     "reject": 3,
     "approve": 4,
     "consume": 1,
+    "entitlements": 1,
 }
 
 # What each request does today, call by call: a change within the budget still shows up here.
@@ -59,6 +61,9 @@ EXACT = {
     # GetItem; an account changed by another container meanwhile adds one TransactWriteItems per
     # change (the failed condition returns the account as it is).
     "consume": ["TransactWriteItems"],
+    # The key cached and the plan's features read by this container lately: the account, read as
+    # it is now. Cold, the key and the plan add one GetItem each.
+    "entitlements": ["GetItem"],
 }
 
 
@@ -156,13 +161,18 @@ def test_the_paid_workflow_stays_within_budget(api: Api, meter: Meter) -> None:
     assert all(meter.used.values())
 
 
-def test_a_consume_with_a_warm_key_and_account_is_one_call(api: Api, meter: Meter,
-                                                          paid_signup: PaidSignup) -> None:
-    # Given an active account and a service key
+def _active_with_a_key(api: Api, paid_signup: PaidSignup) -> str:
+    """Approve the signup's payment (the account active) and make a service key; the key."""
     admin = api.admin_token()
     payment = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
     assert api.approve(admin, payment).status == 200
-    key = api.post("/api/v1/billing/admin/service-keys", {"name": "budget"}, token=admin).body["key"]
+    return api.post("/api/v1/billing/admin/service-keys", {"name": "budget"}, token=admin).body["key"]
+
+
+def test_a_consume_with_a_warm_key_and_account_is_one_call(api: Api, meter: Meter,
+                                                          paid_signup: PaidSignup) -> None:
+    # Given an active account and a service key
+    key = _active_with_a_key(api, paid_signup)
     consumption._views.clear()  # a fresh container
 
     def consume(idem: str) -> Reply:
@@ -181,12 +191,32 @@ def test_a_consume_with_a_warm_key_and_account_is_one_call(api: Api, meter: Mete
     assert reply.body["credits"] == 990
 
 
+def test_entitlements_with_a_warm_key_are_one_read(api: Api, meter: Meter,
+                                                   paid_signup: PaidSignup) -> None:
+    # Given an active account and a service key, in a fresh container
+    key = _active_with_a_key(api, paid_signup)
+    catalog_plans._features.clear()
+    path = f"/api/v1/entitlements/{paid_signup.account_id}"
+    # When the first request warms the container (cold: the key, the account, the plan)
+    meter.calls.clear()
+    assert api.get(path, token=key).status == 200
+    assert meter.calls == ["GetItem", "GetItem", "GetItem"]
+    # Then the next one is one read of the account, within the budget, and never a Scan
+    reply = meter("entitlements", lambda: api.get(path, token=key), 200)
+    assert meter.over_budget() == {}, meter.used
+    assert meter.used == {"entitlements": EXACT["entitlements"]}
+    assert not any("Scan" in ops for ops in meter.used.values()), meter.used
+    assert (reply.body["status"], reply.body["credits"], reply.body["can_use_credits"]) == \
+        ("active", 1000, True)
+
+
 def test_no_route_ever_scans(api: Api, ddb_calls: list[str]) -> None:
-    # Given a paid account with a payment awaiting approval, and an admin
+    # Given a paid account with a payment awaiting approval, an admin and a service key
     signup = api.register("scan@example.com", plan="growth", payment_method="jazzcash")
     token, invoice_id = signup.body["access_token"], signup.body["invoice"]["id"]
     payment = api.confirm(token, invoice_id, amount="249.00", method="jazzcash").body
     admin = api.admin_token()
+    key = api.post("/api/v1/billing/admin/service-keys", {"name": "scan"}, token=admin).body["key"]
     ddb_calls.clear()
     # When every route is called, on its happy path and on some error paths
     replies = [
@@ -213,6 +243,8 @@ def test_no_route_ever_scans(api: Api, ddb_calls: list[str]) -> None:
         api.approve(admin, payment["id"]),
         api.approve(admin, payment["id"]),  # 409 already decided
         api.reject(admin, payment["id"]),  # 409 already decided
+        api.get(f"/api/v1/entitlements/{signup.body['account']['id']}", token=key),
+        api.get("/api/v1/entitlements/acc_missing", token=key),
         api.get("/api/v1/openapi.json"),
     ]
     # Then none of them Scanned (and they did reach DynamoDB and answered without a 5xx)

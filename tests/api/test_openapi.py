@@ -206,6 +206,7 @@ def test_spec_has_exactly_the_routes_of_the_app():
 
 
 ADMIN_PAYMENTS = "/api/v1/billing/admin/payments"
+SERVICE_PATHS = ("/api/v1/credits/", "/api/v1/entitlements/")  # the routes of service keys
 
 
 def test_spec_declares_security_and_statuses_per_route():
@@ -238,14 +239,14 @@ def test_spec_declares_security_and_statuses_per_route():
             if (path, method) in public:
                 wrong_login = path in ("/api/v1/auth/login", "/api/v1/auth/refresh")
                 assert operation["security"] == [] and ("401" in responses) == wrong_login, path
-            elif path.startswith("/api/v1/credits/"):  # the SaaS backend's: service keys only
+            elif path.startswith(SERVICE_PATHS):  # the SaaS backend's: service keys only
                 assert operation["security"] == [{"serviceKey": []}] and "401" in responses, path
                 assert "403" in responses and "**Admins:" not in operation["description"], path
             else:
                 assert operation["security"] == [{"bearerAuth": []}] and "401" in responses, path
             admin_only = ("/admin/" in path and (path, method) not in public
                           and not path.endswith("/confirm"))
-            assert ("403" in responses) == (admin_only or path.startswith("/api/v1/credits/")), path
+            assert ("403" in responses) == (admin_only or path.startswith(SERVICE_PATHS)), path
             assert ("**Admins:" in operation["description"]) == admin_only, path
             assert (operation.get("x-required-role") in ("owner", "approver", "viewer")) == admin_only, path
             if admin_only:
@@ -457,6 +458,8 @@ def test_workflow_responses_match_the_spec(contract):
                   headers={"Idempotency-Key": "render-1"}).body
     c.post("/api/v1/credits/release", {"entry_id": used["entry_id"]}, expect=200, token=key["key"],
            headers={"Idempotency-Key": "release-1"})
+    entitled = c.get(f"/api/v1/entitlements/{growth_account}", 200, token=key["key"]).body
+    assert (entitled["plan"], entitled["can_use_credits"]) == ("growth", True)
     c.get("/api/v1/billing/credits?limit=5", 200, token=growth_token)
     c.request("DELETE", f"/api/v1/billing/admin/service-keys/{key['id']}", 204, token=admin)
     # And buys a top-up; an admin grants credits and looks at the account
@@ -611,12 +614,14 @@ def test_error_responses_match_the_spec(contract, paid_signup):
     c.get("/api/v1/billing/payments", 401, headers={"authorization": "Basic YTpi"})
     c.post(CONFIRM, confirm_body(invoice_id), 401)
     c.get("/api/v1/billing/admin/status", 401)
+    c.get(f"/api/v1/entitlements/{paid_signup.account_id}", 401)
     c.post("/api/v1/auth/login", {"email": paid_signup.email, "password": "wrong password"}, 401)
     # 403: a user on admin routes
     c.get("/api/v1/billing/admin/payments", 403, token=token)
     c.get("/api/v1/billing/admin/status", 403, token=token)
     c.get("/api/v1/billing/admin/notifications", 403, token=token)
     c.get("/api/v1/billing/admin/payments/pay_x", 403, token=token)
+    c.get(f"/api/v1/entitlements/{paid_signup.account_id}", 403, token=token)
     c.post("/api/v1/billing/admin/payments/pay_x/approve/", {}, 403, token=token)
     c.post("/api/v1/billing/admin/payments/pay_x/reject/", {"admin_notes": "x"}, 403, token=token)
     # 404: unknown or another account's
@@ -626,6 +631,8 @@ def test_error_responses_match_the_spec(contract, paid_signup):
     c.get(f"/api/v1/billing/invoices/{invoice_id}", 404, token=other)
     c.post(CONFIRM, confirm_body(invoice_id), 404, token=other)
     c.get("/api/v1/billing/admin/payments/pay_missing", 404, token=admin)
+    key = c.post("/api/v1/billing/admin/service-keys", {"name": "backend"}, 201, token=admin).body
+    c.get("/api/v1/entitlements/acc_missing", 404, token=key["key"])
     c.post("/api/v1/billing/admin/payments/pay_missing/approve", {}, 404, token=admin)
     c.post("/api/v1/billing/admin/payments/pay_missing/reject", {"admin_notes": "x"}, 404,
            token=admin)

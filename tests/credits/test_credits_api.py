@@ -24,22 +24,6 @@ def _consistent() -> None:
     assert report.ok, "\n".join(report.lines())
 
 
-@pytest.fixture
-def key(api: Api) -> str:
-    reply = api.post("/api/v1/billing/admin/service-keys", {"name": "api-server"},
-                     token=api.admin_token())
-    assert reply.status == 201, reply.body
-    return reply.body["key"]
-
-
-@pytest.fixture
-def active(api: Api, paid_signup: PaidSignup) -> PaidSignup:
-    payment = api.confirm(paid_signup.token, paid_signup.invoice_id).body["id"]
-    assert api.approve(api.admin_token(), payment).status == 200
-    consumption._views.clear()  # as a fresh container
-    return paid_signup
-
-
 def _consume(api: Api, key: str, account_id: str, amount: object, idem: str | None = "k1",
              reason: str = "render") -> object:
     headers = {"idempotency-key": idem} if idem else {}

@@ -27,6 +27,7 @@ LAZY = ("boto3", "jinja2", "pydyf", "mt940", "defusedxml",
         "chalicelib.statements.csv_format", "chalicelib.statements.mt940_format",
         "chalicelib.statements.camt053_format",
         "chalicelib.accounts.admin_team", "chalicelib.admin.approve", "chalicelib.admin.holds",
+        "chalicelib.credits.entitlements",
         "chalicelib.admin.accounts")
 
 
