@@ -157,10 +157,11 @@ def test_the_outbox_stream_feeds_its_handler_and_every_function_gets_the_tables_
     # app.py registers the stream handler at import only when this is set: it must be at run time
     assert variables["OUTBOX_STREAM_ARN"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
     functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
-    assert set(functions) == {"APIHandler", "DrainOutbox", "DeliverNewEmails", "BillingJobs"}
+    assert set(functions) == {"APIHandler", "DrainOutbox", "DeliverNewEmails", "BillingJobs",
+                              "DeliverWebhooks"}
     assert {f["Properties"]["FunctionName"] for f in functions.values()} == {
         f"billing-{stage}", f"billing-{stage}-drain_outbox", f"billing-{stage}-deliver_new_emails",
-        f"billing-{stage}-billing_jobs"}
+        f"billing-{stage}-billing_jobs", f"billing-{stage}-deliver_webhooks"}
     assert "000000000000" not in json.dumps(sam)
 
 
