@@ -163,8 +163,9 @@ def test_a_receiver_that_fails_gets_the_same_event_again_on_the_schedule(
     receiver.events(made["secret"])  # each attempt signed
 
 
-def test_after_the_last_retry_a_delivery_fails_and_an_admin_can_send_it_again(
-        api: Api, paid_signup: PaidSignup, receiver: Receiver) -> None:
+def _failing_every_attempt(api: Api, paid_signup: PaidSignup, receiver: Receiver) -> dict[str, Any]:
+    """An endpoint for payment.submitted whose receiver answers 500 to the confirmation's event
+    at its first attempt and at each of its 6 retries, each run when it is due."""
     made = _endpoint(api, receiver.url, ["payment.submitted"])
     api.confirm(paid_signup.token, paid_signup.invoice_id)
     receiver.statuses = [500] * 7
@@ -172,6 +173,12 @@ def test_after_the_last_retry_a_delivery_fails_and_an_admin_can_send_it_again(
     for wait in (timedelta(0), *delivery.RETRY_DELAYS):
         moment += wait + timedelta(seconds=1)
         delivery.run(moment)
+    return made
+
+
+def test_after_the_last_retry_a_delivery_fails_and_an_admin_can_send_it_again(
+        api: Api, paid_signup: PaidSignup, receiver: Receiver) -> None:
+    made = _failing_every_attempt(api, paid_signup, receiver)
     [failed] = _deliveries()
     assert (failed.status, failed.attempts) == ("failed", 7)
     assert len(receiver.received) == 7
@@ -232,13 +239,7 @@ def test_a_forged_or_stale_signature_is_refused_by_the_verification_code() -> No
 
 def test_an_endpoint_failing_for_three_days_is_disabled(api: Api, paid_signup: PaidSignup,
                                                        receiver: Receiver) -> None:
-    made = _endpoint(api, receiver.url, ["payment.submitted"])
-    api.confirm(paid_signup.token, paid_signup.invoice_id)
-    receiver.statuses = [500] * 7
-    moment = clock.now()
-    for wait in (timedelta(0), *delivery.RETRY_DELAYS):
-        moment += wait + timedelta(seconds=1)
-        delivery.run(moment)
+    made = _failing_every_attempt(api, paid_signup, receiver)
     endpoint = WebhookEndpointModel.get(made["id"])
     assert endpoint.failing_since is not None
     assert endpoint.status == "enabled"  # 1.4 days of failures so far
