@@ -124,8 +124,10 @@ def due(now: datetime, limit: int) -> list[WebhookDeliveryModel]:
 
 def drain(now: datetime, report: Report | None = None, batch: int = 100) -> Report:
     report = report or Report()
-    for delivery in due(now, batch):
-        if attempt(delivery, now):
+    deliveries = due(now, batch)
+    known = {e.endpoint_id: e for e in endpoints.listing()} if deliveries else {}  # one query a run
+    for delivery in deliveries:
+        if attempt(delivery, now, known.get(delivery.endpoint_id)):
             report.attempted.append(delivery.delivery_id)
             if delivery.status == DELIVERED:
                 report.delivered.append(delivery.delivery_id)
@@ -150,12 +152,14 @@ def _claim(delivery: WebhookDeliveryModel, now: datetime) -> str | None:
     return claim
 
 
-def attempt(delivery: WebhookDeliveryModel, now: datetime) -> bool:
-    """Make the delivery's next attempt, if this worker claims it; False if another did."""
+def attempt(delivery: WebhookDeliveryModel, now: datetime,
+            endpoint: WebhookEndpointModel | None = None) -> bool:
+    """Make the delivery's next attempt, if this worker claims it; False if another did.
+    `endpoint`: the delivery's endpoint as this run read it (else it is read now)."""
     claim = _claim(delivery, now)
     if claim is None:
         return False
-    endpoint = store.get(WebhookEndpointModel, delivery.endpoint_id)
+    endpoint = endpoint or store.get(WebhookEndpointModel, delivery.endpoint_id)
     event = store.get(WebhookEventModel, delivery.account_id, delivery.event_id)
     if endpoint is None or event is None or endpoint.status != endpoints.ENABLED:
         _record(delivery, claim, now, delivered=False, status=None, response="",

@@ -82,10 +82,11 @@ def emit(tx: Tx) -> None:
     """Put the events of the transaction's changes into it."""
     made: set[str] = set()
     for change in getattr(tx, "_webhook_changes", []):
-        for event_type in types_of(change):
-            account_id, item = _account_and_item(tx, change)
-            if account_id is None:
-                continue
+        types = types_of(change)
+        account_id, item = _account_and_item(tx, change) if types else (None, None)
+        if account_id is None:
+            continue
+        for event_type in types:
             event_id = event_id_of(change, event_type)
             if event_id in made:
                 continue
