@@ -10,6 +10,9 @@ or while the app serves, changes nothing twice.
    so that they renew; ledger entries get their order and balance after; accounts get their place
    in the by-name index (the admin's search). These scan the accounts, subscriptions and ledger
    once (an operator tool).
+3. Paid accounts get their subscription's `current_period_end` (entitlements read it from the
+   account) and the size their allowance started at (`allowance_granted`, the plan's credits or
+   what is left if more; `credits.low` measures from it).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from chalicelib.storage.models.billing import (
     PaymentModel,
     SubscriptionModel,
 )
+from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.models.records import CreditLedgerModel
 
@@ -116,6 +120,25 @@ def _subscriptions(done: Migrated) -> None:
             done.add("subscriptions anchored")
 
 
+def _periods(done: Migrated) -> None:
+    with store.guard():
+        subs = [s for s in SubscriptionModel.scan() if s.current_period_end]
+    for sub in subs:
+        account = store.get(AccountModel, sub.account_id)
+        if account is None or account.subscription_id not in (None, sub.subscription_id):
+            continue
+        if not account.current_period_end and _update(
+                account, [AccountModel.current_period_end.set(sub.current_period_end)],
+                AccountModel.current_period_end.does_not_exist()):
+            done.add("accounts given their period end")
+        if account.allowance_granted is None and account.status != "trial":
+            plan = store.get(PlanModel, account.plan)
+            granted = max(plan.credits if plan else 0, account.allowance or 0)
+            if _update(account, [AccountModel.allowance_granted.set(granted)],
+                       AccountModel.allowance_granted.does_not_exist()):
+                done.add("accounts given their allowance's size")
+
+
 def _first_invoice(sub: SubscriptionModel) -> InvoiceModel | None:
     with store.guard():
         return next(iter(InvoiceModel.by_account.query(
@@ -150,5 +173,6 @@ def migrate() -> Migrated:
     _reshard(done)
     _accounts(done)
     _subscriptions(done)
+    _periods(done)
     _ledger(done)
     return done

@@ -107,7 +107,7 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
         subscription, invoice = open_subscription(tx, account, plan, billing, wanted_method, at,
                                                   actor=user.user_id)
     else:
-        account.credits, account.allowance = plan.credits, plan.credits
+        account.credits = account.allowance = account.allowance_granted = plan.credits
         trials.start(account, at)
         account.allowance_since = at
         add_credit(tx, account_id=account.account_id, entry_id="trial", amount=plan.credits,

@@ -64,7 +64,8 @@ def _signup(tx: Tx, payment: PaymentModel | None, invoice: InvoiceModel, sub: Su
     credits.move(ALLOWANCE, invoice.plan_credits, entry_id=f"payment#{paid_by}",
                  reason="plan_purchase", reference=paid_by)
     credits.renewed = True  # the plan's first allowance
-    actions = [*credits.actions(), AccountModel.plan.set(invoice.plan), *trials.stop_actions()]
+    actions = [*credits.actions(), AccountModel.plan.set(invoice.plan), *trials.stop_actions(),
+               AccountModel.current_period_end.set(sub.current_period_end)]
     if account.pending_invoice_id == invoice.invoice_id:
         actions.append(AccountModel.pending_invoice_id.remove())
     account.plan = invoice.plan
@@ -157,6 +158,9 @@ def _upgrade(tx: Tx, invoice: InvoiceModel, sub: SubscriptionModel, account: Acc
                 account_actions.append(AccountModel.pending_invoice_id.remove())
     lifecycle.move_subscription(tx, sub, "active", actions, action="upgraded", actor=actor, at=at,
                                 condition=SubscriptionModel.plan == old_plan)
+    from chalicelib.webhooks import events  # loaded with the first upgrade, not at cold start
+
+    events.plan_changed(tx, sub, old_plan, "upgraded", at)
     credits = Buckets(tx, account, actor=actor, at=at)
     credits.move(ALLOWANCE, invoice.upgrade_credits or 0, entry_id=f"upgrade#{invoice.invoice_id}",
                  reason="upgrade_granted", reference=invoice.invoice_id)

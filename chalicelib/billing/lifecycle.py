@@ -144,7 +144,7 @@ def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invoice
     approval in this same transaction is what pays the period."""
     number = renewal.period if renewal.period is not None else (sub.period or 0) + 1
     start, end = period(parse_stamp(sub.anchor), number)
-    was = sub.status
+    was, was_plan = sub.status, sub.plan
     sub.period, sub.plan, sub.scheduled_plan, sub.renewal_invoice_id = number, renewal.plan, None, None
     sub.current_period_start, sub.current_period_end = stamp(start), stamp(end)
     sub.past_due_at, sub.renewal_revision = None, 0
@@ -159,12 +159,17 @@ def roll(tx: Tx, sub: SubscriptionModel, account: AccountModel, renewal: Invoice
         SubscriptionModel.renewal_revision.set(0), SubscriptionModel.past_due_at.remove()],
         action="period_started", actor=actor, at=at,
         condition=None if paying else SubscriptionModel.paid_through >= number)
+    if renewal.plan != was_plan:  # a scheduled downgrade (or the renewal's plan) applies now
+        from chalicelib.webhooks import events
+
+        events.plan_changed(tx, sub, was_plan, "period_started", at)
     credits = Buckets(tx, account, actor=actor, at=at)
     credits.expire_allowance(entry_id=f"period#{sub.subscription_id}#{number - 1}#expired",
                              reason="allowance_expired", reference=sub.subscription_id)
     credits.move(ALLOWANCE, renewal.plan_credits, entry_id=f"period#{sub.subscription_id}#{number}#granted",
                  reason="allowance_granted", reference=renewal.invoice_id)
     actions = [*credits.actions(), AccountModel.plan.set(renewal.plan),
+               AccountModel.current_period_end.set(sub.current_period_end),
                *unpoint(account, renewal.invoice_id, *voided)]
     account.plan = renewal.plan
     move_account(tx, account, "active", actions, action="period_started", actor=actor, at=at,

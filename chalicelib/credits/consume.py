@@ -73,6 +73,7 @@ class View:
     allowance: int
     extra: int
     since: str | None
+    granted: int | None = None  # what the allowance started at (credits.low)
 
     @property
     def credits(self) -> int:
@@ -97,7 +98,7 @@ def _remember(account_id: str, view: View | None) -> None:
 def _view_of(account: AccountModel) -> View:
     extra = account.extra or 0
     allowance = account.allowance if account.allowance is not None else account.credits - extra
-    return View(account.status, allowance, extra, account.allowance_since)
+    return View(account.status, allowance, extra, account.allowance_since, account.allowance_granted)
 
 
 def _view_from_raw(raw: dict[str, Any] | None) -> View | None:
@@ -207,6 +208,7 @@ def _consume(caller: ServiceCaller, key: str, data: dict[str, Any]) -> tuple[dic
                                              claim_id=entry_id, keep_seconds=KEY_RETENTION))]
         if service_keys.use_to_note(caller):
             labelled.append(("service_key", wire.key_used(caller.key_id, at)))
+        labelled.extend(_events(view, account_id, entry_id, at, allowance, extra, amount))
         try:
             raw.commit_items(labelled)
         except TransactionCancelled as exc:
@@ -222,10 +224,25 @@ def _consume(caller: ServiceCaller, key: str, data: dict[str, Any]) -> tuple[dic
             _remember(account_id, view)
             _back_off(attempt)
             continue
-        _remember(account_id, View(view.status, allowance, extra, view.since))
+        _remember(account_id, View(view.status, allowance, extra, view.since, view.granted))
         return response, False
     raise Conflict("The account is changing too fast; retry with the same Idempotency-Key.",
                    code="transaction_conflict", retry_after=1)
+
+
+def _events(view: View, account_id: str, entry_id: str, at: str, allowance: int, extra: int,
+            amount: int) -> list[tuple[str, dict[str, Any]]]:
+    """The credits.low / credits.exhausted events of this consumption, if it crosses a line: in its
+    own transaction, so the call count stays one (chalicelib.webhooks.credit_events, loaded on
+    the first consumption rather than at cold start)."""
+    from chalicelib.webhooks import credit_events
+
+    types = credit_events.crossed(granted=view.granted, allowance_before=view.allowance,
+                                  credits_before=view.credits, allowance_after=allowance,
+                                  credits_after=allowance + extra)
+    return credit_events.items(types, account_id=account_id, entry_id=entry_id, at=at,
+                               granted=view.granted, allowance=allowance, extra=extra,
+                               consumed=amount) if types else []
 
 
 def _back_off(attempt: int) -> None:
@@ -302,7 +319,7 @@ def release(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
             view = _view_from_raw(exc.items.get("account"))
             _remember(account_id, view)
             continue
-        _remember(account_id, View(view.status, allowance, extra, view.since))
+        _remember(account_id, View(view.status, allowance, extra, view.since, view.granted))
         return response, False
     raise Conflict("The account is changing too fast; retry with the same Idempotency-Key.",
                    code="transaction_conflict", retry_after=1)

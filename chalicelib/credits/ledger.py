@@ -86,6 +86,11 @@ class Buckets:
         if self.renewed:
             self.account.allowance_since = self.at
             actions.append(AccountModel.allowance_since.set(self.at))
+        granted = self.account.allowance_granted or 0
+        if self.renewed or self.allowance > max(self.read[0], granted):
+            # A new allowance (or one raised above what it started at): credits.low measures from it
+            self.account.allowance_granted = self.allowance
+            actions.append(AccountModel.allowance_granted.set(self.allowance))
         return actions
 
     def condition(self) -> Condition:

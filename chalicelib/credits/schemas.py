@@ -36,9 +36,9 @@ SCHEMAS: dict[str, Any] = {
             "credits": {"type": "integer", "minimum": 0, "description": "allowance + extra."},
             "credit_buckets": _BUCKETS,
             "current_period_end": {**_TIME, "description": (
-                "When the account's current period ends, as far as the account itself knows: a "
-                "trial's end while it is a trial, else null (a paid subscription's period end is "
-                "the subscription's `current_period_end`, which this route does not read).")},
+                "When the account's current period ends: a trial's end while it is a trial, else "
+                "its subscription's `current_period_end` (the period paid for, or the one that "
+                "ended unpaid while past due or suspended); null before the first payment.")},
             "can_use_credits": {"type": "boolean", "description": (
                 "Whether `POST /api/v1/credits/consume` takes this account's credits, by its status "
                 "(trial, active, past_due; the others are 409 `account_not_active`). A consumption "

@@ -71,9 +71,12 @@ VERIFY_EMAIL = "verify_email"  # the link that verifies an address (never held)
 PASSWORD_RESET = "password_reset"  # the link that resets a password (never held)
 
 
+WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"  # queued by webhooks.failing, to owners
+
+
 TEMPLATES = (WELCOME_TRIAL, SIGNUP_INVOICE, PAYMENT_SUBMITTED, PAYMENT_AWAITING_APPROVAL,
              PAYMENT_APPROVED, PAYMENT_REJECTED, PART_PAYMENT_APPROVED, PAYMENT_REVERSED, INVOICE_REMINDER, INVOICE_VOIDED, APPROVAL_OVERDUE,
-             ADMIN_INVITATION, VERIFY_EMAIL, PASSWORD_RESET)
+             ADMIN_INVITATION, VERIFY_EMAIL, PASSWORD_RESET, WEBHOOK_ENDPOINT_DISABLED)
 # What an address not yet verified still receives: these carry no text a user typed, and their
 # link is the point (an invitation's goes to the address an owner typed: receiving it is what
 # proves the address).

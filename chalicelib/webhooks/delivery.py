@@ -5,7 +5,8 @@ once, retried on a fixed schedule.
 
 - **Fan-out**: events not yet handed over (the sparse `pending_fanout` index), oldest first, get
   their account's next `sequence` number and one delivery per enabled endpoint that wants their
-  type, in one transaction conditional on the event still waiting (a second worker does nothing).
+  type and existed when the event was made (an endpoint added later starts with the events after
+  it), in one transaction conditional on the event still waiting (a second worker does nothing).
 - **Attempts**: a due delivery (the sparse `due` index) is claimed with a conditional write on
   the attempt count read and a lease, so two workers never make one attempt twice; then POSTed
   (chalicelib.webhooks.targets: public addresses only, checked again now, no redirects, 10 s) and
@@ -96,7 +97,7 @@ def _fan_out_one(event: WebhookEventModel, wanting: list[WebhookEndpointModel], 
               condition=WebhookEventModel.fanout.exists())
     at = stamp(now)
     for endpoint in wanting:
-        if not endpoints.wants(endpoint, event.type):
+        if not endpoints.wants(endpoint, event.type) or endpoint.created_at > event.created_at:
             continue
         delivery_id = delivery_id_of(endpoint.endpoint_id, event.event_id)
         tx.put(f"delivery:{delivery_id}", WebhookDeliveryModel(
@@ -161,7 +162,7 @@ def attempt(delivery: WebhookDeliveryModel, now: datetime,
         return False
     endpoint = endpoint or store.get(WebhookEndpointModel, delivery.endpoint_id)
     event = store.get(WebhookEventModel, delivery.account_id, delivery.event_id)
-    if endpoint is None or event is None or endpoint.status != endpoints.ENABLED:
+    if endpoint is None or event is None or not endpoints.sends_to(endpoint, delivery):
         _record(delivery, claim, now, delivered=False, status=None, response="",
                 error="the endpoint was deleted or disabled", final=True)
         return True
@@ -172,7 +173,8 @@ def attempt(delivery: WebhookDeliveryModel, now: datetime,
                "Billing-Event-Id": event.event_id,
                signing.HEADER: signing.signature_header(body, endpoints.signing_secrets(endpoint, now))}
     outcome = targets.post(endpoint.url, body, headers, allow_local=get_settings().webhook_allow_local)
-    final = outcome.delivered or delivery.attempts > len(RETRY_DELAYS)  # the first and 6 retries
+    final = (outcome.delivered or delivery.attempts > len(RETRY_DELAYS)  # the first and 6 retries
+             or endpoint.status != endpoints.ENABLED)  # an owner's retry to a disabled one: once
     _record(delivery, claim, now, delivered=outcome.delivered, status=outcome.status,
             response=outcome.body, error=outcome.error, final=final)
     endpoints.note_outcome(endpoint, outcome.delivered, now)
@@ -213,13 +215,15 @@ def _record(delivery: WebhookDeliveryModel, claim: str, now: datetime, *, delive
 
 
 def retry(delivery: WebhookDeliveryModel, now: datetime) -> WebhookDeliveryModel:
-    """An admin's retry: the delivery is due now again (a delivered one is sent once more)."""
+    """An owner's retry: the delivery is due now again (a delivered one is sent once more; one to
+    a disabled endpoint is attempted once, and re-enables the endpoint if it is delivered)."""
     at = stamp(now)
     with store.guard():
         delivery.update(actions=[
             WebhookDeliveryModel.status.set(PENDING), WebhookDeliveryModel.next_attempt_at.set(at),
             WebhookDeliveryModel.queue.set(store.spread(QUEUE, delivery.delivery_id)),
-            WebhookDeliveryModel.claim.remove(), WebhookDeliveryModel.claimed_until.remove()],
+            WebhookDeliveryModel.claim.remove(), WebhookDeliveryModel.claimed_until.remove(),
+            WebhookDeliveryModel.retried_at.set(at)],
             condition=WebhookDeliveryModel.claim.does_not_exist()
             | (WebhookDeliveryModel.claimed_until <= at))
     return delivery

@@ -1,6 +1,6 @@
 """The SaaS's webhook endpoints (owners manage them): made with a secret shown once, listed,
 deleted, their secret rotated (the old one keeps signing, as a second `v1`, for 24 hours); an
-endpoint that has failed for 3 days is disabled."""
+endpoint that has failed for 3 days is disabled (chalicelib.webhooks.failing)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -93,20 +93,33 @@ def signing_secrets(endpoint: WebhookEndpointModel, moment: datetime) -> list[st
     return found
 
 
+def sends_to(endpoint: WebhookEndpointModel, delivery: Any) -> bool:
+    """Whether a delivery's attempt goes out: to an enabled endpoint, or to a disabled one when an
+    owner retried it since it was disabled (a receiver fixed is tried before it is enabled again)."""
+    if endpoint.status == ENABLED:
+        return True
+    return bool(delivery.retried_at and endpoint.disabled_at and delivery.retried_at >= endpoint.disabled_at)
+
+
 def note_outcome(endpoint: WebhookEndpointModel, delivered: bool, moment: datetime) -> None:
-    """Keep when the endpoint began failing; disable it once it has failed for 3 days."""
+    """Keep when the endpoint began failing; disable it once it has failed for 3 days (and enable it
+    again when an owner's retry to it is delivered)."""
     try:
         with store.guard():
-            if delivered and endpoint.failing_since:
+            if delivered and endpoint.status == DISABLED:  # an owner's retry worked: back on
+                endpoint.update(actions=[WebhookEndpointModel.status.set(ENABLED),
+                                         WebhookEndpointModel.failing_since.remove(),
+                                         WebhookEndpointModel.disabled_at.remove()])
+            elif delivered and endpoint.failing_since:
                 endpoint.update(actions=[WebhookEndpointModel.failing_since.remove()])
             elif not delivered and not endpoint.failing_since:
                 endpoint.update(actions=[WebhookEndpointModel.failing_since.set(stamp(moment))],
                                 condition=WebhookEndpointModel.failing_since.does_not_exist())
             elif (not delivered and endpoint.status == ENABLED
                   and parse_stamp(endpoint.failing_since) <= moment - DISABLE_AFTER):
-                endpoint.update(actions=[WebhookEndpointModel.status.set(DISABLED),
-                                         WebhookEndpointModel.disabled_at.set(stamp(moment))],
-                                condition=WebhookEndpointModel.status == ENABLED)
+                from chalicelib.webhooks import failing
+
+                failing.disable(endpoint, moment, enabled=ENABLED, disabled=DISABLED)
     except UpdateError:
         pass  # another worker noted it first
 

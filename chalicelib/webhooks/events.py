@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.core.clock import public_time
@@ -35,6 +35,7 @@ class Change:
     from_status: str | None
     to_status: str
     at: str
+    details: dict[str, Any] = field(default_factory=dict)  # more of the event's `data`
 
 
 def types_of(change: Change) -> list[str]:
@@ -50,7 +51,7 @@ def types_of(change: Change) -> list[str]:
             types.append("subscription.renewed")
         elif after == "active" and before != "active":
             types.append("subscription.activated")
-        if action == "upgraded" or action == "plan_changed":
+        if action == "plan_changed":
             types.append("subscription.plan_changed")
         if after in _SUBSCRIPTION_ENDS and before != after:
             types.append(_SUBSCRIPTION_ENDS[after])
@@ -78,6 +79,13 @@ def note(tx: Tx, change: Change) -> None:
     changes.append(change)
 
 
+def plan_changed(tx: Tx, sub: Any, previous_plan: str, how: str, at: str) -> None:
+    """A subscription's plan changed in `tx` (an upgrade paid, or a downgrade applied as a period
+    starts): `subscription.plan_changed`, with the plan before and how."""
+    note(tx, Change("subscription", sub.subscription_id, "plan_changed", sub.status, sub.status, at,
+                    {"previous_plan": previous_plan, "change": how}))
+
+
 def emit(tx: Tx) -> None:
     """Put the events of the transaction's changes into it."""
     made: set[str] = set()
@@ -94,7 +102,7 @@ def emit(tx: Tx) -> None:
             add(tx, account_id=account_id, event_id=event_id, event_type=event_type, at=change.at,
                 data={"object": change.entity_type, "id": change.entity_id, "action": change.action,
                       "from_status": change.from_status, "to_status": change.to_status,
-                      **snapshot(change.entity_type, item)})
+                      **snapshot(change.entity_type, item), **change.details})
 
 
 def add(tx: Tx, *, account_id: str, event_id: str, event_type: str, at: str,

@@ -544,7 +544,7 @@ def test_workflow_responses_match_the_spec(contract):
               body={"admin_role": "viewer"}, token=admin)
     # And the owner adds a webhook endpoint, reads its delivery log, retries one, rotates its
     # secret, and deletes it
-    from tests.webhooks.test_delivery import Receiver
+    from tests.webhooks.receiver import Receiver
     from chalicelib.webhooks import delivery as webhook_delivery
 
     hooks = Receiver()
@@ -555,6 +555,8 @@ def test_workflow_responses_match_the_spec(contract):
         c.request("POST", "/api/v1/billing/admin/webhooks", 422, token=admin,
                   body={"url": "http://10.0.0.1/x", "events": ["*"]})
         c.post(f"{ADMIN_PAYMENTS}/{payment['id']}/reject", {"admin_notes": "x"}, 409, token=admin)
+        c.post("/api/v1/auth/register", {"email": "hooked@example.com", "password": PASSWORD,
+                                         "name": "Hooked"}, expect=201)  # an event for it
         webhook_delivery.run()
         log = c.get(f"/api/v1/billing/admin/webhooks/{hook['id']}/deliveries?status=delivered", 200,
                     token=admin).body

@@ -12,6 +12,7 @@ from chalicelib.billing import jobs
 from chalicelib.catalog import plans
 from chalicelib.core import clock
 from chalicelib.core.clock import parse_stamp, public_time
+from chalicelib.storage.models.billing import SubscriptionModel
 from chalicelib.storage.models.catalog import PlanModel
 from tests.conftest import Api, PaidSignup, Reply
 from tests.helpers import account, assert_error, store_unchanged
@@ -35,8 +36,16 @@ def _as_stored(account_id: str) -> dict[str, Any]:
     return {"account_id": account_id, "status": acc.status, "plan": acc.plan,
             "features": list(PlanModel.get(acc.plan).features),
             "credits": acc.credits, "credit_buckets": {"allowance": allowance, "extra": acc.extra or 0},
-            "current_period_end": public_time(acc.trial_ends_at) if acc.status == "trial" else None,
+            "current_period_end": _period_end(acc),
             "can_use_credits": acc.status in ("trial", "active", "past_due")}
+
+
+def _period_end(acc: Any) -> str | None:
+    """A trial's end; else the subscription's current period's end (none before it is paid)."""
+    if acc.status == "trial":
+        return public_time(acc.trial_ends_at)
+    sub = SubscriptionModel.get(acc.subscription_id) if acc.subscription_id else None
+    return public_time(sub.current_period_end) if sub is not None else None
 
 
 def test_an_active_paid_account_has_its_plans_features_and_its_credits_as_they_are_now(
@@ -54,7 +63,9 @@ def test_an_active_paid_account_has_its_plans_features_and_its_credits_as_they_a
     assert reply.body["features"] == ["1,000 credits a month", "3 sites", "Email support"]
     assert (reply.body["status"], reply.body["plan"], reply.body["credits"]) == ("active", "starter", 1020)
     assert reply.body["credit_buckets"] == {"allowance": 970, "extra": 50}
-    assert reply.body["current_period_end"] is None and reply.body["can_use_credits"] is True
+    me = api.get("/api/v1/auth/me", token=active.token).body
+    assert reply.body["current_period_end"] == me["subscription"]["current_period_end"]
+    assert reply.body["current_period_end"] is not None and reply.body["can_use_credits"] is True
     # And a change another request makes is seen at once (the account is read every time)
     assert _consume(api, key, active.account_id, "more", amount=70).status == 200
     again = _entitlements(api, key, active.account_id)

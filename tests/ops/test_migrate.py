@@ -27,6 +27,7 @@ def _as_before_the_lifecycle(paid_signup: PaidSignup, trial_id: str) -> None:
                 item.save()
     for account in AccountModel.scan():
         account.allowance = account.extra = account.trial_ends_at = account.sweep = account.sweep_at = None
+        account.current_period_end = account.allowance_granted = None
         account.save()
     for entry in CreditLedgerModel.scan():
         entry.ordered_at = entry.balance_after = None
@@ -56,7 +57,9 @@ def test_migrate_shards_keys_sets_buckets_and_anchors_once(api: Api, paid_signup
         store.spread("pending_approval", p.payment_id) for p in PaymentModel.scan() if p.queue]
     assert all(m.queue is None or m.queue.startswith("pending#") for m in OutboxModel.scan())
     assert AccountModel.get(trial).trial_ends_at and AccountModel.get(trial).sweep
-    assert AccountModel.get(paid_signup.account_id).allowance == 1000
+    paid = AccountModel.get(paid_signup.account_id)
+    assert (paid.allowance, paid.allowance_granted) == (1000, 1000)
+    assert paid.current_period_end == SubscriptionModel.get(paid_signup.subscription_id).current_period_end
     statement = api.get("/api/v1/billing/credits", token=paid_signup.token).body
     assert [(e["reason"], e["balance_after"]) for e in statement["items"]] == [("plan_purchase", 1000)]
     report = integrity.verify()

@@ -4,67 +4,18 @@ that keep two workers from making one attempt twice; rotation; the delivery log 
 from __future__ import annotations
 
 import json
-import threading
-from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
-
-import pytest
+from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.core import clock
+from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.models.webhooks import WebhookDeliveryModel, WebhookEndpointModel
 from chalicelib.webhooks import delivery, signing
-from tests.conftest import Api, PaidSignup, stored_items
+from tests.conftest import ADMIN_EMAIL, Api, PaidSignup, stored_items
 from tests.helpers import assert_error, store_unchanged
+from tests.webhooks.receiver import Receiver
 
 WEBHOOKS = "/api/v1/billing/admin/webhooks"
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records what it receives and answers `statuses` in turn
-    (then 200)."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers), "body": body})
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain")
-                self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"receiver broke")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def events(self, secret: str) -> list[dict[str, Any]]:
-        """The events received, each checked against its signature."""
-        found = []
-        for one in self.received:
-            assert signing.verify(secret, one["headers"][signing.HEADER], one["body"]), one
-            found.append(json.loads(one["body"]))
-        return found
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-    yield found
-    found.close()
 
 
 def _deliveries() -> list[WebhookDeliveryModel]:
@@ -99,10 +50,14 @@ def test_an_endpoints_secret_is_shown_once_and_stored_nowhere(api: Api, receiver
 
 
 def test_the_seed_workflow_sends_each_of_its_events_once_signed_and_in_order(
-        api: Api, paid_signup: PaidSignup, receiver: Receiver) -> None:
-    # Given an endpoint for every event, made before the signup's payment
+        api: Api, receiver: Receiver) -> None:
+    # Given an account made before the endpoint for every event was added (its events are not sent)
+    earlier = api.register("earlier@khan.pk").body["account"]["id"]
     made = _endpoint(api, receiver.url)
-    # When the payer confirms, the admin approves, and the delivery runs (twice)
+    # When a customer signs up, confirms, the admin approves, and the delivery runs (twice)
+    reply = api.register("ayesha@khan.pk", plan="starter", payment_method="bank_transfer").body
+    paid_signup = PaidSignup(reply["access_token"], reply["account"]["id"], reply["invoice"]["id"],
+                             reply["subscription"]["id"], "ayesha@khan.pk")
     payment_id = _paid_and_approved(api, paid_signup)
     first = delivery.run()
     again = delivery.run()
@@ -114,6 +69,7 @@ def test_the_seed_workflow_sends_each_of_its_events_once_signed_and_in_order(
         "account.created", "invoice.created", "payment.submitted", "payment.approved",
         "invoice.paid", "subscription.activated", "account.status_changed"]), types
     assert len({e["id"] for e in events}) == len(events)  # none twice
+    assert all(e["account_id"] != earlier for e in events)
     assert not again.attempted and first.counts()["delivered"] == len(events)
     # And the events say what happened, numbered per account in the order they were made
     approved = next(e for e in mine if e["type"] == "payment.approved")
@@ -161,6 +117,27 @@ def test_a_receiver_that_fails_gets_the_same_event_again_on_the_schedule(
     assert len(bodies) == 3 and len(set(bodies)) == 1  # the same event, the same bytes
     assert len({json.loads(b)["id"] for b in bodies}) == 1
     receiver.events(made["secret"])  # each attempt signed
+
+
+def test_a_receiver_slower_than_10_seconds_is_retried(api: Api, paid_signup: PaidSignup,
+                                                     receiver: Receiver) -> None:
+    # Given a receiver that takes 12 s to answer the first attempt (then answers at once)
+    made = _endpoint(api, receiver.url, ["payment.submitted"])
+    api.confirm(paid_signup.token, paid_signup.invoice_id)
+    receiver.delays = [12]
+    moment = clock.now() + timedelta(seconds=1)
+    # When the worker runs: the attempt gives up after 10 s, and the next is due a minute later
+    delivery.run(moment)
+    [waiting] = _deliveries()
+    assert (waiting.status, waiting.attempts, waiting.last_status) == ("pending", 1, None)
+    assert "timed out" in (waiting.last_error or "") and waiting.next_attempt_at == clock.stamp(
+        moment + delivery.RETRY_DELAYS[0])
+    delivery.run(moment + delivery.RETRY_DELAYS[0] + timedelta(seconds=1))
+    # Then the retry delivers it: the same event, twice received, once delivered
+    [done] = _deliveries()
+    assert (done.status, done.attempts, done.last_status) == ("delivered", 2, 200)
+    events = receiver.events(made["secret"])
+    assert len(events) == 2 and events[0] == events[1]
 
 
 def _failing_every_attempt(api: Api, paid_signup: PaidSignup, receiver: Receiver) -> dict[str, Any]:
@@ -247,9 +224,38 @@ def test_an_endpoint_failing_for_three_days_is_disabled(api: Api, paid_signup: P
     reply = api.post(f"{WEBHOOKS}/{made['id']}/deliveries/"
                      f"{_deliveries()[0].delivery_id}/retry", token=api.admin_token())
     assert reply.status == 202
-    receiver.statuses = [500]
-    delivery.run(clock.parse_stamp(endpoint.failing_since) + timedelta(days=3, minutes=1))
+    receiver.statuses = [500, 500]
+    later = clock.parse_stamp(endpoint.failing_since) + timedelta(days=3, minutes=1)
+    delivery.run(later)
+    disabled = WebhookEndpointModel.get(made["id"])
+    assert disabled.status == "disabled" and disabled.disabled_at is not None
+    # And every active owner is told once, with the URL and a link to the console
+    [told] = [m for m in OutboxModel.scan() if m.template == "webhook_endpoint_disabled"]
+    assert told.recipient == ADMIN_EMAIL and told.context["url"] == receiver.url
+    assert told.context["link"].endswith("/admin/webhooks")
+    # An owner's retry to the disabled endpoint is attempted once; failing, it changes nothing
+    first = _deliveries()[0].delivery_id
+
+    def owner_retries(moment: datetime) -> None:
+        with clock.travel(moment):
+            reply = api.post(f"{WEBHOOKS}/{made['id']}/deliveries/{first}/retry",
+                             token=api.admin_token())
+        assert reply.status == 202, reply.body
+
+    sent = len(receiver.received)
+    owner_retries(later + timedelta(minutes=30))
+    delivery.run(later + timedelta(hours=1))
+    delivery.run(later + timedelta(days=1))
+    assert len(receiver.received) == sent + 1
     assert WebhookEndpointModel.get(made["id"]).status == "disabled"
+    assert WebhookDeliveryModel.get(first).status == "failed"
+    assert len([m for m in OutboxModel.scan() if m.template == "webhook_endpoint_disabled"]) == 1
+    # Delivered (the receiver is fixed), it enables the endpoint again
+    owner_retries(later + timedelta(days=1))
+    delivery.run(later + timedelta(days=1, minutes=1))
+    enabled = WebhookEndpointModel.get(made["id"])
+    assert (enabled.status, enabled.failing_since, enabled.disabled_at) == ("enabled", None, None)
+    assert WebhookDeliveryModel.get(first).status == "delivered"
 
 
 def test_the_readmes_verification_snippet_and_the_clients_accept_only_a_good_signature() -> None:

@@ -125,6 +125,11 @@ class AccountModel(Model):
     allowance = IntegerAttribute(null=True)
     extra = IntegerAttribute(null=True)
     allowance_since = UnicodeAttribute(null=True)  # when the allowance was last reset or expired
+    # What the current allowance started at (credits.low fires below a tenth of it); None before.
+    allowance_granted = IntegerAttribute(null=True)
+    # The subscription's current period's end, kept here for entitlements' one read (set with the
+    # subscription's own, as its first period and each next one start).
+    current_period_end = UnicodeAttribute(null=True)
     # Money the customer has with us (overpayments, paid parts of voided invoices), in the plans'
     # currency: the sum of its money-ledger entries; applied to the next invoice at issue.
     balance_minor = IntegerAttribute(null=True)

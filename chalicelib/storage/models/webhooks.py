@@ -118,6 +118,7 @@ class WebhookDeliveryModel(Model):
     last_attempt_at = UnicodeAttribute(null=True)
     last_status = IntegerAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
+    retried_at = UnicodeAttribute(null=True)  # an owner's last manual retry
     last_response = UnicodeAttribute(null=True)  # at most 1 KB of the receiver's answer
     delivered_at = UnicodeAttribute(null=True)
     by_endpoint = DeliveriesByEndpointIndex()
