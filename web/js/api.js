@@ -331,3 +331,16 @@ Object.assign(api, {
   reversePayment: (id, reason, idempotencyKey) => post(`/billing/admin/payments/${at(id)}/reverse`,
     { reason }, { idempotencyKey }),
 });
+
+// Webhooks: the SaaS's endpoints (owners add, rotate and delete them; a new secret only in the
+// answer of create and rotate), each endpoint's delivery log, and a retry of one delivery.
+Object.assign(api, {
+  webhooks: () => request("GET", "/billing/admin/webhooks"),
+  createWebhook: (body, idempotencyKey) => post("/billing/admin/webhooks", body, { idempotencyKey }),
+  deleteWebhook: (id) => request("DELETE", `/billing/admin/webhooks/${at(id)}`),
+  rotateWebhookSecret: (id, idempotencyKey) => post(`/billing/admin/webhooks/${at(id)}/rotate-secret`, undefined,
+    { idempotencyKey }),
+  webhookDeliveries: (id, { status, cursor, limit = 25 } = {}) => request("GET",
+    `/billing/admin/webhooks/${at(id)}/deliveries`, { query: { status: status || null, limit, cursor } }),
+  retryWebhookDelivery: (id, deliveryId) => post(`/billing/admin/webhooks/${at(id)}/deliveries/${at(deliveryId)}/retry`),
+});

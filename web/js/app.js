@@ -17,6 +17,8 @@ import { adminLinks, learnRole, loadRole } from "./roles.js";
 import { adminRatesView } from "./views/admin-rates.js";
 import { adminStatementsView } from "./views/admin-statements.js";
 import { adminStatementView } from "./views/admin-statement.js";
+import { adminWebhooksView } from "./views/admin-webhooks.js";
+import { adminWebhookView } from "./views/admin-webhook.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -44,6 +46,8 @@ route("/admin/team", adminTeamView);
 route("/admin/fx-rates", adminRatesView);
 route("/admin/statements", adminStatementsView);
 route("/admin/statements/:id", adminStatementView);
+route("/admin/webhooks", adminWebhooksView);
+route("/admin/webhooks/:id", adminWebhookView);
 
 function homeView(ctx) {
   if (!session.current) return ctx.redirect("/signup");

@@ -91,6 +91,7 @@ export function adminLinks() {
     ["/admin/accounts", "Accounts"],
     ["/admin/fx-rates", "Exchange rates"],
     ["/admin/statements", "Bank statements"],
+    ["/admin/webhooks", "Webhooks"],
     can(OWNER) ? ["/admin/team", "Team"] : null,
   ].filter(Boolean);
 }

@@ -4,34 +4,16 @@ import { ApiError, api, idempotencyKeys } from "../api.js";
 import { dateTime, h, replace, toast } from "../dom.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 import { confirmDialog } from "../components/dialog.js";
+import { secretBox } from "../components/secret-box.js";
 
 /** The secret of a key just created, with a Copy button and the warning that it is not shown again. */
-function secretBox(created, onDone) {
-  const input = h("textarea", {
-    id: "new-key-secret", class: "mono secret-input", rows: 3, readonly: true, spellcheck: "false",
-    autocomplete: "off", "aria-describedby": "new-key-warning", "data-secret": true,
-  }, created.key);
-  input.addEventListener("focus", () => input.select());
-  const copy = h("button", { class: "btn btn-secondary", type: "button" }, "Copy key");
-  copy.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(created.key);
-      toast("Copied the key.");
-    } catch {
-      input.focus();
-      toast("Select and copy the key (it is selected).");
-    }
+function keySecretBox(created, onDone) {
+  return secretBox({
+    id: "new-key-secret", secret: created.key, noun: "key", label: "Service key", onDone,
+    dataset: { newKey: created.id }, title: `Copy the key “${created.name}” now`,
+    warning: "Only a hash of it is kept, so nobody can show it again. Store it where your backend reads its secrets; "
+      + "if it is lost, revoke it and create another.",
   });
-  const done = h("button", { class: "btn", type: "button" }, "I have stored it");
-  done.addEventListener("click", onDone);
-  return h("div", { class: "banner banner-warning secret-box", role: "alert", "aria-labelledby": "new-key-title", dataset: { newKey: created.id } },
-    h("h3", { id: "new-key-title" }, `Copy the key “${created.name}” now`),
-    h("p", { id: "new-key-warning" }, h("strong", {}, "This is the only time it is shown. "),
-      "Only a hash of it is kept, so nobody can show it again. Store it where your backend reads its secrets; "
-      + "if it is lost, revoke it and create another."),
-    h("label", { for: "new-key-secret", class: "small-title" }, "Service key"),
-    h("div", { class: "secret-row" }, input, copy),
-    h("div", { class: "actions" }, done));
 }
 
 function keyRows(items, onRevoke) {
@@ -114,7 +96,7 @@ export function serviceKeysSection(first) {
       const created = await busy(button, "Creating…", () => api.createServiceKey(name, keyFor({ name, made })));
       made += 1;
       form.reset();
-      replace(secretHolder, secretBox(created, () => {
+      replace(secretHolder, keySecretBox(created, () => {
         replace(secretHolder);
         button.focus();
       }));
