@@ -30,8 +30,11 @@ install: $(INSTALLED)
 $(CHROMIUM):
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y chromium
 
+# WEBHOOK_FORWARD_URL=http://127.0.0.1:9000/hooks: every event also goes to your own receiver
+# (one endpoint for "*", kept across restarts; the banner prints its secret).
 dev: $(INSTALLED)
-	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WEB_PORT=$(WEB_PORT) $(PY) -m devserver
+	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WEB_PORT=$(WEB_PORT) \
+	WEBHOOK_FORWARD_URL='$(WEBHOOK_FORWARD_URL)' $(PY) -m devserver
 
 # Everything, as CI runs it: in-process tests, live HTTP against devservers, browser tests. Two
 # workers (this machine's cores): one runs the tests on the local stack (group "stack"), the other
