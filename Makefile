@@ -6,6 +6,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8011
 DYNAMODB_PORT ?= 8000
 WEB_PORT ?= 8012
+LISTEN_PORT ?= 8013
 FUZZ_EXAMPLES ?= 100
 STAGE ?= dev
 CHROMIUM := /usr/bin/chromium
@@ -16,7 +17,7 @@ OPENAPI_TS := $(NODE_TOOLS)/node_modules/.bin/openapi-typescript
 NPM := $(shell command -v npm)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test lint-api test-fast fuzz verify install clean reset jobs package policies bench bench-sweep bench-consume bench-statements openapi example-statement
+.PHONY: dev listen test lint-api test-fast fuzz verify install clean reset jobs package policies bench bench-sweep bench-consume bench-statements openapi example-statement
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -30,8 +31,18 @@ install: $(INSTALLED)
 $(CHROMIUM):
 	$(SUDO) apt-get update && $(SUDO) apt-get install -y chromium
 
+# WEBHOOK_FORWARD_URL=http://127.0.0.1:9000/hooks: every event also goes to your own receiver
+# (one endpoint for "*", kept across restarts; the banner prints its secret).
 dev: $(INSTALLED)
-	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WEB_PORT=$(WEB_PORT) $(PY) -m devserver
+	PORT=$(PORT) DYNAMODB_PORT=$(DYNAMODB_PORT) WEB_PORT=$(WEB_PORT) \
+	WEBHOOK_FORWARD_URL='$(WEBHOOK_FORWARD_URL)' $(PY) -m devserver
+
+# Print each webhook event of a running `make dev`, its signature verified: a receiver on
+# 127.0.0.1:$(LISTEN_PORT) with an endpoint of its own (deleted on Ctrl+C). EVENTS=a,b (default
+# every event), LISTEN_JSON=1 (the payloads too), FORWARD_TO=<url> (each event also POSTed there,
+# unchanged).
+listen: $(INSTALLED)
+	API_URL=$${API_URL:-http://127.0.0.1:$(PORT)} LISTEN_PORT=$(LISTEN_PORT) $(PY) -m devserver.listen
 
 # Everything, as CI runs it: in-process tests, live HTTP against devservers, browser tests. Two
 # workers (this machine's cores): one runs the tests on the local stack (group "stack"), the other

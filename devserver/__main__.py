@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from devserver import stack as local_stack
 
@@ -17,6 +18,12 @@ def main() -> int:
         print(f"Could not start: {exc}. Is another server using port {port}, {dynamodb_port} or "
               f"{web_port}? Set PORT / DYNAMODB_PORT / WEB_PORT to free ports.", file=sys.stderr)
         return 1
+    forwarding = None
+    if os.environ.get("WEBHOOK_FORWARD_URL"):
+        forwarding = _forwarding(os.environ["WEBHOOK_FORWARD_URL"], stack.admin_email)
+        if forwarding is None:
+            stack.stop(served=False)
+            return 1
     print(f"API:      {stack.api_url}/api/v1  (OpenAPI: {stack.api_url}/api/v1/openapi.json)")
     print(f"Web app:  {stack.web_url}  (the links in emails open it: WEB_APP_URL="
           f"{os.environ['WEB_APP_URL']})")
@@ -30,6 +37,10 @@ def main() -> int:
     if stack.admin_email:
         print(f"Admin:    {stack.admin_email} / {stack.admin_password}  "
               f"(set ADMIN_EMAIL / ADMIN_PASSWORD to change)")
+    if forwarding:
+        print(forwarding.banner())
+    if not stack.webhook_worker:
+        print("Webhooks: no delivery worker (WEBHOOK_WORKER=0): events wait for a delivery run")
     print("Press Ctrl+C to stop.", flush=True)
     try:
         stack.server.serve_forever()
@@ -38,6 +49,19 @@ def main() -> int:
     finally:
         stack.stop()
     return 0
+
+
+def _forwarding(url: str, admin_email: str | None) -> Any:
+    """WEBHOOK_FORWARD_URL's endpoint (devserver.forward), or None once it said why it cannot."""
+    from chalicelib.core.errors import AppError
+    from devserver import forward
+
+    try:
+        return forward.ensure(url, admin_email or "devserver")
+    except AppError as refused:
+        print(f"WEBHOOK_FORWARD_URL={url}: {refused.message} Set it to where your receiver "
+              "listens, e.g. http://127.0.0.1:9000/hooks.", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ from typing import Any
 from chalice.cli.factory import CLIFactory
 from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
+from devserver import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from devserver.dynamo import EmbeddedDynamo
 from devserver.gateway import RequestHandler
 from devserver.mailbox import MailWorker
 from devserver.webapp import WebApp
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-DEV_ADMIN_EMAIL = "admin@example.com"
-DEV_ADMIN_PASSWORD = "admin-password-dev"
 DEFAULT_DATA_DIR = PROJECT_DIR / ".data"
 
 
@@ -56,12 +55,15 @@ class Stack:
         """Where the dev mailbox keeps a copy of each sent email."""
         return self.mail_worker.folder if self.mail_worker else None
 
-    def stop(self) -> None:
+    def stop(self, served: bool = True) -> None:
+        """Stop everything; `served`: the API's `serve_forever` ran (its `shutdown` waits for
+        that loop to end, so for ever if it never began)."""
         if self.mail_worker:
             self.mail_worker.stop()
         if self.webhook_worker:
             self.webhook_worker.stop()
-        self.server.server.shutdown()
+        if served:
+            self.server.server.shutdown()
         self.server.server.server_close()
         if self.web_app:
             self.web_app.stop()
@@ -167,7 +169,8 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
                   data_dir=None if external else data_dir,
                   web_app=web_app.start(f"{api_url}/api/v1"))
     stack.mail_worker = MailWorker(mailbox).start()
-    from devserver.webhooks import WebhookWorker
+    if os.environ.get("WEBHOOK_WORKER", "1") != "0":  # 0: only explicit delivery runs (tests)
+        from devserver.webhooks import WebhookWorker
 
-    stack.webhook_worker = WebhookWorker().start()
+        stack.webhook_worker = WebhookWorker().start()
     return stack
