@@ -1,6 +1,7 @@
 """DynamoDB round trips per request: each route stays within its budget and none ever Scans."""
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from chalicelib.catalog import plans as catalog_plans
 from chalicelib.core.config import get_settings
 from chalicelib.credits import consume as consumption
+from chalicelib.storage.models.webhooks import WebhookEventModel
 from tests.conftest import Api, PaidSignup, Reply, aws_spy
 
 PDF = {"accept": "application/pdf"}
@@ -189,6 +191,29 @@ def test_a_consume_with_a_warm_key_and_account_is_one_call(api: Api, meter: Mete
     assert meter.over_budget() == {}, meter.used
     assert meter.used == {"consume": EXACT["consume"]}
     assert reply.body["credits"] == 990
+
+
+def test_a_consume_that_makes_credit_events_is_still_one_call(api: Api, meter: Meter,
+                                                             paid_signup: PaidSignup) -> None:
+    # Given an active account (1,000 credits) and a warm container
+    key = _active_with_a_key(api, paid_signup)
+
+    def consume(idem: str, amount: int) -> Reply:
+        return api.post("/api/v1/credits/consume", {"account_id": paid_signup.account_id,
+                                                    "amount": amount, "reason": "budget"},
+                        token=key, headers={"idempotency-key": idem})
+
+    assert consume("warm", 1).status == 200
+    # When one consumption takes the allowance below a tenth, and the next takes the rest
+    low = meter("consume", lambda: consume("low", 900), 200)
+    gone = meter("consume", lambda: consume("gone", 99), 200)
+    # Then each was the one conditional write, and its events were written in it
+    assert meter.over_budget() == {}, meter.used
+    assert meter.used == {"consume": EXACT["consume"]}
+    assert (low.body["credits"], gone.body["credits"]) == (99, 0)
+    events = {e.type: json.loads(e.data)["entry_id"]
+              for e in WebhookEventModel.query(paid_signup.account_id) if e.type.startswith("credits.")}
+    assert events == {"credits.low": low.body["entry_id"], "credits.exhausted": gone.body["entry_id"]}
 
 
 def test_entitlements_with_a_warm_key_are_one_read(api: Api, meter: Meter,
