@@ -17,6 +17,7 @@ from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel, UserModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.catalog import PaymentMethodModel, PlanModel
+from chalicelib.storage.models.reports import ReportAggregateModel
 from chalicelib.storage.models.statements import StatementLineModel
 from chalicelib.storage.models.records import (
     AuditEventModel,
@@ -49,6 +50,7 @@ class Snapshot:
     money: list[MoneyLedgerModel] = field(default_factory=list)
     lines: list[StatementLineModel] = field(default_factory=list)
     users: list[UserModel] = field(default_factory=list)
+    reports: list[ReportAggregateModel] = field(default_factory=list)
 
 
 def load_snapshot() -> Snapshot:
@@ -58,7 +60,7 @@ def load_snapshot() -> Snapshot:
         "payments": PaymentModel, "ledger": CreditLedgerModel, "audit": AuditEventModel,
         "counters": CounterModel, "plans": PlanModel, "methods": PaymentMethodModel,
         "money": MoneyLedgerModel, "lines": StatementLineModel,
-        "users": UserModel,
+        "users": UserModel, "reports": ReportAggregateModel,
     }
     items: dict[str, list[Any]] = {}
     for name, model in tables.items():
@@ -318,7 +320,7 @@ def _status_counters(ix: _Index, result: RuleResult) -> None:
             result.failures.append(f"reference.{name}: counter says {counted}, the tables hold {real}")
 
 
-from ops import balance_rules, money_rules, statement_rules  # noqa: E402,F401 - registers the rules of money, periods and statements
+from ops import balance_rules, money_rules, report_rules, statement_rules  # noqa: E402,F401 - registers the rules of money, periods, statements and reports
 
 def check(snapshot: Snapshot) -> Report:
     """Evaluate every rule over the snapshot."""

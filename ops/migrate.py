@@ -13,6 +13,9 @@ or while the app serves, changes nothing twice.
 3. Paid accounts get their subscription's `current_period_end` (entitlements read it from the
    account) and the size their allowance started at (`allowance_granted`, the plan's credits or
    what is left if more; `credits.low` measures from it).
+4. A store without the reports' aggregates (kept from before them) gets them, recounted from the
+   items as `make verify` recounts them (`ops.report_rules.backfill`), each counted subscription's
+   MRR dated at its first activation; run it right after deploying, as every step here.
 """
 from __future__ import annotations
 
@@ -33,7 +36,9 @@ from chalicelib.storage.models.billing import (
     SubscriptionModel,
 )
 from chalicelib.storage.models.catalog import PlanModel
+from chalicelib.reports.aggregates import COUNTED, monthly_price
 from chalicelib.storage.models.platform import OutboxModel
+from chalicelib.storage.models.reports import ReportAggregateModel
 from chalicelib.storage.models.records import CreditLedgerModel
 
 
@@ -139,6 +144,28 @@ def _periods(done: Migrated) -> None:
                 done.add("accounts given their allowance's size")
 
 
+def _reports(done: Migrated) -> None:
+    from ops import integrity, report_rules
+
+    with store.guard():
+        if list(ReportAggregateModel.scan(limit=1)):
+            return  # kept by the transactions already
+    index = integrity._Index(integrity.load_snapshot())
+    if not index.snap.invoices:
+        return
+    for sub in index.snap.subscriptions:
+        if sub.status in COUNTED and sub.mrr_minor is None and _update(
+                sub, [SubscriptionModel.mrr_minor.set(monthly_price(sub.plan))],
+                SubscriptionModel.mrr_minor.does_not_exist() & (SubscriptionModel.status == sub.status)):
+            done.add("subscriptions counted in MRR")
+    for (month, key), figures in report_rules.backfill(index).items():
+        actions = [getattr(ReportAggregateModel, name).add(value) for name, value in figures.items() if value]
+        if actions:
+            with store.guard():
+                ReportAggregateModel(month, f"{key}#0").update(actions=actions)
+            done.add("report aggregates recounted")
+
+
 def _first_invoice(sub: SubscriptionModel) -> InvoiceModel | None:
     with store.guard():
         return next(iter(InvoiceModel.by_account.query(
@@ -175,4 +202,5 @@ def migrate() -> Migrated:
     _subscriptions(done)
     _periods(done)
     _ledger(done)
+    _reports(done)
     return done

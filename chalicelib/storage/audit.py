@@ -17,9 +17,12 @@ def add_audit(tx: Tx, *, entity_type: str, entity_id: str, action: str, from_sta
                             action=action, from_status=from_status, to_status=to_status,
                             actor=actor, notes=notes, at=at)
     tx.put(f"audit:{entity_id}", event, condition=AuditEventModel.event_id.does_not_exist())
+    from chalicelib.reports import aggregates  # the reports' figures of the change, at commit
     from chalicelib.webhooks import events  # the webhook events of the change, made at commit
 
-    events.note(tx, events.Change(entity_type, entity_id, action, from_status, to_status, at))
+    change = events.Change(entity_type, entity_id, action, from_status, to_status, at)
+    events.note(tx, change)
+    aggregates.note(tx, change)
     tx.after_commit(partial(telemetry.state_change, entity_type=entity_type, entity_id=entity_id,
                             action=action, from_status=from_status, to_status=to_status,
                             actor=actor, at=at))

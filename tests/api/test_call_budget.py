@@ -34,6 +34,7 @@ BUDGET = {
     "approve": 4,
     "consume": 1,
     "entitlements": 1,
+    "summary_12_months": 13,
 }
 
 # What each request does today, call by call: a change within the budget still shows up here.
@@ -66,6 +67,9 @@ EXACT = {
     # The key cached and the plan's features read by this container lately: the account, read as
     # it is now. Cold, the key and the plan add one GetItem each.
     "entitlements": ["GetItem"],
+    # The running totals, then each month from `from` to the current one: one Query each, at any
+    # number of payments (the aggregates are summed over their shards from one Query)
+    "summary_12_months": ["Query"] * 13,
 }
 
 
@@ -214,6 +218,29 @@ def test_a_consume_that_makes_credit_events_is_still_one_call(api: Api, meter: M
     events = {e.type: json.loads(e.data)["entry_id"]
               for e in WebhookEventModel.query(paid_signup.account_id) if e.type.startswith("credits.")}
     assert events == {"credits.low": low.body["entry_id"], "credits.exhausted": gone.body["entry_id"]}
+
+
+def test_the_summary_for_12_months_is_13_queries_at_any_size(api: Api, meter: Meter,
+                                                             paid_signup: PaidSignup) -> None:
+    admin = api.admin_token()
+
+    def summary() -> Reply:
+        return api.get("/api/v1/billing/admin/reports/summary", token=admin)
+
+    # Given an empty month, then one with a payment approved and one rejected
+    empty = meter("summary_12_months", summary, 200)
+    assert meter.used == {"summary_12_months": EXACT["summary_12_months"]}
+    rejected = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="BT-NO").body["id"]
+    assert api.reject(admin, rejected).status == 200
+    _active_with_a_key(api, paid_signup)
+    # Then the summary costs the same reads, and says what happened
+    meter.used.clear()
+    full = meter("summary_12_months", summary, 200)
+    assert meter.used == {"summary_12_months": EXACT["summary_12_months"]}
+    assert meter.over_budget() == {}
+    now = full.body["months"][-1]
+    assert (now["approvals"], now["rejections"], now["collected"], now["mrr"]) == (1, 1, "89.00", "89.00")
+    assert empty.body["months"][-1]["approvals"] == 0
 
 
 def test_entitlements_with_a_warm_key_are_one_read(api: Api, meter: Meter,

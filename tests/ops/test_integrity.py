@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import manage
+from chalicelib.storage.models.reports import ReportAggregateModel
 from chalicelib.storage.models.statements import StatementLineModel
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
@@ -304,6 +305,9 @@ GRANTED_ONCE = "every succeeded payment granted its credits exactly once"
 NUMBERS = "invoice numbers are unique and issued by their year's sequence"
 COUNTERS = "status counters (all shards) equal the actual counts"
 STATEMENT_LINES = "an applied statement line paid once, with a succeeded payment that names it"
+REPORT_MONTHS = "the reports' monthly aggregates equal what the invoices, payments and audit trail say"
+REPORT_MRR = ("MRR: each subscription counts its plan's price while active or past due, and the running "
+              "totals and every month's changes add up to what they count")
 
 # Two pending payments on one invoice also leave its pending_payment_id naming neither of them:
 # no store breaks the first rule without the second.
@@ -319,6 +323,17 @@ class Corruption:
     rule: str
     offender: Callable[[Seeded], str]
     also: frozenset[str] = frozenset()
+
+
+def _report_month(s: Seeded) -> str:
+    return next(iter(ReportAggregateModel.query(stamp()[:7]))).month
+
+
+def _bump_report(s: Seeded, figure: str) -> None:
+    item = next(i for i in ReportAggregateModel.query(stamp()[:7]) if i.slot.startswith("totals#")
+                and getattr(i, figure))
+    setattr(item, figure, getattr(item, figure) + 1)
+    item.save()
 
 
 CORRUPTIONS: dict[str, Corruption] = {
@@ -383,7 +398,7 @@ CORRUPTIONS: dict[str, Corruption] = {
         _grant_deleted_with_the_balance, GRANTED_ONCE, lambda s: _retried_payment(s).payment_id),
     "grant of a failed payment": Corruption(
         lambda s: _update(PaymentModel, (s.paid_payment,), status="failed"),
-        LEDGER_CAUSES, lambda s: s.paid_account, also=frozenset({PAID_IFF_ONE, AUDIT})),
+        LEDGER_CAUSES, lambda s: s.paid_account, also=frozenset({PAID_IFF_ONE, AUDIT, REPORT_MONTHS})),
     "grant not the plan's credits, balance in step": Corruption(
         _grant_changed_with_the_balance, LEDGER_CAUSES, lambda s: s.paid_account),
     "invoice number used twice": Corruption(
@@ -419,11 +434,17 @@ CORRUPTIONS: dict[str, Corruption] = {
         _consumption_shrunk_with_the_balance, LEDGER_CAUSES, lambda s: s.paid_account,
         also=frozenset({CREDITS})),
     "second live renewal for one period": Corruption(
-        _second_live_renewal_with_its_trail, SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription),
+        _second_live_renewal_with_its_trail, SUBSCRIPTION_ACTIVE, lambda s: s.paid_subscription,
+        also=frozenset({REPORT_MONTHS})),  # an invoice the aggregates never saw
     "statement line applied, its payment not naming it": Corruption(
         lambda s: _update(PaymentModel, (StatementLineModel.get(s.statement_line).payment_id,),
                           statement_line_id=None),
         STATEMENT_LINES, lambda s: s.statement_line),
+    "an approval counted twice in its month": Corruption(
+        lambda s: _bump_report(s, "approvals"), REPORT_MONTHS, _report_month),
+    "a subscription counting another plan's price": Corruption(
+        lambda s: _update(SubscriptionModel, (s.paid_subscription,), mrr_minor=24900),
+        REPORT_MRR, lambda s: s.paid_subscription),
     "active account of a past-due subscription": Corruption(
         lambda s: _update(SubscriptionModel, (s.paid_subscription,), status="past_due"),
         ACCOUNT_ACTIVE, lambda s: s.paid_account, also=frozenset({AUDIT})),
@@ -432,7 +453,7 @@ CORRUPTIONS: dict[str, Corruption] = {
 
 def test_every_rule_has_a_corruption_only_it_catches():
     rules = [rule.name for rule in integrity.check(integrity.Snapshot()).rules]
-    assert len(rules) == len(set(rules)) == 17
+    assert len(rules) == len(set(rules)) == 19
     isolating = {c.rule for c in CORRUPTIONS.values() if c.also <= INSEPARABLE.get(c.rule, set())}
     assert isolating == set(rules), set(rules) - isolating
 

@@ -13,6 +13,7 @@ from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.models.records import CreditLedgerModel
+from chalicelib.storage.models.reports import ReportAggregateModel
 from ops import integrity, migrate
 from tests.conftest import Api, PaidSignup
 
@@ -71,3 +72,30 @@ def test_migrate_shards_keys_sets_buckets_and_anchors_once(api: Api, paid_signup
     assert jobs.run(moment).steps["renewal_issued"] == [paid_signup.subscription_id]
     # And the queue of the admins and the approval still find the pending payment
     assert [p["id"] for p in api.get("/api/v1/billing/admin/payments", token=admin).body["items"]]
+
+
+def test_migrate_recounts_the_reports_of_a_store_kept_from_before_them(
+        api: Api, paid_signup: PaidSignup) -> None:
+    # Given a store whose payments were approved and rejected before the reports kept figures
+    admin = api.admin_token()
+    rejected = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="BT-WRONG").body["id"]
+    assert api.reject(admin, rejected).status == 200
+    approved = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="BT-RIGHT").body["id"]
+    assert api.approve(admin, approved).status == 200
+    before = api.get("/api/v1/billing/admin/reports/summary", token=admin).body["months"][-1]
+    for item in ReportAggregateModel.scan():
+        item.delete()
+    sub = SubscriptionModel.get(paid_signup.subscription_id)
+    sub.mrr_minor = None
+    sub.save()
+    assert not integrity.verify().ok
+    # When the migration runs (twice)
+    counts = migrate.migrate().counts
+    assert (counts["report aggregates recounted"], counts["subscriptions counted in MRR"]) == (4, 1)
+    assert migrate.migrate().counts == {}
+    # Then the summary says what it said, and verify passes
+    after = api.get("/api/v1/billing/admin/reports/summary", token=admin).body["months"][-1]
+    assert after == before and (after["collected"], after["mrr"], after["rejections"]) == (
+        "89.00", "89.00", 1)
+    report = integrity.verify()
+    assert report.ok, "\n".join(report.lines())

@@ -50,10 +50,11 @@ def schema_modules() -> list[Any]:
     from chalicelib.catalog import schemas as catalog
     from chalicelib.credits import schemas as credits
     from chalicelib.notifications import schemas as notifications
+    from chalicelib.reports import summary_schemas as reports
     from chalicelib.statements import schemas as statements
     from chalicelib.webhooks import schemas as webhooks
 
-    return [accounts, catalog, billing, admin, notifications, credits, statements, webhooks]
+    return [accounts, catalog, billing, admin, notifications, credits, statements, webhooks, reports]
 
 
 def build(tables: Iterable[Routes] | None = None) -> dict[str, Any]:

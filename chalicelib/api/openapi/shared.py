@@ -225,6 +225,20 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string", "minLength": 1, "maxLength": 64},
     },
+    "ReportFrom": {
+        "name": "from",
+        "in": "query",
+        "required": False,
+        "description": "The first month, YYYY-MM (at most 24 months back; default: 11 months before `to`).",
+        "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+    },
+    "ReportTo": {
+        "name": "to",
+        "in": "query",
+        "required": False,
+        "description": "The last month, YYYY-MM (not after the current one, its default).",
+        "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+    },
     "DeliveryStatus": {
         "name": "status",
         "in": "query",

@@ -33,6 +33,7 @@ from chalicelib.storage.models.records import (
     FxRateModel,
     MoneyLedgerModel,
 )
+from chalicelib.storage.models.reports import ReportAggregateModel
 from chalicelib.storage.models.sessions import EmailAddressModel, LinkTokenModel, SessionModel
 from chalicelib.storage.models.statements import StatementLineModel, StatementModel
 from chalicelib.storage.models.tables import ALL_MODELS, bind, create_missing_tables
@@ -47,6 +48,6 @@ __all__ = [
     "ByAccountIndex", "ByInvoiceIndex", "CounterModel", "CreditLedgerModel", "IdempotencyModel",
     "InvoiceModel", "InvoiceReferenceIndex", "LoginFailureModel", "MethodOrderIndex", "OpenInvoicesIndex",
     "OutboxDueIndex", "OutboxModel", "OutboxParkedIndex", "PaymentClaimModel", "PaymentMethodModel",
-    "PaymentModel", "PlanCatalogIndex", "PlanModel", "ServiceKeyModel", "SessionModel", "LinkTokenModel", "EmailAddressModel", "StatementLineModel", "StatementModel", "WebhookDeliveryModel", "WebhookEndpointModel", "WebhookEventModel", "SubscriptionModel", "UserModel", "bind",
+    "PaymentModel", "PlanCatalogIndex", "PlanModel", "ReportAggregateModel", "ServiceKeyModel", "SessionModel", "LinkTokenModel", "EmailAddressModel", "StatementLineModel", "StatementModel", "WebhookDeliveryModel", "WebhookEndpointModel", "WebhookEventModel", "SubscriptionModel", "UserModel", "bind",
     "create_missing_tables",
 ]

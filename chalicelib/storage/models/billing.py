@@ -62,6 +62,9 @@ class SubscriptionModel(Model):
     balance_pending = BooleanAttribute(null=True)
     # Raised by every change of the lifecycle: each change is conditional on the version it read.
     version = IntegerAttribute(null=True)
+    # What the subscription counts in MRR (its plan's monthly price) while it is active or past due;
+    # None otherwise (chalicelib.reports.aggregates keeps it and the monthly figures together).
+    mrr_minor = IntegerAttribute(null=True)
     # What the renewal invoices copy (the first invoice's billing details and method).
     billing_snapshot = MapAttribute(default=dict)
     billing_country = UnicodeAttribute(null=True)

@@ -24,6 +24,7 @@ from chalicelib.storage.models.records import (
     FxRateModel,
     MoneyLedgerModel,
 )
+from chalicelib.storage.models.reports import ReportAggregateModel
 from chalicelib.storage.models.sessions import EmailAddressModel, LinkTokenModel, SessionModel
 from chalicelib.storage.models.statements import StatementLineModel, StatementModel
 from chalicelib.storage.models.webhooks import (
@@ -37,7 +38,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PaymentModel, CreditLedgerModel, AuditEventModel, CounterModel, OutboxModel, IdempotencyModel,
     LoginFailureModel, PaymentClaimModel, ServiceKeyModel, MoneyLedgerModel, FxRateModel,
     StatementModel, StatementLineModel, SessionModel, LinkTokenModel, EmailAddressModel,
-    WebhookEndpointModel, WebhookEventModel, WebhookDeliveryModel,
+    WebhookEndpointModel, WebhookEventModel, WebhookDeliveryModel, ReportAggregateModel,
 )
 
 

@@ -1,0 +1,85 @@
+"""The monthly summary's cost at 100 and at 10,000 payments (`python -m bench.reports`; a section
+of `make bench`).
+
+The first 100 payments are real: signups confirmed and approved through the API, so their figures
+are written by the approvals' own transactions. The next 9,900 are approvals spread over the last
+12 months, 8 methods and 10 countries, whose figures are committed as an approval's transaction
+commits them (`chalicelib.reports.aggregates`, one Tx each): the items a summary reads are the
+same as 9,900 more real approvals would leave (their number depends on months, shards, methods and
+countries, not on payments). Reported per size: the DynamoDB calls of `GET .../reports/summary`
+for 12 months, the items they read, the median latency, and the same calls made with boto3.
+"""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+from bench.run import InProcess, Row
+
+SAMPLES = 20
+SUMMARY = "/api/v1/billing/admin/reports/summary"
+METHODS = ("bank_transfer", "jazzcash", "easypaisa", "raast", "upi", "bkash", "wise", "card")
+COUNTRIES = ("PK", "IN", "BD", "AE", "GB", "US", "DE", "FR", "NG", "KE")
+
+
+def _real_payments(h: InProcess, admin: str, count: int) -> None:
+    for _ in range(count):
+        status, reply = h.request("POST", f"/api/v1/billing/admin/payments/{h.confirmed_payment()}/approve/",
+                                  {"admin_notes": "bench"}, token=admin)
+        assert status == 200, reply
+
+
+def _synthetic_approvals(count: int) -> None:
+    from chalicelib.core.clock import stamp
+    from chalicelib.reports import aggregates
+    from chalicelib.storage.store import Tx
+
+    rng = random.Random(10_000)
+    now = datetime.now(timezone.utc)
+    for _ in range(count):
+        at = stamp(now - timedelta(days=rng.randrange(360), hours=rng.randrange(24)))
+        month, amount = at[:7], rng.choice((8900, 24900, 69900))
+        figures = aggregates.Figures()
+        figures.add(month, "approvals", 1)
+        figures.add(month, aggregates.hours_bucket(rng.expovariate(1 / 12)), 1)
+        for key in (aggregates.TOTALS, f"{aggregates.METHOD}#{rng.choice(METHODS)}",
+                    f"{aggregates.COUNTRY}#{rng.choice(COUNTRIES)}"):
+            figures.add(month, "collected_minor", amount, key)
+        tx = Tx()
+        aggregates._write(tx, figures)
+        tx.commit()
+
+
+def measure() -> list[tuple[int, Row, int]]:
+    """(payments, the summary's row, items read) at 100 and at 10,000 payments."""
+    h = InProcess()
+    try:
+        admin = h.login("admin@example.com", "admin-password-bench")
+        found = []
+        for payments, add in ((100, lambda: _real_payments(h, admin, 100)),
+                              (10_000, lambda: _synthetic_approvals(9_900))):
+            add()
+            row = h.measure("summary, 12 months", SAMPLES,
+                            lambda: lambda: h.request("GET", SUMMARY, token=admin), 200)
+            from chalicelib.storage.models.reports import ReportAggregateModel
+
+            items = sum(1 for _ in ReportAggregateModel.scan())
+            found.append((payments, row, items))
+        return found
+    finally:
+        h.close()
+
+
+def report() -> None:
+    print(f"Reports: the monthly summary for 12 months (medians of {SAMPLES}; boto3 = the same "
+          "DynamoDB calls made directly):")
+    print(f"{'payments':>9}  {'DynamoDB calls':<14}{'aggregate items':>16}{'app ms':>9}{'boto3 ms':>10}"
+          f"{'ratio':>7}")
+    for payments, row, items in measure():
+        print(f"{payments:>9,}  {len(row.calls):>2} x {row.calls[0]:<9}{items:>16}{row.app_ms:>9.1f}"
+              f"{row.boto3_ms:>10.1f}{row.ratio:>7.1f}")
+    print()
+
+
+if __name__ == "__main__":
+    report()
