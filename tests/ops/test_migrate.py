@@ -12,7 +12,7 @@ from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.platform import OutboxModel
-from chalicelib.storage.models.records import CreditLedgerModel
+from chalicelib.storage.models.records import CreditLedgerModel, MoneyLedgerModel
 from ops import integrity, migrate
 from tests.conftest import Api, PaidSignup
 
@@ -71,3 +71,34 @@ def test_migrate_shards_keys_sets_buckets_and_anchors_once(api: Api, paid_signup
     assert jobs.run(moment).steps["renewal_issued"] == [paid_signup.subscription_id]
     # And the queue of the admins and the approval still find the pending payment
     assert [p["id"] for p in api.get("/api/v1/billing/admin/payments", token=admin).body["items"]]
+
+
+def test_migrate_gives_items_written_before_the_month_index_their_month(
+        api: Api, paid_signup: PaidSignup) -> None:
+    # Given invoices, payments and ledger entries (credits, and money from an overpayment)
+    admin = api.admin_token()
+    paid = api.confirm(paid_signup.token, paid_signup.invoice_id, amount="100.00", overpayment=True)
+    assert paid.status == 201, paid.body
+    assert api.approve(admin, paid.body["id"]).status == 200
+    tables = {InvoiceModel: lambda i: i.invoice_id, PaymentModel: lambda p: p.payment_id,
+              CreditLedgerModel: lambda e: f"{e.account_id}#{e.entry_id}",
+              MoneyLedgerModel: lambda e: f"{e.account_id}#{e.entry_id}"}
+    written = {model: {name(item): item.created_month for item in model.scan()}
+               for model, name in tables.items()}
+    assert all(written.values()) and all(all(months.values()) for months in written.values())
+    # as the previous version wrote them: without it
+    for model in tables:
+        for item in model.scan():
+            item.update(actions=[model.created_month.remove()])
+    # When the migration runs (twice)
+    counts = {step: n for step, n in migrate.migrate().counts.items() if "month" in step}
+    assert counts == {f"{model.Meta.entity} given their month": len(written[model]) for model in tables}
+    assert migrate.migrate().counts == {}
+    # Then each has the month a new item gets, and the month index finds it
+    for model, name in tables.items():
+        assert {name(item): item.created_month for item in model.scan()} == written[model]
+        for item in model.scan():
+            assert item.created_month == store.spread(item.created_at[:7], name(item))
+            found = model.by_created_month.query(item.created_month,
+                                                 model.created_at == item.created_at)
+            assert name(item) in {name(other) for other in found}

@@ -15,7 +15,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.models.base import IntegerAttribute, TableMeta
+from chalicelib.storage.models.base import CreatedMonthIndex, IntegerAttribute, TableMeta
 
 
 class SweepIndex(GlobalSecondaryIndex[Any]):
@@ -182,10 +182,12 @@ class InvoiceModel(Model):
     # renewal's period (given back when the invoice is paid again).
     reversals = IntegerAttribute(null=True)
     credits_taken_back = IntegerAttribute(null=True)
+    created_month = UnicodeAttribute(null=True)  # CreatedMonthIndex: `<YYYY-MM>#<n>` of created_at
     by_account = ByAccountIndex()
     by_reference = InvoiceReferenceIndex()
     by_number = InvoiceNumberIndex()
     open_by_due_date = OpenInvoicesIndex()
+    by_created_month = CreatedMonthIndex()
 
 
 class ByInvoiceIndex(GlobalSecondaryIndex["PaymentModel"]):
@@ -263,9 +265,11 @@ class PaymentModel(Model):
     reversed_at = UnicodeAttribute(null=True)
     reversed_by = UnicodeAttribute(null=True)
     reversal_reason = UnicodeAttribute(null=True)
+    created_month = UnicodeAttribute(null=True)  # CreatedMonthIndex: `<YYYY-MM>#<n>` of created_at
     by_account = ByAccountIndex()
     by_invoice = ByInvoiceIndex()
     approval_queue = ApprovalQueueIndex()
+    by_created_month = CreatedMonthIndex()
 
 
 class PaymentClaimModel(Model):
