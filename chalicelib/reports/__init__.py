@@ -1,0 +1,1 @@
+"""Admin reports and exports: unpaid invoices by age, CSV files of invoices, payments and ledgers."""
