@@ -2,6 +2,7 @@
 index (no Scan), a link to S3 for a file too large for one response, owners only."""
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from chalicelib.billing import jobs
 from chalicelib.core.clock import public_time
 from chalicelib.core.config import get_settings
 from chalicelib.core.money import format_minor
@@ -298,3 +300,40 @@ def test_exports_are_for_owners_only(api: Api, customers: dict[str, Any], name: 
         assert error["details"] == {"required": "owner", "role": role}
     assert _export(api, name, customers["admin"]).status == 200
     assert_error(api.get(f"{EXPORTS}/{name}.csv?from={_today()}&to={_today()}"), 401)
+
+
+def test_every_way_an_item_is_written_puts_it_in_the_month_index(api: Api, customers: dict[str, Any]) -> None:
+    # Given the other writers: a consumption and its release (the hot path's own JSON), a payment
+    # recorded from a bank statement line, a renewal the jobs issue, a reversal
+    admin = customers["admin"]
+    account = customers["signups"]["hyper@example.com"]["account"]["id"]
+    key = api.post("/api/v1/billing/admin/service-keys", {"name": "backend"}, token=admin).body["key"]
+    used = api.post("/api/v1/credits/consume", {"account_id": account, "amount": 5, "reason": "job"},
+                    token=key, headers={"idempotency-key": "k1"})
+    assert used.status == 200, used.body
+    assert api.post("/api/v1/credits/release", {"entry_id": used.body["entry_id"]}, token=key,
+                    headers={"idempotency-key": "k2"}).status == 200
+    unpaid = customers["signups"]["plus@example.com"]["invoice"]
+    statement = (f"Date,Amount,Currency,Description\n{_today()},89.00,USD,"
+                 f"{unpaid['payment_reference']}\n").encode()
+    imported = api.post("/api/v1/billing/admin/statements", {
+        "filename": "s.csv", "content_base64": base64.b64encode(statement).decode()}, token=admin)
+    assert imported.status == 201, imported.body
+    [line] = api.get(f"/api/v1/billing/admin/statements/{imported.body['id']}/lines",
+                     token=admin).body["items"]
+    assert api.post(f"/api/v1/billing/admin/statement-lines/{line['id']}/apply", {},
+                    token=admin).status == 200
+    jobs.run(datetime.now(timezone.utc) + timedelta(days=25))
+    assert any(i.kind == "renewal" for i in InvoiceModel.scan())
+    recorded = next(p for p in PaymentModel.scan() if p.source == "statement")
+    assert api.post(f"/api/v1/billing/admin/payments/{recorded.payment_id}/reverse",
+                    {"reason": "Bounced"}, token=admin).status == 200
+    # Then every item of the four tables carries its month, as the exports read them
+    names = {InvoiceModel: lambda i: i.invoice_id, PaymentModel: lambda p: p.payment_id,
+             CreditLedgerModel: lambda e: f"{e.account_id}#{e.entry_id}",
+             MoneyLedgerModel: lambda e: f"{e.account_id}#{e.entry_id}"}
+    for model, name in names.items():
+        items = [model.from_raw_data(raw) for raw in stored_items(model)]
+        assert items and all(i.created_month == store.spread(i.created_at[:7], name(i)) for i in items), model
+    reasons = {e.reason for e in CreditLedgerModel.scan()}
+    assert {"consumed", "released", "payment_reversed"} <= reasons
