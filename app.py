@@ -20,7 +20,7 @@ from chalicelib.billing.routes import routes as billing_routes
 from chalicelib.catalog.routes import routes as catalog_routes
 from chalicelib.credits.admin_routes import routes as credits_admin_routes
 from chalicelib.credits.routes import routes as credits_routes
-from chalicelib.reports.summary_routes import routes as report_routes
+from chalicelib.reports.routes import routes as reports_routes
 from chalicelib.statements.routes import routes as statements_routes
 from chalicelib.webhooks.routes import routes as webhooks_routes
 from chalicelib.core import telemetry
@@ -53,7 +53,7 @@ def _observe(event: Any, get_response: Callable[[Any], Response]) -> Response:
 
 
 ROUTES = (accounts_routes, team_routes, catalog_routes, billing_routes, credits_routes, admin_routes,
-          credits_admin_routes, statements_routes, webhooks_routes, report_routes, api_routes)
+          credits_admin_routes, statements_routes, webhooks_routes, reports_routes, api_routes)
 compose(app, *ROUTES)
 
 

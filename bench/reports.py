@@ -3,15 +3,17 @@ of `make bench`).
 
 The first 100 payments are real: signups confirmed and approved through the API, so their figures
 are written by the approvals' own transactions. The next 9,900 are approvals spread over the last
-12 months, 8 methods and 10 countries, whose figures are committed as an approval's transaction
-commits them (`chalicelib.reports.aggregates`, one Tx each): the items a summary reads are the
-same as 9,900 more real approvals would leave (their number depends on months, shards, methods and
+12 months, 8 methods and 10 countries, whose figures are committed as approvals' transactions
+commit them (`chalicelib.reports.aggregates`; 100 approvals' additions per transaction, each to one
+random shard): the items a summary reads are the same as 9,900 more real approvals would leave (their number depends on months, shards, methods and
 countries, not on payments). Reported per size: the DynamoDB calls of `GET .../reports/summary`
 for 12 months, the items they read, the median latency, and the same calls made with boto3.
 """
 from __future__ import annotations
 
 import random
+import statistics
+import time
 from datetime import datetime, timedelta, timezone
 
 from bench.run import InProcess, Row
@@ -29,25 +31,48 @@ def _real_payments(h: InProcess, admin: str, count: int) -> None:
         assert status == 200, reply
 
 
-def _synthetic_approvals(count: int) -> None:
+def _synthetic_approvals(count: int, per_transaction: int = 100) -> None:
     from chalicelib.core.clock import stamp
     from chalicelib.reports import aggregates
     from chalicelib.storage.store import Tx
 
     rng = random.Random(10_000)
     now = datetime.now(timezone.utc)
-    for _ in range(count):
-        at = stamp(now - timedelta(days=rng.randrange(360), hours=rng.randrange(24)))
-        month, amount = at[:7], rng.choice((8900, 24900, 69900))
+    for start in range(0, count, per_transaction):
         figures = aggregates.Figures()
-        figures.add(month, "approvals", 1)
-        figures.add(month, aggregates.hours_bucket(rng.expovariate(1 / 12)), 1)
-        for key in (aggregates.TOTALS, f"{aggregates.METHOD}#{rng.choice(METHODS)}",
-                    f"{aggregates.COUNTRY}#{rng.choice(COUNTRIES)}"):
-            figures.add(month, "collected_minor", amount, key)
+        for _ in range(min(per_transaction, count - start)):
+            at = stamp(now - timedelta(days=rng.randrange(360), hours=rng.randrange(24)))
+            month, amount = at[:7], rng.choice((8900, 24900, 69900))
+            figures.add(month, "approvals", 1)
+            figures.add(month, aggregates.hours_bucket(rng.expovariate(1 / 12)), 1)
+            for key in (aggregates.TOTALS, f"{aggregates.METHOD}#{rng.choice(METHODS)}",
+                        f"{aggregates.COUNTRY}#{rng.choice(COUNTRIES)}"):
+                figures.add(month, "collected_minor", amount, key)
         tx = Tx()
-        aggregates._write(tx, figures)
+        aggregates._write(tx, figures)  # one random shard per transaction, as an approval's
         tx.commit()
+
+
+def _timed(h: InProcess, admin: str) -> Row:
+    """The summary's calls and median latency, and the same (read-only) calls made with boto3."""
+    from botocore import xform_name
+
+    app_times, boto3_times, calls = [], [], []
+    for _ in range(SAMPLES):
+        h.recorder.calls.clear()
+        h.recorder.on = True
+        started = time.perf_counter()
+        status, reply = h.request("GET", SUMMARY, token=admin)
+        app_times.append(time.perf_counter() - started)
+        h.recorder.on = False
+        assert status == 200, reply
+        calls = list(h.recorder.calls)
+        started = time.perf_counter()
+        for operation, params in calls:
+            getattr(h.boto3, xform_name(operation))(**params)
+        boto3_times.append(time.perf_counter() - started)
+    return Row("summary, 12 months", [operation for operation, _ in calls],
+               statistics.median(app_times) * 1000, statistics.median(boto3_times) * 1000)
 
 
 def measure() -> list[tuple[int, Row, int]]:
@@ -59,8 +84,7 @@ def measure() -> list[tuple[int, Row, int]]:
         for payments, add in ((100, lambda: _real_payments(h, admin, 100)),
                               (10_000, lambda: _synthetic_approvals(9_900))):
             add()
-            row = h.measure("summary, 12 months", SAMPLES,
-                            lambda: lambda: h.request("GET", SUMMARY, token=admin), 200)
+            row = _timed(h, admin)
             from chalicelib.storage.models.reports import ReportAggregateModel
 
             items = sum(1 for _ in ReportAggregateModel.scan())

@@ -28,6 +28,9 @@ SSM_ACTIONS = ("GetParameter",)
 # Proofs of payment: PutObject is what the presigned POST the API signs lets the browser do;
 # GetObject covers HeadObject, the first bytes' check and the admin's presigned link.
 S3_ACTIONS = ("DeleteObject", "GetObject", "PutObject")
+# The admin's large CSV exports (`exports/` in the same bucket): the API writes the file, and the
+# presigned link it signs lets its holder GET it with the API's role.
+EXPORT_ACTIONS = ("GetObject", "PutObject")
 # What Lambda does with the function's role: read the stream for its event source, write logs.
 STREAM_ACTIONS = ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")
 LOG_ACTIONS = ("CreateLogGroup", "CreateLogStream", "PutLogEvents")
@@ -62,6 +65,9 @@ def policy_document(stage: Stage) -> dict[str, Any]:
                        "Condition": {"StringEquals": {"ses:FromAddress": stage.mail_from}}})
     statements.append({"Sid": "Proofs", "Effect": "Allow", "Action": [f"s3:{a}" for a in S3_ACTIONS],
                        "Resource": f"arn:aws:s3:::{stage.proof_bucket_prefix}-*/proofs/*"})
+    statements.append({"Sid": "Exports", "Effect": "Allow",
+                       "Action": [f"s3:{a}" for a in EXPORT_ACTIONS],
+                       "Resource": f"arn:aws:s3:::{stage.proof_bucket_prefix}-*/exports/*"})
     if stage.jwt_secret_parameter:
         name = stage.jwt_secret_parameter.lstrip("/")
         statements.append({"Sid": "TokenSecret", "Effect": "Allow",

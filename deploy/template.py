@@ -104,7 +104,8 @@ def _secret_settings(stage: Stage) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def proofs_bucket(stage: Stage) -> dict[str, Any]:
     """The private bucket of proofs of payment: no public access, encrypted, kept with the stack's
-    data; the web app's origin may POST uploads (presigned by the API) to it."""
+    data; the web app's origin may POST uploads (presigned by the API) to it. The admin's large
+    CSV exports are kept under `exports/` for a day (their links last 15 minutes), then deleted."""
     properties: dict[str, Any] = {
         "BucketName": {"Fn::Sub": f"{stage.proof_bucket_prefix}-${{AWS::AccountId}}-${{AWS::Region}}"},
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
@@ -113,6 +114,9 @@ def proofs_bucket(stage: Stage) -> dict[str, Any]:
         "BucketEncryption": {"ServerSideEncryptionConfiguration": [
             {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
         "VersioningConfiguration": {"Status": "Enabled"},
+        "LifecycleConfiguration": {"Rules": [{
+            "Id": "DeleteExports", "Status": "Enabled", "Prefix": "exports/", "ExpirationInDays": 1,
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]},
     }
     if stage.web_origin:
         properties["CorsConfiguration"] = {"CorsRules": [{

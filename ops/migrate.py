@@ -13,7 +13,10 @@ or while the app serves, changes nothing twice.
 3. Paid accounts get their subscription's `current_period_end` (entitlements read it from the
    account) and the size their allowance started at (`allowance_granted`, the plan's credits or
    what is left if more; `credits.low` measures from it).
-4. A store without the reports' aggregates (kept from before them) gets them, recounted from the
+4. Invoices, payments and both ledgers' entries get their place in the month index
+   (`created_month`, what the admin's exports read a date range from). This scans those tables
+   once (an operator tool).
+5. A store without the reports' aggregates (kept from before them) gets them, recounted from the
    items as `make verify` recounts them (`ops.report_rules.backfill`), each counted subscription's
    MRR dated at its first activation; run it right after deploying, as every step here.
 """
@@ -38,8 +41,8 @@ from chalicelib.storage.models.billing import (
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.reports.aggregates import COUNTED, monthly_price
 from chalicelib.storage.models.platform import OutboxModel
+from chalicelib.storage.models.records import CreditLedgerModel, MoneyLedgerModel
 from chalicelib.storage.models.reports import ReportAggregateModel
-from chalicelib.storage.models.records import CreditLedgerModel
 
 
 @dataclass
@@ -194,6 +197,28 @@ def _ledger(done: Migrated) -> None:
                 done.add("ledger entries ordered")
 
 
+# The month index's shard names the item: an invoice or payment by its id, a ledger entry by its
+# account and entry (as the code that writes them spreads them).
+_MONTHS = (
+    (InvoiceModel, lambda item: item.invoice_id),
+    (PaymentModel, lambda item: item.payment_id),
+    (CreditLedgerModel, lambda item: f"{item.account_id}#{item.entry_id}"),
+    (MoneyLedgerModel, lambda item: f"{item.account_id}#{item.entry_id}"),
+)
+
+
+def _months(done: Migrated) -> None:
+    """Items written before the month index: their `created_month`, as new items get it."""
+    for model, name in _MONTHS:
+        with store.guard():
+            missing = list(model.scan(filter_condition=model.created_month.does_not_exist()))
+        for item in missing:
+            month = store.spread(item.created_at[:7], name(item))
+            if _update(item, [model.created_month.set(month)],
+                       model.created_month.does_not_exist() & model.created_at.exists()):
+                done.add(f"{model.Meta.entity} given their month")
+
+
 def migrate() -> Migrated:
     """Every step, in order; what each changed."""
     done = Migrated()
@@ -202,5 +227,6 @@ def migrate() -> Migrated:
     _subscriptions(done)
     _periods(done)
     _ledger(done)
+    _months(done)
     _reports(done)
     return done

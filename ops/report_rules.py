@@ -14,9 +14,8 @@ from before the reports).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
-from chalicelib.billing.views import worth
+from chalicelib.storage.models.billing import worth
 from chalicelib.core.clock import parse_stamp
 from chalicelib.reports.aggregates import (
     ALL, COUNTED, COUNTRY, METHOD, PAID_FOR, STATEMENT, TOTALS, hours_bucket, monthly_price)

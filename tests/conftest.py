@@ -281,8 +281,8 @@ class Api:
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         response = self._client.http.request(method, path, headers=sent, body=data)
         headers = {k.lower(): v for k, v in response.headers.items()}
-        if headers.get("content-type") == "application/pdf":  # a file: its bytes
-            return Reply(response.status_code, response.body, headers)
+        if headers.get("content-type") in ("application/pdf", "text/csv; charset=utf-8"):
+            return Reply(response.status_code, response.body, headers)  # a file: its bytes
         text = response.body.decode() if response.body else ""
         reply = Reply(response.status_code, json.loads(text) if text else None, headers)
         if (self.second_approvals and reply.status == 202 and method == "POST"

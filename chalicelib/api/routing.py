@@ -31,6 +31,7 @@ from chalicelib.storage import store
 JSON_TYPE = "application/json"
 JSON = {"Content-Type": JSON_TYPE}
 PDF = "application/pdf"  # a route's media type for PDF documents
+CSV = "text/csv"  # a route's media type for CSV files: text, sent as is (no Accept needed)
 USER = "user"  # the least role a route needs (None: public)
 # The admin roles, least first (accounts.admin_roles): viewer reads, approver decides payments and
 # applies statement lines, owner does everything (rates, keys, credits, admins, suspensions);
@@ -102,6 +103,9 @@ class Declared:
     store: bool  # False: answers without the data store (no 503)
     media_type: str = JSON_TYPE  # of the success response; another is a file: (bytes, filename)
     also: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # other success answers
+    # A file's route that may answer JSON instead, in the same status (a link to a file too large
+    # to send): (schema component, description); its view returns a dict then.
+    instead: tuple[str, str] | None = None
 
 
 class _Blueprint(Blueprint):
@@ -146,16 +150,18 @@ class Routes:
               body: Body | None = None, query: tuple[str, ...] = (),
               errors: Mapping[int, str] | None = None, store: bool = True,
               media_type: str = JSON_TYPE,
-              also: Mapping[int, tuple[str, str]] | None = None) -> Callable[..., Any]:
+              also: Mapping[int, tuple[str, str]] | None = None,
+              instead: tuple[str, str] | None = None) -> Callable[..., Any]:
         """Declare a route; the view gets `caller` when the route has a role, `body` when it has
         a body, and its path parameters. A route whose `media_type` is not JSON answers a file:
-        its view returns (bytes, filename)."""
+        its view returns (bytes, filename), or (str, filename) for a text type, or a dict (JSON)
+        where it declares what it answers `instead`."""
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             self.declared.append(Declared(
                 path=path, method=method, name=view.__name__, tag=self.tag, doc=view.__doc__ or "",
                 status=status, auth=auth, idempotent=idempotent, body=body, query=query,
                 response=response, errors=dict(errors or {}), store=store, media_type=media_type,
-                also=dict(also or {})))
+                also=dict(also or {}), instead=instead))
             handler = _handler(path, view, status, auth, idempotent, body, media_type)
             return self.blueprint.route(path, methods=[method], cors=_cors())(handler)
         return decorator
@@ -171,7 +177,7 @@ def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
             request = current_request()
             key = idempotency.read_key(request.headers) if idempotent else None
             caller = authenticate(auth) if auth else None
-            if media_type != JSON_TYPE:
+            if is_binary(media_type):
                 require_accept(media_type)
 
             def run() -> Any:
@@ -188,7 +194,7 @@ def _handler(path: str, view: Callable[..., Any], status: int, auth: str | None,
                     return result
                 if isinstance(result, WithStatus):
                     return Response(body=result.body, status_code=result.status, headers=dict(JSON))
-                if media_type != JSON_TYPE:
+                if media_type != JSON_TYPE and isinstance(result, tuple):
                     return file_response(media_type, status, *result)
                 if status == 204:
                     return Response(body="", status_code=204, headers={})
@@ -253,10 +259,20 @@ def require_accept(media_type: str) -> None:
                             f"\"Accept: {media_type}\".", details={"accept": media_type})
 
 
-def file_response(media_type: str, status: int, body: bytes, filename: str) -> Response:
-    """A file's bytes, shown in the browser (inline) with the name to save it under."""
+def is_binary(media_type: str) -> bool:
+    """A file type whose body crosses API Gateway base64-encoded (a PDF); JSON and text go as is."""
+    return media_type != JSON_TYPE and not media_type.startswith("text/")
+
+
+def file_response(media_type: str, status: int, body: bytes | str, filename: str) -> Response:
+    """A file: a binary one's bytes shown in the browser (inline), a text one's UTF-8 text saved
+    (attachment), with the name to save it under."""
+    if is_binary(media_type):
+        content_type, disposition = media_type, "inline"
+    else:
+        content_type, disposition = f"{media_type}; charset=utf-8", "attachment"
     return Response(body=body, status_code=status, headers={
-        "Content-Type": media_type, "Content-Disposition": f'inline; filename="{filename}"'})
+        "Content-Type": content_type, "Content-Disposition": f'{disposition}; filename="{filename}"'})
 
 
 def read_body(optional: bool = False, max_bytes: int | None = None) -> dict[str, Any]:
@@ -322,9 +338,10 @@ def compose(app: Chalice, *tables: Routes) -> None:
     app.register_middleware(bind_request, "http")
     for table in tables:
         app.register_blueprint(table.blueprint)
-        # A file's type is one of the API's binary media types: Chalice base64-encodes such a
-        # body, and the packaged REST API lists the type (x-amazon-apigateway-binary-media-types)
-        # so that API Gateway decodes it for a client whose first Accept type it is.
+        # A binary file's type is one of the API's binary media types: Chalice base64-encodes
+        # such a body, and the packaged REST API lists the type (x-amazon-apigateway-binary-media-
+        # types) so that API Gateway decodes it for a client whose first Accept type it is. A text
+        # file (CSV) is not: it goes as is, whatever the client accepts.
         for declared in table.declared:
-            if declared.media_type != JSON_TYPE and declared.media_type not in app.api.binary_types:
+            if is_binary(declared.media_type) and declared.media_type not in app.api.binary_types:
                 app.api.binary_types.append(declared.media_type)

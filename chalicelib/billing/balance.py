@@ -22,6 +22,7 @@ from chalicelib.core.money import format_minor
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, SubscriptionModel
 from chalicelib.storage.models.records import MoneyLedgerModel
+from chalicelib.storage import store
 from chalicelib.storage.store import Tx
 
 OVERPAYMENT, VOIDED, APPLIED = "overpayment", "invoice_voided", "applied_to_invoice"
@@ -65,7 +66,8 @@ def _entry(tx: Tx, account_id: str, entry_id: str, amount: int, currency: str, r
            reference: str, actor: str, at: str) -> None:
     tx.put(f"money:{entry_id}", MoneyLedgerModel(
         account_id, entry_id, amount_minor=amount, currency=currency, reason=reason,
-        reference=reference, actor=actor, created_at=at),
+        reference=reference, actor=actor, created_at=at,
+        created_month=store.spread(at[:7], f"{account_id}#{entry_id}")),
         MoneyLedgerModel.entry_id.does_not_exist())
 
 

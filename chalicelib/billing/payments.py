@@ -116,7 +116,8 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
         due_minor=measured.due_in_invoice_currency,
         manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
         created_at=at, queue=store.spread(PENDING, payment_id), payer_email=principal.email, method_name=method.display_name,
-        invoice_reference=invoice.payment_reference, near_duplicate_of=near or None)
+        invoice_reference=invoice.payment_reference, near_duplicate_of=near or None,
+        created_month=store.spread(at[:7], payment_id))
     tx = Tx()
     tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
     claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference),

@@ -43,7 +43,8 @@ def new_invoice(sub: SubscriptionModel, *, invoice_id: str, kind: str, plan: Pla
         billing_snapshot=plain(sub.billing_snapshot),
         billing_country=sub.billing_country or "", preferred_payment_method=sub.preferred_payment_method,
         due_date=due_date, created_at=at, payment_reference=new_reference(),
-        open=store.spread(OPEN_INVOICE, invoice_id), kind=kind, period=period_number,
+        open=store.spread(OPEN_INVOICE, invoice_id), created_month=store.spread(at[:7], invoice_id),
+        kind=kind, period=period_number,
         period_start=period_start, period_end=period_end)
     return settle(None, invoice, 0, actor=SYSTEM, at=at)
 

@@ -65,7 +65,7 @@ def buy(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
         preferred_payment_method=data["payment_method"],
         due_date=(now() + timedelta(days=get_settings().invoice_due_days)).date().isoformat(),
         created_at=at, payment_reference=new_reference(), open=store.spread(OPEN_INVOICE, invoice_id),
-        kind="topup")
+        kind="topup", created_month=store.spread(at[:7], invoice_id))
     tx = Tx()
     renewals.settle(tx, invoice, balance.of(account), actor=principal.user_id, at=at)
     tx.put("invoice", invoice, InvoiceModel.invoice_id.does_not_exist())

@@ -9,7 +9,7 @@ from chalicelib.core.clock import public_time, stamp
 from chalicelib.core.money import format_minor
 from chalicelib.storage.models.base import plain
 from chalicelib.billing import fx
-from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel, amount_due
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel, amount_due, worth
 from chalicelib.storage.models.records import AuditEventModel
 
 
@@ -87,11 +87,6 @@ def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
                 "reason": payment.reversal_reason}}
 
 
-def worth(payment: PaymentModel) -> int:
-    """What the payment brings, in the invoice's currency (a local payment at its quote's rate)."""
-    if payment.applied_minor is None:
-        return payment.amount_minor
-    return payment.applied_minor + (payment.excess_minor or 0)
 
 
 def approvals_required(payment: PaymentModel) -> int:

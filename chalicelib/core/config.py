@@ -66,6 +66,9 @@ class Settings:
     job_time_limit_seconds: int
     proof_bucket: str
     s3_endpoint_url: str | None
+    # An admin export (CSV) larger than this, as the function's response carries it, is written to
+    # the proofs bucket (`exports/`) and answered with a link: Lambda answers at most 6 MB.
+    export_inline_max_bytes: int = 5 * 1024 * 1024
     seller: Seller = field(default_factory=lambda: Seller.from_environment({}))
     jwt_secret_parameter: str | None = None
     # A payment this much (percent of the amount due) short of it counts as full: bank and wallet
@@ -166,6 +169,7 @@ def get_settings() -> Settings:
         job_time_limit_seconds=max(1, _int("JOB_TIME_LIMIT_SECONDS", 240)),
         proof_bucket=os.environ.get("PROOF_BUCKET") or f"{prefix}-proofs",
         s3_endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None,
+        export_inline_max_bytes=max(0, _int("EXPORT_INLINE_MAX_BYTES", 5 * 1024 * 1024)),
         seller=Seller.from_environment(os.environ),
         jwt_secret_parameter=os.environ.get("JWT_SECRET_PARAMETER") or None,
         refresh_ttl_seconds=max(60, _int("REFRESH_TTL_SECONDS", 30 * 86400)),

@@ -201,6 +201,7 @@ def _consume(caller: ServiceCaller, key: str, data: dict[str, Any]) -> tuple[dic
                 bucket=_bucket(taken_allowance, taken_extra), reason="consumed",
                 reference=data["reason"], actor=f"service_key:{caller.name}", created_at=at,
                 balance_after=allowance + extra, ordered_at=f"{at}#00",
+                created_month=store.spread(at[:7], f"{account_id}#{entry_id}"),
                 taken_allowance=taken_allowance, taken_extra=taken_extra,
                 allowance_since=view.since, fingerprint=fingerprint,
                 response=json.dumps(response)))),
@@ -303,7 +304,8 @@ def release(caller: ServiceCaller, key: str, body: dict[str, Any]) -> tuple[dict
                 account_id=account_id, entry_id=entry_id, amount=revived + back_extra,
                 bucket=_bucket(revived, back_extra), reason="released", reference=consumed_id,
                 actor=f"service_key:{caller.name}", created_at=at, balance_after=allowance + extra,
-                ordered_at=f"{at}#00", taken_allowance=revived, taken_extra=back_extra,
+                ordered_at=f"{at}#00", created_month=store.spread(at[:7], f"{account_id}#{entry_id}"),
+                taken_allowance=revived, taken_extra=back_extra,
                 fingerprint=fingerprint, response=json.dumps(response))))]
         try:
             raw.commit_items(labelled)

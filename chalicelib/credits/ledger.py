@@ -14,6 +14,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.records import CreditLedgerModel
+from chalicelib.storage import store
 from chalicelib.storage.store import Tx
 
 ALLOWANCE, EXTRA = "allowance", "extra"
@@ -26,7 +27,8 @@ def add_credit(tx: Tx, *, account_id: str, entry_id: str, amount: int, reason: s
     `position` orders the entries one transaction writes (`ordered_at`)."""
     entry = CreditLedgerModel(account_id, entry_id, amount=amount, bucket=bucket, reason=reason,
                               reference=reference, actor=actor, created_at=at,
-                              balance_after=balance_after, ordered_at=f"{at}#{position:02d}", **more)
+                              balance_after=balance_after, ordered_at=f"{at}#{position:02d}",
+                              created_month=store.spread(at[:7], f"{account_id}#{entry_id}"), **more)
     tx.put(f"ledger:{entry_id}", entry, condition=CreditLedgerModel.entry_id.does_not_exist(),
            return_old=bool(more.get("fingerprint")))
     return entry

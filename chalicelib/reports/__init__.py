@@ -1,1 +1,1 @@
-"""Reports: the figures the business runs on, kept by the transactions, and exports."""
+"""Reports: monthly figures kept by the transactions, unpaid invoices by age, CSV exports."""

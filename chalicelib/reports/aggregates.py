@@ -8,7 +8,7 @@ makes a DynamoDB call more: the items ride in the transaction):
 
 - an invoice made: `invoiced` (its amount);
 - a payment approved: `collected` (what it brings in the invoice's currency, a local payment at its
-  quote's rate: `billing.views.worth`), by method and by the invoice's billing country,
+  quote's rate: `storage.models.billing.worth`), by method and by the invoice's billing country,
   `approvals`, and the hours from its confirmation to the decision in the histogram;
 - a payment rejected: `rejections` and the histogram; a payment reversed: `collected` less, by
   method and country, and `reversals`;
@@ -28,7 +28,7 @@ from collections import defaultdict
 from typing import Any
 
 from chalicelib.core.config import get_settings
-from chalicelib.storage.models.billing import SubscriptionModel
+from chalicelib.storage.models.billing import SubscriptionModel, worth
 from chalicelib.storage.models.reports import HISTOGRAM, HISTOGRAM_BOUNDS, ReportAggregateModel
 from chalicelib.storage.store import Tx
 
@@ -92,7 +92,6 @@ def tally(tx: Tx) -> None:
 
 
 def _payment(tx: Tx, figures: Figures, change: Any, payment: Any, month: str) -> None:
-    from chalicelib.billing.views import worth
     from chalicelib.core.clock import parse_stamp
 
     if change.action not in ("approved", "rejected", "reversed"):

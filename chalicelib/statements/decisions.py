@@ -89,14 +89,15 @@ def apply(admin: Principal, line: StatementLineModel, invoice_id: str | None = N
         recorded = False
     else:
         method = _method_for_line(invoice, line)
+        payment_id = new_id("pay")
         payment = PaymentModel(
-            new_id("pay"), invoice_id=invoice.invoice_id, account_id=invoice.account_id,
+            payment_id, invoice_id=invoice.invoice_id, account_id=invoice.account_id,
             subscription_id=invoice.subscription_id, status=PENDING,
             payment_method=method.payment_method, amount_minor=line.amount_minor,
             currency=line.currency, manual_reference=line.bank_reference or line.line_id,
             created_at=at, payer_email=plain(invoice.billing_snapshot).get("billing_email"),
             method_name=method.display_name, invoice_reference=invoice.payment_reference,
-            source="statement")
+            source="statement", created_month=store.spread(at[:7], payment_id))
         _measure_into(payment, invoice, method, line)
         recorded = True
     payment.statement_line_id = line.line_id

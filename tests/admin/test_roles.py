@@ -56,6 +56,12 @@ LEAST = {
     ("GET", "/api/v1/billing/admin/admins"): O,
     ("POST", "/api/v1/billing/admin/admins"): O,
     ("PATCH", "/api/v1/billing/admin/admins/{admin_id}"): O,
+    ("GET", "/api/v1/billing/admin/reports/aging"): V,
+    ("GET", "/api/v1/billing/admin/reports/summary"): V,
+    ("GET", "/api/v1/billing/admin/exports/invoices.csv"): O,
+    ("GET", "/api/v1/billing/admin/exports/payments.csv"): O,
+    ("GET", "/api/v1/billing/admin/exports/ledger.csv"): O,
+    ("GET", "/api/v1/billing/admin/exports/money-ledger.csv"): O,
 }
 RANK = {V: 0, A: 1, O: 2}
 

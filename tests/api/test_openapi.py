@@ -7,6 +7,7 @@ import base64
 import copy
 import json
 import re
+from datetime import datetime, timezone
 import subprocess
 import sys
 from typing import Any
@@ -29,7 +30,7 @@ from chalicelib.core.errors import AppError
 from chalicelib.core.validation import Bool, Obj, Text, validate
 from chalicelib.storage.models.catalog import PlanModel
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BILLING_PK, PASSWORD, PROJECT_DIR
-from tests.helpers import confirm_body, deliver_links, link_token
+from tests.helpers import confirm_body, deliver_links, environment, link_token
 
 DOC_URI = "urn:billing-api:openapi"
 CONFIRM = "/api/v1/billing/admin/payments/confirm/"
@@ -147,20 +148,32 @@ class Contract:
         self.seen.add((template, method, reply.status))
 
     def _check_file(self, method: str, path: str, reply: Any, what: str) -> None:
-        """A success that is a file: documented with its media type as binary, named by its
-        Content-Disposition, and what it claims to be (a PDF starts with %PDF-)."""
+        """A success that is a file: documented with its media type (a PDF as binary, a CSV as
+        text), named by its Content-Disposition, and what it claims to be (a PDF starts with
+        %PDF-, a CSV is UTF-8 text with CRLF line ends)."""
         template = self.template(path)
         response = self.doc["paths"][template][method]["responses"][str(reply.status)]
         media_type = reply.headers["content-type"]
-        assert list(response["content"]) == [media_type], what
-        schema = response["content"][media_type]["schema"]
-        schema = self.doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-        assert (schema["type"], schema["format"]) == ("string", "binary"), what
-        assert isinstance(reply.body, bytes) and media_type == "application/pdf", what
-        assert reply.body.startswith(b"%PDF-"), what
         assert "Content-Disposition" in response["headers"], what
-        assert re.fullmatch(r'inline; filename="[\w.-]+\.pdf"', reply.headers["content-disposition"]), what
+        assert isinstance(reply.body, bytes), what
+        if media_type == "text/csv; charset=utf-8":  # or, when too large, a link (JSON)
+            assert list(response["content"]) == ["text/csv", "application/json"], what
+            schema = self._component(response["content"]["text/csv"]["schema"])
+            assert (schema["type"], schema["contentMediaType"]) == ("string", "text/csv"), what
+            text = reply.body.decode("utf-8")
+            assert text.endswith("\r\n") and "," in text.split("\r\n", 1)[0], what
+            assert re.fullmatch(r'attachment; filename="[\w.-]+\.csv"',
+                                reply.headers["content-disposition"]), what
+        else:
+            assert list(response["content"]) == [media_type], what
+            schema = self._component(response["content"][media_type]["schema"])
+            assert (schema["type"], schema["format"]) == ("string", "binary"), what
+            assert media_type == "application/pdf" and reply.body.startswith(b"%PDF-"), what
+            assert re.fullmatch(r'inline; filename="[\w.-]+\.pdf"', reply.headers["content-disposition"]), what
         self.seen.add((template, method, reply.status))
+
+    def _component(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return self.doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
 
 
 @pytest.fixture
@@ -254,6 +267,9 @@ def test_spec_declares_security_and_statuses_per_route():
             assert ("413" in responses) == ("requestBody" in operation), path
             assert "415" in responses and "500" in responses, path
             assert ("503" in responses) == (path != "/api/v1/openapi.json"), path
+            if path.endswith(".csv"):  # the file, or a link to it when too large (both 200)
+                assert set(responses["200"]["content"]) == {"text/csv", "application/json"}, path
+                assert "406" not in responses, path  # text: any Accept gets it
 
 
 def test_import_app_neither_builds_the_spec_nor_imports_validators():
@@ -566,6 +582,22 @@ def test_workflow_responses_match_the_spec(contract):
         c.request("DELETE", f"/api/v1/billing/admin/webhooks/{hook['id']}", 204, token=admin)
     finally:
         hooks.close()
+    # And the reports: the monthly summary, the aging of unpaid invoices, each export as a file,
+    # a large one as a link
+    summary = c.get("/api/v1/billing/admin/reports/summary", 200, token=admin).body
+    assert len(summary["months"]) == 12 and summary["months"][-1]["approvals"] > 0
+    c.get("/api/v1/billing/admin/reports/summary?from=2001-01", 422, token=admin)
+    aging = c.get("/api/v1/billing/admin/reports/aging", 200, token=admin).body
+    assert aging["total"]["count"] == sum(b["count"] for b in aging["buckets"]) > 0
+    today = datetime.now(timezone.utc).date().isoformat()
+    for export in ("invoices", "payments", "ledger", "money-ledger"):
+        c.get(f"/api/v1/billing/admin/exports/{export}.csv?from={today}&to={today}", 200,
+              token=admin)
+    with environment(EXPORT_INLINE_MAX_BYTES="10"):
+        link = c.get(f"/api/v1/billing/admin/exports/payments.csv?from={today}&to={today}", 200,
+                     token=admin).body
+    assert link["rows"] > 0 and "X-Amz-Expires=900" in link["url"]
+    c.get(f"/api/v1/billing/admin/exports/ledger.csv?from={today}&to=2020-01-01", 422, token=admin)
     # And the owner reverses the payment the second approver approved (a chargeback)
     reversed_ = c.post(f"{ADMIN_PAYMENTS}/{payment['id']}/reverse", {"reason": "Chargeback"},
                        expect=200, token=admin).body

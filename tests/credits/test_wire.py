@@ -18,7 +18,8 @@ from chalicelib.storage.store import TransactionCancelled, Tx
 LEDGER = dict(account_id="acc_1", entry_id="consume#acc_1#k#1", amount=-10, bucket="both",
               reason="consumed", reference="render", actor="service_key:api", created_at="2026-12-02T00:00:00.000000Z",
               balance_after=90, ordered_at="2026-12-02T00:00:00.000000Z#00", taken_allowance=0,
-              taken_extra=10, allowance_since=None, fingerprint="f" * 64, response='{"a": 1}')
+              taken_extra=10, allowance_since=None, fingerprint="f" * 64, response='{"a": 1}',
+              created_month="2026-12#1")
 
 
 def test_a_ledger_entry_is_the_models_own_item() -> None:

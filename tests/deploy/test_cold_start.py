@@ -28,7 +28,8 @@ LAZY = ("boto3", "jinja2", "pydyf", "mt940", "defusedxml",
         "chalicelib.statements.camt053_format",
         "chalicelib.accounts.admin_team", "chalicelib.admin.approve", "chalicelib.admin.holds",
         "chalicelib.credits.entitlements",
-        "chalicelib.admin.accounts")
+        "chalicelib.admin.accounts", "chalicelib.reports.aging", "chalicelib.reports.exports",
+        "chalicelib.reports.csv_file")
 
 
 def _import_app(report: str) -> str:

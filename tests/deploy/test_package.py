@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +247,26 @@ def test_a_pdf_crosses_api_gateway_as_bytes_and_json_routes_stay_json(
         assert response["statusCode"] == status and not response.get("isBase64Encoded"), path
         assert response["headers"]["Content-Type"] == "application/json", path
         assert json.loads(api_gateway_body(response, accept, binary)), path
+
+
+def test_a_csv_export_crosses_api_gateway_as_text_whatever_the_client_accepts(
+        built: dict[str, Path], api: Api, paid_signup: PaidSignup) -> None:
+    # Given the packaged REST API: text/csv is not one of its binary media types
+    for stage in STAGES:
+        definition = template(built, stage)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+        assert "text/csv" not in definition["x-amazon-apigateway-binary-media-types"]
+    gateway = api._client.http._local_gateway
+    today = datetime.now(timezone.utc).date().isoformat()
+    path = f"/api/v1/billing/admin/exports/invoices.csv?from={today}&to={today}"
+    for accept in ("*/*", "text/csv", "application/json"):
+        event = gateway._generate_lambda_event(
+            "GET", path, {"accept": accept, "authorization": f"Bearer {api.admin_token()}"}, b"")
+        with contextlib.redirect_stdout(io.StringIO()):
+            response = app_module.app(event, gateway._generate_lambda_context())
+        # Then the function answers the CSV as its text body, not base64, for any Accept
+        assert response["statusCode"] == 200 and not response.get("isBase64Encoded"), accept
+        assert response["headers"]["Content-Type"] == "text/csv; charset=utf-8"
+        assert response["body"].startswith("id,invoice_number,") and paid_signup.invoice_id in response["body"]
 
 
 def test_the_zip_holds_the_app_and_its_dependencies_but_not_what_lambda_provides(

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
@@ -145,8 +146,22 @@ def _every_route(api: Api, calls: Calls) -> list[int]:
                          headers=key),  # replayed
                 api.approve(admin, second),  # 409 already decided
                 api.get("/api/v1/openapi.json")]
+    replies += _reports(api, calls, admin)
     replies += _session_routes(api, calls, signup.body)
     return [reply.status for reply in replies]
+
+
+def _reports(api: Api, calls: Calls, admin: str) -> list[Any]:
+    """The aging report, an export as a file, a large one to S3 (a signed link), a bad range."""
+    today = datetime.now(timezone.utc).date().isoformat()
+    exports = "/api/v1/billing/admin/exports"
+    replies = [api.get("/api/v1/billing/admin/reports/aging", token=admin),
+               api.get(f"{exports}/invoices.csv?from={today}&to={today}", token=admin),
+               api.get(f"{exports}/ledger.csv?from={today}&to=2020-01-01", token=admin)]  # 422
+    with environment(EXPORT_INLINE_MAX_BYTES="10"):
+        link = api.get(f"{exports}/payments.csv?from={today}&to={today}", token=admin)
+    assert "url" in link.body, link.body
+    return [*replies, _signed(calls, link, "GetObject")]
 
 
 def _session_routes(api: Api, calls: Calls, signup: dict[str, Any]) -> list[Any]:
@@ -241,7 +256,7 @@ def test_the_policy_grants_exactly_the_actions_the_code_calls(
     document = policy.policy_document(stage)
     granted = sorted({action for statement in document["Statement"]
                       for action in statement["Action"]
-                      if statement["Sid"] in ("Tables", "Email", "TokenSecret", "Proofs")})
+                      if statement["Sid"] in ("Tables", "Email", "TokenSecret", "Proofs", "Exports")})
     assert called == granted
     # And every call is on a granted resource: the stage's tables and indexes, its sender
     table_arns = next(s["Resource"] for s in document["Statement"] if s["Sid"] == "Tables")
@@ -256,6 +271,8 @@ def test_the_policy_grants_exactly_the_actions_the_code_calls(
             assert call.params["Source"] == stage.mail_from
         if call.operation == "GetParameter":
             assert call.params["Name"] == stage.jwt_secret_parameter
+        if call.service == "s3" and "Key" in call.params:  # the granted prefixes
+            assert call.params["Key"].startswith(("proofs/", "exports/")), call
 
 
 def test_the_policy_files_are_what_the_code_generates() -> None:

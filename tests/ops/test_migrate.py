@@ -12,7 +12,7 @@ from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel
 from chalicelib.storage.models.platform import OutboxModel
-from chalicelib.storage.models.records import CreditLedgerModel
+from chalicelib.storage.models.records import CreditLedgerModel, MoneyLedgerModel
 from chalicelib.storage.models.reports import ReportAggregateModel
 from ops import integrity, migrate
 from tests.conftest import Api, PaidSignup
@@ -99,3 +99,34 @@ def test_migrate_recounts_the_reports_of_a_store_kept_from_before_them(
         "89.00", "89.00", 1)
     report = integrity.verify()
     assert report.ok, "\n".join(report.lines())
+
+
+def test_migrate_gives_items_written_before_the_month_index_their_month(
+        api: Api, paid_signup: PaidSignup) -> None:
+    # Given invoices, payments and ledger entries (credits, and money from an overpayment)
+    admin = api.admin_token()
+    paid = api.confirm(paid_signup.token, paid_signup.invoice_id, amount="100.00", overpayment=True)
+    assert paid.status == 201, paid.body
+    assert api.approve(admin, paid.body["id"]).status == 200
+    tables = {InvoiceModel: lambda i: i.invoice_id, PaymentModel: lambda p: p.payment_id,
+              CreditLedgerModel: lambda e: f"{e.account_id}#{e.entry_id}",
+              MoneyLedgerModel: lambda e: f"{e.account_id}#{e.entry_id}"}
+    written = {model: {name(item): item.created_month for item in model.scan()}
+               for model, name in tables.items()}
+    assert all(written.values()) and all(all(months.values()) for months in written.values())
+    # as the previous version wrote them: without it
+    for model in tables:
+        for item in model.scan():
+            item.update(actions=[model.created_month.remove()])
+    # When the migration runs (twice)
+    counts = {step: n for step, n in migrate.migrate().counts.items() if "month" in step}
+    assert counts == {f"{model.Meta.entity} given their month": len(written[model]) for model in tables}
+    assert migrate.migrate().counts == {}
+    # Then each has the month a new item gets, and the month index finds it
+    for model, name in tables.items():
+        assert {name(item): item.created_month for item in model.scan()} == written[model]
+        for item in model.scan():
+            assert item.created_month == store.spread(item.created_at[:7], name(item))
+            found = model.by_created_month.query(item.created_month,
+                                                 model.created_at == item.created_at)
+            assert name(item) in {name(other) for other in found}

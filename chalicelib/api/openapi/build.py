@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib.api.openapi import fields, shared
 from chalicelib.api.openapi.served import PATH
-from chalicelib.api.routing import ADMIN_ROLES, JSON_TYPE, SERVICE, Declared, Routes
+from chalicelib.api.routing import ADMIN_ROLES, JSON_TYPE, SERVICE, Declared, Routes, is_binary
 
 _JSON = JSON_TYPE
 _BAD_BODY = ("`invalid_json` (empty body, not JSON, or not a JSON object) or `invalid_request` (an "
@@ -50,7 +50,7 @@ def schema_modules() -> list[Any]:
     from chalicelib.catalog import schemas as catalog
     from chalicelib.credits import schemas as credits
     from chalicelib.notifications import schemas as notifications
-    from chalicelib.reports import summary_schemas as reports
+    from chalicelib.reports import schemas as reports
     from chalicelib.statements import schemas as statements
     from chalicelib.webhooks import schemas as webhooks
 
@@ -162,16 +162,25 @@ def _responses(route: Declared) -> dict[str, Any]:
     schema, description = route.response
     answers: dict[int, Any] = {route.status: {
         "description": description, "content": {route.media_type: {"schema": _ref("schemas", schema)}}}}
-    if route.media_type != _JSON:
+    if is_binary(route.media_type):
         answers[route.status]["headers"] = {"Content-Disposition": {
             "description": "`inline; filename=\"<name>\"`, e.g. `inline; filename=\"INV-2026-000123.pdf\"`.",
             "schema": {"type": "string"}}}
+    elif route.media_type != _JSON:  # a text file, saved under its name
+        answers[route.status]["headers"] = {"Content-Disposition": {
+            "description": "`attachment; filename=\"<name>\"` (with the file; not with the JSON "
+                           "answer), e.g. `attachment; filename=\"invoices-2026-01-01-2026-01-31.csv\"`.",
+            "schema": {"type": "string"}}}
+    if route.instead is not None:
+        other, text = route.instead
+        answers[route.status]["description"] = f"{description} {text}"
+        answers[route.status]["content"][_JSON] = {"schema": _ref("schemas", other)}
     if route.status == 204:
         answers[204] = {"description": description}
     for status, (other, text) in route.also.items():
         answers[status] = {"description": text, "content": _json(_ref("schemas", other))}
     texts = dict(route.errors)
-    if route.media_type != _JSON:
+    if is_binary(route.media_type):
         texts.setdefault(406, _NOT_ACCEPTABLE.format(route.media_type))
     if route.body is not None:
         texts.setdefault(400, _BAD_BODY)

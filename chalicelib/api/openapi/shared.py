@@ -26,7 +26,8 @@ Billing for a SaaS sold with **manual payments** (bank transfer, wallets, Wise, 
 **Conventions**
 
 - JSON in and out, but for the PDF documents (`.../pdf`: `application/pdf`, asked for with
-  `Accept: application/pdf`). A request whose `Content-Type` is present and not
+  `Accept: application/pdf`) and the admin's CSV exports (`.../exports/*.csv`: `text/csv`, or a
+  link to the file when it is too large for one response). A request whose `Content-Type` is present and not
   `application/json` gets 415 on every route. Paths are declared without a trailing slash; a trailing slash reaches
   the same route.
 - Money is a decimal string with exactly two decimals plus an ISO 4217 `currency`
@@ -274,6 +275,25 @@ PARAMETERS: dict[str, Any] = {
                        "not matter).",
         "schema": {"type": "string", "minLength": 1},
         "examples": {"reference": {"value": "PR-7K4Q-X9MP"}},
+    },
+    "ExportFrom": {
+        "name": "from",
+        "in": "query",
+        "required": True,
+        "description": ("The first day of the export (YYYY-MM-DD, UTC), included. Missing, not such a "
+                        "date, or after `to`: 422 `validation_failed`."),
+        "schema": {"type": "string", "format": "date"},
+        "example": "2026-01-01",
+    },
+    "ExportTo": {
+        "name": "to",
+        "in": "query",
+        "required": True,
+        "description": ("The last day of the export (YYYY-MM-DD, UTC), included; at most 366 days "
+                        "from `from`, both counted (a year, a leap year too), else 422 "
+                        "`validation_failed`."),
+        "schema": {"type": "string", "format": "date"},
+        "example": "2026-01-31",
     },
     "IdempotencyKey": {
         "name": "Idempotency-Key",

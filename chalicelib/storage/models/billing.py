@@ -15,7 +15,7 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.storage.models.base import IntegerAttribute, TableMeta
+from chalicelib.storage.models.base import CreatedMonthIndex, IntegerAttribute, TableMeta
 
 
 class SweepIndex(GlobalSecondaryIndex[Any]):
@@ -132,6 +132,13 @@ class QuoteMap(MapAttribute[str, Any]):
 PAYABLE = ("pending", "partially_paid")  # invoice states a payment can be confirmed for
 
 
+def worth(payment: "PaymentModel") -> int:
+    """What the payment brings, in the invoice's currency (a local payment at its quote's rate)."""
+    if payment.applied_minor is None:
+        return payment.amount_minor
+    return payment.applied_minor + (payment.excess_minor or 0)
+
+
 def amount_due(invoice: "InvoiceModel") -> int:
     """What is still owed on the invoice (items written before partial payments: all or nothing)."""
     if invoice.amount_due_minor is not None:
@@ -185,10 +192,12 @@ class InvoiceModel(Model):
     # renewal's period (given back when the invoice is paid again).
     reversals = IntegerAttribute(null=True)
     credits_taken_back = IntegerAttribute(null=True)
+    created_month = UnicodeAttribute(null=True)  # CreatedMonthIndex: `<YYYY-MM>#<n>` of created_at
     by_account = ByAccountIndex()
     by_reference = InvoiceReferenceIndex()
     by_number = InvoiceNumberIndex()
     open_by_due_date = OpenInvoicesIndex()
+    by_created_month = CreatedMonthIndex()
 
 
 class ByInvoiceIndex(GlobalSecondaryIndex["PaymentModel"]):
@@ -266,9 +275,11 @@ class PaymentModel(Model):
     reversed_at = UnicodeAttribute(null=True)
     reversed_by = UnicodeAttribute(null=True)
     reversal_reason = UnicodeAttribute(null=True)
+    created_month = UnicodeAttribute(null=True)  # CreatedMonthIndex: `<YYYY-MM>#<n>` of created_at
     by_account = ByAccountIndex()
     by_invoice = ByInvoiceIndex()
     approval_queue = ApprovalQueueIndex()
+    by_created_month = CreatedMonthIndex()
 
 
 class PaymentClaimModel(Model):

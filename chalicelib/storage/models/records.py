@@ -8,6 +8,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.storage.models.base import IntegerAttribute, TableMeta
+from chalicelib.storage.models.base import CreatedMonthIndex, LedgerMonthIndex
 
 
 class LedgerTimeIndex(GlobalSecondaryIndex["CreditLedgerModel"]):
@@ -46,7 +47,9 @@ class CreditLedgerModel(Model):
     allowance_since = UnicodeAttribute(null=True)
     fingerprint = UnicodeAttribute(null=True)
     response = UnicodeAttribute(null=True)
+    created_month = UnicodeAttribute(null=True)  # LedgerMonthIndex: `<YYYY-MM>#<n>` of created_at
     by_time = LedgerTimeIndex()
+    by_created_month = LedgerMonthIndex()
 
 
 class AuditEventModel(Model):
@@ -102,6 +105,8 @@ class MoneyLedgerModel(Model):
     reference = UnicodeAttribute()  # the payment or invoice
     actor = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    created_month = UnicodeAttribute(null=True)  # CreatedMonthIndex: `<YYYY-MM>#<n>` of created_at
+    by_created_month = CreatedMonthIndex()
 
 
 class FxRateModel(Model):
