@@ -17,7 +17,7 @@ OPENAPI_TS := $(NODE_TOOLS)/node_modules/.bin/openapi-typescript
 NPM := $(shell command -v npm)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev listen test lint-api test-fast fuzz verify install clean reset jobs package policies bench bench-sweep bench-consume bench-statements openapi example-statement
+.PHONY: dev listen test lint-api test-fast fuzz verify install clean reset jobs package policies bench bench-sweep bench-consume bench-statements bench-reports openapi example-statement
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON))")'
@@ -107,6 +107,11 @@ bench-consume: $(INSTALLED)
 # file and what mt-940 and defusedxml add to a cold start and to the zip; then `make bench`'s
 # statement import section: a 5,000-line import and match (DynamoDB calls per line, time against
 # the same calls made with boto3) and "apply all exact matches".
+# Only the reports section of `make bench`: the monthly summary's reads and latency at 100 and at
+# 10,000 payments (about a minute).
+bench-reports: $(INSTALLED)
+	$(PY) -m bench.reports
+
 bench-statements: $(INSTALLED)
 	$(PY) -m bench.statements
 	$(PY) -m bench.statement_import

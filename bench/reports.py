@@ -4,7 +4,7 @@ of `make bench`).
 The first 100 payments are real: signups confirmed and approved through the API, so their figures
 are written by the approvals' own transactions. The next 9,900 are approvals spread over the last
 12 months, 8 methods and 10 countries, whose figures are committed as approvals' transactions
-commit them (`chalicelib.reports.aggregates`; 100 approvals' additions per transaction, each to one
+commit them (`chalicelib.reports.aggregates`; 100 approvals of one month per transaction, each to one
 random shard): the items a summary reads are the same as 9,900 more real approvals would leave (their number depends on months, shards, methods and
 countries, not on payments). Reported per size: the DynamoDB calls of `GET .../reports/summary`
 for 12 months, the items they read, the median latency, and the same calls made with boto3.
@@ -38,10 +38,11 @@ def _synthetic_approvals(count: int, per_transaction: int = 100) -> None:
 
     rng = random.Random(10_000)
     now = datetime.now(timezone.utc)
-    for start in range(0, count, per_transaction):
+    for batch, start in enumerate(range(0, count, per_transaction)):
         figures = aggregates.Figures()
+        days_back = 30 * (batch % 12)  # one month per transaction (at most 19 items each)
         for _ in range(min(per_transaction, count - start)):
-            at = stamp(now - timedelta(days=rng.randrange(360), hours=rng.randrange(24)))
+            at = stamp(now - timedelta(days=days_back, hours=rng.randrange(24)))
             month, amount = at[:7], rng.choice((8900, 24900, 69900))
             figures.add(month, "approvals", 1)
             figures.add(month, aggregates.hours_bucket(rng.expovariate(1 / 12)), 1)

@@ -18,6 +18,8 @@
 7. Bank statement import (bench.statement_import; alone: `python -m bench.statement_import`): a
    5,000-line statement imported and matched against 3,000 open invoices: DynamoDB calls per
    line, time against the same calls made with boto3, and "apply all exact matches".
+8. The monthly summary (bench.reports; alone: `python -m bench.reports`): its DynamoDB calls and
+   latency for 12 months at 100 and at 10,000 payments, against the same calls made with boto3.
 The invoice PDF's route is a row of 1.; its first render in a fresh process and a warm render
 follow that table (bench.pdf; alone: `python -m bench.pdf`).
 """
@@ -469,6 +471,10 @@ def main() -> int:
     from bench import statement_import
 
     statement_import.report()
+
+    from bench import reports
+
+    reports.report()
 
     from bench import reset_timing
 
