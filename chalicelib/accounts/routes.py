@@ -47,7 +47,10 @@ _BY_EMAIL = Idempotent(lambda caller, raw: "signup:" + signup.signup_scope(raw),
                  "concurrent change, retry",
             422: "`validation_failed` (a missing or invalid field, or `billing` missing for a paid "
                  "plan), `plan_not_available` (`internal` or an unknown plan), `method_not_offered` "
-                 "(payment_method not offered in the billing country)"})
+                 "(payment_method not offered in the billing country)",
+            429: "`too_many_signups`: more than SIGNUP_MAX_PER_CLIENT (20) signups from this client "
+                 "address, or more than SIGNUP_MAX_PER_CONTACT (3) naming this billing email, in "
+                 "SIGNUP_WINDOW_SECONDS (an hour); `Retry-After` says when to try again"})
 def register(body: dict[str, Any]) -> dict[str, Any]:
     """Sign up: a free trial or a paid plan awaiting payment
 

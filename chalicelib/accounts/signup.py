@@ -12,7 +12,8 @@ from chalicelib.billing.subscriptions import BILLING, open_subscription
 from chalicelib.billing.views import invoice_view, subscription_view
 from chalicelib.catalog.reference_data import GLOBAL
 from chalicelib.core.clock import new_id, stamp
-from chalicelib.core.errors import Conflict, Invalid
+from chalicelib.core.config import get_settings
+from chalicelib.core.errors import Conflict, Invalid, TooManyRequests
 from chalicelib.core.secrets import keyed_hash
 from chalicelib.core.validation import SLUG, Obj, Text, email, validate
 from chalicelib.credits.ledger import add_credit
@@ -76,11 +77,16 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
                       details={"fields": {"billing": "is required for a paid plan"}})
     country = billing["country"] if billing else None
     wanted_method = data["payment_method"] if paid else None
+    windows = _windows(data["email"], billing)
     keys: list[tuple[Any, ...]] = [(PlanModel, plan_slug), (UserModel, data["email"])]
     if wanted_method:
         keys += [(PaymentMethodModel, country, wanted_method),
                  (PaymentMethodModel, GLOBAL, wanted_method)]
-    plan, existing, *methods = store.transact_get(*keys)
+    for window in windows:
+        keys += window.keys()
+    plan, existing, *rest = store.transact_get(*keys)
+    methods, counts = rest[:len(rest) - 2 * len(windows)], rest[len(rest) - 2 * len(windows):]
+    _throttle(windows, counts)
     if plan is None or not plan.self_serve:
         raise Invalid(f"The plan '{plan_slug}' cannot be chosen at signup.",
                       code="plan_not_available", details={"fields": {"plan": "is not a self-serve plan"}})
@@ -101,6 +107,8 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
                            **name_attributes(user.account_id, name))
     tx = Tx()
     tx.put("user", user, UserModel.email.does_not_exist())
+    for n, window in enumerate(windows):
+        tx.update(f"throttle:{n}", window.counter(), window.count_actions())
     subscription = invoice = None
     if paid:
         account.status = "pending_payment"
@@ -131,6 +139,30 @@ def register(body: dict[str, Any]) -> dict[str, Any]:
             raise Conflict("An account with this email already exists.", code="email_taken") from exc
         raise
     return response
+
+
+def _windows(email: str, billing: dict[str, Any] | None) -> list[Any]:
+    """The throttles a signup counts in: its client address's signups, and the signups that name
+    a billing contact other than the user's own address (each sends that address a verification
+    email: a stranger's address cannot be sent more than a few)."""
+    from chalicelib.accounts.recovery import client_address
+    from chalicelib.accounts.throttle import Window
+
+    settings = get_settings()
+    found = [Window(b"signup-client:", client_address(), settings.signup_max_per_client,
+                    settings.signup_window_seconds)]
+    contact = ((billing or {}).get("billing_email") or "").strip().lower()
+    if contact and contact != email.strip().lower():
+        found.append(Window(b"signup-contact:", contact, settings.signup_max_per_contact,
+                            settings.signup_window_seconds))
+    return found
+
+
+def _throttle(windows: list[Any], counts: list[Any]) -> None:
+    waits = [window.wait(counts[2 * n], counts[2 * n + 1]) for n, window in enumerate(windows)]
+    if any(waits):
+        raise TooManyRequests("Too many signups from here, or naming this billing email; try "
+                              "again later.", code="too_many_signups", retry_after=max(waits))
 
 
 def _method_not_offered(method: str, country: str | None) -> Invalid:

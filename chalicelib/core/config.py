@@ -84,6 +84,11 @@ class Settings:
     reset_max_per_email: int = 3
     reset_max_per_client: int = 10
     reset_window_seconds: int = 3600
+    # Signups per client address, and signups naming one billing contact (each sends it a
+    # verification email), in signup_window_seconds before 429.
+    signup_max_per_client: int = 20
+    signup_max_per_contact: int = 3
+    signup_window_seconds: int = 3600
     # Webhook endpoints on loopback (http://127.0.0.1, localhost): `make dev` and the tests only;
     # a deployed stage takes https to public addresses alone.
     webhook_allow_local: bool = False
@@ -178,6 +183,9 @@ def get_settings() -> Settings:
         reset_max_per_email=max(1, _int("RESET_MAX_PER_EMAIL", 3)),
         reset_max_per_client=max(1, _int("RESET_MAX_PER_CLIENT", 10)),
         reset_window_seconds=max(60, _int("RESET_WINDOW_SECONDS", 3600)),
+        signup_max_per_client=max(1, _int("SIGNUP_MAX_PER_CLIENT", 20)),
+        signup_max_per_contact=max(1, _int("SIGNUP_MAX_PER_CONTACT", 3)),
+        signup_window_seconds=max(60, _int("SIGNUP_WINDOW_SECONDS", 3600)),
         table_names={name[:-len(_TABLE_SUFFIX)].lower(): value for name, value in os.environ.items()
                      if name.endswith(_TABLE_SUFFIX) and value},
         webhook_allow_local=os.environ.get("WEBHOOK_ALLOW_LOCAL") == "1",
