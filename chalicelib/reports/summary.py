@@ -6,7 +6,7 @@ Reads: one Query of the running totals and one per month from `from` to the curr
 most 25), whatever the number of payments. MRR and active subscriptions at a month's end are the
 running totals less the changes made in the months after it. Percentiles of the hours to a decision
 come from the month's histogram: the bucket holding the decision of that rank, interpolated
-linearly inside it (so within one bucket of the exact value); null in a month without decisions.
+linearly inside it at the rank's middle (so within one bucket of the exact value); null in a month without decisions.
 """
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def percentile(histogram: list[int], q: float) -> float | None:
         if count and seen + count >= rank:
             low = HISTOGRAM_BOUNDS[n - 1] if n else 0
             high = HISTOGRAM_BOUNDS[n] if n < len(HISTOGRAM_BOUNDS) else low + _TOP_BUCKET_SPAN
-            return round(low + (high - low) * (rank - seen) / count, 1)
+            return round(low + (high - low) * (rank - seen - 0.5) / count, 1)  # mid-rank in it
         seen += count
     return None  # pragma: no cover - the ranks add up to the total
 
