@@ -89,6 +89,7 @@ _SNAPSHOT_FIELDS = {
     "counters": models.CounterModel, "plans": models.PlanModel,
     "methods": models.PaymentMethodModel, "money": models.MoneyLedgerModel,
     "lines": models.StatementLineModel, "users": models.UserModel,
+    "reports": models.ReportAggregateModel,
 }
 
 

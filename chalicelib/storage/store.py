@@ -192,7 +192,8 @@ class Tx:
         if condition is not None:
             pending.condition = condition if pending.condition is None else pending.condition & condition
         pending.return_old = pending.return_old or return_old
-        pending.labels.append(label)
+        if label not in pending.labels:
+            pending.labels.append(label)
 
     def commit(self, response: Any = None) -> None:
         """Write everything or nothing; raise TransactionCancelled naming failed conditions.

@@ -26,6 +26,7 @@ from chalicelib.storage.models.billing import (
 from chalicelib.storage.models.catalog import PlanModel
 from chalicelib.storage.models.platform import OutboxModel
 from chalicelib.storage.models.webhooks import WebhookEventModel
+from chalicelib.storage.models.reports import ReportAggregateModel
 from chalicelib.storage.models.records import AuditEventModel, CounterModel, FxRateModel
 from tests.conftest import Api, aws_spy
 
@@ -105,8 +106,8 @@ def test_renewals_cost_one_counter_update_and_one_transaction_each(api: Api) -> 
     # And the calls were exactly: the plan catalog once; the exchange rates once, before the first
     # renewal (every invoice of the run is quoted from one reading); per shard of the due index one Query, then
     # for each subscription it returned (by due time) the counter's UpdateItem and one transaction
-    # (the invoice, the audit event, the email and the webhook event put; the subscription and
-    # account updated);
+    # (the invoice, the audit event, the email and the webhook event put; the subscription,
+    # account and the month's report figures updated);
     # then the other jobs' queries
     shards = store.spreads(SWEEP)
     assert len(shards) == get_settings().index_shards
@@ -114,7 +115,8 @@ def test_renewals_cost_one_counter_update_and_one_transaction_each(api: Api) -> 
     written = tuple(sorted([
         ("Put", InvoiceModel.Meta.table_name), ("Put", AuditEventModel.Meta.table_name),
         ("Put", OutboxModel.Meta.table_name), ("Put", WebhookEventModel.Meta.table_name),
-        ("Update", SubscriptionModel.Meta.table_name), ("Update", AccountModel.Meta.table_name)]))
+        ("Update", SubscriptionModel.Meta.table_name), ("Update", AccountModel.Meta.table_name),
+        ("Update", ReportAggregateModel.Meta.table_name)]))
     expected: list[tuple[Any, ...]] = [("Query", PlanModel.Meta.table_name, "catalog", "self_serve")]
     rates = ("Query", FxRateModel.Meta.table_name, None, "current")
     for shard in shards:

@@ -351,14 +351,14 @@ def payments_table_without_the_queue_index(db: SeedReport, monkeypatch: pytest.M
 def test_a_kept_table_gets_the_index_it_lacks_and_its_items_are_found_through_it(
         payments_table_without_the_queue_index: None) -> None:
     # Given a kept payments table without the approval-queue index, holding payments already
-    assert _indexes(PaymentModel) == {"by_account", "by_invoice"}
+    assert _indexes(PaymentModel) == {"by_account", "by_invoice", "by_created_month"}
     _payment("pay_waiting", "2025-01-01T00:00:00Z", queue="pending").save()
     _payment("pay_decided", "2025-01-02T00:00:00Z", queue=None).save()
     # When the tables are created where missing (as every start of the local stack does)
     created = models.create_missing_tables()
     # Then that index, and only it, is added to the kept table
     assert created == [f"{PaymentModel.Meta.table_name}.approval_queue"]
-    assert _indexes(PaymentModel) == {"approval_queue", "by_account", "by_invoice"}
+    assert _indexes(PaymentModel) == {"approval_queue", "by_account", "by_invoice", "by_created_month"}
     # And the items already there are found through it, as are new ones
     assert [p.payment_id for p in PaymentModel.approval_queue.query("pending")] == ["pay_waiting"]
     _payment("pay_new", "2025-01-03T00:00:00Z", queue="pending").save()
