@@ -7,6 +7,7 @@ import { busy, clearErrors, field, formAlert, showErrors, values } from "../form
 import { agingCard } from "../components/reports/aging.js";
 import { exportCard } from "../components/reports/exports.js";
 import { summaryCharts } from "../components/reports/summary.js";
+import { monthTitle } from "../components/charts/scale.js";
 import { OWNER, can, roleNote } from "../roles.js";
 
 /** The form of the range of months; `load(from, to)` reads and draws the summary (throws ApiError). */
@@ -56,10 +57,12 @@ export async function adminReportsView(ctx) {
       throw error;
     }),
     api.agingReport()]);
-  const charts = h("div", { class: "report-summary", "aria-live": "polite", dataset: { summary: "" } });
+  const charts = h("div", { class: "report-summary", dataset: { summary: "" } });
+  const shown = h("p", { class: "small muted range-shown", role: "status" });
   const draw = (summary) => {
-    charts.dataset.from = summary.months[0]?.month ?? "";
-    charts.dataset.to = summary.months.at(-1)?.month ?? "";
+    const [from, to] = [summary.months[0]?.month ?? "", summary.months.at(-1)?.month ?? ""];
+    Object.assign(charts.dataset, { from, to });
+    shown.textContent = from ? `Showing ${monthTitle(from)} to ${monthTitle(to)}: ${summary.months.length} months.` : "";
     replace(charts, summaryCharts(summary));
   };
   const load = async (from, to) => {
@@ -85,7 +88,7 @@ export async function adminReportsView(ctx) {
           + "a payment in another currency at its invoice's rate), and the unpaid invoices by age."))),
     h("section", { class: "card", "aria-labelledby": "range-title" },
       h("h2", { id: "range-title", class: "small-title" }, "Months"),
-      form),
+      form, shown),
     charts,
     agingCard(aging),
     can(OWNER) ? exportCard()

@@ -61,9 +61,12 @@ export function moneyTick(value) {
   return `${sign}$${trim(abs)}`;
 }
 
+/** An exact USD amount, a decimal string: "-89.00" -> "-$89.00". */
+export const usd = (raw) => (String(raw).startsWith("-") ? `-${money(String(raw).slice(1), "USD")}` : money(raw, "USD"));
+
 /** Axis texts and the exact texts of values, by kind of figure. */
 export const FORMATS = {
-  money: { tick: moneyTick, text: (raw) => money(raw, "USD"), whole: false },
+  money: { tick: moneyTick, text: usd, whole: false },
   count: { tick: (n) => count(n), text: (raw) => count(raw), whole: true },
   hours: { tick: (n) => `${count(n)} h`, text: (raw) => (raw === null || raw === undefined ? "no decisions" : `${raw} h`), whole: false },
 };

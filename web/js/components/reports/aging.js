@@ -1,10 +1,11 @@
 // The aging of unpaid invoices (GET /billing/admin/reports/aging): the amount due in each bucket of
 // days past due as bars, their counts above them, the same as a table, and the 20 oldest invoices
 // with links to their accounts.
-import { count, date, dateTime, h, money } from "../../dom.js";
+import { count, date, dateTime, h } from "../../dom.js";
 import { accountLink } from "../../views/admin-account.js";
 import { barChart } from "../charts/bar-chart.js";
 import { chartFigure, figuresTable } from "../charts/figure.js";
+import { usd as money } from "../charts/scale.js";
 
 const BUCKET_NAMES = { current: "Current (not yet due)", "1-7": "1–7 days", "8-30": "8–30 days", "31-60": "31–60 days", "61+": "61 days or more" };
 const AXIS_NAMES = { current: "Current", "1-7": "1–7", "8-30": "8–30", "31-60": "31–60", "61+": "61+" };
@@ -50,7 +51,7 @@ function oldestTable(oldest) {
         accountLink(invoice.account_id, invoice.account_name ?? invoice.billing_name ?? invoice.account_id),
         invoice.billing_email ? h("div", { class: "small muted wrap-anywhere" }, invoice.billing_email) : null)),
       h("td", { "data-label": "Amount due", class: "num", dataset: { field: "amount_due", value: invoice.amount_due } },
-        money(invoice.amount_due, invoice.currency)),
+        money(invoice.amount_due)),
       h("td", { "data-label": "Due date", dataset: { field: "due_date", value: invoice.due_date } }, date(invoice.due_date)),
       h("td", { "data-label": "Days past due", class: "num", dataset: { field: "days_past_due", value: invoice.days_past_due } },
         count(invoice.days_past_due)))))));

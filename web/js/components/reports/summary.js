@@ -1,11 +1,11 @@
 // The monthly summary's charts (GET /billing/admin/reports/summary): MRR and active subscriptions,
 // money collected by method and by country, and how long approvals took; each with its table.
-import { count, countryName, h, humanize, money } from "../../dom.js";
+import { count, countryName, h, humanize } from "../../dom.js";
 import { barChart } from "../charts/bar-chart.js";
 import { chartFigure, figuresTable } from "../charts/figure.js";
 import { lineChart } from "../charts/line-chart.js";
 import { legend } from "../charts/marks.js";
-import { monthTitle } from "../charts/scale.js";
+import { monthTitle, usd as money } from "../charts/scale.js";
 
 const METHOD_NAMES = {
   bank_transfer: "Bank transfer", jazzcash: "JazzCash", easypaisa: "Easypaisa", raast: "Raast", upi: "UPI",
@@ -84,7 +84,7 @@ function collectedFigure(months, { field, name, title, nameOf, by }) {
       s.values.reduce((sum, v) => sum + cents(v), 0)))}`).join(", ")}.`
     : `${title}, ${range(months)}: nothing collected.`;
   return chartFigure({
-    name, title, half: true, legend: series.length ? legend(series, "bar") : null,
+    name, title, legend: series.length ? legend(series, "bar") : null,
     draw: barChart({ categories: months.map((m) => m.month), months: true, series, format: "money", yTitle: "US dollars",
       xTitle: "Month", label, empty: "Nothing collected in these months" }),
     note: months.some((m) => cents(m.collected) < 0) ? "A month whose reversals exceed what it collected draws no bar." : null,
@@ -138,7 +138,7 @@ export function summaryCharts(summary) {
     h("section", { class: "card section-gap", "aria-labelledby": "collected-title", dataset: { report: "collected" } },
       h("div", { class: "card-head" }, h("h2", { id: "collected-title" }, "Money collected"),
         h("span", { class: "muted small" }, `${money(fromCents(months.reduce((sum, m) => sum + cents(m.collected), 0)))} in these months`)),
-      h("div", { class: "chart-pair" },
+      h("div", { class: "chart-stack" },
         collectedFigure(months, { field: "collected_by_method", name: "by-method", title: "By payment method", by: "payment method",
           nameOf: (slug) => METHOD_NAMES[slug] ?? humanize(slug) }),
         collectedFigure(months, { field: "collected_by_country", name: "by-country", title: "By billing country", by: "billing country",
