@@ -344,3 +344,13 @@ Object.assign(api, {
     `/billing/admin/webhooks/${at(id)}/deliveries`, { query: { status: status || null, limit, cursor } }),
   retryWebhookDelivery: (id, deliveryId) => post(`/billing/admin/webhooks/${at(id)}/deliveries/${at(deliveryId)}/retry`),
 });
+
+// Reports (admins): the monthly summary (months YYYY-MM, the last 12 by default), the aging of
+// unpaid invoices, and the owners' CSV exports of a range of days: the file as a Blob (text/csv), or
+// for a large one a Blob of JSON {url, expires_at, rows, bytes}, a link to the file in S3.
+Object.assign(api, {
+  reportSummary: (from, to) => request("GET", "/billing/admin/reports/summary", { query: { from: from || null, to: to || null } }),
+  agingReport: () => request("GET", "/billing/admin/reports/aging"),
+  exportCsv: (name, from, to) => request("GET", `/billing/admin/exports/${at(name)}.csv`,
+    { query: { from, to }, accept: "text/csv, application/json" }),
+});

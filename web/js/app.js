@@ -19,6 +19,7 @@ import { adminStatementsView } from "./views/admin-statements.js";
 import { adminStatementView } from "./views/admin-statement.js";
 import { adminWebhooksView } from "./views/admin-webhooks.js";
 import { adminWebhookView } from "./views/admin-webhook.js";
+import { adminReportsView } from "./views/admin-reports.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
@@ -48,6 +49,7 @@ route("/admin/statements", adminStatementsView);
 route("/admin/statements/:id", adminStatementView);
 route("/admin/webhooks", adminWebhooksView);
 route("/admin/webhooks/:id", adminWebhookView);
+route("/admin/reports", adminReportsView);
 
 function homeView(ctx) {
   if (!session.current) return ctx.redirect("/signup");

@@ -89,6 +89,7 @@ export function adminLinks() {
   return [
     ["/admin", "Admin console"],
     ["/admin/accounts", "Accounts"],
+    ["/admin/reports", "Reports"],
     ["/admin/fx-rates", "Exchange rates"],
     ["/admin/statements", "Bank statements"],
     ["/admin/webhooks", "Webhooks"],
