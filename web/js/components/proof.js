@@ -58,7 +58,7 @@ export function proofSummary(proof) {
 /** "Receipt attached" with what and when, for a payment that has a proof. */
 export function receiptAttached(payment, { long = false } = {}) {
   if (!payment?.proof) return null;
-  return h("span", { class: "badge badge-success", "data-proof": "attached" }, "Receipt attached",
+  return h("span", { class: long ? "badge badge-success badge-wrap" : "badge badge-success", "data-proof": "attached" }, "Receipt attached",
     long ? h("span", { class: "badge-note" }, ` · ${proofSummary(payment.proof)}, ${dateTime(payment.proof.uploaded_at)}`) : null);
 }
 
