@@ -64,10 +64,25 @@ export function receiptAttached(payment, { long = false } = {}) {
 
 /** The file input of a receipt, named `file` (the API's field of proof errors). */
 export function proofField({ optional = false } = {}) {
-  return field({
+  const holder = field({
     label: "Receipt or screenshot", name: "file", type: "file", optional, hint: PROOF_HINT,
     attrs: { accept: PROOF_ACCEPT },
   });
+  // The file is checked as soon as it is chosen: a good one clears the error a bad one left.
+  const input = holder.querySelector("input");
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    const problem = file ? checkProofFile(file) : null;
+    const error = holder.querySelector(".error");
+    if (problem) {
+      input.setAttribute("aria-invalid", "true");
+      if (error) error.textContent = `${problem}.`;
+    } else {
+      input.removeAttribute("aria-invalid");
+      if (error) error.textContent = "";
+    }
+  });
+  return holder;
 }
 
 /**
