@@ -165,10 +165,13 @@ def test_no_screen_overflows_on_a_phone_or_a_laptop(web):
     # The admin side
     admin = web.page(PHONE)
     log_in_as_admin(admin, web.url)
-    expect(admin.get_by_role("row").filter(has_text=invoice["payment_reference"])).to_have_count(1)
+    queued = admin.get_by_role("row").filter(has_text=invoice["payment_reference"])
+    expect(queued).to_have_count(1)
     check(admin, "admin-console", problems)
     payment = http("GET", f"{web.api}/billing/payments", token=web.token(email_address, PASSWORD)).body["items"][0]
     visit(admin, f"{web.url}/admin/payments/{payment['id']}", "Payment", "admin-payment-detail", problems)
+    expect(admin.locator(".timeline")).to_contain_text("Receipt attached (PNG, ")
+    expect(admin.locator(".timeline")).not_to_contain_text("bytes")
     visit(admin, f"{web.url}/admin/payments/{again.body['id']}", "Payment", "admin-payment-resubmitted", problems)
     admin.goto(f"{web.url}/admin")
     lookup = admin.locator("[data-lookup]").locator("xpath=..")
