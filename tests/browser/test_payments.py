@@ -115,7 +115,9 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     expect(user.locator("[data-metric=credits] .value")).to_have_text("1,000")
     expect(user.locator("[data-metric=status] [data-balance]")).to_have_text(
         "Balance $1.00 USD — applied to your next invoice.")
-    expect(user.locator("[data-banner]")).to_have_count(0)
+    # (the one banner left says, once, that the payment was approved)
+    expect(user.locator("[data-banner=approved]")).to_contain_text("Payment approved — your Starter plan is active until")
+    expect(user.locator("[data-banner]:not([data-banner=approved])")).to_have_count(0)
     shot(user, "dashboard-active")
     me = web.me(email_address, PASSWORD)
     assert (me["account"]["status"], me["account"]["credits"], me["account"]["balance"]) == ("active", 1000, "1.00")

@@ -55,7 +55,8 @@ export function setFieldError(form, name, message) {
 /** "must equal the invoice amount" -> "Must equal the invoice amount." */
 function sentence(name, message) {
   const text = String(message);
-  const capitalised = text.charAt(0).toUpperCase() + text.slice(1);
+  // A code at the start ("pr-sjwx-ns2d is not…", "pay_…") keeps its letters as they are.
+  const capitalised = /^[a-z]+(?![\w-])/.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
   return /[.!?]$/.test(capitalised) ? capitalised : `${capitalised}.`;
 }
 

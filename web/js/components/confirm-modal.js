@@ -108,8 +108,25 @@ export function openConfirmModal({ invoice, methods, method, currency: previousC
     currencySelect.addEventListener("change", () => chooseCurrency(currencySelect.value));
     chooseCurrency(previousCurrency);
 
-    cancel.addEventListener("click", () => dialog.close());
+    /** Something typed or chosen that closing would throw away (not once the confirmation is recorded). */
+    const filled = () => !created && ["manual_reference", "manual_notes"].some((name) =>
+      form.elements.namedItem(name).value.trim()) || (!created && form.elements.namedItem("file").files.length > 0);
+    /** Close, asking first when that discards what was typed. */
+    const closeAsking = () => {
+      if (filled() && !window.confirm("Discard the payment details you entered?")) return;
+      dialog.close();
+    };
+    cancel.addEventListener("click", closeAsking);
+    dialog.querySelector(".dialog-head .close").onclick = closeAsking;
+    dialog.addEventListener("cancel", (event) => {  // Esc
+      event.preventDefault();
+      closeAsking();
+    });
+    // Back or Forward leaves the page the dialog belongs to: it closes with it.
+    const onNavigate = () => dialog.close();
+    window.addEventListener("popstate", onNavigate);
     dialog.addEventListener("close", () => {
+      window.removeEventListener("popstate", onNavigate);
       dialog.remove();
       resolve(created);
     });

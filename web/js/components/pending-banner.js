@@ -160,7 +160,7 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
     },
       h("h2", { id: "banner-title" }, "Payment rejected"),
       h("p", {}, "Your confirmation with reference ", h("span", { class: "reference" }, latest.manual_reference),
-        " was rejected: ", h("strong", { "data-reason": true }, latest.admin_notes ?? "no reason given"), "."),
+        " was rejected: ", h("strong", { "data-reason": true }, (latest.admin_notes ?? "no reason given").replace(/[.!?]+$/, "")), "."),
       h("p", {}, `Check the details and submit again. The invoice ${invoice.invoice_number}`
         + `${invoice.kind && invoice.kind !== "signup" ? ` (${invoiceLabel(invoice, plans, packs)})` : ""} still awaits ${amount}.`),
       state ? dueText(invoice, { subscription, plans, packs }).lines[0] : null,

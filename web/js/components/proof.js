@@ -58,16 +58,31 @@ export function proofSummary(proof) {
 /** "Receipt attached" with what and when, for a payment that has a proof. */
 export function receiptAttached(payment, { long = false } = {}) {
   if (!payment?.proof) return null;
-  return h("span", { class: "badge badge-success", "data-proof": "attached" }, "Receipt attached",
+  return h("span", { class: long ? "badge badge-success badge-wrap" : "badge badge-success", "data-proof": "attached" }, "Receipt attached",
     long ? h("span", { class: "badge-note" }, ` · ${proofSummary(payment.proof)}, ${dateTime(payment.proof.uploaded_at)}`) : null);
 }
 
 /** The file input of a receipt, named `file` (the API's field of proof errors). */
 export function proofField({ optional = false } = {}) {
-  return field({
+  const holder = field({
     label: "Receipt or screenshot", name: "file", type: "file", optional, hint: PROOF_HINT,
     attrs: { accept: PROOF_ACCEPT },
   });
+  // The file is checked as soon as it is chosen: a good one clears the error a bad one left.
+  const input = holder.querySelector("input");
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    const problem = file ? checkProofFile(file) : null;
+    const error = holder.querySelector(".error");
+    if (problem) {
+      input.setAttribute("aria-invalid", "true");
+      if (error) error.textContent = `${problem}.`;
+    } else {
+      input.removeAttribute("aria-invalid");
+      if (error) error.textContent = "";
+    }
+  });
+  return holder;
 }
 
 /**

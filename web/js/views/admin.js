@@ -153,7 +153,7 @@ export async function adminConsoleView(ctx) {
         h("h2", { id: "queue-title" }, "Approval queue"),
         h("span", { class: "muted small" }, "Oldest first")),
       queue.items.length
-        ? h("div", { class: "table-wrap" }, h("table", { class: "responsive", "aria-labelledby": "queue-title" },
+        ? h("div", { class: "table-wrap" }, h("table", { class: "responsive cards", "aria-labelledby": "queue-title" },
           h("thead", {}, h("tr", {},
             h("th", { scope: "col" }, "Submitted"), h("th", { scope: "col" }, "Account"),
             h("th", { scope: "col", class: "num" }, "Amount"), h("th", { scope: "col" }, "Method"),
@@ -323,7 +323,7 @@ export async function adminPaymentView(ctx) {
         h("p", {}, `${said(payment.amount, payment.currency)} by ${method} · submitted ${age(payment.created_at)}`)),
       h("span", { "data-payment-status": payment.status }, badge(payment.status))),
     decided ? decidedBanner(payment) : approvalsBanner(payment),
-    h("div", { class: "grid grid-3" },
+    h("div", { class: "grid grid-3 payment-grid" },
       h("section", { class: "card" }, h("h2", {}, "Payment"), kv([
         ["Amount", said(payment.amount, payment.currency)],
         ...settlementRows(payment),

@@ -67,11 +67,30 @@ export async function logoutView(ctx) {
 const STEPS = ["Plan & account", "Billing details", "Payment method"];
 const STEP_OF_FIELD = (name) => (name.startsWith("billing") ? 1 : name === "payment_method" ? 2 : 0);
 
+// What was typed in signup, for the browser session: each step is its own history entry
+// (/signup?plan=starter&step=2), and Back, Forward or a reload shows it filled in again. The
+// password is never stored: it is kept in memory only (Back and Forward keep it, a reload does not).
+const SIGNUP_KEY = "ledgerline.signup";
+let signupPassword = "";
+function savedSignup() {
+  try { return JSON.parse(sessionStorage.getItem(SIGNUP_KEY) ?? "null") ?? {}; } catch { return {}; }
+}
+function saveSignup(form, plan) {
+  const { password, ...rest } = values(form);
+  signupPassword = password ?? "";
+  try { sessionStorage.setItem(SIGNUP_KEY, JSON.stringify({ plan, values: rest })); } catch { /* storage full or off */ }
+}
+function forgetSignup() {
+  signupPassword = "";
+  try { sessionStorage.removeItem(SIGNUP_KEY); } catch { /* nothing kept */ }
+}
+
 export async function signupView(ctx) {
   if (session.current) return ctx.redirect(session.isAdmin ? "/admin" : "/dashboard");
   ctx.loading();
   const { items: plans } = await api.plans();
-  const wanted = ctx.query.get("plan");
+  const saved = savedSignup();
+  const wanted = ctx.query.get("plan") ?? saved.plan;
   const state = { step: 0, plan: plans.some((p) => p.slug === wanted) ? wanted : "free", methodsFor: null };
 
   const alert = formAlert();
@@ -117,6 +136,19 @@ export async function signupView(ctx) {
   const plan = () => plans.find((p) => p.slug === state.plan);
   const isPaid = () => plan()?.price !== "0.00";
 
+  // The values of this browser session, and the step of the address (1 to 3) when the plan is paid.
+  for (const [name, value] of Object.entries(saved.values ?? {})) {
+    const control = form.elements.namedItem(name);
+    if (control && name !== "plan" && name !== "payment_method") control.value = value;
+  }
+  form.elements.namedItem("password").value = signupPassword;
+  const stepAsked = Number.parseInt(ctx.query.get("step") ?? "1", 10);
+  if (isPaid() && stepAsked >= 1 && stepAsked <= 3) state.step = stepAsked - 1;
+  const urlFor = (step) => `/signup?plan=${encodeURIComponent(state.plan)}${step ? `&step=${step + 1}` : ""}`;
+  let created = false;  // once the account exists, nothing of the form is kept any more
+  form.addEventListener("input", () => { if (!created) saveSignup(form, state.plan); });
+  form.addEventListener("change", () => { if (!created) saveSignup(form, state.plan); });
+
   function draw() {
     const paid = isPaid();
     const count = paid ? 3 : 1;
@@ -142,7 +174,7 @@ export async function signupView(ctx) {
   async function loadMethods() {
     const country = form.elements.namedItem("billing.country").value;
     if (state.methodsFor === country) return;
-    const chosen = new FormData(form).get("payment_method");
+    const chosen = new FormData(form).get("payment_method") ?? savedSignup().values?.payment_method;
     replace(methodHolder, h("p", { class: "loading", role: "status" }, "Loading payment methods…"));
     const methods = distinctMethods(await api.paymentMethods(country));
     state.methodsFor = country;
@@ -178,7 +210,10 @@ export async function signupView(ctx) {
     return body;
   }
 
-  async function goTo(step) {
+  /** Show `step`; `push` makes it a new history entry, `replace` rewrites the current one. */
+  async function goTo(step, { push = false, replace: rewrite = false } = {}) {
+    if (push) history.pushState({ signupStep: step }, "", urlFor(step));
+    else if (rewrite) history.replaceState({ signupStep: step }, "", urlFor(step));
     state.step = step;
     draw();
     if (step === 2) await loadMethods();
@@ -189,19 +224,34 @@ export async function signupView(ctx) {
   form.addEventListener("change", (event) => {
     if (event.target.name === "plan") {
       state.plan = event.target.value;
+      history.replaceState(history.state, "", urlFor(state.step));
       draw();
     }
   });
   back.addEventListener("click", () => {
     clearErrors(form);
-    goTo(state.step - 1);
+    // The previous step is the previous history entry when Continue made this one.
+    if (history.state?.signupStep === state.step && state.step > 0) history.back();
+    else goTo(state.step - 1, { replace: true });
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     const data = values(form);
-    const problems = checkStep(data);
-    if (Object.keys(problems).length) return showErrors(form, problems, "Please fix the highlighted fields.");
+    // Every step up to this one (a reload or Forward may have skipped one, or lost the password).
+    const current = state.step;
+    for (let step = 0; step <= current; step += 1) {
+      state.step = step;
+      const problems = checkStep(data);
+      if (Object.keys(problems).length) {
+        if (step !== current) {
+          await goTo(step, { replace: true });
+          if (problems.password && !data.password) problems.password = "Enter your password again (it is not kept when the page reloads)";
+        }
+        return showErrors(form, problems, "Please fix the highlighted fields.");
+      }
+    }
+    state.step = current;
     if (isPaid() && state.step < 2) {
       if (state.step === 0 && !form.elements.namedItem("billing.billing_email").value) {
         form.elements.namedItem("billing.billing_email").value = data.email;
@@ -209,12 +259,15 @@ export async function signupView(ctx) {
       if (state.step === 0 && !form.elements.namedItem("billing.billing_name").value) {
         form.elements.namedItem("billing.billing_name").value = data.account_name ?? data.name;
       }
-      return goTo(state.step + 1);
+      saveSignup(form, state.plan);
+      return goTo(state.step + 1, { push: true });
     }
     try {
       const body = payload(data);
       const reply = await busy(submit, "Creating your account…", () => api.register(body, keyFor(body)));
       session.start(reply);
+      created = true;
+      forgetSignup();
       toast(reply.invoice ? `Account created. Invoice ${reply.invoice.invoice_number} awaits payment.`
         : "Welcome! Your free trial has started.");
       return navigate("/dashboard");
@@ -229,7 +282,7 @@ export async function signupView(ctx) {
     if (error.code === "email_taken") fields.email = "An account with this email already exists. Log in instead";
     const names = Object.keys(fields);
     const step = names.length ? Math.min(...names.map(STEP_OF_FIELD)) : state.step;
-    if (step !== state.step) await goTo(step);
+    if (step !== state.step) await goTo(step, { replace: true });
     if (fields.billing && typeof fields.billing === "string") {
       fields["billing.billing_name"] = fields.billing;
       delete fields.billing;
@@ -238,11 +291,12 @@ export async function signupView(ctx) {
   }
 
   draw();
-  ctx.show("Sign up", h("div", { class: "stack" },
+  const shown = ctx.show("Sign up", h("div", { class: "stack" },
     h("div", { class: "hero" },
       h("h1", { id: "signup-title" }, "Create your account"),
       h("p", {}, "Start free with 1,000 credits, or pick a plan and pay by bank transfer or a local wallet.")),
     h("section", { class: "card" }, steps, form),
     h("p", { class: "small muted", style: "text-align:center" }, "Already have an account? ", h("a", { href: "/login" }, "Log in"), ".")));
-  return undefined;
+  if (state.step > 0) await goTo(state.step);
+  return shown;
 }

@@ -15,7 +15,7 @@ const numCell = (label, ...content) => h("td", { "data-label": label, class: "nu
 
 function invoicesTable(invoices, plans, packs) {
   if (!invoices.length) return h("p", { class: "empty" }, "No invoices yet.");
-  return h("div", { class: "table-wrap" }, h("table", { class: "responsive", "aria-label": "Invoices" },
+  return h("div", { class: "table-wrap" }, h("table", { class: "responsive cards", "aria-label": "Invoices" },
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Invoice"), h("th", { scope: "col" }, "For"), h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, "Issued"), h("th", { scope: "col" }, "Due"), h("th", { scope: "col", class: "num" }, "Amount"))),
@@ -44,7 +44,7 @@ function paymentNote(payment) {
 function paymentsTable(payments, invoices, methods) {
   if (!payments.length) return h("p", { class: "empty" }, "No payments confirmed yet.");
   const numbers = new Map(invoices.map((invoice) => [invoice.id, invoice.invoice_number]));
-  return h("div", { class: "table-wrap" }, h("table", { class: "responsive", "aria-label": "Payment history" },
+  return h("div", { class: "table-wrap" }, h("table", { class: "responsive cards", "aria-label": "Payment history" },
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Submitted"), h("th", { scope: "col" }, "Invoice"), h("th", { scope: "col" }, "Method"),
       h("th", { scope: "col" }, "Reference"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "num" }, "Amount"))),

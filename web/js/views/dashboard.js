@@ -27,8 +27,11 @@ export function planLabel(slug, plans) {
   return plans.find((plan) => plan.slug === slug)?.name ?? humanize(slug);
 }
 
-function statusText(account, subscription) {
+function statusText(account, subscription, submitted = false) {
   const end = date(subscription?.current_period_end);
+  if (account.status === "pending_payment" && submitted) {
+    return "We are checking your payment; your plan starts as soon as it is approved.";
+  }
   switch (account.status) {
     case "trial": return account.trial_ends_at
       ? `Free trial until ${date(account.trial_ends_at)}: use your trial credits to try everything.`
@@ -77,6 +80,27 @@ function periodCard(subscription) {
     h("p", { class: "sub" }, sub));
 }
 
+/**
+ * "Payment approved — your Starter plan is active until …", shown once: the first time the
+ * dashboard sees the account active after it saw it waiting for a payment (kept per account in
+ * localStorage, so a reload or another visit does not repeat it).
+ */
+function approvedBanner(account, subscription, name) {
+  const key = `ledgerline.waiting.${account.id}`;
+  const waiting = account.status === "pending_payment";
+  let seenWaiting = false;
+  try {
+    seenWaiting = localStorage.getItem(key) === "1";
+    if (waiting) localStorage.setItem(key, "1");
+    else localStorage.removeItem(key);
+  } catch { /* storage unavailable: no message */ }
+  if (!seenWaiting || account.status !== "active" || !subscription) return null;
+  const until = subscription.current_period_end ? ` until ${date(subscription.current_period_end)}` : "";
+  return h("div", { class: "banner banner-success", role: "status", dataset: { banner: "approved" } },
+    h("h2", {}, `Payment approved — your ${name(subscription.plan ?? account.plan)} plan is active${until}`),
+    h("p", {}, "Your plan's credits are added. Thank you!"));
+}
+
 export async function dashboardView(ctx) {
   if (!ctx.requireUser()) return;
   ctx.loading();
@@ -84,6 +108,8 @@ export async function dashboardView(ctx) {
   const { user, account, subscription } = me;
   const plan = plans.find((p) => p.slug === (subscription?.plan ?? account.plan));
   const name = (slug) => planLabel(slug, plans);
+  const submitted = account.status === "pending_payment"
+    && me.pending_invoice?.latest_payment?.status === "pending_approval";
 
   ctx.show("Dashboard",
     h("div", { class: "page-head" },
@@ -91,13 +117,17 @@ export async function dashboardView(ctx) {
         h("h1", {}, `Hello, ${user.name.split(" ")[0]}`),
         h("p", {}, `${account.name} · member since ${date(account.created_at)}`))),
     verifyBanner(user),
+    approvedBanner(account, subscription, name),
     pendingBanner(me.pending_invoice, methods, { subscription, plans, packs }),
     accountBanners(me, name),
     h("div", { class: "grid grid-4 dash-metrics" },
       h("section", { class: "card metric", "aria-labelledby": "m-status", "data-metric": "status" },
         h("h2", { class: "label", id: "m-status" }, "Account status"),
-        h("div", { class: "value" }, badge(account.status)),
-        h("p", { class: "sub" }, statusText(account, subscription)),
+        h("div", { class: "value" }, submitted
+          ? h("span", { class: "badge badge-info badge-wrap", dataset: { status: "payment_submitted" } },
+            "Payment submitted, awaiting approval")
+          : badge(account.status)),
+        h("p", { class: "sub" }, statusText(account, subscription, submitted)),
         balanceNote(account)),
       h("section", { class: "card metric", "aria-labelledby": "m-credits", "data-metric": "credits" },
         h("h2", { class: "label", id: "m-credits" }, "Credits"),
