@@ -15,7 +15,8 @@ from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
 from chalicelib.billing import approval, approvers, balance, references, settlement
 from chalicelib.billing.invoices import own_invoice
-from chalicelib.billing.views import invoice_view, payment_view, subscription_view
+from chalicelib.billing.views import (customer_payment_view, invoice_view, payment_view,
+                                      subscription_view)
 from chalicelib.catalog.plans import offered_method
 from chalicelib.core.clock import new_id, now, stamp
 from chalicelib.core.errors import Conflict, Invalid, NotFound
@@ -134,7 +135,7 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
               notes=data["manual_notes"])
     messages.queue_payment_submitted(tx, payment=payment, invoice=invoice, at=at)
     tx.count("payments_pending_approval", 1)
-    response = payment_view(payment)
+    response = customer_payment_view(payment)
     try:
         tx.commit(response=response)
     except TransactionCancelled as exc:
@@ -148,7 +149,7 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                            details={"fields": {"manual_reference": "already used with this method"}}
                            ) from exc
         raise
-    return payment_view(payment)
+    return customer_payment_view(payment)
 
 
 def claim_id(method: str, manual_reference: str) -> str:
