@@ -77,6 +77,15 @@ class Stage:
         parts = urlsplit(url)
         return f"{parts.scheme}://{parts.netloc}"
 
+    def number(self, name: str, default: int) -> int:
+        """A whole-number deploy setting of the stage's environment (e.g. API_THROTTLE_RATE)."""
+        value = self.environment.get(name)
+        if value in (None, ""):
+            return default
+        if not str(value).isdigit():
+            raise SystemExit(f"{name} must be a whole number, not {value!r}")
+        return int(value)
+
 
 def stage_names() -> list[str]:
     """Every stage in .chalice/config.json."""

@@ -126,6 +126,25 @@ def proofs_bucket(stage: Stage) -> dict[str, Any]:
             "Properties": properties}
 
 
+# The routes that hash a password, send an email or mint tokens: tighter limits than the rest.
+AUTH_POSTS = ("login", "register", "refresh", "password", "password-reset",
+              "password-reset/complete", "verify-email", "verify-email/resend", "invitations/accept")
+
+
+def method_settings(stage: Stage) -> list[dict[str, Any]]:
+    """API Gateway throttling: the stage's rate and burst for every method (API_THROTTLE_RATE,
+    API_THROTTLE_BURST), and AUTH_THROTTLE_RATE and AUTH_THROTTLE_BURST for each /auth POST."""
+    def limits(rate: str, burst: str, rate_default: int, burst_default: int) -> dict[str, Any]:
+        return {"ThrottlingRateLimit": stage.number(rate, rate_default),
+                "ThrottlingBurstLimit": stage.number(burst, burst_default)}
+
+    every = {"ResourcePath": "/*", "HttpMethod": "*",
+             **limits("API_THROTTLE_RATE", "API_THROTTLE_BURST", 50, 100)}
+    auth = limits("AUTH_THROTTLE_RATE", "AUTH_THROTTLE_BURST", 5, 10)
+    return [every, *({"ResourcePath": "/~1api~1v1~1auth~1" + path.replace("/", "~1"),
+                      "HttpMethod": "POST", **auth} for path in AUTH_POSTS)]
+
+
 def merge_template(stage: Stage, functions: list[Function],
                    streams: list[StreamSource]) -> dict[str, Any]:
     """The template `chalice package --merge-template` merges into its own."""
@@ -151,7 +170,11 @@ def merge_template(stage: Stage, functions: list[Function],
     resources["ProofsBucket"] = proofs_bucket(stage)
     # OpenApiVersion (the version Chalice writes) stops SAM adding a stray stage named "Stage".
     resources["RestAPI"] = {"Properties": {"GatewayResponses": gateway_responses(stage),
-                                           "OpenApiVersion": "2.0"}}
+                                           "OpenApiVersion": "2.0",
+                                           "MethodSettings": method_settings(stage)}}
+    reserved = stage.number("API_RESERVED_CONCURRENCY", 20)
+    if reserved and "APIHandler" in resources:  # 0: none reserved (an account with a low quota)
+        resources["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] = reserved
     template: dict[str, Any] = {
         "Globals": {"Function": {"Environment": {"Variables": {
             **tables.function_variables(), **secret_variables,

@@ -5,7 +5,7 @@ from typing import Any
 
 from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view, user_view
-from chalicelib.billing.views import invoice_view, payment_view, subscription_view
+from chalicelib.billing.views import customer_payment_view, invoice_view, subscription_view
 from chalicelib.core.errors import Unauthorized
 from chalicelib.storage import store
 from chalicelib.storage.models.accounts import AccountModel, UserModel
@@ -30,6 +30,6 @@ def me(principal: Principal) -> dict[str, Any]:
         with store.guard():
             latest = next(iter(PaymentModel.by_invoice.query(
                 invoice.invoice_id, scan_index_forward=False, limit=1)), None)
-        pending = {**invoice_view(invoice), "latest_payment": payment_view(latest)}
+        pending = {**invoice_view(invoice), "latest_payment": customer_payment_view(latest)}
     return {"user": user_view(user), "account": account_view(account),
             "subscription": subscription_view(subscription), "pending_invoice": pending}

@@ -16,7 +16,7 @@ from chalicelib.accounts import links, sessions
 from chalicelib.accounts.auth import Principal, hash_password, verify_password
 from chalicelib.accounts.fields import PASSWORD_CHANGE, RESET_COMPLETE, RESET_REQUEST
 from chalicelib.accounts.login import failure_window
-from chalicelib.accounts.throttle import Window
+from chalicelib.accounts.throttle import Window, client_address
 from chalicelib.core.clock import stamp
 from chalicelib.core.config import get_settings
 from chalicelib.core.errors import Conflict, Invalid, TooManyRequests, Unauthorized
@@ -28,15 +28,6 @@ from chalicelib.storage.store import TransactionCancelled, Tx
 
 ACCEPTED = {"message": "If an account exists for this email, we sent it a link to reset the "
                        "password. The link works once, for one hour."}
-
-
-def client_address() -> str:
-    """The caller's IP address as API Gateway saw it (never a header the client sets)."""
-    from chalicelib.api.routing import current_request
-
-    request = current_request()
-    identity = ((request.context or {}).get("identity") or {}) if request is not None else {}
-    return str(identity.get("sourceIp") or "unknown")
 
 
 def request_reset(body: dict[str, Any]) -> dict[str, Any]:

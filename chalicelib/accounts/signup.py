@@ -145,8 +145,7 @@ def _windows(email: str, billing: dict[str, Any] | None) -> list[Any]:
     """The throttles a signup counts in: its client address's signups, and the signups that name
     a billing contact other than the user's own address (each sends that address a verification
     email: a stranger's address cannot be sent more than a few)."""
-    from chalicelib.accounts.recovery import client_address
-    from chalicelib.accounts.throttle import Window
+    from chalicelib.accounts.throttle import Window, client_address
 
     settings = get_settings()
     found = [Window(b"signup-client:", client_address(), settings.signup_max_per_client,

@@ -13,6 +13,15 @@ from chalicelib.storage import store
 from chalicelib.storage.models.accounts import LoginFailureModel
 
 
+def client_address() -> str:
+    """The caller's IP address as API Gateway saw it (never a header the client sets)."""
+    from chalicelib.api.routing import current_request
+
+    request = current_request()
+    identity = ((request.context or {}).get("identity") or {}) if request is not None else {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
 class Window:
     """The counters of one key: the current fixed window and the one before."""
 

@@ -61,11 +61,13 @@ def renewals(limit: int, cursor: str | None) -> dict[str, Any]:
 
 def review_hints(payment: PaymentModel) -> dict[str, Any]:
     """What helps an admin check a payment: the invoice's payment reference, whether the payer's
-    bank reference contains it, and earlier payments it may duplicate."""
+    bank reference contains it, earlier payments it may duplicate, and other accounts' payments
+    with the same (method, bank reference)."""
     return {"payment_reference": payment.invoice_reference,
             "flags": {"reference_matches": references.mentions(payment.manual_reference,
                                                               payment.invoice_reference),
-                      "near_duplicate_of": list(payment.near_duplicate_of or [])}}
+                      "near_duplicate_of": list(payment.near_duplicate_of or []),
+                      "reference_clash_with": list(payment.reference_clash_with or [])}}
 
 
 def payment_detail(payment_id: str) -> dict[str, Any]:

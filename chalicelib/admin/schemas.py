@@ -28,7 +28,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ReviewFlags": {
         "type": "object",
-        "required": ["reference_matches", "near_duplicate_of"],
+        "required": ["reference_matches", "near_duplicate_of", "reference_clash_with"],
         "additionalProperties": False,
         "description": "Hints for the review.",
         "properties": {
@@ -41,6 +41,13 @@ SCHEMAS: dict[str, Any] = {
                 "items": {"type": "string"},
                 "description": ("Payments of the same account, method and amount in the 24 hours "
                                 "before this one (flagged, not refused)."),
+            },
+            "reference_clash_with": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": ("Payments of other accounts with the same method and bank "
+                                "reference (flagged on both, not refused: one may be a claim of "
+                                "another's genuine reference)."),
             },
         },
     },

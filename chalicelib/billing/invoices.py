@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.accounts.auth import Principal
-from chalicelib.billing.views import invoice_view, payment_view
+from chalicelib.billing.views import customer_payment_view, invoice_view
 from chalicelib.core.errors import NotFound
 from chalicelib.storage import store
 from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
@@ -27,7 +27,8 @@ def list_invoices(principal: Principal, limit: int, cursor: str | None) -> dict[
 
 def list_payments(principal: Principal, limit: int, cursor: str | None) -> dict[str, Any]:
     """The caller's payments, newest first."""
-    return _account_page(PaymentModel, ("payment_id",), payment_view, principal, limit, cursor)
+    return _account_page(PaymentModel, ("payment_id",), customer_payment_view, principal, limit,
+                         cursor)
 
 
 def _account_page(model: Any, table_key: tuple[str, ...], view: Any, principal: Principal,

@@ -15,7 +15,8 @@ from chalicelib.accounts.auth import Principal
 from chalicelib.accounts.views import account_view
 from chalicelib.billing import approval, approvers, balance, references, settlement
 from chalicelib.billing.invoices import own_invoice
-from chalicelib.billing.views import invoice_view, payment_view, subscription_view
+from chalicelib.billing.views import (customer_payment_view, invoice_view, payment_view,
+                                      subscription_view)
 from chalicelib.catalog.plans import offered_method
 from chalicelib.core.clock import new_id, now, stamp
 from chalicelib.core.errors import Conflict, Invalid, NotFound
@@ -106,6 +107,8 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                       details={"fields": {"manual_reference": "the payment reference has a typo"}})
     at = stamp()
     near = _near_duplicates(invoice.account_id, data["payment_method"], amount)
+    clash = _clashing_payment(claim_id(data["payment_method"], data["manual_reference"]),
+                              invoice.account_id)
     payment_id = new_id("pay")
     payment = PaymentModel(
         payment_id, invoice_id=invoice.invoice_id, account_id=invoice.account_id,
@@ -117,14 +120,20 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
         manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
         created_at=at, queue=store.spread(PENDING, payment_id), payer_email=principal.email, method_name=method.display_name,
         invoice_reference=invoice.payment_reference, near_duplicate_of=near or None,
+        reference_clash_with=[clash.payment_id] if clash else None,
         created_month=store.spread(at[:7], payment_id))
     tx = Tx()
     tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
-    claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference),
-                              payment_id=payment.payment_id, account_id=payment.account_id,
-                              released=False, created_at=at)
-    tx.put("claim", claim, PaymentClaimModel.claim_id.does_not_exist()
-           | (PaymentClaimModel.released == True))  # noqa: E712 - a DynamoDB condition, not a bool
+    if clash is None:
+        claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference),
+                                  payment_id=payment.payment_id, account_id=payment.account_id,
+                                  released=False, created_at=at)
+        tx.put("claim", claim, PaymentClaimModel.claim_id.does_not_exist()
+               | (PaymentClaimModel.released == True))  # noqa: E712 - a DynamoDB condition
+    else:  # another account holds the pair: both payments are flagged, neither is refused
+        tx.update("clash", clash, [PaymentModel.reference_clash_with.set(
+            [*(clash.reference_clash_with or []), payment.payment_id])],
+            condition=PaymentModel.payment_id.exists())
     tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.set(payment.payment_id)],
               condition=InvoiceModel.status.is_in(*PAYABLE)
               & InvoiceModel.pending_payment_id.does_not_exist()
@@ -134,7 +143,7 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
               notes=data["manual_notes"])
     messages.queue_payment_submitted(tx, payment=payment, invoice=invoice, at=at)
     tx.count("payments_pending_approval", 1)
-    response = payment_view(payment)
+    response = customer_payment_view(payment)
     try:
         tx.commit(response=response)
     except TransactionCancelled as exc:
@@ -148,12 +157,21 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                            details={"fields": {"manual_reference": "already used with this method"}}
                            ) from exc
         raise
-    return payment_view(payment)
+    return customer_payment_view(payment)
 
 
 def claim_id(method: str, manual_reference: str) -> str:
     """The key of a (method, bank reference) pair: case, spaces and dashes do not matter."""
     return f"{method}#{references.compact(manual_reference)}"
+
+
+def _clashing_payment(key: str, account_id: str) -> PaymentModel | None:
+    """The payment of another account holding this (method, reference) pair, if any; the same
+    account's is refused with 409 by the claim's condition."""
+    held = store.get(PaymentClaimModel, key, consistent=True)
+    if held is None or held.released or held.account_id == account_id:
+        return None
+    return store.get(PaymentModel, held.payment_id, consistent=True)
 
 
 NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
@@ -333,14 +351,17 @@ def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str,
     _decide_payment(tx, payment, "failed", admin, notes, at)
     tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.remove()],
               condition=InvoiceModel.pending_payment_id == payment.payment_id)
-    # A failed payment frees its (method, reference) pair for a corrected resubmission.
+    # A failed payment frees its (method, reference) pair for a corrected resubmission (a payment
+    # that clashed with another account's holds no claim: that one keeps it).
     claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference))
-    tx.update("claim", claim, [PaymentClaimModel.released.set(True),
-                               PaymentClaimModel.payment_id.set(payment.payment_id),
-                               PaymentClaimModel.account_id.set(payment.account_id),
-                               PaymentClaimModel.created_at.set(at)],
-              condition=PaymentClaimModel.claim_id.does_not_exist()
-              | (PaymentClaimModel.payment_id == payment.payment_id))
+    held = store.get(PaymentClaimModel, claim.claim_id, consistent=True)
+    if held is None or held.payment_id == payment.payment_id:
+        tx.update("claim", claim, [PaymentClaimModel.released.set(True),
+                                   PaymentClaimModel.payment_id.set(payment.payment_id),
+                                   PaymentClaimModel.account_id.set(payment.account_id),
+                                   PaymentClaimModel.created_at.set(at)],
+                  condition=PaymentClaimModel.claim_id.does_not_exist()
+                  | (PaymentClaimModel.payment_id == payment.payment_id))
     tx.count("payments_pending_approval", -1)
     messages.queue_payment_rejected(tx, payment=payment, invoice=invoice, at=at)
     invoice.pending_payment_id = None

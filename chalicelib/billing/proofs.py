@@ -137,9 +137,9 @@ def complete_upload(principal: Principal, payment_id: str, body: dict[str, Any])
               notes=f"{found}, {size} bytes")
     payment.proof_key, payment.proof_content_type = key, found
     payment.proof_size, payment.proof_uploaded_at = size, at
-    from chalicelib.billing.views import payment_view
+    from chalicelib.billing.views import customer_payment_view
 
-    response = payment_view(payment)
+    response = customer_payment_view(payment)
     try:
         tx.commit(response=response)
     except TransactionCancelled as exc:

@@ -74,7 +74,8 @@ def list_payments(caller: Principal) -> dict[str, Any]:
                  "`details.status`), `payment_already_pending` (a payment awaits approval; "
                  "`details.payment_id`), `transaction_conflict` (retry); `duplicate_reference`: "
                  "this bank reference was already used with the same method on another payment "
-                 "that has not failed",
+                 "of the same account that has not failed (the same pair on another account's "
+                 "payment is accepted, and both payments are flagged for the admin)",
             422: "`validation_failed` (a missing or invalid field, e.g. no manual_reference), "
                  "`amount_mismatch` (the amount is not the invoice's; `details.expected`, "
                  "`details.currency`), `method_not_offered` (not offered in the invoice's billing "

@@ -195,7 +195,8 @@ SCHEMAS: dict[str, Any] = {
             "decided_at": {"type": ["string", "null"], "format": "date-time"},
             "decided_by": {
                 "type": ["string", "null"],
-                "description": "The deciding admin's email.",
+                "description": "Who decided: the admin's email on admin routes; on the "
+                               "customer's own routes the role \"our billing team\".",
             },
             "proof": {"$ref": "#/components/schemas/Proof"},
             "settles": {"type": "string", "enum": ["full", "partial", "overpayment"],

@@ -87,6 +87,21 @@ def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
                 "reason": payment.reversal_reason}}
 
 
+BILLING_TEAM = "our billing team"
+
+
+def customer_payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
+    """`payment_view` for the customer: who decided, approved or reversed is a role, never an
+    admin's email (those are for admin routes only)."""
+    view = payment_view(payment)
+    if view is None:
+        return None
+    if view["decided_by"]:
+        view["decided_by"] = BILLING_TEAM
+    view["approvals"] = [{**approval, "by": BILLING_TEAM} for approval in view["approvals"]]
+    if view["reversal"]:
+        view["reversal"] = {**view["reversal"], "by": BILLING_TEAM}
+    return view
 
 
 def approvals_required(payment: PaymentModel) -> int:

@@ -53,6 +53,7 @@ class Settings:
     ses_endpoint_url: str | None
     mailbox_dir: str | None
     login_max_failures: int
+    login_max_failures_per_client: int
     login_window_seconds: int
     reminder_days_before: int
     invoice_grace_days: int
@@ -159,6 +160,7 @@ def get_settings() -> Settings:
         ses_endpoint_url=os.environ.get("SES_ENDPOINT_URL") or None,
         mailbox_dir=os.environ.get("MAILBOX_DIR") or None,
         login_max_failures=max(1, _int("LOGIN_MAX_FAILURES", 5)),
+        login_max_failures_per_client=max(1, _int("LOGIN_MAX_FAILURES_PER_CLIENT", 20)),
         login_window_seconds=max(60, _int("LOGIN_WINDOW_SECONDS", 900)),
         reminder_days_before=max(0, _int("REMINDER_DAYS_BEFORE", 2)),
         invoice_grace_days=max(0, _int("INVOICE_GRACE_DAYS", 7)),

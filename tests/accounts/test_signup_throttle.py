@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.accounts import recovery
+from chalicelib.accounts import throttle
 from chalicelib.core.config import reset_settings
 from chalicelib.storage.models.accounts import UserModel
 from chalicelib.storage.models.platform import OutboxModel
@@ -26,7 +26,7 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _from(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
-    monkeypatch.setattr(recovery, "client_address", lambda: address)
+    monkeypatch.setattr(throttle, "client_address", lambda: address)
 
 
 def _verifications(address: str) -> int:

@@ -39,23 +39,42 @@ def _awaiting(invoice_id: str) -> tuple[str, str | None]:
     return stored.status, stored.pending_payment_id
 
 
-def test_a_bank_reference_used_by_another_payment_is_refused_with_409(api: Api, paid_signup: PaidSignup) -> None:
-    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="HBL-55120")
-    assert first.status == 201, first.body
-    # The reference is claimed by that payment, which now holds its invoice
-    assert _claim("bank_transfer#HBL55120") == (first.body["id"], paid_signup.account_id, False)
-    assert _awaiting(paid_signup.invoice_id) == ("pending", first.body["id"])
-    token, other_invoice = _other_signup(api)
+def test_a_bank_reference_used_by_another_payment_of_the_account_is_refused_with_409(
+        api: Api, paid_signup: PaidSignup) -> None:
+    # Given the pair claimed by an earlier payment of the same account (one of its other invoices)
+    PaymentClaimModel("bank_transfer#HBL55120", payment_id="pay_earlier",
+                      account_id=paid_signup.account_id, released=False,
+                      created_at="2026-11-01T00:00:00Z").save()
     with store_unchanged():
-        reply = api.confirm(token, other_invoice, reference="hbl 55120")  # case and spaces differ
+        reply = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="hbl 55120")
     error = assert_error(reply, 409, "duplicate_reference")
     assert error_fields(reply) == {"manual_reference"}
     assert "already used" in error["message"]
-    # No payment, no claim and no hold on the other invoice; the first payment keeps its claim
-    assert payments_of(other_invoice) == []
-    assert _awaiting(other_invoice) == ("pending", None)
+    assert payments_of(paid_signup.invoice_id) == []
+    assert _awaiting(paid_signup.invoice_id) == ("pending", None)
+
+
+def test_a_bank_reference_of_another_account_is_accepted_and_both_are_flagged(
+        api: Api, paid_signup: PaidSignup) -> None:
+    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="HBL-55120")
+    assert first.status == 201, first.body
+    assert _claim("bank_transfer#HBL55120") == (first.body["id"], paid_signup.account_id, False)
+    # When another account confirms the same pair (case and spaces differ)
+    token, other_invoice = _other_signup(api)
+    second = api.confirm(token, other_invoice, reference="hbl 55120")
+    # Then it is accepted, holds its invoice, and the first payment keeps the claim
+    assert second.status == 201, second.body
+    assert _awaiting(other_invoice) == ("pending", second.body["id"])
     assert _claim("bank_transfer#HBL55120") == (first.body["id"], paid_signup.account_id, False)
     assert [c.claim_id for c in PaymentClaimModel.scan()] == ["bank_transfer#HBL55120"]
+    # And both payments are flagged for the admin, each naming the other
+    queue = {item["id"]: item["flags"] for item in
+             api.get(QUEUE, token=api.admin_token()).body["items"]}
+    assert queue[first.body["id"]]["reference_clash_with"] == [second.body["id"]]
+    assert queue[second.body["id"]]["reference_clash_with"] == [first.body["id"]]
+    # And rejecting the newcomer leaves the first payment's claim alone
+    assert api.reject(api.admin_token(), second.body["id"], "Not your transfer").status == 200
+    assert _claim("bank_transfer#HBL55120") == (first.body["id"], paid_signup.account_id, False)
 
 
 def test_the_same_reference_with_another_method_is_a_different_payment(api: Api, paid_signup: PaidSignup) -> None:
@@ -97,15 +116,13 @@ def test_a_succeeded_payment_keeps_its_reference_forever(api: Api, paid_signup: 
     paid = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="UBL-9").body
     assert api.approve(api.admin_token(), paid["id"]).status == 200
     token, other_invoice = _other_signup(api)
-    with store_unchanged():
-        reply = api.confirm(token, other_invoice, reference="UBL-9")
-    assert_error(reply, 409, "duplicate_reference")
-    # The paid payment keeps the claim; the other invoice has no payment and is still payable
+    theirs = api.confirm(token, other_invoice, reference="UBL-9")
+    assert theirs.status == 201, theirs.body  # another account: accepted and flagged
+    # The paid payment keeps the claim, now flagged too
     assert _claim("bank_transfer#UBL9") == (paid["id"], paid_signup.account_id, False)
     assert _payments(paid_signup.invoice_id) == [(paid["id"], "succeeded", "UBL-9")]
+    assert PaymentModel.get(paid["id"]).reference_clash_with == [theirs.body["id"]]
     assert _awaiting(paid_signup.invoice_id) == ("paid", None)
-    assert payments_of(other_invoice) == []
-    assert _awaiting(other_invoice) == ("pending", None)
 
 
 def test_a_resubmission_within_a_day_is_flagged_as_a_near_duplicate_not_refused(
@@ -128,7 +145,8 @@ def test_the_queue_highlights_a_payment_whose_reference_contains_the_invoices(
     api.confirm(paid_signup.token, paid_signup.invoice_id,
                 reference=f"IBFT 88123 pr {compact[:4]} {compact[4:]}")
     [queued] = api.get(QUEUE, token=api.admin_token()).body["items"]
-    assert queued["flags"] == {"reference_matches": True, "near_duplicate_of": []}
+    assert queued["flags"] == {"reference_matches": True, "near_duplicate_of": [],
+                               "reference_clash_with": []}
     assert queued["payment_reference"] == reference
 
 

@@ -121,6 +121,7 @@ class BillingMachine(RuleBasedStateMachine):
         self.pending_of: dict[str, str | None] = {}  # invoice → payment awaiting approval
         self.payment_status: dict[str, str] = {}
         self.claims: dict[tuple[str, str], str] = {}  # (method, bank reference) → its payment
+        self.claim_account: dict[str, str] = {}  # a claiming payment → its account
 
     @initialize(rate=FIRST_RATES, turn=FIRST_TURNS)
     def start_with_a_fresh_store(self, rate: str | None, turn: int) -> None:
@@ -226,7 +227,7 @@ class BillingMachine(RuleBasedStateMachine):
             if outcome.code == "amount_mismatch":
                 details = reply.body["error"]["details"]
                 assert {"amount_due", "min", "max", "currency"} <= set(details), details
-        elif self._claimed(body):  # the same bank reference with the same method, not failed
+        elif self._claimed(body, user):  # this account's bank reference and method, not failed
             self._refused(send, 409, "duplicate_reference")
         else:
             reply = send()
@@ -235,12 +236,16 @@ class BillingMachine(RuleBasedStateMachine):
             self.pending_of[user.invoice_id] = payment_id
             self.payment_status[payment_id] = PENDING
             self.submitted.append(Submitted(payment_id, user, body))
-            self.claims[_claim(body)] = payment_id
+            if not self._claimed(body):  # across accounts a clash is flagged, the claim kept
+                self.claims[_claim(body)] = payment_id
+                self.claim_account[payment_id] = user.account_id
             self.books.confirmed(reply.body, body, outcome)
 
-    def _claimed(self, body: dict) -> bool:
+    def _claimed(self, body: dict, user: PaidUser | None = None) -> bool:
+        """The pair is held by a payment that has not failed (by `user`'s account, if given)."""
         holder = self.claims.get(_claim(body))
-        return holder is not None and self.payment_status[holder] != "failed"
+        return holder is not None and self.payment_status[holder] != "failed" and (
+            user is None or self.claim_account[holder] == user.account_id)
 
     @rule(pick=PICK, method=st.sampled_from(METHODS_PK + NOT_OFFERED_PK), way=WAYS,
           reference=st.text(st.characters(codec="ascii", categories=["L", "N"]), min_size=1,

@@ -369,3 +369,22 @@ def test_a_table_added_to_the_models_is_deployed_and_granted_with_no_other_edit(
     assert tables.function_variables()["RECEIPTS_TABLE"] == {"Ref": "ReceiptsTable"}
     granted = policy.policy_document(stage)["Statement"][0]["Resource"]
     assert "arn:aws:dynamodb:*:*:table/billing-prod-receipts" in granted
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_stage_throttles_every_method_and_auth_posts_tighter_with_reserved_concurrency(
+        built: dict[str, Path], stage: str) -> None:
+    resources = template(built, stage)["Resources"]
+    settings = resources["RestAPI"]["Properties"]["MethodSettings"]
+    every, *auth = settings
+    assert (every["ResourcePath"], every["HttpMethod"]) == ("/*", "*")
+    assert (every["ThrottlingRateLimit"], every["ThrottlingBurstLimit"]) == (50, 100)
+    # each /auth POST is a real route of the API (API Gateway refuses a setting for an unknown one)
+    paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    for setting in auth:
+        path = setting["ResourcePath"][1:].replace("~1", "/")
+        assert path.startswith("/api/v1/auth/") and "post" in paths[path], path
+        assert (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]) == (5, 10)
+    assert {"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/password-reset"} <= {
+        setting["ResourcePath"][1:].replace("~1", "/") for setting in auth}
+    assert resources["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] == 20

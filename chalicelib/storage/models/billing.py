@@ -248,6 +248,8 @@ class PaymentModel(Model):
     method_name = UnicodeAttribute(null=True)
     invoice_reference = UnicodeAttribute(null=True)
     near_duplicate_of = ListAttribute(of=UnicodeAttribute, null=True)
+    # Payments of other accounts with the same (method, bank reference): flagged for the admin
+    reference_clash_with = ListAttribute(of=UnicodeAttribute, null=True)
     sla_alerted_at = UnicodeAttribute(null=True)
     proof_upload_key = UnicodeAttribute(null=True)
     proof_key = UnicodeAttribute(null=True)
