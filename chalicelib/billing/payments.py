@@ -107,21 +107,45 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                       details={"fields": {"manual_reference": "the payment reference has a typo"}})
     at = stamp()
     near = _near_duplicates(invoice.account_id, data["payment_method"], amount)
-    clash = _clashing_payment(claim_id(data["payment_method"], data["manual_reference"]),
-                              invoice.account_id)
-    payment_id = new_id("pay")
-    payment = PaymentModel(
-        payment_id, invoice_id=invoice.invoice_id, account_id=invoice.account_id,
-        subscription_id=invoice.subscription_id, status=PENDING,
-        payment_method=data["payment_method"], amount_minor=amount, currency=measured.currency,
-        settles=measured.settles, applied_minor=measured.applied,
-        written_off_minor=measured.written_off, excess_minor=measured.excess, rate=measured.rate,
-        due_minor=measured.due_in_invoice_currency,
-        manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
-        created_at=at, queue=store.spread(PENDING, payment_id), payer_email=principal.email, method_name=method.display_name,
-        invoice_reference=invoice.payment_reference, near_duplicate_of=near or None,
-        reference_clash_with=[clash.payment_id] if clash else None,
-        created_month=store.spread(at[:7], payment_id))
+    payment_id, clash = new_id("pay"), None
+    while True:  # at most twice: the second time as a clash with another account's payment
+        payment = PaymentModel(
+            payment_id, invoice_id=invoice.invoice_id, account_id=invoice.account_id,
+            subscription_id=invoice.subscription_id, status=PENDING,
+            payment_method=data["payment_method"], amount_minor=amount, currency=measured.currency,
+            settles=measured.settles, applied_minor=measured.applied,
+            written_off_minor=measured.written_off, excess_minor=measured.excess, rate=measured.rate,
+            due_minor=measured.due_in_invoice_currency,
+            manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
+            created_at=at, queue=store.spread(PENDING, payment_id), payer_email=principal.email,
+            method_name=method.display_name, invoice_reference=invoice.payment_reference,
+            near_duplicate_of=near or None, reference_clash_with=[clash.payment_id] if clash else None,
+            claim_holder=clash.payment_id if clash else None,
+            created_month=store.spread(at[:7], payment_id))
+        try:
+            _submit(principal, invoice, payment, clash, data["manual_notes"], at)
+        except TransactionCancelled as exc:
+            if "invoice" in exc.failed:
+                raise Conflict("The invoice changed meanwhile: it is paid, void, or already has a "
+                               "payment awaiting approval.", code="invoice_not_pending") from exc
+            if "claim" in exc.failed and clash is None:
+                clash = _clashing_payment(exc.items.get("claim"), invoice.account_id)
+                if clash is not None:
+                    continue
+            if "claim" in exc.failed:
+                raise Conflict("This reference was already used for another payment with the same "
+                               "method. Check the reference from your bank, or contact us if you "
+                               "think this is wrong.", code="duplicate_reference",
+                               details={"fields": {"manual_reference": "already used with this method"}}
+                               ) from exc
+            raise
+        return customer_payment_view(payment)
+
+
+def _submit(principal: Principal, invoice: InvoiceModel, payment: PaymentModel,
+            clash: PaymentModel | None, notes: str | None, at: str) -> None:
+    """The confirmation's one transaction: the payment and its claim on the (method, reference)
+    pair, or, when another account's payment holds the pair, both payments flagged."""
     tx = Tx()
     tx.put("payment", payment, PaymentModel.payment_id.does_not_exist())
     if clash is None:
@@ -129,7 +153,7 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                                   payment_id=payment.payment_id, account_id=payment.account_id,
                                   released=False, created_at=at)
         tx.put("claim", claim, PaymentClaimModel.claim_id.does_not_exist()
-               | (PaymentClaimModel.released == True))  # noqa: E712 - a DynamoDB condition
+               | (PaymentClaimModel.released == True), return_old=True)  # noqa: E712 - a condition
     else:  # another account holds the pair: both payments are flagged, neither is refused
         tx.update("clash", clash, [PaymentModel.reference_clash_with.set(
             [*(clash.reference_clash_with or []), payment.payment_id])],
@@ -139,25 +163,10 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
               & InvoiceModel.pending_payment_id.does_not_exist()
               & (InvoiceModel.account_id == principal.account_id) & owes(invoice))
     add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="submitted",
-              from_status=None, to_status=PENDING, actor=principal.user_id, at=at,
-              notes=data["manual_notes"])
+              from_status=None, to_status=PENDING, actor=principal.user_id, at=at, notes=notes)
     messages.queue_payment_submitted(tx, payment=payment, invoice=invoice, at=at)
     tx.count("payments_pending_approval", 1)
-    response = customer_payment_view(payment)
-    try:
-        tx.commit(response=response)
-    except TransactionCancelled as exc:
-        if "invoice" in exc.failed:
-            raise Conflict("The invoice changed meanwhile: it is paid, void, or already has a "
-                           "payment awaiting approval.", code="invoice_not_pending") from exc
-        if "claim" in exc.failed:
-            raise Conflict("This reference was already used for another payment with the same "
-                           "method. Check the reference from your bank, or contact us if you "
-                           "think this is wrong.", code="duplicate_reference",
-                           details={"fields": {"manual_reference": "already used with this method"}}
-                           ) from exc
-        raise
-    return customer_payment_view(payment)
+    tx.commit(response=customer_payment_view(payment))
 
 
 def claim_id(method: str, manual_reference: str) -> str:
@@ -165,13 +174,14 @@ def claim_id(method: str, manual_reference: str) -> str:
     return f"{method}#{references.compact(manual_reference)}"
 
 
-def _clashing_payment(key: str, account_id: str) -> PaymentModel | None:
-    """The payment of another account holding this (method, reference) pair, if any; the same
-    account's is refused with 409 by the claim's condition."""
-    held = store.get(PaymentClaimModel, key, consistent=True)
-    if held is None or held.released or held.account_id == account_id:
+def _clashing_payment(held: dict[str, Any] | None, account_id: str) -> PaymentModel | None:
+    """The payment of another account holding the (method, reference) pair whose claim refused a
+    confirmation (the claim as the failed condition returned it), if any; a claim of the same
+    account is a 409. Read only then: a confirmation that takes the pair reads nothing for it."""
+    claim = PaymentClaimModel.from_raw_data(held) if held else None
+    if claim is None or claim.released or claim.account_id == account_id:
         return None
-    return store.get(PaymentModel, held.payment_id, consistent=True)
+    return store.get(PaymentModel, claim.payment_id, consistent=True)
 
 
 NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
@@ -354,8 +364,7 @@ def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str,
     # A failed payment frees its (method, reference) pair for a corrected resubmission (a payment
     # that clashed with another account's holds no claim: that one keeps it).
     claim = PaymentClaimModel(claim_id(payment.payment_method, payment.manual_reference))
-    held = store.get(PaymentClaimModel, claim.claim_id, consistent=True)
-    if held is None or held.payment_id == payment.payment_id:
+    if payment.claim_holder is None:
         tx.update("claim", claim, [PaymentClaimModel.released.set(True),
                                    PaymentClaimModel.payment_id.set(payment.payment_id),
                                    PaymentClaimModel.account_id.set(payment.account_id),

@@ -30,6 +30,7 @@ from typing import Any
 from chalicelib.core.config import get_settings
 from chalicelib.storage.models.billing import SubscriptionModel, worth
 from chalicelib.storage.models.reports import HISTOGRAM, HISTOGRAM_BOUNDS, ReportAggregateModel
+from chalicelib.storage.commit_hooks import collected
 from chalicelib.storage.store import Tx
 
 COUNTED = ("active", "past_due")  # the statuses that count in MRR
@@ -37,16 +38,12 @@ PAID_FOR = ("active", "past_due", "suspended")  # a cancellation from these is c
 ALL = "all"
 TOTALS, METHOD, COUNTRY = "totals", "method", "country"
 STATEMENT = "statement"
+NOTED = "report_changes"  # what a transaction collects for `tally`
 
 
 def note(tx: Tx, change: Any) -> None:
     """Remember a change of `tx` (an audit event); its figures are added as it commits."""
-    changes: list[Any] | None = getattr(tx, "_report_changes", None)
-    if changes is None:
-        changes = []
-        tx._report_changes = changes  # type: ignore[attr-defined]
-        tx.before_commit.append(tally)
-    changes.append(change)
+    collected(tx, NOTED, tally).append(change)
 
 
 def hours_bucket(hours: float) -> str:
@@ -77,7 +74,7 @@ class Figures:
 
 def tally(tx: Tx) -> None:
     figures = Figures()
-    for change in getattr(tx, "_report_changes", []):
+    for change in collected(tx, NOTED, tally):
         item = _item(tx, change.entity_id, change.entity_type)
         if item is None:
             continue

@@ -17,8 +17,10 @@ from chalicelib.core.clock import public_time
 from chalicelib.core.money import format_minor
 from chalicelib.storage import store
 from chalicelib.storage.models.webhooks import WebhookEventModel
+from chalicelib.storage.commit_hooks import collected
 from chalicelib.storage.store import Tx
 
+NOTED = "webhook_changes"  # what a transaction collects for `emit`
 FANOUT = "fanout"  # the prefix of `fanout` (the pending_fanout index's key; store.spread)
 _INVOICE_CREATED = ("created", "renewal_issued", "upgrade_requested")
 _PAYMENT = {"submitted": "payment.submitted", "approved": "payment.approved",
@@ -71,12 +73,7 @@ def types_of(change: Change) -> list[str]:
 
 def note(tx: Tx, change: Change) -> None:
     """Remember a change of `tx` (its audit event); the events are made as it commits."""
-    changes: list[Change] | None = getattr(tx, "_webhook_changes", None)
-    if changes is None:
-        changes = []
-        tx._webhook_changes = changes  # type: ignore[attr-defined]
-        tx.before_commit.append(emit)
-    changes.append(change)
+    collected(tx, NOTED, emit).append(change)
 
 
 def plan_changed(tx: Tx, sub: Any, previous_plan: str, how: str, at: str) -> None:
@@ -89,7 +86,7 @@ def plan_changed(tx: Tx, sub: Any, previous_plan: str, how: str, at: str) -> Non
 def emit(tx: Tx) -> None:
     """Put the events of the transaction's changes into it."""
     made: set[str] = set()
-    for change in getattr(tx, "_webhook_changes", []):
+    for change in collected(tx, NOTED, emit):
         types = types_of(change)
         account_id, item = _account_and_item(tx, change) if types else (None, None)
         if account_id is None:

@@ -104,3 +104,19 @@ def signup_by_api(api: str, email_address: str, account_name: str, *, plan: str 
                     "address_line1": "1 Canal Road", "city": "Lahore", "country": "PK", **billing}})
     assert reply.status == 201, reply.body
     return reply.body
+
+
+def invited_admin(web: Any, name: str, role: str = "viewer") -> str:
+    """An admin the owner invited through the API, who accepted through it; their email."""
+    from tests.browser.conftest import unique_email
+
+    address = unique_email(name.split()[0].lower())
+    invited = http("POST", f"{web.api}/billing/admin/admins", {"email": address, "name": name,
+                                                                "admin_role": role}, token=web.admin_token())
+    assert invited.status == 201, invited.body
+    link = web.link_starting(address, f"{web.url}/accept-invitation?token=")
+    assert link, f"no invitation email to {address}"
+    accepted = http("POST", f"{web.api}/auth/invitations/accept",
+                    {"token": link.split("token=", 1)[1], "password": PASSWORD})
+    assert accepted.status == 200, accepted.body
+    return address

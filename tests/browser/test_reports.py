@@ -18,7 +18,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, unique_email
-from tests.browser.flows import log_in, log_in_as_admin, signup_by_api
+from tests.browser.flows import invited_admin, log_in, log_in_as_admin, signup_by_api
 from tests.conftest import PASSWORD, http
 
 PHONE_375 = {"width": 375, "height": 812}
@@ -301,22 +301,8 @@ def test_the_owner_reads_the_reports_as_the_api_says_and_exports_a_csv(web, shot
     owner.set_viewport_size(DESKTOP)
 
 
-def _viewer(web: Any) -> str:
-    """A viewer the owner invited through the API, who accepted through it; their email."""
-    address = unique_email("rita")
-    invited = http("POST", f"{web.api}/billing/admin/admins", {"email": address, "name": "Rita Viewer",
-                                                                "admin_role": "viewer"}, token=web.admin_token())
-    assert invited.status == 201, invited.body
-    link = web.link_starting(address, f"{web.url}/accept-invitation?token=")
-    assert link, f"no invitation email to {address}"
-    accepted = http("POST", f"{web.api}/auth/invitations/accept",
-                    {"token": link.split("token=", 1)[1], "password": PASSWORD})
-    assert accepted.status == 200, accepted.body
-    return address
-
-
 def test_a_viewer_reads_the_reports_but_is_offered_no_export(web, shot):
-    viewer_email = _viewer(web)
+    viewer_email = invited_admin(web, "Rita Viewer")
     viewer = web.page()
     viewer.goto(f"{web.url}/login")
     log_in(viewer, viewer_email, PASSWORD)

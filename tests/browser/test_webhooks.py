@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from chalicelib.webhooks import signing
 from tests.browser.conftest import DESKTOP, unique_email
-from tests.browser.flows import log_in, log_in_as_admin, signup_by_api
+from tests.browser.flows import invited_admin, log_in, log_in_as_admin, signup_by_api
 from tests.conftest import PASSWORD, http
 
 PHONE_375 = {"width": 375, "height": 812}
@@ -110,20 +110,6 @@ def _refresh_until(page: Any, row: Any, status: str) -> None:
 def _fits(page: Any) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE_375["width"], f"the page is {width}px wide at {PHONE_375['width']}px"
-
-
-def _viewer(web: Any) -> str:
-    """A viewer the owner invited through the API, who accepted through it; their email."""
-    address = unique_email("vera")
-    invited = http("POST", f"{web.api}/billing/admin/admins", {"email": address, "name": "Vera Viewer",
-                                                                "admin_role": "viewer"}, token=web.admin_token())
-    assert invited.status == 201, invited.body
-    link = web.link_starting(address, f"{web.url}/accept-invitation?token=")
-    assert link, f"no invitation email to {address}"
-    accepted = http("POST", f"{web.api}/auth/invitations/accept",
-                    {"token": link.split("token=", 1)[1], "password": PASSWORD})
-    assert accepted.status == 200, accepted.body
-    return address
 
 
 def test_an_owner_adds_an_endpoint_sees_its_deliveries_retries_one_rotates_and_deletes_it(web, shot, receiver):
@@ -285,7 +271,7 @@ def test_a_viewer_reads_the_endpoints_and_their_log_but_is_offered_no_control(we
     receiver.status = 200
     signup = signup_by_api(web.api, unique_email("watched"), f"Watched Traders {tag}")
     event_id = receiver.wait_for(signup["account"]["id"], "account.created")[0]["event"]["id"]
-    viewer_email = _viewer(web)
+    viewer_email = invited_admin(web, "Vera Viewer")
 
     try:
         # When the viewer opens Webhooks

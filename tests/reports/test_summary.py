@@ -248,7 +248,7 @@ def test_approvals_that_commit_in_between_each_other_lose_no_figure(
     # When the second approval commits between the first one's reads and its commit
     with competing_commit(lambda: api.approve(admin, payments[1]),
                           when=lambda tx: any(getattr(c, "action", "") == "approved"
-                                              for c in getattr(tx, "_report_changes", []))):
+                                              for c in tx.__dict__.get("_collected", {}).get(aggregates.NOTED, []))):
         assert api.approve(admin, payments[0]).status == 200
     # Then both are counted: the figures are added, never read and written back
     [month] = api.get(SUMMARY, token=admin).body["months"][-1:]

@@ -250,6 +250,9 @@ class PaymentModel(Model):
     near_duplicate_of = ListAttribute(of=UnicodeAttribute, null=True)
     # Payments of other accounts with the same (method, bank reference): flagged for the admin
     reference_clash_with = ListAttribute(of=UnicodeAttribute, null=True)
+    # Set on a payment accepted while another account's payment held its (method, reference)
+    # pair: that payment, which keeps the claim (this one holds none, and frees none if rejected).
+    claim_holder = UnicodeAttribute(null=True)
     sla_alerted_at = UnicodeAttribute(null=True)
     proof_upload_key = UnicodeAttribute(null=True)
     proof_key = UnicodeAttribute(null=True)
