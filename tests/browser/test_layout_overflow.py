@@ -7,7 +7,8 @@ lookup, accounts, team, service keys, webhooks, statements, exchange rates, and 
 has it). On each, at both sizes, the page is no wider than the window, and no element with text is
 cut off: an element whose content is wider than its box while its overflow hides, clips or scrolls
 it sideways fails, unless it deliberately truncates (`text-overflow: ellipsis`) and carries its full
-text in a `title`. Each screen is saved as overflow-<screen>-<phone|desktop>.png.
+text in a `title`, or is a wide data table in a labelled scroll region the keyboard reaches (the
+Reports page's figure tables on a phone). Each screen is saved as overflow-<screen>-<phone|desktop>.png.
 """
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ CUT_OFF = """() => {
     const style = getComputedStyle(el);
     if (!/hidden|clip|auto|scroll/.test(style.overflowX)) continue;
     if (style.textOverflow === "ellipsis" && el.title.trim()) continue;
+    // A wide data table in a labelled scroll region the keyboard reaches scrolls on purpose
+    if (el.matches(".scroll-region[tabindex='0'][role='region'][aria-label]") && el.querySelector("table")) continue;
     const name = el.tagName.toLowerCase() + (el.id ? `#${el.id}` : "")
       + [...el.classList].map((c) => `.${c}`).join("");
     cut.push(`${name} (${el.scrollWidth}px in ${el.clientWidth}px, overflow ${style.overflowX}): `

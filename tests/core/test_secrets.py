@@ -96,11 +96,13 @@ def test_prod_keys_its_hashes_with_a_key_derived_from_the_ssm_secret(api: Api) -
     assert len(key) == 32 and key != SSM_SECRET.encode()
     assert key == hmac.new(SSM_SECRET.encode(), b"billing/keyed-hashes/v1", hashlib.sha256).digest()
     # And the failure bucket is named by an HMAC under that key, not under an empty one
-    bucket = next(iter(models.LoginFailureModel.scan())).bucket_id.split("#")[0]
-    message = b"login:victim@example.com"
-    assert bucket == hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-    assert bucket != hmac.new(b"", message, hashlib.sha256).hexdigest()[:32]
-    assert bucket != hmac.new(SSM_SECRET.encode(), message, hashlib.sha256).hexdigest()[:32]
+    # (two: the client address and email's, and the client address's own)
+    buckets = {item.bucket_id.split("#")[0] for item in models.LoginFailureModel.scan()}
+    client = b"127.0.0.1"  # what Chalice's test client says the caller is
+    messages = [b"login:" + client + b"\0victim@example.com", b"login-client:" + client]
+    assert buckets == {hmac.new(key, m, hashlib.sha256).hexdigest()[:32] for m in messages}
+    for other in (b"", SSM_SECRET.encode()):
+        assert not buckets & {hmac.new(other, m, hashlib.sha256).hexdigest()[:32] for m in messages}
 
 
 # SSM failing: a throttled read is a 503 to retry, a refused one a 500, and neither is kept ------

@@ -39,7 +39,9 @@ export function chartFigure({ name, title, legend = null, draw, table, note = nu
     note ? h("p", { class: "chart-note small muted" }, note) : null,
     h("details", { class: "chart-table", open: WIDE.matches },
       h("summary", {}, "The figures as a table"),
-      h("div", { class: "table-wrap" }, table)));
+      // A table of many months scrolls sideways on a phone: a labelled region the keyboard reaches
+      h("div", { class: "table-wrap scroll-region", tabindex: "0", role: "region",
+                 "aria-label": `${title}: the figures (scrolls sideways)` }, table)));
 }
 
 /**
