@@ -28,7 +28,7 @@ from collections import defaultdict
 from typing import Any
 
 from chalicelib.core.config import get_settings
-from chalicelib.storage.models.billing import SubscriptionModel, worth
+from chalicelib.storage.models.billing import InvoiceModel, PaymentModel, SubscriptionModel, worth
 from chalicelib.storage.models.reports import HISTOGRAM, HISTOGRAM_BOUNDS, ReportAggregateModel
 from chalicelib.storage.commit_hooks import collected
 from chalicelib.storage.store import Tx
@@ -127,10 +127,9 @@ def _subscription(tx: Tx, figures: Figures, change: Any, sub: SubscriptionModel,
 
 
 def _item(tx: Tx, entity_id: str, kind: str) -> Any:
-    model = {"invoice": "InvoiceModel", "payment": "PaymentModel",
-             "subscription": "SubscriptionModel"}.get(kind)
+    model = {"invoice": InvoiceModel, "payment": PaymentModel, "subscription": SubscriptionModel}.get(kind)
     # The model the change was made on (not a key-only one another part of the transaction updates)
-    return next((i for i in reversed(tx.items_of(entity_id)) if type(i).__name__ == model
+    return next((i for i in reversed(tx.items_of(entity_id)) if model and isinstance(i, model)
                  and getattr(i, "status", None) is not None), None)
 
 

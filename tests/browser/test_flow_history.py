@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, unique_email
-from tests.browser.flows import fill_account_step, log_in
+from tests.browser.flows import fill_account_step, log_in, signup_by_api
 from tests.browser.test_receipts import png
 from tests.conftest import PASSWORD, http
 
@@ -106,11 +106,7 @@ def test_the_confirmation_modal_closes_on_back_and_asks_before_discarding(web, s
 
 def test_the_account_says_payment_submitted_then_approved_once(web, shot):
     email_address = unique_email("approved-once")
-    signup = http("POST", f"{web.api}/auth/register", {
-        "email": email_address, "password": PASSWORD, "name": "Ayesha Khan", "account_name": "Khan Media",
-        "plan": "starter", "payment_method": "bank_transfer",
-        "billing": {"billing_name": "Khan Media", "billing_email": email_address, "address_line1": "1 Canal Road",
-                    "city": "Lahore", "country": "PK"}}).body
+    signup = signup_by_api(web.api, email_address, "Khan Media")
     invoice = signup["invoice"]
     payment = http("POST", f"{web.api}/billing/admin/payments/confirm", {
         "invoice_id": invoice["id"], "payment_method": "bank_transfer", "amount": invoice["amount"],
