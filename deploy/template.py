@@ -102,10 +102,15 @@ def _secret_settings(stage: Stage) -> tuple[dict[str, Any], dict[str, Any]]:
     return parameter, {"JWT_SECRET": {"Ref": "JwtSecret"}}
 
 
+# What the proofs bucket deletes a day after it was written (and a replaced version a day later).
+EXPIRING = (("DeleteExports", "exports/"), ("DeleteUnattachedProofs", "proofs/pending/"))
+
+
 def proofs_bucket(stage: Stage) -> dict[str, Any]:
     """The private bucket of proofs of payment: no public access, encrypted, kept with the stack's
     data; the web app's origin may POST uploads (presigned by the API) to it. The admin's large
-    CSV exports are kept under `exports/` for a day (their links last 15 minutes), then deleted."""
+    CSV exports are kept under `exports/` for a day (their links last 15 minutes), then deleted;
+    so are uploads never attached to their payment (`proofs/pending/`, see billing/proofs.py)."""
     properties: dict[str, Any] = {
         "BucketName": {"Fn::Sub": f"{stage.proof_bucket_prefix}-${{AWS::AccountId}}-${{AWS::Region}}"},
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
@@ -115,8 +120,8 @@ def proofs_bucket(stage: Stage) -> dict[str, Any]:
             {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
         "VersioningConfiguration": {"Status": "Enabled"},
         "LifecycleConfiguration": {"Rules": [{
-            "Id": "DeleteExports", "Status": "Enabled", "Prefix": "exports/", "ExpirationInDays": 1,
-            "NoncurrentVersionExpiration": {"NoncurrentDays": 1}}]},
+            "Id": rule, "Status": "Enabled", "Prefix": prefix, "ExpirationInDays": 1,
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1}} for rule, prefix in EXPIRING]},
     }
     if stage.web_origin:
         properties["CorsConfiguration"] = {"CorsRules": [{

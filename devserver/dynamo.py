@@ -84,11 +84,18 @@ def _line(region: str, operation: str, body: bytes) -> bytes:
     return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
+# The headers that make a PUT a copy (an attached proof is copied from its upload): replayed with
+# it, or the copy would come back empty. Its preconditions held when it was acknowledged.
+_S3_COPY_HEADERS = ("HTTP_X_AMZ_COPY_SOURCE", "HTTP_X_AMZ_METADATA_DIRECTIVE")
+
+
 def _s3_line(environ: dict[str, Any], body: bytes) -> bytes:
-    """A journal line for an S3 write (an uploaded proof of payment, a bucket's setting)."""
+    """A journal line for an S3 write (an uploaded proof of payment, its copy, a bucket's setting)."""
     record = {"s3": environ["REQUEST_METHOD"], "path": environ.get("PATH_INFO", "/"),
               "query": environ.get("QUERY_STRING", ""), "type": environ.get("CONTENT_TYPE", ""),
-              "body": base64.b64encode(body).decode()}
+              "body": base64.b64encode(body).decode(),
+              "headers": {name[5:].replace("_", "-"): environ[name]
+                          for name in _S3_COPY_HEADERS if name in environ}}
     return json.dumps(record, separators=(",", ":")).encode() + b"\n"
 
 
@@ -100,11 +107,12 @@ def _is_s3_write(environ: dict[str, Any]) -> bool:
     return method in ("PUT", "DELETE") or (method == "POST" and path != "/")
 
 
-def _s3_request(entry: dict[str, str]) -> dict[str, Any]:
+def _s3_request(entry: dict[str, Any]) -> dict[str, Any]:
+    headers = dict(entry.get("headers") or {})
+    if entry["type"]:
+        headers["Content-Type"] = entry["type"]
     return EnvironBuilder(method=entry["s3"], path=entry["path"], query_string=entry["query"],
-                          data=base64.b64decode(entry["body"]),
-                          headers={"Content-Type": entry["type"]} if entry["type"] else {}
-                          ).get_environ()
+                          data=base64.b64decode(entry["body"]), headers=headers).get_environ()
 
 
 def _region_of(environ: dict[str, Any]) -> str:

@@ -2,13 +2,18 @@
 
 The file never passes through the API: the user asks for an upload form (`start_upload`) and the
 browser POSTs the file straight to the private S3 bucket with a presigned POST whose policy pins the
-object key, the declared content type and the size range. Then the user says it is there
+object key, the declared content type and the size range. Each payment has one upload key,
+`proofs/pending/<account>/<payment>`: a new upload replaces the last one, and the bucket's lifecycle
+rule deletes what was never attached after a day. Then the user says it is there
 (`complete_upload`): the API checks the stored object's size and sniffs its first bytes, since a
 policy trusts the declared type; a file that is not what it claims, or too large, is deleted and
-refused. An admin sees the proof through a presigned GET that expires within minutes.
+refused. A good one is copied (only if it is still the file that was checked) to a key of its own
+under `proofs/<account>/<payment>/`, outside the lifecycle rule, and the upload is deleted. An admin
+sees the proof through a presigned GET that expires within minutes.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -34,6 +39,7 @@ START = {"content_type": Text(
     check_message="must be image/png, image/jpeg or application/pdf", schema={"enum": list(TYPES)},
     doc="The file's type; the upload must match it, and its first bytes are checked after upload.")}
 PENDING = "pending_approval"
+log = logging.getLogger(__name__)
 
 def s3_client() -> Any:
     """The S3 client of this container, made on first use (S3_ENDPOINT_URL points it at moto)."""
@@ -62,13 +68,26 @@ def _own_pending(principal: Principal, payment_id: str) -> PaymentModel:
     return payment
 
 
+def upload_key(payment: PaymentModel) -> str:
+    """The one key a payment's uploads go to (each replaces the last; unattached ones expire)."""
+    return f"proofs/pending/{payment.account_id}/{payment.payment_id}"
+
+
+def _declared(key: str, stored_type: str | None) -> str | None:
+    """The type the upload was declared as: the stored object's Content-Type, which the form's
+    policy pins (an upload from before one key per payment: its key's extension)."""
+    stored = (stored_type or "").split(";")[0].strip().lower()
+    if stored in TYPES:
+        return stored
+    return next((t for t, ext in TYPES.items() if key.endswith("." + ext)), None)
+
+
 def start_upload(principal: Principal, payment_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """A presigned POST for one file of the declared type, at most 5 MB, to a key of this payment."""
     content_type = validate(body, START)["content_type"]
     payment = _own_pending(principal, payment_id)
     settings = get_settings()
-    key = (f"proofs/{payment.account_id}/{payment.payment_id}/"
-           f"{secrets.token_hex(8)}.{TYPES[content_type]}")
+    key = upload_key(payment)
     try:  # signed before the key is recorded: a form that cannot be made changes nothing
         form = s3_client().generate_presigned_post(
             settings.proof_bucket, key, Fields={"Content-Type": content_type},
@@ -101,21 +120,19 @@ def complete_upload(principal: Principal, payment_id: str, body: dict[str, Any])
         raise Conflict("Ask for an upload first (POST .../proof).", code="proof_not_uploaded")
     bucket, client = get_settings().proof_bucket, s3_client()
     try:
-        size = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
-        head = client.get_object(Bucket=bucket, Key=key, Range="bytes=0-15")["Body"].read()
+        stored = client.head_object(Bucket=bucket, Key=key)
+        head = client.get_object(Bucket=bucket, Key=key, Range="bytes=0-15",
+                                 IfMatch=stored["ETag"])["Body"].read()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            raise Conflict("No file was uploaded for this payment yet.", code="proof_not_uploaded") from exc
-        raise Unavailable("The file store is unavailable; retry shortly.", retry_after=2) from exc
+        raise _read_failure(exc) from exc
     except BotoCoreError as exc:
         raise Unavailable("The file store is unavailable; retry shortly.", retry_after=2) from exc
-    declared = next((t for t, ext in TYPES.items() if key.endswith("." + ext)), None)
-    found = sniff(head)
+    size, found = int(stored["ContentLength"]), sniff(head)
     problem = None
     if size > MAX_BYTES:
         problem = Invalid(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", code="proof_too_large",
                           details={"fields": {"file": "at most 5 MB"}, "size": size})
-    elif found is None or found != declared:
+    elif found is None or found != _declared(key, stored.get("ContentType")):
         problem = Invalid("The file is not a PNG, JPEG or PDF (its content does not match its type).",
                           code="proof_invalid_type",
                           details={"fields": {"file": "must be a PNG, JPEG or PDF"}})
@@ -125,17 +142,52 @@ def complete_upload(principal: Principal, payment_id: str, body: dict[str, Any])
         except (ClientError, BotoCoreError) as exc:  # refused files are deleted: retry once it can
             raise Unavailable("The file store is unavailable; retry shortly.", retry_after=2) from exc
         raise problem
+    kept = _keep(client, bucket, key, stored["ETag"], found)
+    response = _attach(principal, payment, key, kept, found, size)
+    _forget(client, bucket, key)
+    return response
+
+
+def _read_failure(exc: Exception) -> Exception:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    if code in ("404", "NoSuchKey", "NotFound"):
+        return Conflict("No file was uploaded for this payment yet.", code="proof_not_uploaded")
+    if code in ("412", "PreconditionFailed"):  # replaced by a new upload while it was checked
+        return Conflict("A new file was uploaded meanwhile; say it is there again.",
+                        code="proof_not_uploaded")
+    return Unavailable("The file store is unavailable; retry shortly.", retry_after=2)
+
+
+def _keep(client: Any, bucket: str, key: str, etag: str, content_type: str) -> str:
+    """Copy the checked upload, only if it is still that file, to a key of its own."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    kept = f"{key.replace('proofs/pending/', 'proofs/', 1)}/{secrets.token_hex(8)}.{TYPES[content_type]}"
+    try:
+        client.copy_object(Bucket=bucket, Key=kept, CopySource={"Bucket": bucket, "Key": key},
+                           CopySourceIfMatch=etag, ContentType=content_type,
+                           MetadataDirective="REPLACE")
+    except ClientError as exc:
+        raise _read_failure(exc) from exc
+    except BotoCoreError as exc:
+        raise Unavailable("The file store is unavailable; retry shortly.", retry_after=2) from exc
+    return kept
+
+
+def _attach(principal: Principal, payment: PaymentModel, key: str, kept: str, found: str,
+            size: int) -> dict[str, Any]:
+    """Record the kept copy on the payment, once; a payment that changed meanwhile keeps nothing."""
     at = stamp()
     tx = Tx()
     tx.update("payment", payment,
-              [PaymentModel.proof_key.set(key), PaymentModel.proof_content_type.set(found),
+              [PaymentModel.proof_key.set(kept), PaymentModel.proof_content_type.set(found),
                PaymentModel.proof_size.set(size), PaymentModel.proof_uploaded_at.set(at)],
               condition=(PaymentModel.status == PENDING) & (PaymentModel.proof_upload_key == key)
               & PaymentModel.proof_key.does_not_exist())
     add_audit(tx, entity_type="payment", entity_id=payment.payment_id, action="proof_attached",
               from_status=PENDING, to_status=PENDING, actor=principal.user_id, at=at,
               notes=f"{found}, {size} bytes")
-    payment.proof_key, payment.proof_content_type = key, found
+    payment.proof_key, payment.proof_content_type = kept, found
     payment.proof_size, payment.proof_uploaded_at = size, at
     from chalicelib.billing.views import customer_payment_view
 
@@ -143,9 +195,21 @@ def complete_upload(principal: Principal, payment_id: str, body: dict[str, Any])
     try:
         tx.commit(response=response)
     except TransactionCancelled as exc:
+        _forget(s3_client(), get_settings().proof_bucket, kept)  # the copy nobody will point to
         raise Conflict("The payment changed meanwhile; nothing was attached.",
                        code="payment_not_pending") from exc
     return response
+
+
+def _forget(client: Any, bucket: str, key: str) -> None:
+    """Delete an object nothing points to. If S3 fails, the answer stands: an upload expires by
+    the lifecycle rule, and a kept copy left behind is named in the log."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client.delete_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("proof object %s left behind: %s", key, exc)
 
 
 def ensure_bucket(web_origin: str) -> None:

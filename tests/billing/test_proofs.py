@@ -58,10 +58,17 @@ def test_the_upload_form_pins_key_type_and_size_in_its_policy(
     assert ["content-length-range", 1, 5 * 1024 * 1024] in conditions
     assert {"Content-Type": "image/png"} in conditions
     assert {"key": fields["key"]} in conditions and {"bucket": get_settings().proof_bucket} in conditions
-    assert fields["key"].startswith(f"proofs/{paid_signup.account_id}/{payment}/")
-    assert fields["key"].endswith(".png") and fields["Content-Type"] == "image/png"
+    # One key per payment, under the prefix the bucket's lifecycle rule expires
+    assert fields["key"] == f"proofs/pending/{paid_signup.account_id}/{payment}"
+    assert fields["Content-Type"] == "image/png"
     assert PaymentModel.get(payment).proof_upload_key == fields["key"]
     assert reply.body["max_bytes"] == 5 * 1024 * 1024
+    # A second form (another file, another type) signs the same key: it replaces the first upload
+    again = _start(api, paid_signup.token, payment, "application/pdf").body["upload"]["fields"]
+    policy = json.loads(base64.b64decode(again["policy"]))
+    assert again["key"] == fields["key"] and {"key": fields["key"]} in policy["conditions"]
+    assert {"Content-Type": "application/pdf"} in policy["conditions"]
+    assert PaymentModel.get(payment).proof_upload_key == fields["key"]
 
 
 def test_a_real_png_is_attached_and_the_admin_gets_a_short_lived_link(
@@ -73,7 +80,10 @@ def test_a_real_png_is_attached_and_the_admin_gets_a_short_lived_link(
     assert reply.body["proof"]["content_type"] == "image/png"
     assert reply.body["proof"]["size"] == len(PNG)
     stored = PaymentModel.get(payment)
-    assert (stored.proof_key, stored.proof_content_type, stored.status) == (key, "image/png", "pending_approval")
+    assert (stored.proof_content_type, stored.status) == ("image/png", "pending_approval")
+    # Kept under a key of its own, outside the expiring prefix; the upload itself is gone
+    assert stored.proof_key.startswith(f"proofs/{paid_signup.account_id}/{payment}/")
+    assert stored.proof_key.endswith(".png") and _exists(stored.proof_key) and not _exists(key)
     assert audit_of(payment)[-1][0] == "proof_attached"
     detail = api.get(f"/api/v1/billing/admin/payments/{payment}", token=api.admin_token()).body
     url = detail["proof_url"]
@@ -251,7 +261,7 @@ def test_completing_while_s3_fails_is_503_attaches_nothing_and_works_after(
     # And once S3 is back, the same request attaches it
     done = _complete(api, paid_signup.token, payment)
     assert done.status == 200, done.body
-    assert PaymentModel.get(payment).proof_key == key
+    assert _exists(PaymentModel.get(payment).proof_key) and not _exists(key)
     assert [entry[0] for entry in audit_of(payment)].count("proof_attached") == 1
 
 
@@ -273,6 +283,64 @@ def test_a_refused_file_that_s3_cannot_delete_is_503_and_refused_again_once_it_c
     assert_error(_complete(api, paid_signup.token, payment), 422, "proof_invalid_type")
     assert not _exists(key)
     assert PaymentModel.get(payment).proof_key is None
+
+
+def test_a_new_upload_replaces_the_last_and_only_the_last_is_attached(
+        api: Api, paid_signup: PaidSignup, payment: str) -> None:
+    # Given a PNG uploaded, then a PDF uploaded to the form of a second request
+    key = _start(api, paid_signup.token, payment).body["upload"]["fields"]["key"]
+    _put(key, PNG)
+    assert _start(api, paid_signup.token, payment, "application/pdf").body["upload"]["fields"]["key"] == key
+    _put(key, PDF, "application/pdf")
+    # When the user says it is there, the PDF is attached and nothing else is left in the bucket
+    done = _complete(api, paid_signup.token, payment)
+    assert done.status == 200, done.body
+    stored = PaymentModel.get(payment)
+    assert (stored.proof_content_type, stored.proof_size) == ("application/pdf", len(PDF))
+    listed = proofs.s3_client().list_objects_v2(Bucket=get_settings().proof_bucket,
+                                                Prefix=f"proofs/pending/{paid_signup.account_id}/")
+    assert listed.get("KeyCount", 0) == 0
+    kept = proofs.s3_client().get_object(Bucket=get_settings().proof_bucket, Key=stored.proof_key)
+    assert kept["Body"].read() == PDF and kept["ContentType"] == "application/pdf"
+
+
+def test_a_payment_decided_while_its_file_is_copied_keeps_no_copy(
+        api: Api, paid_signup: PaidSignup, payment: str) -> None:
+    # Given an uploaded PNG, and the payment rejected just after the file is copied
+    key = _start(api, paid_signup.token, payment).body["upload"]["fields"]["key"]
+    _put(key, PNG)
+    copied: list[str] = []
+
+    def decided_meanwhile(params: dict[str, Any], **_: Any) -> None:
+        copied.append(params["Key"])
+        PaymentModel.get(payment).update(actions=[PaymentModel.status.set("rejected")])
+
+    events = proofs.s3_client().meta.events
+    events.register("provide-client-params.s3.CopyObject", decided_meanwhile)
+    try:
+        reply = _complete(api, paid_signup.token, payment)
+    finally:
+        events.unregister("provide-client-params.s3.CopyObject", decided_meanwhile)
+    # Then 409, nothing attached, and the copy nobody points to is deleted
+    assert_error(reply, 409, "payment_not_pending")
+    assert PaymentModel.get(payment).proof_key is None
+    assert copied and copied[0].startswith(f"proofs/{paid_signup.account_id}/{payment}/")
+    assert not _exists(copied[0])
+
+
+def test_an_upload_s3_cannot_delete_after_attaching_is_logged_and_the_proof_attached(
+        api: Api, paid_signup: PaidSignup, payment: str, s3_fault: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    key = _start(api, paid_signup.token, payment).body["upload"]["fields"]["key"]
+    _put(key, PNG)
+    s3_fault("DeleteObject", s3_throttled)
+    capsys.readouterr()
+    done = _complete(api, paid_signup.token, payment)
+    assert done.status == 200, done.body
+    assert _exists(PaymentModel.get(payment).proof_key)
+    assert _exists(key)  # left to the lifecycle rule
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert any(entry.get("level") == "WARNING" and key in entry["message"] for entry in logged)
 
 
 # Over real HTTP: the browser's multipart POST to the (moto) bucket, then the admin's link ------------

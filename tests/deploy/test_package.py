@@ -23,9 +23,11 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
 import app as app_module
+from chalicelib.billing import proofs
 from chalicelib.core.config import table_variable
 from chalicelib.storage import models
 from chalicelib.storage.models.base import TableMeta
+from chalicelib.storage.models.billing import PaymentModel
 from deploy import policy, tables
 from deploy.package import BUILD_ONLY, RUNTIME_PROVIDED
 from deploy.stage import Stage
@@ -139,6 +141,20 @@ def test_every_model_is_a_retained_on_demand_table_with_its_keys_and_indexes(
             + props.get("LocalSecondaryIndexes", []) for k in i["KeySchema"]}
         assert defined == keys  # exactly the key attributes, as CloudFormation requires
         assert ("StreamSpecification" in props) == bool(tables.stream_view_type(model))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_proofs_bucket_expires_unattached_uploads_and_exports_after_a_day(
+        built: dict[str, Path], stage: str) -> None:
+    bucket = template(built, stage)["Resources"]["ProofsBucket"]["Properties"]
+    rules = {rule["Prefix"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert set(rules) == {"exports/", "proofs/pending/"}
+    for rule in rules.values():
+        assert (rule["Status"], rule["ExpirationInDays"]) == ("Enabled", 1)
+        assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}  # the bucket is versioned
+    # the key an upload goes to is under the expiring prefix; an attached proof is not
+    payment = PaymentModel(payment_id="pay_1", account_id="acc_1")
+    assert proofs.upload_key(payment).startswith("proofs/pending/")
 
 
 @pytest.mark.parametrize("stage", STAGES)

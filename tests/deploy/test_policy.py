@@ -49,6 +49,8 @@ class Call:
             return {"dynamodb:GetItem"}
         if self.operation == "HeadObject":  # authorized as s3:GetObject
             return {"s3:GetObject"}
+        if self.operation == "CopyObject":  # reads the source, writes the copy
+            return {"s3:GetObject", "s3:PutObject"}
         return {f"{self.service}:{self.operation}"}
 
     def tables(self) -> set[str]:
@@ -100,7 +102,8 @@ def _upload(calls: Calls, api: Api, token: str, payment_id: str, data: bytes) ->
                                    {"content_type": "image/png"}, token=token), "PutObject")
     with calls.paused():  # the browser's upload, not the API's
         proofs.s3_client().put_object(Bucket=get_settings().proof_bucket,
-                                      Key=form.body["upload"]["fields"]["key"], Body=data)
+                                      Key=form.body["upload"]["fields"]["key"], Body=data,
+                                      ContentType="image/png")
     return api.post(f"/api/v1/billing/payments/{payment_id}/proof/complete", token=token)
 
 
@@ -135,8 +138,10 @@ def _every_route(api: Api, calls: Calls) -> list[int]:
         api.confirm(token, invoice_id, amount="249.00", method="jazzcash", reference="JC-2"),
     ]
     second = replies[-1].body["id"]
-    replies += [_upload(calls, api, token, second, b"not an image"),  # 422: checked and deleted
-                _upload(calls, api, token, second, b"\x89PNG\r\n\x1a\n" + b"\0" * 8),
+    refused = _upload(calls, api, token, second, b"not an image")  # 422: checked and deleted
+    attached = _upload(calls, api, token, second, b"\x89PNG\r\n\x1a\n" + b"\0" * 8)  # copied
+    assert (refused.status, attached.status) == (422, 200), attached.body
+    replies += [refused, attached,
                 _signed(calls, api.get(f"/api/v1/billing/admin/payments/{second}", token=admin),
                         "GetObject")]
     key = {"idempotency-key": "policy-approve"}
