@@ -13,10 +13,11 @@ from typing import Any
 # "City, ST 12345": the city, its state or region, then the postal code, on one line.
 CITY_STATE_POSTAL: frozenset[str] = frozenset({"US", "CA", "AU"})
 # "10115 Berlin": the postal code before the city.
-POSTAL_CITY: frozenset[str] = frozenset("""
-AD AL AT BA BE BG CH CY CZ DE DK EE ES FI FO FR GL GR HR HU IS IT LI LT LU MC MD ME MK NL NO PL PT
-RO RS SE SI SK SM VA
-""".split())
+POSTAL_CITY: frozenset[str] = frozenset({
+    "AD", "AL", "AT", "BA", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "FR",
+    "GL", "GR", "HR", "HU", "IS", "IT", "LI", "LT", "LU", "MC", "MD", "ME", "MK", "NL", "NO", "PL",
+    "PT", "RO", "RS", "SE", "SI", "SK", "SM", "VA",
+})
 
 
 def _join(separator: str, *parts: str) -> str:
