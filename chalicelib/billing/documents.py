@@ -19,6 +19,7 @@ from chalicelib.billing.invoices import own_invoice
 from chalicelib.billing.views import invoice_view
 from chalicelib.catalog.plans import methods_for_country, pack
 from chalicelib.catalog.views import detail_rows
+from chalicelib.core.addresses import place_lines
 from chalicelib.core.clock import parse_stamp
 from chalicelib.core.config import get_settings
 from chalicelib.core.country_names import country_name
@@ -119,10 +120,8 @@ def _seller() -> tuple[str, ...]:
 
 
 def _buyer(snapshot: dict[str, Any]) -> tuple[str, ...]:
-    place = " ".join(part for part in (snapshot.get("postal_code"), snapshot.get("city")) if part)
     lines = [snapshot.get("billing_name"), snapshot.get("company"), snapshot.get("address_line1"),
-             snapshot.get("address_line2"), place, snapshot.get("state"),
-             country_name(snapshot.get("country"))]
+             snapshot.get("address_line2"), *place_lines(snapshot), country_name(snapshot.get("country"))]
     if snapshot.get("tax_id"):
         lines.append(f"Tax ID: {snapshot['tax_id']}")
     lines.append(snapshot.get("billing_email"))

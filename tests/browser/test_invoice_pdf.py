@@ -33,7 +33,8 @@ def _download(page: Any, name: str) -> tuple[str, str]:
 def test_the_invoice_page_and_the_admins_payment_view_download_the_pdf(web, shot):
     # Given a Starter signup from Pakistan (through the API)
     email_address = unique_email("pdf")
-    signup = signup_by_api(web.api, email_address, "PDF Traders (Pvt) Ltd", tax_id="NTN 7654321-0")
+    signup = signup_by_api(web.api, email_address, "PDF Traders (Pvt) Ltd", tax_id="NTN 7654321-0",
+                           postal_code="54000")
     invoice, token = signup["invoice"], signup["access_token"]
     number = invoice["invoice_number"]
     web.verify_email(email_address)  # its emails are sent from then on
@@ -44,12 +45,17 @@ def test_the_invoice_page_and_the_admins_payment_view_download_the_pdf(web, shot
     expect(page.get_by_role("heading", name="Hello, Ayesha")).to_be_visible()
     page.goto(f"{web.url}/billing/invoices/{invoice['id']}")
     expect(page.get_by_role("heading", name=f"Invoice {number}")).to_be_visible()
+    # (billed to an address in Pakistan's order: the city, then the postal code)
+    billed_to = page.locator("section.card").filter(has=page.get_by_role("heading", name="Billed to")).locator("address")
+    expect(billed_to.locator("div")).to_have_text(["PDF Traders (Pvt) Ltd", "1 Canal Road", "Lahore 54000", "Pakistan",
+                                                   email_address, "Tax ID NTN 7654321-0"])
     shot(page, "invoice-download-pdf")
     filename, text = _download(page, f"Download the invoice {number} as a PDF")
     # Then the PDF is the invoice, named by its number, with how to pay it
     assert filename == f"{number}.pdf"
     assert "INVOICE" in text and number in text and invoice["payment_reference"] in text
     assert "PDF Traders (Pvt) Ltd" in text and "Tax ID: NTN 7654321-0" in text and "JazzCash" in text
+    assert "Lahore 54000" in text
 
     # When the payment is confirmed and approved
     reference = f"IBFT-{uuid.uuid4().hex[:6].upper()}"

@@ -151,7 +151,7 @@ def test_rejection_shows_the_reason_and_the_user_submits_again(web, shot):
     user.goto(f"{web.url}/login")
     log_in(user, email_address, PASSWORD)
     expect(user.locator("[data-banner=payment_due]")).to_contain_text("Payment due: $249.00 USD")
-    expect(user.locator("[data-banner=payment_due]")).to_contain_text("PK36MEZN0001010104567891")
+    expect(user.locator("[data-banner=payment_due]")).to_contain_text("PK36 MEZN 0001 0101 0456 7891")
     shot(user, "phone-dashboard-payment-due")
     assert user.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     first = _reference("IBFT")

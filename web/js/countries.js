@@ -25,3 +25,24 @@ export function countryOptions() {
   return CODES.map((code) => [code, countryName(code)])
     .sort((a, b) => a[1].localeCompare(b[1], "en"));
 }
+
+// Where the city, the state and the postal code go, by country (as chalicelib/core/addresses.py):
+// "City, ST 12345" in these; the postal code first ("10115 Berlin") in most of continental Europe;
+// elsewhere, Pakistan and the United Kingdom among them, the city first ("Lahore 54000").
+const CITY_STATE_POSTAL = new Set(["US", "CA", "AU"]);
+const POSTAL_CITY = new Set([
+  "AD", "AL", "AT", "BA", "BE", "BG", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FO", "FR",
+  "GL", "GR", "HR", "HU", "IS", "IT", "LI", "LT", "LU", "MC", "MD", "ME", "MK", "NL", "NO", "PL",
+  "PT", "RO", "RS", "SE", "SI", "SK", "SM", "VA",
+]);
+
+const join = (separator, ...parts) => parts.filter(Boolean).join(separator);
+
+/** The lines of an address (a billing snapshot) that say where it is, in its country's order. */
+export function placeLines({ city, state, postal_code: postal, country } = {}) {
+  [city, state, postal] = [city, state, postal].map((part) => String(part ?? "").trim());
+  const code = String(country ?? "").trim().toUpperCase();
+  if (CITY_STATE_POSTAL.has(code)) return [join(" ", join(", ", city, state), postal)].filter(Boolean);
+  const place = POSTAL_CITY.has(code) ? join(" ", postal, city) : join(" ", city, postal);
+  return [place, state].filter(Boolean);
+}

@@ -2,6 +2,7 @@
 import { h, humanize, nextId } from "../dom.js";
 import { choiceCard } from "../forms.js";
 import { exactly, quoteFor } from "../amounts.js";
+import { copyButton } from "./copy.js";
 import { paymentReference } from "./reference.js";
 
 const DETAIL_LABELS = {
@@ -19,16 +20,39 @@ const DETAIL_LABELS = {
   currency: "Currency",
 };
 
+// The details a payer types or pastes into their bank's or wallet's app, each with a Copy button
+// (named after what it copies: "Copy IBAN"); the other codes are shown in monospace too.
+const COPYABLE = {
+  account_number: "account number", iban: "IBAN", wallet_number: "wallet number", raast_id: "Raast ID", upi_id: "UPI ID",
+};
+const MONO = new Set([...Object.keys(COPYABLE), "swift", "ifsc", "sort_code"]);
+
+/** An IBAN in groups of four ("PK36 MEZN 0001 ..."), each group kept on one line: lines break between groups. */
+export function groupedIban(iban) {
+  const groups = String(iban).replace(/\s+/g, "").match(/.{1,4}/g) ?? [];
+  return groups.flatMap((group, i) => [i ? " " : null, h("span", { class: "iban-group" }, group)]);
+}
+
+/** A detail's value as shown; a copyable one with its Copy button, which copies it without spaces. */
+function detailValue(key, value) {
+  const text = String(value);
+  if (!(key in COPYABLE)) return text;
+  const raw = text.replace(/\s+/g, "");
+  const shown = h("span", { class: "detail-value" }, key === "iban" ? groupedIban(raw) : text);
+  return h("span", { class: "detail-copy" }, shown,
+    copyButton(raw, { name: `Copy ${COPYABLE[key]}`, target: shown, what: `the ${COPYABLE[key]}` }));
+}
+
 /** The account details of a method as a definition list, in a stable, readable order. */
 export function methodDetails(method) {
   const details = method.details ?? {};
-  const keys = [...Object.keys(DETAIL_LABELS).filter((key) => key in details),
-    ...Object.keys(details).filter((key) => !(key in DETAIL_LABELS))];
+  const given = Object.keys(details).filter((key) => details[key] !== null && details[key] !== "");
+  const keys = [...Object.keys(DETAIL_LABELS).filter((key) => given.includes(key)),
+    ...given.filter((key) => !(key in DETAIL_LABELS))];
   if (!keys.length) return null;
   return h("dl", { class: "kv method-details" }, keys.flatMap((key) => [
     h("dt", {}, DETAIL_LABELS[key] ?? humanize(key)),
-    h("dd", { class: ["account_number", "iban", "wallet_number", "raast_id", "upi_id", "swift", "ifsc", "sort_code"].includes(key) ? "mono" : null },
-      String(details[key])),
+    h("dd", { class: MONO.has(key) ? "mono" : null, dataset: { detail: key } }, detailValue(key, details[key])),
   ]));
 }
 

@@ -1,6 +1,7 @@
 // Billing: the invoices and payment history, and one invoice with how to pay it.
 import { api, distinctMethods } from "../api.js";
 import { badge, countryName, date, dateTime, h, money, period, price } from "../dom.js";
+import { placeLines } from "../countries.js";
 import { amountDue, invoiceLabel, pendingBanner } from "../components/pending-banner.js";
 import { methodCard, methodName } from "../components/methods.js";
 import { receiptAttached } from "../components/proof.js";
@@ -112,7 +113,7 @@ function invoiceAmounts(invoice, pending) {
 
 function billedTo(snapshot) {
   const lines = [snapshot.billing_name, snapshot.address_line1, snapshot.address_line2,
-    [snapshot.postal_code, snapshot.city].filter(Boolean).join(" "), snapshot.state, countryName(snapshot.country)];
+    ...placeLines(snapshot), countryName(snapshot.country)];
   return h("address", { style: "font-style:normal" },
     lines.filter(Boolean).map((line) => h("div", {}, line)),
     snapshot.billing_email ? h("div", { class: "muted" }, snapshot.billing_email) : null,
