@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.billing import jobs
 from chalicelib.core import clock
 from chalicelib.notifications import delivery, holding
 from chalicelib.notifications.messages import address_key as queued_address_key
@@ -133,8 +134,6 @@ def test_a_billing_contact_is_verified_on_its_own(api):
         next(e for e in emails if e.recipient == "ayesha@khan.pk"))}).status == 200
     assert [e.template for e in sent_by_drain()] == ["signup_invoice"]
     # And the billing contact's own emails wait for its own link: a reminder is held
-    from chalicelib.billing import jobs
-
     due = clock.parse_stamp(signup["invoice"]["due_date"] + "T09:00:00Z")
     with clock.travel(due - timedelta(days=2)):
         jobs.run()
@@ -223,3 +222,32 @@ def test_forged_verification_tokens_are_refused(api, trial):
     for token in ("nonsense", "verify_0.x", "reset_0.x"):
         assert_error(api.post(VERIFY, {"token": token}), 400, "invalid_verification_token")
     assert json.dumps(stored_items(LinkTokenModel)) == "[]"  # no link until one is sent
+
+
+def test_signups_aimed_at_a_strangers_address_send_it_only_verification_links(api):
+    # Given signups by strangers naming a victim's address as their billing contact, with their
+    # own text as the billing name (as many as the per-contact limit lets through: its own test is
+    # tests/accounts/test_signup_throttle.py)
+    hostile = "URGENT verify your bank at http://evil.example"
+    victim, limit = "victim@example.org", 3
+    replies = [api.register(f"stranger{n}@example.com", plan="starter", payment_method="bank_transfer",
+                            billing={**BILLING_PK, "billing_email": victim, "billing_name": hostile})
+               for n in range(limit)]
+    assert [r.status for r in replies] == [201] * limit
+    due = clock.parse_stamp(replies[0].body["invoice"]["due_date"] + "T09:00:00Z")
+    # When every job runs through the reminders, the voiding of the unpaid invoices and after
+    to_victim = [e for e in sent_by_drain() if e.recipient == victim]
+    for moment in (due - timedelta(days=2), due + timedelta(days=1), due + timedelta(days=15),
+                   due + timedelta(days=40)):
+        with clock.travel(moment):
+            jobs.run()
+            to_victim += [e for e in sent_by_drain() if e.recipient == victim]
+    # Then the victim got verification links only, none carrying the strangers' text
+    assert to_victim and {e.template for e in to_victim} == {"verify_email"}
+    assert len(to_victim) <= limit
+    for email in to_victim:
+        assert "evil.example" not in email.text and "evil.example" not in email.html
+    # And what the jobs queued for the victim (reminders, void notices) is held, not sent
+    held = [m for m in messages().values() if m.recipient == victim and m.template != "verify_email"]
+    assert held and {m.status for m in held} == {"held"}
+    assert {"invoice_reminder", "invoice_voided"} <= {m.template for m in held}
