@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalicelib.billing import references
 from chalicelib.storage.models.billing import PaymentClaimModel, PaymentModel
 from tests.conftest import Api, PaidSignup
-from tests.helpers import account, assert_error, error_fields, invoice, payments_of, store_unchanged
+from tests.helpers import assert_error, error_fields, invoice, payments_of, store_unchanged
 
 QUEUE = "/api/v1/billing/admin/payments"
 
@@ -176,8 +176,7 @@ def test_the_queue_names_the_method_and_the_accounts_owner(api: Api, paid_signup
     [queued] = api.get(QUEUE, token=api.admin_token()).body["items"]
     assert (queued["payment_method"], queued["method_name"]) == ("jazzcash", "JazzCash")
     assert queued["account"] == {"id": paid_signup.account_id, "name": "Khan Media",
-                                 "owner_email": account(paid_signup.account_id).owner_email}
-    assert queued["account"]["owner_email"]
+                                 "owner_email": "ayesha@khan.pk"}
 
 
 def test_the_queue_highlights_a_payment_whose_reference_contains_the_invoices(
