@@ -18,7 +18,7 @@ from chalicelib.storage.models.records import AuditEventModel
 
 
 def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-    """Payments awaiting approval, oldest first, each with its account's name."""
+    """Payments awaiting approval, oldest first, each with its account's name and owner's email."""
     if status not in (None, "", PENDING):
         raise BadRequest("status must be pending_approval (the approval queue).",
                          code="invalid_query", details={"fields": {"status": "unsupported value"}})
@@ -31,7 +31,8 @@ def approval_queue(status: str | None, limit: int, cursor: str | None) -> dict[s
     for payment in payments:
         account = accounts.get(payment.account_id)
         items.append({**payment_view(payment),
-                      "account": {"id": payment.account_id, "name": account.name if account else None},
+                      "account": {"id": payment.account_id, "name": account.name if account else None,
+                                  "owner_email": account.owner_email if account else None},
                       **review_hints(payment)})
     return {"items": items, "next_cursor": next_cursor}
 
@@ -61,12 +62,15 @@ def renewals(limit: int, cursor: str | None) -> dict[str, Any]:
 
 def review_hints(payment: PaymentModel) -> dict[str, Any]:
     """What helps an admin check a payment: the invoice's payment reference, whether the payer's
-    bank reference contains it, earlier payments it may duplicate, and other accounts' payments
-    with the same (method, bank reference)."""
+    bank reference contains it, earlier payments it may duplicate, the rejected payment it
+    resubmits, and other accounts' payments with the same (method, bank reference)."""
+    resubmits = {"payment_id": payment.resubmits,
+                 "rejection_reason": payment.resubmits_reason} if payment.resubmits else None
     return {"payment_reference": payment.invoice_reference,
             "flags": {"reference_matches": references.mentions(payment.manual_reference,
                                                               payment.invoice_reference),
                       "near_duplicate_of": list(payment.near_duplicate_of or []),
+                      "resubmits": resubmits,
                       "reference_clash_with": list(payment.reference_clash_with or [])}}
 
 

@@ -28,7 +28,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ReviewFlags": {
         "type": "object",
-        "required": ["reference_matches", "near_duplicate_of", "reference_clash_with"],
+        "required": ["reference_matches", "near_duplicate_of", "resubmits", "reference_clash_with"],
         "additionalProperties": False,
         "description": "Hints for the review.",
         "properties": {
@@ -40,7 +40,17 @@ SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {"type": "string"},
                 "description": ("Payments of the same account, method and amount in the 24 hours "
-                                "before this one (flagged, not refused)."),
+                                "before this one (flagged, not refused); the invoice's rejected "
+                                "payments are not among them (see `resubmits`)."),
+            },
+            "resubmits": {
+                "type": ["object", "null"],
+                "required": ["payment_id", "rejection_reason"],
+                "additionalProperties": False,
+                "properties": {"payment_id": {"type": "string"},
+                               "rejection_reason": {"type": ["string", "null"]}},
+                "description": ("The invoice's payment rejected last before this one was "
+                                "confirmed, with the admin's reason; null if none was."),
             },
             "reference_clash_with": {
                 "type": "array",
@@ -163,9 +173,11 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 SCHEMAS["QueuedPayment"] = extended(
-    BILLING["Payment"], "A payment awaiting approval with its account's name.",
-    account={"type": "object", "required": ["id", "name"],
-             "properties": {"id": {"type": "string"}, "name": {"type": ["string", "null"]}}},
+    BILLING["Payment"], "A payment awaiting approval with its account's name and owner's email.",
+    account={"type": "object", "required": ["id", "name", "owner_email"],
+             "properties": {"id": {"type": "string"}, "name": {"type": ["string", "null"]},
+                            "owner_email": {"type": ["string", "null"], "format": "email",
+                                            "description": "Tells apart accounts of one name."}}},
     payment_reference={"$ref": "#/components/schemas/InvoicePaymentReference"},
     flags={"$ref": "#/components/schemas/ReviewFlags"},
 )

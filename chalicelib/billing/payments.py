@@ -106,7 +106,7 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                       code="payment_reference_typo",
                       details={"fields": {"manual_reference": "the payment reference has a typo"}})
     at = stamp()
-    near = _near_duplicates(invoice.account_id, data["payment_method"], amount)
+    near = _near_duplicates(invoice, data["payment_method"], amount)
     payment_id, clash = new_id("pay"), None
     while True:  # at most twice: the second time as a clash with another account's payment
         payment = PaymentModel(
@@ -119,7 +119,8 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
             manual_reference=data["manual_reference"], manual_notes=data["manual_notes"],
             created_at=at, queue=store.spread(PENDING, payment_id), payer_email=principal.email,
             method_name=method.display_name, invoice_reference=invoice.payment_reference,
-            near_duplicate_of=near or None, reference_clash_with=[clash.payment_id] if clash else None,
+            near_duplicate_of=near or None, resubmits=invoice.rejected_payment_id,
+            resubmits_reason=invoice.rejection_reason, reference_clash_with=[clash.payment_id] if clash else None,
             claim_holder=clash.payment_id if clash else None,
             created_month=store.spread(at[:7], payment_id))
         try:
@@ -187,16 +188,18 @@ def _clashing_payment(held: dict[str, Any] | None, account_id: str) -> PaymentMo
 NEAR_DUPLICATE_WINDOW = timedelta(hours=24)
 
 
-def _near_duplicates(account_id: str, method: str, amount: int) -> list[str]:
+def _near_duplicates(invoice: InvoiceModel, method: str, amount: int) -> list[str]:
     """The account's payments of the last 24 h with the same method and amount (flagged to the
-    admin, not refused: a resubmission after a rejection is one)."""
+    admin, not refused), but for the invoice's rejected ones: after those it is a resubmission
+    (the payment's `resubmits`, from the invoice)."""
     since = stamp(now() - NEAR_DUPLICATE_WINDOW)
     with store.guard():
         recent = PaymentModel.by_account.query(
-            account_id, PaymentModel.created_at >= since,
+            invoice.account_id, PaymentModel.created_at >= since,
             filter_condition=(PaymentModel.payment_method == method)
             & (PaymentModel.amount_minor == amount))
-        return [payment.payment_id for payment in recent]
+        return [payment.payment_id for payment in recent
+                if not (payment.invoice_id == invoice.invoice_id and payment.status == "failed")]
 
 
 def pending_payment(payment_id: str) -> PaymentModel:
@@ -359,7 +362,9 @@ def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str,
     at = stamp()
     tx = Tx()
     _decide_payment(tx, payment, "failed", admin, notes, at)
-    tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.remove()],
+    tx.update("invoice", invoice, [InvoiceModel.pending_payment_id.remove(),
+                                   InvoiceModel.rejected_payment_id.set(payment.payment_id),
+                                   InvoiceModel.rejection_reason.set(notes)],
               condition=InvoiceModel.pending_payment_id == payment.payment_id)
     # A failed payment frees its (method, reference) pair for a corrected resubmission (a payment
     # that clashed with another account's holds no claim: that one keeps it).
@@ -374,4 +379,5 @@ def reject(admin: Principal, payment_id: str, body: dict[str, Any]) -> dict[str,
     tx.count("payments_pending_approval", -1)
     messages.queue_payment_rejected(tx, payment=payment, invoice=invoice, at=at)
     invoice.pending_payment_id = None
+    invoice.rejected_payment_id, invoice.rejection_reason = payment.payment_id, notes
     return _commit_decision(tx, {"payment": payment_view(payment), "invoice": invoice_view(invoice)})

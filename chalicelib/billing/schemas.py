@@ -156,6 +156,7 @@ SCHEMAS: dict[str, Any] = {
             "account_id",
             "status",
             "payment_method",
+            "method_name",
             "amount",
             "currency",
             "manual_reference",
@@ -186,6 +187,9 @@ SCHEMAS: dict[str, Any] = {
                        "description": "reversed: it had succeeded, and an owner reversed it "
                                       "(`reversal`)."},
             "payment_method": {"type": "string"},
+            "method_name": {"type": ["string", "null"],
+                            "description": "The method's display name when it was confirmed, e.g. "
+                                           "\"JazzCash\" (null in payments from before names)."},
             "amount": {"$ref": "#/components/schemas/Amount"},
             "currency": {"$ref": "#/components/schemas/Currency"},
             "manual_reference": {"type": "string"},

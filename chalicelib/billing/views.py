@@ -65,7 +65,8 @@ def payment_view(payment: PaymentModel | None) -> dict[str, Any] | None:
         return None
     return {"id": payment.payment_id, "invoice_id": payment.invoice_id,
             "account_id": payment.account_id, "status": payment.status,
-            "payment_method": payment.payment_method, "amount": format_minor(payment.amount_minor),
+            "payment_method": payment.payment_method, "method_name": payment.method_name,
+            "amount": format_minor(payment.amount_minor),
             "currency": payment.currency, "manual_reference": payment.manual_reference,
             "manual_notes": payment.manual_notes, "admin_notes": payment.admin_notes,
             "created_at": public_time(payment.created_at),

@@ -58,13 +58,15 @@ def test_queue_lists_pending_payments_oldest_first_with_their_account(api):
     # When the admin opens the queue (with or without the explicit status)
     plain = api.get(QUEUE, token=admin)
     explicit = api.get(f"{QUEUE}?status=pending_approval", token=admin)
-    # Then it holds the three pending payments, oldest first, each with its account's id and name
+    # Then it holds the three pending payments, oldest first, each with its account's id, name
+    # and owner's email
     assert plain.status == 200, plain.body
     assert plain.body == explicit.body
     items = plain.body["items"]
     assert [i["id"] for i in items] == [payment for *_, payment in created]
-    assert [i["account"] for i in items] == [{"id": acct, "name": f"Account {n}"}
-                                             for n, (_, acct, _, _) in enumerate(created)]
+    assert [i["account"] for i in items] == [
+        {"id": acct, "name": f"Account {n}", "owner_email": f"user{n}@khan.pk"}
+        for n, (_, acct, _, _) in enumerate(created)]
     assert all(i["status"] == "pending_approval" and i["amount"] == "89.00" for i in items)
     assert plain.body["next_cursor"] is None
     assert_no_floats(plain.body)

@@ -125,17 +125,58 @@ def test_a_succeeded_payment_keeps_its_reference_forever(api: Api, paid_signup: 
     assert _awaiting(paid_signup.invoice_id) == ("paid", None)
 
 
-def test_a_resubmission_within_a_day_is_flagged_as_a_near_duplicate_not_refused(
+def test_a_resubmission_after_a_rejection_names_the_rejected_payment_and_is_no_duplicate(
         api: Api, paid_signup: PaidSignup) -> None:
     admin = api.admin_token()
     first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="A-1").body
     api.reject(admin, first["id"], "Not in statement")
     second = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="A-2")
     assert second.status == 201
-    assert PaymentModel.get(second.body["id"]).near_duplicate_of == [first["id"]]
+    stored = PaymentModel.get(second.body["id"])
+    assert (stored.near_duplicate_of, stored.resubmits) == (None, first["id"])
+    [queued] = api.get(QUEUE, token=admin).body["items"]
+    assert queued["flags"]["near_duplicate_of"] == []
+    assert queued["flags"]["resubmits"] == {"payment_id": first["id"],
+                                            "rejection_reason": "Not in statement"}
+    assert queued["flags"]["reference_matches"] is False
+    detail = api.get(f"{QUEUE}/{second.body['id']}", token=admin).body
+    assert detail["flags"]["resubmits"] == queued["flags"]["resubmits"]
+
+
+def test_the_last_rejection_is_the_one_a_resubmission_names(api: Api, paid_signup: PaidSignup) -> None:
+    admin = api.admin_token()
+    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="B-1").body
+    api.reject(admin, first["id"], "Not in statement")
+    second = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="B-2").body
+    api.reject(admin, second["id"], "Amount arrived short")
+    third = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="B-3").body
+    [queued] = api.get(QUEUE, token=admin).body["items"]
+    assert queued["id"] == third["id"]
+    assert queued["flags"]["resubmits"] == {"payment_id": second["id"],
+                                            "rejection_reason": "Amount arrived short"}
+    assert queued["flags"]["near_duplicate_of"] == []
+
+
+def test_a_payment_again_after_a_reversal_is_still_a_possible_duplicate(
+        api: Api, paid_signup: PaidSignup) -> None:
+    admin = api.admin_token()
+    first = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="C-1").body
+    assert api.approve(admin, first["id"]).status == 200
+    reversed_ = api.post(f"{QUEUE}/{first['id']}/reverse", {"reason": "Chargeback"}, token=admin)
+    assert reversed_.status == 200, reversed_.body
+    again = api.confirm(paid_signup.token, paid_signup.invoice_id, reference="C-2")
+    assert again.status == 201, again.body
     [queued] = api.get(QUEUE, token=admin).body["items"]
     assert queued["flags"]["near_duplicate_of"] == [first["id"]]
-    assert queued["flags"]["reference_matches"] is False
+    assert queued["flags"]["resubmits"] is None
+
+
+def test_the_queue_names_the_method_and_the_accounts_owner(api: Api, paid_signup: PaidSignup) -> None:
+    api.confirm(paid_signup.token, paid_signup.invoice_id, method="jazzcash", reference="JC-77")
+    [queued] = api.get(QUEUE, token=api.admin_token()).body["items"]
+    assert (queued["payment_method"], queued["method_name"]) == ("jazzcash", "JazzCash")
+    assert queued["account"] == {"id": paid_signup.account_id, "name": "Khan Media",
+                                 "owner_email": "ayesha@khan.pk"}
 
 
 def test_the_queue_highlights_a_payment_whose_reference_contains_the_invoices(
@@ -146,7 +187,7 @@ def test_the_queue_highlights_a_payment_whose_reference_contains_the_invoices(
                 reference=f"IBFT 88123 pr {compact[:4]} {compact[4:]}")
     [queued] = api.get(QUEUE, token=api.admin_token()).body["items"]
     assert queued["flags"] == {"reference_matches": True, "near_duplicate_of": [],
-                               "reference_clash_with": []}
+                               "resubmits": None, "reference_clash_with": []}
     assert queued["payment_reference"] == reference
 
 

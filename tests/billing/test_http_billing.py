@@ -30,11 +30,11 @@ PLAN_KEYS = {"slug", "name", "price", "currency", "billing_cycle", "credits", "f
 METHOD_KEYS = {"id", "payment_method", "display_name", "instructions", "country", "details"}
 INVOICE_KEYS = {"id", "invoice_number", "status", "amount", "currency", "plan", "billing_snapshot",
                 "due_date", "created_at", "paid_at"}
-PAYMENT_KEYS = {"id", "invoice_id", "account_id", "status", "payment_method", "amount", "currency",
-                "manual_reference", "manual_notes", "admin_notes", "created_at", "decided_at",
-                "decided_by", "proof", "settles", "applied", "written_off", "excess", "rate",
-                "invoice_currency", "source", "statement_line_id", "approvals",
-                "approvals_required", "reversal"}
+PAYMENT_KEYS = {"id", "invoice_id", "account_id", "status", "payment_method", "method_name",
+                "amount", "currency", "manual_reference", "manual_notes", "admin_notes",
+                "created_at", "decided_at", "decided_by", "proof", "settles", "applied",
+                "written_off", "excess", "rate", "invoice_currency", "source",
+                "statement_line_id", "approvals", "approvals_required", "reversal"}
 GLOBAL_METHODS = ["bank_transfer", "wise", "payoneer", "paypal"]
 PK_METHODS = ["bank_transfer", "jazzcash", "easypaisa", "raast"]
 

@@ -1,6 +1,6 @@
 """Receipts and review hints in the browser: a proof of payment attached in the confirmation modal or
 afterwards, refused when it is not an image or PDF; the admin's review of it (preview, "Reference
-matches", possible duplicates); the confirmation's reference checks shown at the field."""
+matches", the rejected payment a resubmission repeats); the confirmation's reference checks shown at the field."""
 from __future__ import annotations
 
 import json
@@ -108,8 +108,12 @@ def test_receipt_attached_when_confirming_and_the_admin_reviews_it(web, shot):
     row = admin.get_by_role("row").filter(has_text=reference)
     expect(row).to_have_class("row-match")
     expect(row.locator("[data-hint=reference-matches]")).to_have_text("Reference matches")
-    expect(row.locator("[data-hint=near-duplicate]")).to_contain_text("Possible duplicate")
-    expect(row.get_by_role("link", name=f"Possible duplicate of payment {first['id']}")).to_be_visible()
+    expect(row.locator("[data-hint=resubmits]")).to_have_text(
+        f"Resubmits …{first['id'][-8:]} — rejected: Not in the statement")
+    expect(row.get_by_role("link", name=f"Resubmits rejected payment {first['id']}")).to_be_visible()
+    expect(row.locator("[data-hint=near-duplicate]")).to_have_count(0)
+    expect(row.locator("[data-owner-email]")).to_have_text(email_address)
+    expect(row.locator("td[data-label=Method]")).to_have_text("Bank transfer (Pakistan, IBFT)")
     expect(row.locator("[data-proof=attached]")).to_have_text("Receipt attached")
     row.scroll_into_view_if_needed()
     shot(admin, "admin-queue-flags")
@@ -119,7 +123,9 @@ def test_receipt_attached_when_confirming_and_the_admin_reviews_it(web, shot):
     expect(admin.locator("[data-bank-reference]")).to_have_text(reference)
     expect(admin.locator("dl.kv [data-payment-reference]")).to_have_text(invoice["payment_reference"])
     expect(admin.locator("[data-hint=reference-matches]")).to_be_visible()
-    expect(admin.locator("[data-hint=near-duplicate]")).to_contain_text(first["id"])
+    expect(admin.locator("[data-hint=resubmits]")).to_have_text(
+        f"Resubmits {first['id']} — rejected: Not in the statement")
+    expect(admin.locator("[data-hint=near-duplicate]")).to_have_count(0)
     receipt_card = admin.locator("[data-receipt=attached]")
     expect(receipt_card).to_contain_text("PNG, ")
     link = receipt_card.get_by_role("link", name="View receipt")
@@ -132,8 +138,8 @@ def test_receipt_attached_when_confirming_and_the_admin_reviews_it(web, shot):
         assert response.read() == receipt
     shot(admin, "admin-receipt-preview")
 
-    # And the duplicate's link opens the earlier, rejected payment
-    admin.get_by_role("link", name=f"Possible duplicate of payment {first['id']}").click()
+    # And the link opens the earlier, rejected payment
+    admin.get_by_role("link", name=f"Resubmits rejected payment {first['id']}").click()
     expect(admin.get_by_role("heading", name=f"Payment {first['manual_reference']}")).to_be_visible()
     expect(admin.locator("[data-payment-status]")).to_have_attribute("data-payment-status", "failed")
     expect(admin.locator("[data-receipt=none]")).to_contain_text("No receipt attached.")

@@ -168,6 +168,9 @@ class InvoiceModel(Model):
     created_at = UnicodeAttribute()
     paid_at = UnicodeAttribute(null=True)
     pending_payment_id = UnicodeAttribute(null=True)
+    # The invoice's last rejected payment and the admin's reason (a new confirmation resubmits it).
+    rejected_payment_id = UnicodeAttribute(null=True)
+    rejection_reason = UnicodeAttribute(null=True)
     payment_reference = UnicodeAttribute(null=True)
     open = UnicodeAttribute(null=True)
     reminded_at = UnicodeAttribute(null=True)
@@ -248,6 +251,9 @@ class PaymentModel(Model):
     method_name = UnicodeAttribute(null=True)
     invoice_reference = UnicodeAttribute(null=True)
     near_duplicate_of = ListAttribute(of=UnicodeAttribute, null=True)
+    # The invoice's payment rejected last before this one was confirmed, and the admin's reason.
+    resubmits = UnicodeAttribute(null=True)
+    resubmits_reason = UnicodeAttribute(null=True)
     # Payments of other accounts with the same (method, bank reference): flagged for the admin
     reference_clash_with = ListAttribute(of=UnicodeAttribute, null=True)
     # Set on a payment accepted while another account's payment held its (method, reference)

@@ -86,6 +86,11 @@ export function methodName(slug, methods = []) {
   return methods.find((method) => method.payment_method === slug)?.display_name ?? humanize(slug);
 }
 
+/** A payment's method as the catalog named it when it was confirmed ("JazzCash"), else by its slug. */
+export function paymentMethodName(payment, methods = []) {
+  return payment.method_name ?? methodName(payment.payment_method, methods);
+}
+
 /**
  * Radio cards to choose a payment method, each with its instructions and account details (only its
  * name when `compact`: where the invoice shows how to pay next). `name` is the form field

@@ -4,7 +4,7 @@
 import { date, dateTime, h, humanize, money, period, toast } from "../dom.js";
 import { fromMinor, said, toMinor } from "../amounts.js";
 import { render } from "../router.js";
-import { methodCard, methodName } from "./methods.js";
+import { methodCard, paymentMethodName } from "./methods.js";
 import { openConfirmModal } from "./confirm-modal.js";
 import { attachProofForm, receiptAttached } from "./proof.js";
 
@@ -133,7 +133,7 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
         ? h("p", { class: "small" }, `${invoiceLabel(invoice, plans, packs)} · invoice ${invoice.invoice_number}`) : null,
       h("p", {}, `We received your confirmation of ${said(latest.amount, latest.currency)}`,
         latest.settles === "partial" ? " as a part payment" : null, " by ",
-        h("strong", {}, methodName(latest.payment_method, methods)), " with reference ",
+        h("strong", {}, paymentMethodName(latest, methods)), " with reference ",
         h("span", { class: "reference" }, latest.manual_reference), ` on ${dateTime(latest.created_at)}.`),
       state === "past_due" ? h("p", {}, "Your service continues while it is checked.") : null,
       state === "suspended" ? h("p", {}, "Your account is reactivated as soon as it is approved.") : null,

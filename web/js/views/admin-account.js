@@ -10,6 +10,7 @@ import { creditStatement } from "../components/credit-statement.js";
 import { confirmDialog, STAY } from "../components/dialog.js";
 import { historyList } from "../components/history.js";
 import { approvalsNote } from "../components/approvals.js";
+import { paymentMethodName } from "../components/methods.js";
 import { invoiceLabel } from "../components/pending-banner.js";
 import { OWNER, ROLE_NAMES, can, gate, roleNote } from "../roles.js";
 
@@ -142,7 +143,7 @@ function paymentsCard(payments) {
           "aria-label": `Payment ${payment.manual_reference}`,
         }, payment.manual_reference)),
         h("td", { "data-label": "Amount", class: "num" }, said(payment.amount, payment.currency)),
-        h("td", { "data-label": "Method" }, humanize(payment.payment_method)),
+        h("td", { "data-label": "Method" }, paymentMethodName(payment)),
         h("td", { "data-label": "Status" }, h("div", {}, badge(payment.status),
           payment.status === "pending_approval" ? approvalsNote(payment) : null)))))
       : h("p", { class: "empty" }, "No payments."));

@@ -6,6 +6,7 @@ import { age, count, dateTime, h, humanize } from "../dom.js";
 import { busy } from "../forms.js";
 import { navigate } from "../router.js";
 import { said } from "../amounts.js";
+import { paymentMethodName } from "../components/methods.js";
 import { statementUpload } from "../components/statement-upload.js";
 import { accountLink } from "./admin-account.js";
 import { APPROVER, can, roleNote } from "../roles.js";
@@ -79,7 +80,7 @@ function confirmationRows(items) {
       `${count(payment.days_waiting)} days`), h("div", { class: "small muted" }, dateTime(payment.created_at))),
     h("td", { "data-label": "Account" }, accountLink(payment.account?.id ?? payment.account_id, payment.account?.name)),
     h("td", { "data-label": "Amount", class: "num" }, said(payment.amount, payment.currency)),
-    h("td", { "data-label": "Method" }, humanize(payment.payment_method)),
+    h("td", { "data-label": "Method" }, paymentMethodName(payment)),
     h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference),
       payment.payment_reference ? h("div", { class: "small muted" }, "Invoice's: ",
         h("span", { class: "mono" }, payment.payment_reference)) : null),

@@ -3,7 +3,7 @@
 // reverse. What the admin's role cannot do is left out or disabled, with the role it needs.
 import { ApiError, api, idempotencyKeys, session } from "../api.js";
 import { age, badge, count, countryName, dateTime, h, humanize, money, toast } from "../dom.js";
-import { methodName } from "../components/methods.js";
+import { paymentMethodName } from "../components/methods.js";
 import { proofSummary } from "../components/proof.js";
 import { paymentReference } from "../components/reference.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
@@ -40,7 +40,8 @@ const shortId = (id) => (id.length > 12 ? `…${id.slice(-8)}` : id);
 
 /**
  * The review hints of a payment: "Reference matches" when the payer's bank reference contains the
- * invoice's payment reference, and "Possible duplicate of …" linking the payments it may repeat.
+ * invoice's payment reference, "Resubmits … — rejected: <reason>" linking the invoice's payment
+ * rejected before it, and "Possible duplicate of …" linking the payments it may repeat.
  */
 function reviewHints({ flags }, { detail = false } = {}) {
   if (!flags) return null;
@@ -51,6 +52,13 @@ function reviewHints({ flags }, { detail = false } = {}) {
   } else if (detail) {
     hints.push(h("span", { class: "badge badge-neutral", "data-hint": "reference-missing" },
       "Payment reference not in the bank reference"));
+  }
+  if (flags.resubmits) {
+    const { payment_id: id, rejection_reason: reason } = flags.resubmits;
+    hints.push(h("span", { class: "hint-resubmits", "data-hint": "resubmits" }, "Resubmits ",
+      h("a", { href: `/admin/payments/${encodeURIComponent(id)}`, class: "mono",
+        "aria-label": `Resubmits rejected payment ${id}` }, detail ? id : shortId(id)),
+      reason ? ` — rejected: ${reason}` : " — rejected"));
   }
   if (duplicates.length) {
     hints.push(h("span", { class: "hint-duplicate", "data-hint": "near-duplicate" },
@@ -69,10 +77,12 @@ function queueRows(items) {
   },
     h("td", { "data-label": "Submitted" }, h("strong", {}, age(payment.created_at)),
       h("div", { class: "small muted" }, dateTime(payment.created_at))),
-    h("td", { "data-label": "Account" }, accountLink(payment.account_id, payment.account?.name)),
+    h("td", { "data-label": "Account" }, accountLink(payment.account_id, payment.account?.name),
+      payment.account?.owner_email ? h("div", { class: "small muted account-email", dataset: { ownerEmail: "" } },
+        payment.account.owner_email) : null),
     h("td", { "data-label": "Amount", class: "num" }, said(payment.amount, payment.currency),
       settlementNote(payment), approvalsNote(payment)),
-    h("td", { "data-label": "Method" }, humanize(payment.payment_method)),
+    h("td", { "data-label": "Method" }, paymentMethodName(payment)),
     h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference),
       payment.payment_reference ? h("div", { class: "small muted" }, "Invoice's: ", h("span", { class: "mono" }, payment.payment_reference)) : null,
       reviewHints(payment),
@@ -311,7 +321,7 @@ export async function adminPaymentView(ctx) {
   const snapshot = invoice?.billing_snapshot ?? {};
   const [methods, packs] = await Promise.all([api.paymentMethods(snapshot.country).catch(() => []),
     invoice?.kind === "topup" ? api.plans().then((catalog) => catalog.packs ?? [], () => []) : []]);
-  const method = methodName(payment.payment_method, methods.filter((m) => m.country !== null).concat(methods));
+  const method = paymentMethodName(payment, methods.filter((m) => m.country !== null).concat(methods));
   const decided = payment.status !== "pending_approval";
   const kv = (pairs) => h("dl", { class: "kv" }, pairs.filter(Boolean).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 

@@ -3,7 +3,7 @@ import { api, distinctMethods } from "../api.js";
 import { badge, countryName, date, dateTime, h, money, period, price } from "../dom.js";
 import { placeLines } from "../countries.js";
 import { amountDue, invoiceLabel, pendingBanner } from "../components/pending-banner.js";
-import { methodCard, methodName } from "../components/methods.js";
+import { methodCard, paymentMethodName } from "../components/methods.js";
 import { receiptAttached } from "../components/proof.js";
 import { paymentReference } from "../components/reference.js";
 import { pdfButton } from "../components/invoice-pdf.js";
@@ -53,7 +53,7 @@ function paymentsTable(payments, invoices, methods) {
       cell("Submitted", dateTime(payment.created_at)),
       cell("Invoice", h("a", { href: `/billing/invoices/${encodeURIComponent(payment.invoice_id)}` },
         numbers.get(payment.invoice_id) ?? "Invoice")),
-      cell("Method", methodName(payment.payment_method, methods)),
+      cell("Method", paymentMethodName(payment, methods)),
       cell("Reference", h("span", { class: "mono" }, payment.manual_reference)),
       cell("Status", badge(payment.status),
         payment.status === "failed" && payment.admin_notes ? h("div", { class: "small muted" }, payment.admin_notes) : null,
