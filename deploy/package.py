@@ -9,7 +9,8 @@
    takes out of the zip what the Lambda Python runtime already has (boto3, botocore and their
    dependencies, which pynamodb would otherwise ship: ~16 MB) and what only builds argon2's
    bindings (cffi's Python half, pycparser), and adds compiled bytecode: Lambda's code folder
-   is read-only, so without it every cold start compiles every module it imports.
+   is read-only, so without it every cold start compiles every module it imports;
+5. writes the optional web-hosting template (`deploy.web_hosting`) as web-hosting.json.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.config import stream_variable
-from deploy import policy, tables
+from deploy import policy, tables, web_hosting
 from deploy.stage import PROJECT_DIR, Stage
 from deploy.template import Function, StreamSource, merge_template, placeholder_stream_arn
 
@@ -49,6 +50,7 @@ class Package:
     merge_template: Path
     removed_bytes: int
     bytecode_files: int
+    web_hosting: Path
 
 
 def _package_environment(stage: Stage) -> dict[str, str]:
@@ -159,7 +161,8 @@ def add_bytecode(path: Path, runtime: str) -> int:
 
 def package(stage_name: str, out_dir: Path, write_policies: bool = True,
             quiet: bool = False) -> Package:
-    """Package a stage into out_dir (sam.json, deployment.zip, merge-template.json); the policy
+    """Package a stage into out_dir (sam.json, deployment.zip, merge-template.json, and the web
+    app's web-hosting.json); the policy
     files are brought up to date first (or, with write_policies=False, must be)."""
     stage = Stage(stage_name)
     if write_policies:
@@ -186,7 +189,9 @@ def package(stage_name: str, out_dir: Path, write_policies: bool = True,
     runtimes = {r["Properties"]["Runtime"] for r in json.loads(template.read_text())["Resources"].values()
                 if r["Type"] == "AWS::Serverless::Function"}
     compiled = add_bytecode(archive, runtimes.pop()) if len(runtimes) == 1 else 0
-    return Package(template, archive, kept, removed, compiled)
+    hosting = out_dir / "web-hosting.json"
+    hosting.write_text(json.dumps(web_hosting.web_hosting_template(), indent=2) + "\n")
+    return Package(template, archive, kept, removed, compiled, hosting)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{result.template}\n{result.zip} ({size / 1e6:.2f} MB with the bytecode of "
           f"{result.bytecode_files} modules; {result.removed_bytes / 1e6:.1f} MB left out: "
           "boto3/botocore are in the Lambda runtime)")
+    print(f"{result.web_hosting} (optional: the web app on S3 + CloudFront)")
     return 0
 
 

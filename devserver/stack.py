@@ -167,7 +167,8 @@ def start(host: str = "127.0.0.1", port: int = 8011, dynamodb_port: int = 8000,
                   admin_password=admin_password, server=server, dynamo=dynamo,
                   mail_server=mail_server, ses_endpoint=ses_endpoint,
                   data_dir=None if external else data_dir,
-                  web_app=web_app.start(f"{api_url}/api/v1"))
+                  web_app=web_app.start(f"{api_url}/api/v1",
+                                        bucket_origin=proofs.s3_client().meta.endpoint_url))
     stack.mail_worker = MailWorker(mailbox).start()
     if os.environ.get("WEBHOOK_WORKER", "1") != "0":  # 0: only explicit delivery runs (tests)
         from devserver.webhooks import WebhookWorker

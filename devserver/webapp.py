@@ -4,6 +4,11 @@ Deployed, the same files are plain static files (S3, a CDN) and `config.js` is w
 API Gateway URL. Here it is generated per request from `api_base_url`. A path that is not a file
 (`/dashboard`, `/billing/invoices/inv_...`) gets `index.html`, so the links in emails open the
 right screen; a missing asset (a path with an extension) is a plain 404.
+
+Every response carries the security headers of `deploy.headers` (a Content-Security-Policy that
+lets the page talk to its API and to the proofs bucket, and no framing) — the same headers the
+web-hosting template's CloudFront policy sets; HSTS only when a proxy in front says the request
+came over HTTPS (`X-Forwarded-Proto: https`).
 """
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from deploy.headers import origin, security_headers
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -79,7 +86,9 @@ class WebAppHandler(SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("X-Content-Type-Options", "nosniff")
+        https = self.headers.get("X-Forwarded-Proto", "").strip().lower() == "https"
+        for name, value in self.server.security_headers(https).items():
+            self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -89,6 +98,11 @@ class WebAppHandler(SimpleHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     config_js = config_module("http://127.0.0.1:8011/api/v1")
+    api_origin = "http://127.0.0.1:8011"
+    bucket_origin: str | None = None
+
+    def security_headers(self, https: bool) -> dict[str, str]:
+        return security_headers(self.api_origin, self.bucket_origin, https)
 
     @property
     def url(self) -> str:
@@ -100,7 +114,8 @@ class WebApp:
     """The web app served on host:port in a background thread.
 
     The port is taken at construction, so its URL is known (and can go into `WEB_APP_URL`) before
-    the API starts; `start(api_base_url)` then serves.
+    the API starts; `start(api_base_url, bucket_origin)` then serves (`bucket_origin`: where the
+    browser uploads proofs of payment and previews them, allowed by the CSP).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8012) -> None:
@@ -112,8 +127,10 @@ class WebApp:
     def url(self) -> str:
         return self._server.url
 
-    def start(self, api_base_url: str) -> "WebApp":
+    def start(self, api_base_url: str, bucket_origin: str | None = None) -> "WebApp":
         self._server.config_js = config_module(api_base_url)
+        self._server.api_origin = origin(api_base_url)
+        self._server.bucket_origin = origin(bucket_origin) if bucket_origin else None
         self._thread.start()
         return self
 

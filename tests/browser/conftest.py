@@ -24,6 +24,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = PROJECT_DIR / "test-artifacts" / "screenshots"
 TIMEOUT_MS = 10_000
+# A Content-Security-Policy violation, as an error in the console (so in `page.errors`): Chromium
+# logs most of them itself, this names each one, whatever the browser logs.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => console.error(
+  `CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI || "inline"} ` +
+  `(${event.sourceFile || "?"}:${event.lineNumber})`));
+"""
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -68,7 +75,8 @@ class Web:
         context.set_default_timeout(TIMEOUT_MS)
         self.contexts.append(context)
         page = context.new_page()
-        page.errors = []  # the app's uncaught exceptions and logged errors; a test fails on any
+        page.add_init_script(REPORT_CSP_VIOLATIONS)
+        page.errors = []  # the app's uncaught exceptions, logged errors, CSP violations; a test fails on any
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.on("console", lambda message: page.errors.append(message.text)
                 if message.type == "error" and not message.text.startswith("Failed to load resource")

@@ -28,7 +28,7 @@ from chalicelib.core.config import table_variable
 from chalicelib.storage import models
 from chalicelib.storage.models.base import TableMeta
 from chalicelib.storage.models.billing import PaymentModel
-from deploy import policy, tables
+from deploy import policy, tables, web_hosting
 from deploy.package import BUILD_ONLY, RUNTIME_PROVIDED
 from deploy.stage import Stage
 from devserver.gateway import NOT_FOUND_BODY
@@ -92,12 +92,20 @@ def transformed(built: dict[str, Path]) -> dict[str, dict[str, Any]]:
             for stage in STAGES}
 
 
-def test_the_templates_and_their_sam_transforms_pass_cfn_lint(
+def test_the_templates_their_sam_transforms_and_the_web_hosting_template_pass_cfn_lint(
         built: dict[str, Path], transformed: dict[str, dict[str, Any]]) -> None:
-    # cfn-lint's exit code is 0 only without errors and warnings (one run for all four files)
-    files = [built[stage] / name for stage in STAGES for name in ("sam.json", "cfn.json")]
+    # cfn-lint's exit code is 0 only without errors and warnings (one run for all the files)
+    files = [built[stage] / name for stage in STAGES
+             for name in ("sam.json", "cfn.json", "web-hosting.json")]
     result = cfn_lint(*files)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_make_package_writes_the_web_hosting_template(built: dict[str, Path], stage: str) -> None:
+    written = json.loads((built[stage] / "web-hosting.json").read_text())
+    assert written == web_hosting.web_hosting_template()  # checked in tests/deploy/test_web_hosting.py
+    assert written["Resources"]["ResponseHeadersPolicy"]["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
 
 
 @pytest.mark.parametrize("stage", STAGES)

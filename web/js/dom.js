@@ -9,6 +9,8 @@ export function h(tag, attrs = {}, ...children) {
       el.addEventListener(name.slice(2).toLowerCase(), value);
     } else if (name === "dataset") {
       Object.assign(el.dataset, value);
+    } else if (name === "style") {
+      el.style.cssText = String(value); // through the CSSOM: the CSP allows no style attributes
     } else if (value === true) {
       el.setAttribute(name, "");
     } else {
@@ -27,6 +29,7 @@ export function svg(tag, attrs = {}, ...children) {
   for (const [name, value] of Object.entries(attrs ?? {})) {
     if (value === undefined || value === null || value === false) continue;
     if (name === "dataset") Object.assign(el.dataset, value);
+    else if (name === "style") el.style.cssText = String(value); // the CSSOM, as in h
     else el.setAttribute(name, value === true ? "" : String(value));
   }
   append(el, children);
