@@ -412,7 +412,7 @@ def test_workflow_responses_match_the_spec(contract):
     form = c.post(f"/api/v1/billing/payments/{second['id']}/proof", {"content_type": "image/png"},
                   expect=201, token=token).body
     proofs.s3_client().put_object(Bucket=get_settings().proof_bucket, Key=form["upload"]["fields"]["key"],
-                                  Body=b"\x89PNG\r\n\x1a\n" + b"\x00" * 8)
+                                  Body=b"\x89PNG\r\n\x1a\n" + b"\x00" * 8, ContentType="image/png")
     c.post(f"/api/v1/billing/payments/{second['id']}/proof/complete", None, expect=200, token=token)
     approved = c.post(f"/api/v1/billing/admin/payments/{second['id']}/approve/",
                       {"admin_notes": "Verified in bank statement"}, expect=200, token=admin).body
