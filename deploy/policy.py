@@ -99,7 +99,7 @@ def sub(service: str, resource: str) -> dict[str, str]:
                        f"{resource}"}
 
 
-def _table_grants(stage: Stage, grants: Grants) -> dict[str, tuple[str, ...]]:
+def _table_grants(grants: Grants) -> dict[str, tuple[str, ...]]:
     """entity -> actions, in the models' order (every table for EVERY_TABLE)."""
     if grants.tables is EVERY_TABLE:
         return {tables.entity(model): (*DYNAMODB_ACTIONS, INDEX_QUERY)
@@ -120,7 +120,7 @@ def _table_statements(stage: Stage, grants: Grants) -> list[dict[str, Any]]:
                or m._get_schema().get("local_secondary_indexes")}
     by_actions: dict[tuple[str, ...], list[dict[str, str]]] = {}
     index_arns = []
-    for entity, actions in _table_grants(stage, grants).items():
+    for entity, actions in _table_grants(grants).items():
         arn = f"table/{stage.table_name(entity)}"
         on_table = tuple(a for a in actions if a != INDEX_QUERY)
         if on_table:
