@@ -87,7 +87,7 @@ lint-api: $(REDOCLY)
 	@! grep -Eq "(warning|error) " $(NODE_TOOLS)/lint.txt || (echo "make lint-api: the description has warnings"; exit 1)
 	$(OPENAPI_TS) chalicelib/api/openapi/openapi.json --output $(NODE_TOOLS)/billing-api.d.ts
 
-# .chalice/policy-<stage>.json from the code (make package does it too)
+# .chalice/policy-<stage>-<function>.json (one per function) from the code (make package does it too)
 policies: $(INSTALLED)
 	$(PY) -m deploy.policy
 

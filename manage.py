@@ -20,6 +20,9 @@ PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
 def _use_stage(stage: str) -> None:
     config = CLIFactory(PROJECT_DIR).create_config_obj(chalice_stage_name=stage)
     for name, value in config.environment_variables.items():
+        if name == "JWT_SECRET_PARAMETER" and (os.environ.get("JWT_SECRET")
+                                               or os.environ.get("DYNAMODB_ENDPOINT_URL")):
+            continue  # a local store (make dev's), or a token secret given here: not the stage's
         os.environ.setdefault(name, value)
     from chalicelib.core.config import reset_settings
     from chalicelib.storage import store

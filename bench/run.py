@@ -121,7 +121,6 @@ class InProcess:
         for name in ("DYNAMODB_ENDPOINT_URL", "OUTBOX_STREAM_ARN", "PASSWORD_HASH_PROFILE"):
             os.environ.pop(name, None)
         import boto3
-        from chalice.test import Client
         from moto import mock_aws
         from moto.dynamodb.models import dynamodb_backends
 
@@ -131,7 +130,7 @@ class InProcess:
         from chalicelib.catalog.reference_data import seed
         from chalicelib.core.config import reset_settings
         from chalicelib.storage import models, store
-        from devserver.gateway import Gateway
+        from devserver.gateway import Gateway, local_test_client
 
         self._mock = mock_aws()
         self._mock.start()
@@ -143,7 +142,7 @@ class InProcess:
             seed()
             create_admin("admin@example.com", "admin-password-bench")
         self.backend = dynamodb_backends["123456789012"]["us-east-1"]
-        self.client = Client(app_module.app, project_dir=str(PROJECT_DIR))
+        self.client = local_test_client(app_module.app, str(PROJECT_DIR))
         self.client.http._local_gateway = Gateway(app_module.app, self.client.http._config)
         self.boto3 = boto3.client("dynamodb", region_name="us-east-1")
         self.boto3.list_tables()  # warm

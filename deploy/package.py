@@ -1,6 +1,7 @@
 """`make package`: the deployable SAM template and zip of a stage, into build/ (or --out).
 
-1. writes `.chalice/policy-<stage>.json` for every stage (`deploy.policy`; unchanged files stay);
+1. writes `.chalice/policy-<stage>-<function>.json` for every function of every stage
+   (`deploy.policy`; unchanged files stay);
 2. imports the app with a placeholder ARN for each table stream, so that the handlers app.py
    registers only when a stream ARN is set (the outbox's) are packaged with their event sources;
 3. writes the merge template (`deploy.template`) and runs

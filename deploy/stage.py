@@ -65,6 +65,11 @@ class Stage:
         return f"{self.table_prefix}-proofs"
 
     @property
+    def proof_bucket_name(self) -> str:
+        """The proofs bucket's name as `Fn::Sub` makes it: `<prefix>-<account id>-<region>`."""
+        return f"{self.proof_bucket_prefix}-${{AWS::AccountId}}-${{AWS::Region}}"
+
+    @property
     def mail_from(self) -> str:
         return self.environment.get("MAIL_FROM") or "billing@example.com"
 

@@ -1,10 +1,11 @@
-"""The template merged into Chalice's SAM template: tables, stream wiring, secrets, gateway errors.
+"""The template merged into Chalice's SAM template: tables, stream wiring, gateway errors.
 
-Chalice writes the functions, their roles (from `.chalice/policy-<stage>.json`) and the REST API;
+Chalice writes the functions, a role for each (`.chalice/policy-<stage>-<function>.json`), the API;
 this adds what it cannot know: every DynamoDB table (`deploy.tables`), the table names and stream
 ARNs in every function's environment (`Ref` / `GetAtt`, so the functions are created after their
-tables), the outbox stream as the event source of its handler, the token secret, named functions
-with log groups that expire, and API Gateway's own errors in the API's JSON error shape.
+tables), the outbox stream as the event source of its handler, the proofs bucket (TLS only), named
+functions with log groups that expire, and API Gateway's own errors in the API's JSON error shape.
+The token secret is read from the stage's SSM parameter at run time: it is in no variable.
 """
 from __future__ import annotations
 
@@ -92,14 +93,11 @@ def gateway_responses(stage: Stage) -> dict[str, Any]:
     return responses
 
 
-def _secret_settings(stage: Stage) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(template parameters, function variables) for the token secret."""
-    if stage.jwt_secret_parameter:  # read from SSM at run time; nothing in the template
-        return {}, {}
-    parameter = {"JwtSecret": {
-        "Type": "String", "NoEcho": True, "MinLength": 32,
-        "Description": f"HMAC secret of the {stage.name} stage's access tokens (32+ characters)"}}
-    return parameter, {"JWT_SECRET": {"Ref": "JwtSecret"}}
+def _require_secret_parameter(stage: Stage) -> None:
+    """Every deployed stage reads its token secret from SSM (never a variable of the functions)."""
+    if not stage.jwt_secret_parameter:
+        raise SystemExit(f"stage {stage.name}: set JWT_SECRET_PARAMETER in .chalice/config.json "
+                         "(the SSM SecureString parameter holding the token secret)")
 
 
 # What the proofs bucket deletes a day after it was written (and a replaced version a day later).
@@ -136,6 +134,17 @@ AUTH_POSTS = ("login", "register", "refresh", "password", "password-reset",
               "password-reset/complete", "verify-email", "verify-email/resend", "invitations/accept")
 
 
+def proofs_bucket_policy() -> dict[str, Any]:
+    """The proofs bucket refuses every request made without TLS (presigned links included)."""
+    return {"Type": "AWS::S3::BucketPolicy", "Properties": {
+        "Bucket": {"Ref": "ProofsBucket"},
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [{"Fn::GetAtt": ["ProofsBucket", "Arn"]},
+                         {"Fn::Sub": "${ProofsBucket.Arn}/*"}],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}}}
+
+
 def method_settings(stage: Stage) -> list[dict[str, Any]]:
     """API Gateway throttling: the stage's rate and burst for every method (API_THROTTLE_RATE,
     API_THROTTLE_BURST), and AUTH_THROTTLE_RATE and AUTH_THROTTLE_BURST for each /auth POST."""
@@ -153,7 +162,7 @@ def method_settings(stage: Stage) -> list[dict[str, Any]]:
 def merge_template(stage: Stage, functions: list[Function],
                    streams: list[StreamSource]) -> dict[str, Any]:
     """The template `chalice package --merge-template` merges into its own."""
-    parameters, secret_variables = _secret_settings(stage)
+    _require_secret_parameter(stage)
     resources: dict[str, Any] = dict(tables.table_resources(stage))
     retention = LOG_RETENTION_DAYS.get(stage.name, DEFAULT_LOG_RETENTION_DAYS)
     for function in functions:
@@ -173,6 +182,7 @@ def merge_template(stage: Stage, functions: list[Function],
             "Properties": {"Stream": {"Fn::GetAtt": [tables.logical_id(model), "StreamArn"]},
                            "MaximumRetryAttempts": STREAM_MAX_RETRIES}}}
     resources["ProofsBucket"] = proofs_bucket(stage)
+    resources["ProofsBucketPolicy"] = proofs_bucket_policy()
     # OpenApiVersion (the version Chalice writes) stops SAM adding a stray stage named "Stage".
     resources["RestAPI"] = {"Properties": {"GatewayResponses": gateway_responses(stage),
                                            "OpenApiVersion": "2.0",
@@ -182,7 +192,7 @@ def merge_template(stage: Stage, functions: list[Function],
         resources["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] = reserved
     template: dict[str, Any] = {
         "Globals": {"Function": {"Environment": {"Variables": {
-            **tables.function_variables(), **secret_variables,
+            **tables.function_variables(),
             "PROOF_BUCKET": {"Ref": "ProofsBucket"}}}}},
         "Resources": resources,
         "Outputs": {"ApiBaseUrl": {
@@ -190,6 +200,4 @@ def merge_template(stage: Stage, functions: list[Function],
             "Value": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
                                  f"/{stage.api_gateway_stage}/api/v1"}}},
     }
-    if parameters:
-        template["Parameters"] = parameters
     return template

@@ -6,6 +6,9 @@ from typing import Any
 
 from chalice.local import ChaliceRequestHandler, LocalGateway
 
+# The deployed stages' variables that local runs leave out: they keep a token secret of their own
+# (JWT_SECRET) where a deployed stage reads its SSM parameter.
+DEPLOYED_ONLY = ("JWT_SECRET_PARAMETER",)
 NOT_FOUND_BODY = json.dumps({"error": {"code": "route_not_found",
                                        "message": "No such route; see /api/v1/openapi.json.",
                                        "details": {}}})
@@ -53,3 +56,16 @@ class RequestHandler(ChaliceRequestHandler):
         if name.startswith("do_"):
             return self._generic_handle
         raise AttributeError(name)
+
+
+def local_test_client(app: Any, project_dir: str) -> Any:
+    """Chalice's test client of `app` with the stage's variables but DEPLOYED_ONLY (what the tests
+    and the benchmarks run the app with, as `make dev` does)."""
+    from chalice.test import Client
+
+    client = Client(app, project_dir=project_dir)
+    config = client._chalice_config
+    stage = config._config_from_disk.get("stages", {}).get(config.chalice_stage, {})
+    for name in DEPLOYED_ONLY:
+        stage.get("environment_variables", {}).pop(name, None)
+    return client

@@ -13,7 +13,7 @@ from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, Thre
 
 from devserver import DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD
 from devserver.dynamo import EmbeddedDynamo
-from devserver.gateway import RequestHandler
+from devserver.gateway import DEPLOYED_ONLY, RequestHandler
 from devserver.mailbox import MailWorker
 from devserver.webapp import WebApp
 
@@ -86,7 +86,8 @@ def _dev_secret(data_dir: Path) -> str:
 def _apply_environment(stage: str, endpoint: str, data_dir: Path) -> Any:
     config = CLIFactory(str(PROJECT_DIR)).create_config_obj(chalice_stage_name=stage)
     for name, value in config.environment_variables.items():
-        os.environ.setdefault(name, value)
+        if name not in DEPLOYED_ONLY:  # this server keeps a token secret of its own
+            os.environ.setdefault(name, value)
     os.environ["DYNAMODB_ENDPOINT_URL"] = endpoint
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])

@@ -47,7 +47,7 @@ from chalicelib.core.config import get_settings, reset_settings  # noqa: E402
 from chalicelib.core.secrets import read_parameter  # noqa: E402
 from chalicelib.storage import store  # noqa: E402
 from chalicelib.storage import models
-from devserver.gateway import Gateway  # noqa: E402
+from devserver.gateway import Gateway, local_test_client  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ADMIN_EMAIL = "admin@example.com"
@@ -264,6 +264,13 @@ class Reply:
     headers: dict[str, str]
 
 
+def local_client(app: Any) -> Client:
+    """Chalice's test client with the dev stage's variables as `make dev` runs the app (without the
+    deployed stage's token secret parameter: the tests keep a local JWT_SECRET, and name a
+    parameter themselves where they test SSM)."""
+    return local_test_client(app, str(PROJECT_DIR))  # type: ignore[no-any-return]
+
+
 class Api:
     """The app through Chalice's test client (with the dev gateway's 404 for unknown routes)."""
 
@@ -271,7 +278,7 @@ class Api:
         """`second_approvals`: a first of two approvals (202) is followed at once by a second
         admin's (for the state machines, whose admin approves in one step)."""
         self.second_approvals = second_approvals
-        self._client = Client(app_module.app, project_dir=str(PROJECT_DIR))
+        self._client = local_client(app_module.app)
         self._references: dict[str, str] = {}
         self._client.http._local_gateway = Gateway(app_module.app, self._client.http._config)
 

@@ -18,7 +18,6 @@ import boto3
 import botocore.client
 import pytest
 from botocore.exceptions import ClientError
-from chalice.test import Client
 
 from chalicelib.core.clock import now, stamp
 from chalicelib.notifications import delivery
@@ -29,7 +28,7 @@ from chalicelib.storage.models.billing import InvoiceModel, PaymentModel
 from chalicelib.storage.models.platform import OutboxModel
 from devserver.mailbox import MailWorker
 from tests.helpers import verified_addresses  # noqa: F401 - an autouse fixture
-from tests.conftest import PROJECT_DIR, Api, PaidSignup
+from tests.conftest import PROJECT_DIR, Api, PaidSignup, local_client
 
 MAIL_FROM = "billing@example.com"
 ADMINS = "admins@example.com"
@@ -407,7 +406,7 @@ def test_the_stream_handler_delivers_the_inserted_emails(api, sent, paid_signup,
     # When the app is deployed with OUTBOX_STREAM_ARN and Lambda hands it the stream's records
     app = _app_with_stream(monkeypatch, arn)
     assert [s.stream_arn for s in app.event_sources if hasattr(s, "stream_arn")] == [arn]
-    with Client(app, project_dir=str(PROJECT_DIR)) as client:
+    with local_client(app) as client:
         client.lambda_.invoke("deliver_new_emails", {"Records": _stream_records(arn, inserted)})
         # Then each email is sent once, even when the stream delivers the batch again
         client.lambda_.invoke("deliver_new_emails", {"Records": _stream_records(arn, inserted)})
@@ -427,7 +426,7 @@ def test_without_a_stream_arn_no_stream_handler_is_registered():
 def test_the_scheduled_drain_sends_what_is_due(api, sent, paid_signup):
     import app as app_module
 
-    with Client(app_module.app, project_dir=str(PROJECT_DIR)) as client:
+    with local_client(app_module.app) as client:
         client.lambda_.invoke("drain_outbox", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
     assert [e.to for e in sent] == [[paid_signup.email]]
