@@ -127,7 +127,7 @@ export async function signupView(ctx) {
       billingFields()),
     h("section", { "aria-labelledby": "step-2", hidden: true },
       h("h2", { id: "step-2" }, "How will you pay?"),
-      h("p", { class: "muted small" }, "You pay outside this site, by transfer or wallet, then confirm the payment with its reference; we activate your plan once an admin has checked it."),
+      h("p", { class: "muted small" }, "You pay outside this site, by transfer or wallet, then confirm the payment with its bank transaction ID / TID; we activate your plan once an admin has checked it."),
       methodHolder,
       summary),
   ];
