@@ -78,7 +78,7 @@ def confirm_payment(page: Any, reference: str, *, amount: str | None = None, cur
         dialog.get_by_label("Currency sent").select_option(currency)
     if amount is not None:
         dialog.get_by_label("Amount paid").fill(amount)
-    dialog.get_by_label("Payment reference").fill(reference)
+    dialog.get_by_label("Bank transaction ID / TID").fill(reference)
     if notes:
         dialog.get_by_label("Notes").fill(notes)
     dialog.get_by_role("button", name="Submit confirmation").click()

@@ -111,7 +111,7 @@ def test_a_payer_in_pakistan_pays_the_exact_pkr_amount_in_two_parts(web, shot):
     expect(hint).to_have_attribute("data-min", least)
     expect(hint).to_contain_text(f"Anything from PKR {_grouped(least)} up to that counts as paid in full")
     dialog.get_by_label("Amount paid").fill("12,000")
-    dialog.get_by_label("Payment reference").fill(reference)
+    dialog.get_by_label("Bank transaction ID / TID").fill(reference)
     dialog.get_by_role("button", name="Submit confirmation").click()
 
     # Then the API's 422 becomes a question, saying what will remain due

@@ -89,13 +89,13 @@ def test_the_confirmation_modal_closes_on_back_and_asks_before_discarding(web, s
     expect(error).to_have_text("")
 
     # Esc on a filled form asks first; dismissing the question keeps the form
-    dialog.get_by_label("Payment reference").fill("TID 123456")
+    dialog.get_by_label("Bank transaction ID / TID").fill("TID 123456")
     asked = []
     page.once("dialog", lambda question: (asked.append(question.message), question.dismiss()))
     page.keyboard.press("Escape")
     expect(dialog).to_be_visible()
     assert asked == ["Discard the payment details you entered?"]
-    expect(dialog.get_by_label("Payment reference")).to_have_value("TID 123456")
+    expect(dialog.get_by_label("Bank transaction ID / TID")).to_have_value("TID 123456")
 
     # Back closes the modal with the page it belonged to
     page.go_back()

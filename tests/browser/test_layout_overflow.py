@@ -123,7 +123,7 @@ def test_no_screen_overflows_on_a_phone_or_a_laptop(web):
     user.get_by_role("button", name="I have paid — confirm payment").click()
     dialog = user.get_by_role("dialog", name="Confirm your payment")
     expect(dialog).to_be_visible()
-    dialog.get_by_label("Payment reference").fill(f"{invoice['payment_reference']} TID 0123456789012")
+    dialog.get_by_label("Bank transaction ID / TID").fill(f"{invoice['payment_reference']} TID 0123456789012")
     dialog.get_by_label("Receipt or screenshot").set_input_files(
         {"name": "receipt.png", "mimeType": "image/png", "buffer": png(600, 900)})
     check(user, "confirm-modal", problems)

@@ -8,7 +8,8 @@ import uuid
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, unique_email
-from tests.browser.flows import confirm_payment, log_in, log_in_as_admin, open_queued_payment, signup_paid
+from tests.browser.flows import (confirm_payment, log_in, log_in_as_admin, open_queued_payment, signup_by_api,
+                                 signup_paid)
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, http
 
 
@@ -34,7 +35,7 @@ def test_paid_signup_confirm_and_admin_approval_activate_the_account(web, shot):
     # The reference to write in the transfer is the invoice's payment reference (PR-XXXX-XXXX)
     assert re.fullmatch(r"PR-[2-9A-Y]{4}-[2-9A-Y]{4}", invoice["payment_reference"]), invoice
     expect(banner.locator("[data-payment-reference]")).to_have_text(invoice["payment_reference"])
-    expect(banner).to_contain_text("Write this in the transfer's description")
+    expect(banner).to_contain_text("Your payment reference (write it in the transfer)")
     expect(banner.get_by_role("button", name=f"Copy {invoice['payment_reference']}")).to_be_visible()
     expect(user.locator("[data-metric=status]")).to_contain_text("Awaiting payment")
     shot(user, "dashboard-payment-due")
@@ -289,3 +290,57 @@ def test_a_confirmation_whose_answer_was_lost_is_sent_again_and_makes_one_paymen
     assert len(sent) == 2 and sent[0] and sent[0] == sent[1]
     payments = http("GET", f"{web.api}/billing/payments", token=web.token(email_address, PASSWORD)).body["items"]
     assert [(p["manual_reference"], p["status"]) for p in payments] == [(reference, "pending_approval")]
+
+
+def _swapped(reference: str) -> str:
+    """The payment reference with two neighbouring characters swapped (a typo its check catches)."""
+    code = reference.replace("PR-", "").replace("-", "")
+    i = next(i for i in range(len(code) - 1) if code[i] != code[i + 1])
+    code = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+    return f"PR-{code[:4]}-{code[4:]}"
+
+
+def test_a_mistyped_payment_reference_in_the_tid_field_is_corrected_beside_the_field(web, shot):
+    # Given a customer with an invoice to pay, in the confirmation modal
+    email_address = unique_email("tidtypo")
+    invoice = signup_by_api(web.api, email_address, "Typo Traders")["invoice"]
+    right = invoice["payment_reference"]
+    user = web.page(viewport=PHONE)
+    user.goto(f"{web.url}/login")
+    log_in(user, email_address, PASSWORD)
+    user.get_by_role("button", name="I have paid — confirm payment").click()
+    dialog = user.get_by_role("dialog", name="Confirm your payment")
+    # (the two references are named apart: the one to write in the transfer, the bank's ID of it)
+    expect(dialog).to_contain_text(f"Your payment reference (write it in the transfer): {right}")
+    field = dialog.get_by_label("Bank transaction ID / TID")
+    group = dialog.locator(".field[data-field=manual_reference]")
+
+    # When they type their payment reference, mistyped, into the bank transaction ID field
+    field.fill(f"{_swapped(right)} transfer")
+
+    # Then the hint beside the field, named by the input's aria-describedby, gives the right one
+    hint = group.locator("[data-reference-typo]")
+    expect(hint).to_be_visible()
+    expect(hint).to_contain_text(f"Your payment reference is {right}.")
+    assert hint.get_attribute("id") in (field.get_attribute("aria-describedby") or "").split()
+
+    # And submitted anyway, the API's 422 stays at the field: the hint in view, no alert above
+    dialog.get_by_role("button", name="Submit confirmation").click()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    expect(hint).to_be_in_viewport(ratio=1)
+    assert hint.evaluate("""(el) => {  // its last line not under the modal's sticky buttons
+        const box = el.getBoundingClientRect();
+        return el.contains(document.elementFromPoint(box.left + box.width / 2, box.bottom - 4));
+    }""")
+    expect(hint).to_contain_text(right)
+    expect(dialog.locator("[data-form-alert]")).to_be_empty()
+    shot(user, "phone-confirm-modal-tid-typo")
+
+    # When they correct it, the hint goes; and the confirmation is submitted
+    field.fill(f"{right} TID {uuid.uuid4().hex[:8].upper()}")
+    expect(group.locator("[data-reference-typo]")).to_have_count(0)
+    assert "typo" not in (field.get_attribute("aria-describedby") or "")
+    dialog.get_by_role("button", name="Submit confirmation").click()
+    expect(dialog).to_be_hidden()
+    expect(user.locator("[data-banner=awaiting_approval]")).to_contain_text("with bank transaction ID / TID " + right)

@@ -82,10 +82,10 @@ def test_receipt_attached_when_confirming_and_the_admin_reviews_it(web, shot):
     # (the Copy button puts the payment reference on the clipboard; paste it and add the TID)
     dialog.get_by_role("button", name=f"Copy {invoice['payment_reference']}").click()
     expect(user.locator("#toasts")).to_contain_text(f"Copied {invoice['payment_reference']}.")
-    dialog.get_by_label("Payment reference").focus()
+    dialog.get_by_label("Bank transaction ID / TID").focus()
     user.keyboard.press("Control+V")
-    expect(dialog.get_by_label("Payment reference")).to_have_value(invoice["payment_reference"])
-    dialog.get_by_label("Payment reference").fill(reference)
+    expect(dialog.get_by_label("Bank transaction ID / TID")).to_have_value(invoice["payment_reference"])
+    dialog.get_by_label("Bank transaction ID / TID").fill(reference)
     dialog.get_by_label("Receipt or screenshot").set_input_files(
         {"name": "receipt.png", "mimeType": "image/png", "buffer": receipt})
     shot(user, "confirm-modal-with-receipt")
@@ -107,7 +107,7 @@ def test_receipt_attached_when_confirming_and_the_admin_reviews_it(web, shot):
     log_in_as_admin(admin, web.url)
     row = admin.get_by_role("row").filter(has_text=reference)
     expect(row).to_have_class("row-match")
-    expect(row.locator("[data-hint=reference-matches]")).to_have_text("Reference matches")
+    expect(row.locator("[data-hint=reference-matches]")).to_have_text("Payment reference matches")
     expect(row.locator("[data-hint=resubmits]")).to_have_text(
         f"Resubmits …{first['id'][-8:]} — rejected: Not in the statement")
     expect(row.get_by_role("link", name=f"Resubmits rejected payment {first['id']}")).to_be_visible()
@@ -156,7 +156,7 @@ def test_a_file_that_is_not_an_image_or_pdf_is_refused(web, shot):
     reference = _reference("IBFT")
     user.get_by_role("button", name="I have paid — confirm payment").click()
     dialog = user.get_by_role("dialog", name="Confirm your payment")
-    dialog.get_by_label("Payment reference").fill(reference)
+    dialog.get_by_label("Bank transaction ID / TID").fill(reference)
     dialog.get_by_label("Receipt or screenshot").set_input_files(
         {"name": "receipt.png", "mimeType": "image/png", "buffer": b"This is not a picture of a receipt.\n"})
     dialog.get_by_role("button", name="Submit confirmation").click()
@@ -167,7 +167,7 @@ def test_a_file_that_is_not_an_image_or_pdf_is_refused(web, shot):
     expect(dialog.locator(".field[data-field=file] .error")).to_have_text("Must be a PNG, JPEG or PDF.")
     expect(dialog.get_by_role("alert")).to_contain_text("Your payment confirmation was submitted, but the receipt was not attached")
     expect(dialog.get_by_role("alert")).to_contain_text("The file is not a PNG, JPEG or PDF")
-    expect(dialog.get_by_label("Payment reference")).to_be_hidden()
+    expect(dialog.get_by_label("Bank transaction ID / TID")).to_be_hidden()
     expect(dialog.get_by_role("button", name="Attach receipt")).to_be_visible()
     shot(user, "phone-confirm-modal-receipt-refused")
     payments = _payments(web, email_address)
@@ -229,7 +229,7 @@ def test_reference_typo_and_duplicate_reference_are_shown_at_the_reference_field
     log_in(user, email_address, PASSWORD)
     user.get_by_role("button", name="I have paid — confirm payment").click()
     dialog = user.get_by_role("dialog", name="Confirm your payment")
-    field = dialog.get_by_label("Payment reference")
+    field = dialog.get_by_label("Bank transaction ID / TID")
     error = dialog.locator(".field[data-field=manual_reference] .error")
 
     # When the reference holds a payment reference with one wrong character
@@ -238,15 +238,17 @@ def test_reference_typo_and_duplicate_reference_are_shown_at_the_reference_field
     field.fill(f"{wrong} transfer")
     dialog.get_by_role("button", name="Submit confirmation").click()
 
-    # Then the API's 422 is shown at the reference field, with the right reference in the alert
+    # Then the API's 422 is shown at the reference field, with the right reference beside it
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(error).to_have_text("The payment reference has a typo.")
-    expect(dialog.get_by_role("alert")).to_contain_text(f"this invoice's is {right}")
+    expect(dialog.locator(".field[data-field=manual_reference] [data-reference-typo]")).to_contain_text(right)
+    expect(dialog.locator("[data-form-alert]")).to_be_empty()
     expect(field).to_be_focused()
     shot(user, "confirm-modal-reference-typo")
 
     # When the reference was already used with this method, the API's 409 lands there too
     field.fill(taken)
+    expect(dialog.locator("[data-reference-typo]")).to_have_count(0)
     dialog.get_by_role("button", name="Submit confirmation").click()
     expect(error).to_have_text("Already used with this method.")
     expect(field).to_have_attribute("aria-invalid", "true")

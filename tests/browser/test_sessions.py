@@ -139,3 +139,63 @@ def test_a_session_survives_an_access_token_expiry_without_a_visible_logout(web,
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     for used in (third["refreshToken"], second["refreshToken"]):
         assert http("POST", f"{web.api}/auth/refresh", {"refresh_token": used}).status == 401
+
+
+def _store_session(page: Any, token: str, *, refresh_token: str | None, expires_in: float) -> None:
+    """Replace the stored session's tokens (its user kept), expiring `expires_in` seconds from now."""
+    page.evaluate("""([token, refreshToken, expiresIn]) => {
+        const saved = JSON.parse(localStorage.getItem('billing.session'));
+        localStorage.setItem('billing.session',
+            JSON.stringify({...saved, token, refreshToken, expiresAt: Date.now() + expiresIn * 1000}));
+    }""", [token, refresh_token, expires_in])
+
+
+def _expired_copy(web: Any, token: str) -> str:
+    """The same access token, signed with the stack's secret, its expiry an hour ago."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return jwt.encode({**claims, "iat": claims["iat"] - 7200, "exp": int(time.time()) - 3600},
+                      _secret(web), algorithm="HS256")
+
+
+def test_an_expired_session_ends_on_the_login_saying_so_and_a_broken_token_does_not(web, shot):
+    # Given a signed-in user whose stored session expired while the app was closed, with no
+    # refresh token to renew it
+    address, _ = _register(web, "expired")
+    page = web.page()
+    page.goto(f"{web.url}/login")
+    log_in(page, address, PASSWORD)
+    expect(page.get_by_role("heading", name="Hello, Sana")).to_be_visible()
+    _store_session(page, _expired_copy(web, _stored_session(page)["token"]), refresh_token=None, expires_in=-3600)
+    message = page.get_by_text("Your session has expired. Log in again to continue.")
+
+    # When they open their billing page
+    page.goto(f"{web.url}/billing")
+
+    # Then they are on the login, told once that their session has expired, and back after it
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page).to_have_url(f"{web.url}/login?next=%2Fbilling&expired=1")
+    expect(message).to_be_visible()
+    expect(message).to_have_count(1)
+    shot(page, "login-session-expired")
+    assert page.evaluate("localStorage.getItem('billing.session')") is None
+    log_in(page, address, PASSWORD)
+    expect(page.get_by_role("heading", name="Billing", exact=True)).to_be_visible()
+    expect(message).to_have_count(0)
+
+    # And an expired access token whose refresh token is used up says the same
+    _store_session(page, _expired_copy(web, _stored_session(page)["token"]), refresh_token="used-up", expires_in=-3600)
+    page.goto(f"{web.url}/billing")
+    expect(page).to_have_url(f"{web.url}/login?next=%2Fbilling&expired=1")
+    expect(message).to_be_visible()
+    log_in(page, address, PASSWORD)
+    expect(page.get_by_role("heading", name="Billing", exact=True)).to_be_visible()
+
+    # When the stored token is not a token at all (nothing expired)
+    _store_session(page, "not-a-token", refresh_token=None, expires_in=600)
+    page.goto(f"{web.url}/billing")
+
+    # Then they are sent to the login without being told their session expired
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page).to_have_url(f"{web.url}/login?next=%2Fbilling")
+    expect(page.get_by_role("main")).not_to_contain_text("Your session has expired")
+    assert page.evaluate("localStorage.getItem('billing.session')") is None

@@ -73,7 +73,8 @@ def _row(page: Any, text: str) -> Any:
 
 
 def _evidence(row: Any, **expected: str) -> None:
-    labels = {"payment_reference": "Reference", "amount": "Amount", "bank_reference": "Bank ref", "payer": "Payer"}
+    labels = {"payment_reference": "Payment reference", "amount": "Amount", "bank_reference": "Bank transaction ID / TID",
+              "payer": "Payer"}
     for key, value in expected.items():
         badge = row.locator(f"[data-evidence={key}]")
         expect(badge).to_have_attribute("data-value", value)

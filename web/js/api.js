@@ -27,6 +27,7 @@ export class ApiError extends Error {
 
 const REFRESH_AHEAD_MS = 60_000; // refresh this long before the access token expires
 const REFRESH_LOCK = "billing.refresh";
+let lapsed = false; // a stored session was found expired with nothing to renew it, not yet told
 
 /**
  * The signed-in user, the access token (15 minutes) and the refresh token, kept in localStorage
@@ -47,8 +48,15 @@ export const session = {
   get current() {
     const saved = this.saved;
     if (saved && (saved.refreshToken || saved.expiresAt > Date.now())) return saved;
+    if (saved) lapsed = true;
     localStorage.removeItem(SESSION_KEY);
     return null;
+  },
+  /** Whether a stored session expired (no refresh token to renew it) since last asked: told once. */
+  takeLapsed() {
+    const was = lapsed;
+    lapsed = false;
+    return was;
   },
   get user() {
     return this.current?.user ?? null;
@@ -57,6 +65,7 @@ export const session = {
     return this.user?.role === "admin";
   },
   start(tokenResponse) {
+    lapsed = false;
     const expiresAt = Date.now() + (tokenResponse.expires_in ?? 900) * 1000;
     localStorage.setItem(SESSION_KEY, JSON.stringify({
       token: tokenResponse.access_token, refreshToken: tokenResponse.refresh_token ?? null,
@@ -72,6 +81,7 @@ export const session = {
     }
   },
   end() {
+    lapsed = false;
     localStorage.removeItem(SESSION_KEY);
     clearTimeout(refreshTimer);
   },

@@ -52,7 +52,7 @@ route("/admin/webhooks/:id", adminWebhookView);
 route("/admin/reports", adminReportsView);
 
 function homeView(ctx) {
-  if (!session.current) return ctx.redirect("/signup");
+  if (!session.current) return ctx.redirect(session.takeLapsed() ? "/login?expired=1" : "/signup");
   return ctx.redirect(session.isAdmin ? "/admin" : "/dashboard");
 }
 
@@ -108,7 +108,7 @@ function context(url, token) {
     /** Signed in (as an admin if asked)? Otherwise go to the login screen, back here after it. */
     requireUser({ admin = false } = {}) {
       if (!session.current) {
-        navigate(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, { replace: true });
+        navigate(loginPath(url.pathname + url.search, session.takeLapsed()), { replace: true });
         return false;
       }
       if (admin && !session.isAdmin) {
@@ -129,10 +129,20 @@ function context(url, token) {
   };
 }
 
+/** The login screen, back to `next` after it; saying the session has expired if it did. */
+function loginPath(next, expired) {
+  return `/login?next=${encodeURIComponent(next)}${expired ? "&expired=1" : ""}`;
+}
+
+// The 401s of a session that ended (expired, could not be renewed, or its admin was disabled);
+// any other 401 (a token that is not valid) goes to the login without saying it expired.
+const SESSION_ENDED = ["session_expired", "token_expired", "admin_disabled"];
+
 function errorScreen(ctx, error) {
-  if (error instanceof ApiError && error.status === 401 && (session.current || error.code === "session_expired")) {
+  const ended = error instanceof ApiError && error.status === 401 && SESSION_ENDED.includes(error.code);
+  if (ended || (error instanceof ApiError && error.status === 401 && session.current)) {
     session.end();
-    return navigate(`/login?next=${encodeURIComponent(ctx.url.pathname)}&expired=1`, { replace: true });
+    return navigate(loginPath(ctx.url.pathname, ended), { replace: true });
   }
   if (error instanceof ApiError && error.code === "insufficient_role") return roleScreen(ctx, error);
   const notFound = error instanceof ApiError && error.status === 404;

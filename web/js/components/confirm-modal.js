@@ -1,7 +1,8 @@
 // The payment confirmation modal: method, currency sent, amount (prefilled with what is due in it,
-// with the range that counts as paid in full), reference, notes and an optional receipt; API errors
-// at the field. An amount outside the range asks whether it is a partial payment or an overpayment
-// (amount-questions.js) before it is sent again saying so. The receipt is uploaded once the
+// with the range that counts as paid in full), the bank transaction ID / TID, notes and an optional
+// receipt; API errors at the field (a payment reference typed in the TID that is not the invoice's:
+// the right one beside it). An amount outside the range asks whether it is a partial payment or an
+// overpayment (amount-questions.js) before it is sent again saying so. The receipt is uploaded once the
 // confirmation is recorded.
 import { ApiError, api, idempotencyKeys } from "../api.js";
 import { h, money } from "../dom.js";
@@ -9,7 +10,7 @@ import { busy, clearErrors, field, formAlert, setFieldError, showErrors, values 
 import { fromMinor, leastInFull, normalizeAmount, quoteFor, said, toMinor } from "../amounts.js";
 import { amountQuestion, excessOf, rangeText } from "./amount-questions.js";
 import { attachProof, checkProofFile, proofErrors, proofField } from "./proof.js";
-import { paymentReference } from "./reference.js";
+import { TID, YOUR_REFERENCE, holdsOtherReference, paymentReference, typoHint } from "./reference.js";
 
 const currencyNames = new Intl.DisplayNames(["en"], { type: "currency" });
 
@@ -52,7 +53,7 @@ export function openConfirmModal({ invoice, methods, method, currency: previousC
       h("p", { class: "small muted", "data-intro": true },
         `Tell us about the payment you made for invoice ${invoice.invoice_number}. An admin checks it against `
         + `the bank or wallet statement, then ${OUTCOMES[invoice.kind] ?? "your plan is activated"}.`),
-      invoice.payment_reference ? h("p", { class: "small", "data-intro": true }, "The payment reference to write in the transfer's description: ",
+      invoice.payment_reference ? h("p", { class: "small", "data-intro": true }, `${YOUR_REFERENCE}: `,
         paymentReference(invoice.payment_reference)) : null,
       field({
         label: "Payment method", name: "payment_method", kind: "select", value: selected,
@@ -61,9 +62,9 @@ export function openConfirmModal({ invoice, methods, method, currency: previousC
       field({ label: "Currency sent", name: "currency", kind: "select", options: [], hint: " " }),
       field({ label: "Amount paid", name: "amount", inputmode: "decimal", affix: invoice.currency, hint: " " }),
       field({
-        label: "Payment reference", name: "manual_reference", autocomplete: "off",
-        hint: "The transaction ID, TID or bank reference of your transfer (or its description, "
-          + "if it holds the payment reference).",
+        label: TID, name: "manual_reference", autocomplete: "off",
+        hint: "The ID your bank or wallet gave the transfer, as on its receipt (or the transfer's "
+          + "description, if it holds your payment reference).",
       }),
       field({ label: "Notes", name: "manual_notes", kind: "textarea", optional: true,
         hint: "Anything that helps us find the payment (sender name, date, bank)." }),
@@ -107,6 +108,10 @@ export function openConfirmModal({ invoice, methods, method, currency: previousC
     methodSelect.addEventListener("change", () => chooseCurrency(null));
     currencySelect.addEventListener("change", () => chooseCurrency(currencySelect.value));
     chooseCurrency(previousCurrency);
+    // A payment reference typed in the TID that is not this invoice's: the right one beside it, as typed.
+    const tidInput = form.elements.namedItem("manual_reference");
+    tidInput.addEventListener("input", () => typoHint(form,
+      holdsOtherReference(tidInput.value, invoice.payment_reference) ? invoice.payment_reference : null));
 
     /** Something typed or chosen that closing would throw away (not once the confirmation is recorded). */
     const filled = () => !created && ["manual_reference", "manual_notes"].some((name) =>
@@ -165,6 +170,14 @@ export function openConfirmModal({ invoice, methods, method, currency: previousC
       return undefined;
     };
 
+    /** An API error at its field; a mistyped payment reference in the TID gets the right one beside it. */
+    const failed = (error) => {
+      const typo = error.code === "payment_reference_typo" && invoice.payment_reference;
+      const hint = typo ? typoHint(form, typo) : null;
+      showErrors(form, error.fieldErrors, typo ? null : error.message);
+      hint?.scrollIntoView({ block: "nearest" });
+    };
+
     /** Back from a question to the form, the amount marked with the range that counts as full. */
     const backToForm = (range) => {
       question.hidden = true;
@@ -190,7 +203,7 @@ export function openConfirmModal({ invoice, methods, method, currency: previousC
           } catch (error) {
             if (!(error instanceof ApiError)) throw error;
             backToForm(null);
-            showErrors(form, error.fieldErrors, error.message);
+            failed(error);
           }
         },
       }));
@@ -228,7 +241,7 @@ export function openConfirmModal({ invoice, methods, method, currency: previousC
       if (!data.amount) problems.amount = "Enter the amount you paid";
       else if (amount === null) problems.amount = `Enter the amount as a number, e.g. ${dueIn(invoice, data.currency)}`;
       else if (toMinor(amount) === 0n) problems.amount = "Enter the amount you paid (more than 0)";
-      if (!data.manual_reference) problems.manual_reference = "Enter the reference of your payment";
+      if (!data.manual_reference) problems.manual_reference = "Enter the bank transaction ID / TID of your transfer";
       const fileProblem = file ? checkProofFile(file) : null;
       if (fileProblem) problems.file = fileProblem;
       if (Object.keys(problems).length) return showErrors(form, problems);
@@ -239,7 +252,7 @@ export function openConfirmModal({ invoice, methods, method, currency: previousC
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         if (error.code === "amount_mismatch" && mismatch(error, body, file)) return undefined;
-        showErrors(form, error.fieldErrors, error.message);
+        failed(error);
         return undefined;
       }
       return done(payment, file);

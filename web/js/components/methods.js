@@ -3,7 +3,7 @@ import { h, humanize, nextId } from "../dom.js";
 import { choiceCard } from "../forms.js";
 import { exactly, quoteFor } from "../amounts.js";
 import { copyButton } from "./copy.js";
-import { paymentReference } from "./reference.js";
+import { YOUR_REFERENCE, paymentReference } from "./reference.js";
 
 const DETAIL_LABELS = {
   account_title: "Account title",
@@ -77,7 +77,7 @@ export function methodCard(method, { reference, invoice } = {}) {
     invoice ? sendExactly(invoice, method) : null,
     h("p", { class: "small muted" }, method.instructions),
     methodDetails(method),
-    reference ? h("p", { class: "small", style: "margin-top:.6rem" }, "Write this in the transfer's description: ",
+    reference ? h("p", { class: "small", style: "margin-top:.6rem" }, `${YOUR_REFERENCE}: `,
       paymentReference(reference)) : null);
 }
 

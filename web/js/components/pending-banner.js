@@ -1,5 +1,5 @@
 // The banner shown while an account awaits payment or approval: what to pay (the first invoice, a
-// renewal or an upgrade), where, with which reference; or "submitted, awaiting approval"; or
+// renewal or an upgrade), where, with which payment reference; or "submitted, awaiting approval"; or
 // "rejected: reason — submit again". A renewal unpaid after the period end says what happens when.
 import { date, dateTime, h, humanize, money, period, toast } from "../dom.js";
 import { fromMinor, said, toMinor } from "../amounts.js";
@@ -133,7 +133,7 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
         ? h("p", { class: "small" }, `${invoiceLabel(invoice, plans, packs)} · invoice ${invoice.invoice_number}`) : null,
       h("p", {}, `We received your confirmation of ${said(latest.amount, latest.currency)}`,
         latest.settles === "partial" ? " as a part payment" : null, " by ",
-        h("strong", {}, paymentMethodName(latest, methods)), " with reference ",
+        h("strong", {}, paymentMethodName(latest, methods)), " with bank transaction ID / TID ",
         h("span", { class: "reference" }, latest.manual_reference), ` on ${dateTime(latest.created_at)}.`),
       state === "past_due" ? h("p", {}, "Your service continues while it is checked.") : null,
       state === "suspended" ? h("p", {}, "Your account is reactivated as soon as it is approved.") : null,
@@ -159,7 +159,7 @@ export function pendingBanner(invoice, methods, { showInvoiceLink = true, subscr
       dataset: { banner: "rejected", invoiceKind: invoice.kind ?? "signup" },
     },
       h("h2", { id: "banner-title" }, "Payment rejected"),
-      h("p", {}, "Your confirmation with reference ", h("span", { class: "reference" }, latest.manual_reference),
+      h("p", {}, "Your confirmation with bank transaction ID / TID ", h("span", { class: "reference" }, latest.manual_reference),
         " was rejected: ", h("strong", { "data-reason": true }, (latest.admin_notes ?? "no reason given").replace(/[.!?]+$/, "")), "."),
       h("p", {}, `Check the details and submit again. The invoice ${invoice.invoice_number}`
         + `${invoice.kind && invoice.kind !== "signup" ? ` (${invoiceLabel(invoice, plans, packs)})` : ""} still awaits ${amount}.`),

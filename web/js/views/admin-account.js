@@ -12,6 +12,7 @@ import { historyList } from "../components/history.js";
 import { approvalsNote } from "../components/approvals.js";
 import { paymentMethodName } from "../components/methods.js";
 import { invoiceLabel } from "../components/pending-banner.js";
+import { TID } from "../components/reference.js";
 import { OWNER, ROLE_NAMES, can, gate, roleNote } from "../roles.js";
 
 const kv = (pairs) => h("dl", { class: "kv" }, pairs.filter(Boolean).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
@@ -134,11 +135,11 @@ function invoicesCard(invoices) {
 function paymentsCard(payments) {
   return h("section", { class: "card section-gap", "aria-labelledby": "payments-title", dataset: { payments: payments.length } },
     h("div", { class: "card-head" }, h("h2", { id: "payments-title" }, "Payments"), h("span", { class: "muted small" }, "Newest first")),
-    payments.length ? table("payments-title", [["Submitted"], ["Reference"], ["Amount", "num"], ["Method"], ["Status"]],
+    payments.length ? table("payments-title", [["Submitted"], [TID], ["Amount", "num"], ["Method"], ["Status"]],
       payments.map((payment) => h("tr", { dataset: { payment: payment.id } },
         h("td", { "data-label": "Submitted" }, h("div", {}, dateTime(payment.created_at),
           h("div", { class: "small muted" }, age(payment.created_at)))),
-        h("td", { "data-label": "Reference" }, h("a", {
+        h("td", { "data-label": TID }, h("a", {
           href: `/admin/payments/${encodeURIComponent(payment.id)}`, class: "mono",
           "aria-label": `Payment ${payment.manual_reference}`,
         }, payment.manual_reference)),

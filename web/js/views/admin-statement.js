@@ -6,6 +6,7 @@ import { count, date, dateTime, h, humanize, replace, toast } from "../dom.js";
 import { busy, field, showErrors, values } from "../forms.js";
 import { said } from "../amounts.js";
 import { confirmDialog, STAY } from "../components/dialog.js";
+import { TID } from "../components/reference.js";
 import { accountLink } from "./admin-account.js";
 import { importReport, statementMeta, statementPath } from "./admin-statements.js";
 import { APPROVER, gate } from "../roles.js";
@@ -15,7 +16,7 @@ const LINE_TONES = {
   matched: ["info", "Matched"], suggested: ["warning", "Suggested"], unmatched: ["danger", "Unmatched"],
   ignored: ["neutral", "Ignored"], applied: ["success", "Applied"],
 };
-const EVIDENCE = [["payment_reference", "Reference"], ["amount", "Amount"], ["bank_reference", "Bank ref"], ["payer", "Payer"]];
+const EVIDENCE = [["payment_reference", "Payment reference"], ["amount", "Amount"], ["bank_reference", TID], ["payer", "Payer"]];
 const EVIDENCE_TONES = { exact: "success", within_tolerance: "success", partial: "warning", over: "warning", none: "neutral" };
 const PAGE = 50;
 const REFERENCE = /^\s*P\s*R[\s-]*[0-9A-Z]{4}[\s-]*[0-9A-Z]{4}\s*$/i;
@@ -36,7 +37,7 @@ function amountCell(line) {
   h("div", { class: "small amount-note" }, "Money out")];
 }
 
-/** "Reference: exact", "Amount: within tolerance", "Bank ref: none", "Payer: partial", and the typo. */
+/** "Payment reference: exact", "Amount: within tolerance", "Bank transaction ID / TID: none", "Payer: partial", and the typo. */
 function evidenceCell(line) {
   const match = line.match;
   if (!match) return h("span", { class: "muted small" }, isOut(line) ? "Not matched: money out" : "No evidence");
@@ -97,7 +98,7 @@ function lineRow(line, { onApply, onIgnore }) {
     cell("Amount", "num line-amount", amountCell(line)),
     cell("Description", "line-what",
       h("div", { class: "line-description" }, line.description || "—"),
-      line.bank_reference ? h("div", { class: "small muted" }, "Bank ref ", h("span", { class: "mono" }, line.bank_reference)) : null),
+      line.bank_reference ? h("div", { class: "small muted" }, `${TID} `, h("span", { class: "mono" }, line.bank_reference)) : null),
     cell("Counterparty", "line-payer", line.counterparty || h("span", { class: "muted" }, "—")),
     cell("Status", "line-status", statusCell(line)),
     cell("Invoice", "line-invoice-cell", invoiceCell(line)),

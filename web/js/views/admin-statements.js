@@ -8,6 +8,7 @@ import { navigate } from "../router.js";
 import { said } from "../amounts.js";
 import { paymentMethodName } from "../components/methods.js";
 import { statementUpload } from "../components/statement-upload.js";
+import { TID } from "../components/reference.js";
 import { accountLink } from "./admin-account.js";
 import { APPROVER, can, roleNote } from "../roles.js";
 
@@ -81,8 +82,8 @@ function confirmationRows(items) {
     h("td", { "data-label": "Account" }, accountLink(payment.account?.id ?? payment.account_id, payment.account?.name)),
     h("td", { "data-label": "Amount", class: "num" }, said(payment.amount, payment.currency)),
     h("td", { "data-label": "Method" }, paymentMethodName(payment)),
-    h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference),
-      payment.payment_reference ? h("div", { class: "small muted" }, "Invoice's: ",
+    h("td", { "data-label": TID }, h("span", { class: "mono" }, payment.manual_reference),
+      payment.payment_reference ? h("div", { class: "small muted" }, "Payment reference: ",
         h("span", { class: "mono" }, payment.payment_reference)) : null),
     h("td", { "data-label": "Action" }, h("a", {
       class: "btn btn-secondary btn-small", href: `/admin/payments/${encodeURIComponent(payment.id)}`,
@@ -114,12 +115,12 @@ export function unmatchedConfirmationsSection(first) {
       h("thead", {}, h("tr", {},
         h("th", { scope: "col", class: "num" }, "Waiting"), h("th", { scope: "col" }, "Account"),
         h("th", { scope: "col", class: "num" }, "Amount"), h("th", { scope: "col" }, "Method"),
-        h("th", { scope: "col" }, "Reference"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
+        h("th", { scope: "col" }, TID), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
       body));
   return h("section", { class: "card section-gap", "aria-labelledby": titleId, dataset: { unmatchedConfirmations: "" } },
     head,
     h("p", { class: "muted small" }, "Payers confirmed these payments more than 3 days ago and no imported statement "
-      + "line has their payment reference or bank reference: they may not have paid yet, or paid into another account."),
+      + "line has their payment reference or bank transaction ID / TID: they may not have paid yet, or paid into another account."),
     first.items.length || cursor ? table : h("p", { class: "empty" }, "None: no confirmation has waited over 3 days without a statement line."),
     h("div", { class: "actions" }, more));
 }
@@ -141,7 +142,7 @@ export async function adminStatementsView(ctx) {
     h("div", { class: "page-head" },
       h("div", {}, h("h1", {}, "Bank statements"),
         h("p", {}, "Import the bank's statement: each line is matched to an invoice by its payment reference, a "
-          + "confirmation's bank reference, a mistyped reference or its amount. Apply the matches to approve the "
+          + "confirmation's bank transaction ID / TID, a mistyped payment reference or its amount. Apply the matches to approve the "
           + "payments, or ignore the lines that need nothing."))),
     upload,
     statementsSection(statements),

@@ -5,7 +5,7 @@ import { ApiError, api, idempotencyKeys, session } from "../api.js";
 import { age, badge, count, countryName, dateTime, h, humanize, money, toast } from "../dom.js";
 import { paymentMethodName } from "../components/methods.js";
 import { proofSummary } from "../components/proof.js";
-import { paymentReference } from "../components/reference.js";
+import { TID, paymentReference } from "../components/reference.js";
 import { busy, clearErrors, field, formAlert, showErrors, values } from "../forms.js";
 import { render } from "../router.js";
 import { accountStates, renewalsSection } from "./admin-renewals.js";
@@ -39,19 +39,19 @@ function statusCards(status) {
 const shortId = (id) => (id.length > 12 ? `…${id.slice(-8)}` : id);
 
 /**
- * The review hints of a payment: "Reference matches" when the payer's bank reference contains the
- * invoice's payment reference, "Resubmits … — rejected: <reason>" linking the invoice's payment
- * rejected before it, and "Possible duplicate of …" linking the payments it may repeat.
+ * The review hints of a payment: "Payment reference matches" when the bank transaction ID / TID the
+ * payer entered contains the invoice's payment reference, "Resubmits … — rejected: <reason>" linking
+ * the invoice's payment rejected before it, and "Possible duplicate of …" linking the payments it may repeat.
  */
 function reviewHints({ flags }, { detail = false } = {}) {
   if (!flags) return null;
   const duplicates = flags.near_duplicate_of ?? [];
   const hints = [];
   if (flags.reference_matches) {
-    hints.push(h("span", { class: "badge badge-success", "data-hint": "reference-matches" }, "Reference matches"));
+    hints.push(h("span", { class: "badge badge-success", "data-hint": "reference-matches" }, "Payment reference matches"));
   } else if (detail) {
     hints.push(h("span", { class: "badge badge-neutral", "data-hint": "reference-missing" },
-      "Payment reference not in the bank reference"));
+      "Payment reference not in the bank transaction ID / TID"));
   }
   if (flags.resubmits) {
     const { payment_id: id, rejection_reason: reason } = flags.resubmits;
@@ -83,8 +83,8 @@ function queueRows(items) {
     h("td", { "data-label": "Amount", class: "num" }, said(payment.amount, payment.currency),
       settlementNote(payment), approvalsNote(payment)),
     h("td", { "data-label": "Method" }, paymentMethodName(payment)),
-    h("td", { "data-label": "Reference" }, h("span", { class: "mono" }, payment.manual_reference),
-      payment.payment_reference ? h("div", { class: "small muted" }, "Invoice's: ", h("span", { class: "mono" }, payment.payment_reference)) : null,
+    h("td", { "data-label": TID }, h("span", { class: "mono" }, payment.manual_reference),
+      payment.payment_reference ? h("div", { class: "small muted" }, "Payment reference: ", h("span", { class: "mono" }, payment.payment_reference)) : null,
       reviewHints(payment),
       payment.proof ? h("div", { class: "small", "data-proof": "attached" }, "Receipt attached") : null),
     h("td", { "data-label": "Action" }, h("a", {
@@ -167,7 +167,7 @@ export async function adminConsoleView(ctx) {
           h("thead", {}, h("tr", {},
             h("th", { scope: "col" }, "Submitted"), h("th", { scope: "col" }, "Account"),
             h("th", { scope: "col", class: "num" }, "Amount"), h("th", { scope: "col" }, "Method"),
-            h("th", { scope: "col" }, "Reference"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
+            h("th", { scope: "col" }, TID), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Action")))),
           body))
         : h("p", { class: "empty" }, "No payments await approval."),
       h("div", { class: "actions" }, more)),
@@ -231,7 +231,7 @@ function decisionForms(payment, invoice) {
     h("h3", { id: "reject-title" }, "Reject"),
     h("p", { class: "small muted" }, "The invoice stays pending and the user sees your reason and can submit again."),
     formAlert(),
-    field({ label: "Reason", name: "admin_notes", kind: "textarea", hint: "Required. The user sees it, e.g. “Reference not found in the statement”." }),
+    field({ label: "Reason", name: "admin_notes", kind: "textarea", hint: "Required. The user sees it, e.g. “Bank transaction ID / TID not found in the statement”." }),
     rejectButton);
 
   const decide = (form, button, label, call, done) => {
@@ -338,7 +338,7 @@ export async function adminPaymentView(ctx) {
         ["Amount", said(payment.amount, payment.currency)],
         ...settlementRows(payment),
         ["Method", method],
-        ["Bank reference", h("span", { class: "mono", "data-bank-reference": true }, payment.manual_reference)],
+        [TID, h("span", { class: "mono", "data-bank-reference": true }, payment.manual_reference)],
         ["Payment reference", paymentReference(detail.payment_reference, { copy: false })],
         ["Review hints", reviewHints(detail, { detail: true }) ?? h("span", { class: "muted" }, "None")],
         payment.manual_notes ? ["User's notes", payment.manual_notes] : null,

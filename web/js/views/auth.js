@@ -14,6 +14,8 @@ function nextPath(query, fallback) {
 
 export function loginView(ctx) {
   if (session.current) return ctx.redirect(nextPath(ctx.query, session.isAdmin ? "/admin" : "/dashboard"));
+  // Sent here by an ended session (?expired=1), or found one expired in storage on the way in.
+  const expired = session.takeLapsed() || Boolean(ctx.query.get("expired"));
   const submit = h("button", { class: "btn btn-block", type: "submit" }, "Log in");
   const form = h("form", { novalidate: true, "aria-labelledby": "login-title" },
     formAlert(),
@@ -39,7 +41,7 @@ export function loginView(ctx) {
   });
   ctx.show("Log in", h("section", { class: "card auth-card" },
     h("h1", { id: "login-title" }, "Log in"),
-    ctx.query.get("expired") ? h("p", { class: "alert alert-danger", role: "status" },
+    expired ? h("p", { class: "alert alert-danger", role: "status" },
       "Your session has expired. Log in again to continue.") : null,
     h("p", { class: "muted" }, "Customers and admins log in here."),
     form,
@@ -125,7 +127,7 @@ export async function signupView(ctx) {
       billingFields()),
     h("section", { "aria-labelledby": "step-2", hidden: true },
       h("h2", { id: "step-2" }, "How will you pay?"),
-      h("p", { class: "muted small" }, "You pay outside this site, by transfer or wallet, then confirm the payment with its reference; we activate your plan once an admin has checked it."),
+      h("p", { class: "muted small" }, "You pay outside this site, by transfer or wallet, then confirm the payment with its bank transaction ID / TID; we activate your plan once an admin has checked it."),
       methodHolder,
       summary),
   ];

@@ -5,7 +5,7 @@ import { placeLines } from "../countries.js";
 import { amountDue, invoiceLabel, pendingBanner } from "../components/pending-banner.js";
 import { methodCard, paymentMethodName } from "../components/methods.js";
 import { receiptAttached } from "../components/proof.js";
-import { paymentReference } from "../components/reference.js";
+import { TID, paymentReference } from "../components/reference.js";
 import { pdfButton } from "../components/invoice-pdf.js";
 import { balanceNote, loadAccount, planLabel } from "./dashboard.js";
 import { exactly, said } from "../amounts.js";
@@ -48,13 +48,13 @@ function paymentsTable(payments, invoices, methods) {
   return h("div", { class: "table-wrap" }, h("table", { class: "responsive cards", "aria-label": "Payment history" },
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Submitted"), h("th", { scope: "col" }, "Invoice"), h("th", { scope: "col" }, "Method"),
-      h("th", { scope: "col" }, "Reference"), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "num" }, "Amount"))),
+      h("th", { scope: "col" }, TID), h("th", { scope: "col" }, "Status"), h("th", { scope: "col", class: "num" }, "Amount"))),
     h("tbody", {}, payments.map((payment) => h("tr", { dataset: { payment: payment.id } },
       cell("Submitted", dateTime(payment.created_at)),
       cell("Invoice", h("a", { href: `/billing/invoices/${encodeURIComponent(payment.invoice_id)}` },
         numbers.get(payment.invoice_id) ?? "Invoice")),
       cell("Method", paymentMethodName(payment, methods)),
-      cell("Reference", h("span", { class: "mono" }, payment.manual_reference)),
+      cell(TID, h("span", { class: "mono" }, payment.manual_reference)),
       cell("Status", badge(payment.status),
         payment.status === "failed" && payment.admin_notes ? h("div", { class: "small muted" }, payment.admin_notes) : null,
         payment.proof ? h("div", {}, receiptAttached(payment)) : null),
@@ -151,12 +151,12 @@ export async function invoiceView(ctx) {
           invoiceAmounts(invoice, pending),
           h("dt", {}, "Status"), h("dd", {}, badge(invoice.status)),
           h("dt", {}, pending ? "Due" : "Paid"), h("dd", {}, pending ? date(invoice.due_date) : dateTime(invoice.paid_at)),
-          h("dt", {}, "Payment reference"), h("dd", {}, paymentReference(invoice.payment_reference, { copy: pending })))),
+          h("dt", {}, "Your payment reference"), h("dd", {}, paymentReference(invoice.payment_reference, { copy: pending })))),
       h("section", { class: "card" }, h("h2", {}, "Billed to"), billedTo(invoice.billing_snapshot ?? {}))),
     pending && methods.length && latest?.status !== "pending_approval" ? h("section", { class: "card", style: "margin-top:1rem" },
       h("h2", {}, "How to pay"),
-      h("p", { class: "muted small" }, `Use any of these methods for ${countryName(country)}; write `,
-        paymentReference(invoice.payment_reference, { copy: false }), " in the transfer's description."),
+      h("p", { class: "muted small" }, `Use any of these methods for ${countryName(country)}; write your payment reference, `,
+        paymentReference(invoice.payment_reference, { copy: false }), ", in the transfer's description."),
       h("div", { class: "grid grid-2" }, methods.map((method) =>
         h("div", { class: "card", style: "box-shadow:none" }, methodCard(method, { invoice }))))) : null,
     h("section", { class: "card", style: "margin-top:1rem" },

@@ -56,7 +56,7 @@ export async function choosePlanView(ctx, me, plans) {
     h("section", { "aria-labelledby": "choose-method" },
       h("h2", { id: "choose-method" }, "How will you pay?"),
       h("p", { class: "muted small" }, "You pay outside this site, by transfer or wallet, then confirm the payment "
-        + "with its reference; your plan starts once an admin has checked it."),
+        + "with its bank transaction ID / TID; your plan starts once an admin has checked it."),
       methodHolder),
     summaryHolder,
     h("div", { class: "actions end" }, h("a", { class: "btn btn-secondary", href: "/dashboard" }, "Not now"), submit));
