@@ -64,7 +64,7 @@ def render(content: Content) -> bytes:
     if content.received:
         _received(pen)
     pen.y += 14
-    pen.paragraph((f"After paying, confirm the payment with its bank reference on {content.page_url}."
+    pen.paragraph((f"After paying, confirm the payment with its bank transaction ID (TID) on {content.page_url}."
                    if content.reference else f"This {content.title.lower()} and its payment status "
                    f"are on {content.page_url}.") + f" Questions: {content.contact}.",
                   size=8.5, color=GREY)
@@ -194,7 +194,7 @@ def _received(pen: _Pen) -> None:
     doc = pen.doc
     pen.heading("Payments received")
     columns = (LEFT, LEFT + 80, LEFT + 290)
-    for label, x in zip(("Date", "Method", "Bank reference"), columns):
+    for label, x in zip(("Date", "Method", "Bank transaction ID"), columns):
         doc.text(x, pen.y, label, size=8, color=GREY)
     doc.text(pen.right, pen.y, "Amount", size=8, color=GREY, align="right")
     pen.y += 14

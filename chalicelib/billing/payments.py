@@ -134,8 +134,8 @@ def confirm(principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
                 if clash is not None:
                     continue
             if "claim" in exc.failed:
-                raise Conflict("This reference was already used for another payment with the same "
-                               "method. Check the reference from your bank, or contact us if you "
+                raise Conflict("This bank transaction ID / TID was already used for another payment "
+                               "with the same method. Check the TID from your bank, or contact us if you "
                                "think this is wrong.", code="duplicate_reference",
                                details={"fields": {"manual_reference": "already used with this method"}}
                                ) from exc
