@@ -88,13 +88,19 @@ def _secret(web: Any) -> str:
     return (web.stack.output.parent / "data" / "jwt-secret").read_text().strip()
 
 
-def test_a_session_survives_an_access_token_expiry_without_a_visible_logout(web, shot):
-    # Given a signed-in user filling in the change-password form on the account page
-    address, _ = _register(web, "session")
+def _signed_in(web: Any, name: str) -> tuple[str, Any]:
+    """A new user (the address made of `name`) logged in on a page of their own, at the dashboard."""
+    address, _ = _register(web, name)
     page = web.page()
     page.goto(f"{web.url}/login")
     log_in(page, address, PASSWORD)
     expect(page.get_by_role("heading", name="Hello, Sana")).to_be_visible()
+    return address, page
+
+
+def test_a_session_survives_an_access_token_expiry_without_a_visible_logout(web, shot):
+    # Given a signed-in user filling in the change-password form on the account page
+    address, page = _signed_in(web, "session")
     page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", name="Account", exact=True)).to_be_visible()
     page.evaluate("document.querySelector('main h1').dataset.mark = 'same screen'")
@@ -160,11 +166,7 @@ def _expired_copy(web: Any, token: str) -> str:
 def test_an_expired_session_ends_on_the_login_saying_so_and_a_broken_token_does_not(web, shot):
     # Given a signed-in user whose stored session expired while the app was closed, with no
     # refresh token to renew it
-    address, _ = _register(web, "expired")
-    page = web.page()
-    page.goto(f"{web.url}/login")
-    log_in(page, address, PASSWORD)
-    expect(page.get_by_role("heading", name="Hello, Sana")).to_be_visible()
+    address, page = _signed_in(web, "expired")
     _store_session(page, _expired_copy(web, _stored_session(page)["token"]), refresh_token=None, expires_in=-3600)
     message = page.get_by_text("Your session has expired. Log in again to continue.")
 
