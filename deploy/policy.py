@@ -188,18 +188,23 @@ def _expected() -> dict[Path, str]:
             for name in stage_names() for function in FUNCTIONS}
 
 
+def _stale() -> dict[Path, str]:
+    """The policy files that differ from what the code says, with what they should say."""
+    return {path: text for path, text in _expected().items()
+            if not path.exists() or path.read_text() != text}
+
+
 def stale_policies() -> list[Path]:
     """The policy files that differ from what the code says."""
-    return [path for path, text in _expected().items()
-            if not path.exists() or path.read_text() != text]
+    return list(_stale())
 
 
 def write_policies() -> list[Path]:
     """Write every function's policy file that is out of date; the paths written."""
-    expected, written = _expected(), stale_policies()
-    for path in written:
-        path.write_text(expected[path])
-    return written
+    stale = _stale()
+    for path, text in stale.items():
+        path.write_text(text)
+    return list(stale)
 
 
 def main(argv: list[str] | None = None) -> int:

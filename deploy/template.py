@@ -110,7 +110,7 @@ def proofs_bucket(stage: Stage) -> dict[str, Any]:
     CSV exports are kept under `exports/` for a day (their links last 15 minutes), then deleted;
     so are uploads never attached to their payment (`proofs/pending/`, see billing/proofs.py)."""
     properties: dict[str, Any] = {
-        "BucketName": {"Fn::Sub": f"{stage.proof_bucket_prefix}-${{AWS::AccountId}}-${{AWS::Region}}"},
+        "BucketName": {"Fn::Sub": stage.proof_bucket_name},
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                            "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},

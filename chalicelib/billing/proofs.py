@@ -123,10 +123,8 @@ def complete_upload(principal: Principal, payment_id: str, body: dict[str, Any])
         stored = client.head_object(Bucket=bucket, Key=key)
         head = client.get_object(Bucket=bucket, Key=key, Range="bytes=0-15",
                                  IfMatch=stored["ETag"])["Body"].read()
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise _read_failure(exc) from exc
-    except BotoCoreError as exc:
-        raise Unavailable("The file store is unavailable; retry shortly.", retry_after=2) from exc
     size, found = int(stored["ContentLength"]), sniff(head)
     problem = None
     if size > MAX_BYTES:
@@ -142,13 +140,15 @@ def complete_upload(principal: Principal, payment_id: str, body: dict[str, Any])
         except (ClientError, BotoCoreError) as exc:  # refused files are deleted: retry once it can
             raise Unavailable("The file store is unavailable; retry shortly.", retry_after=2) from exc
         raise problem
-    kept = _keep(client, bucket, key, stored["ETag"], found)
+    kept = _keep(client, bucket, payment, stored["ETag"], found)
     response = _attach(principal, payment, key, kept, found, size)
     _forget(client, bucket, key)
     return response
 
 
 def _read_failure(exc: Exception) -> Exception:
+    """What a failed read or copy of the upload answers (a BotoCoreError has no response: S3 is
+    unreachable)."""
     code = getattr(exc, "response", {}).get("Error", {}).get("Code")
     if code in ("404", "NoSuchKey", "NotFound"):
         return Conflict("No file was uploaded for this payment yet.", code="proof_not_uploaded")
@@ -158,19 +158,19 @@ def _read_failure(exc: Exception) -> Exception:
     return Unavailable("The file store is unavailable; retry shortly.", retry_after=2)
 
 
-def _keep(client: Any, bucket: str, key: str, etag: str, content_type: str) -> str:
+def _keep(client: Any, bucket: str, payment: PaymentModel, etag: str, content_type: str) -> str:
     """Copy the checked upload, only if it is still that file, to a key of its own."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    kept = f"{key.replace('proofs/pending/', 'proofs/', 1)}/{secrets.token_hex(8)}.{TYPES[content_type]}"
+    kept = (f"proofs/{payment.account_id}/{payment.payment_id}/"
+            f"{secrets.token_hex(8)}.{TYPES[content_type]}")
     try:
-        client.copy_object(Bucket=bucket, Key=kept, CopySource={"Bucket": bucket, "Key": key},
+        client.copy_object(Bucket=bucket, Key=kept,
+                           CopySource={"Bucket": bucket, "Key": payment.proof_upload_key},
                            CopySourceIfMatch=etag, ContentType=content_type,
                            MetadataDirective="REPLACE")
-    except ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise _read_failure(exc) from exc
-    except BotoCoreError as exc:
-        raise Unavailable("The file store is unavailable; retry shortly.", retry_after=2) from exc
     return kept
 
 

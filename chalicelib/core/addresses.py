@@ -30,6 +30,7 @@ def place_lines(address: Mapping[str, Any]) -> list[str]:
     city, state, postal = (str(address.get(key) or "").strip() for key in ("city", "state", "postal_code"))
     country = str(address.get("country") or "").strip().upper()
     if country in CITY_STATE_POSTAL:
-        return [line for line in (_join(" ", _join(", ", city, state), postal),) if line]
-    place = _join(" ", postal, city) if country in POSTAL_CITY else _join(" ", city, postal)
-    return [line for line in (place, state) if line]
+        lines = [_join(" ", _join(", ", city, state), postal)]
+    else:
+        lines = [_join(" ", postal, city) if country in POSTAL_CITY else _join(" ", city, postal), state]
+    return [line for line in lines if line]

@@ -139,8 +139,9 @@ function loginPath(next, expired) {
 const SESSION_ENDED = ["session_expired", "token_expired", "admin_disabled"];
 
 function errorScreen(ctx, error) {
-  const ended = error instanceof ApiError && error.status === 401 && SESSION_ENDED.includes(error.code);
-  if (ended || (error instanceof ApiError && error.status === 401 && session.current)) {
+  const unauthorized = error instanceof ApiError && error.status === 401;
+  const ended = unauthorized && SESSION_ENDED.includes(error.code);
+  if (ended || (unauthorized && session.current)) {
     session.end();
     return navigate(loginPath(ctx.url.pathname, ended), { replace: true });
   }
